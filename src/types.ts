@@ -1,0 +1,110 @@
+/**
+ * Shared public types. Imports no other qw code.
+ *
+ * Durations in task options are seconds (fractions allowed), as in Celery.
+ */
+
+/** A class of error, or its `name`, for `autoretryFor` / `dontAutoretryFor`. */
+// deno-lint-ignore no-explicit-any
+export type ErrorMatcher = string | (abstract new (...args: any[]) => Error);
+
+/**
+ * Per-task options. Names are Celery's in camelCase; durations are seconds.
+ * Every field is optional; unset fields take the worker-wide default.
+ */
+export interface TaskOptions {
+  /** Ack after the run instead of when a Web Worker accepts the job. @default false */
+  acksLate?: boolean;
+  /** With acksLate, requeue a job whose Web Worker died (once). @default false */
+  rejectOnWorkerLost?: boolean;
+  /** With acksLate, ack (true) or term/nak (false) failed and timed-out jobs. @default true */
+  acksOnFailureOrTimeout?: boolean;
+  /** Errors (classes or names) that retry the job automatically. @default [] */
+  autoretryFor?: readonly ErrorMatcher[];
+  /** Errors that never retry, even if they match `autoretryFor`. @default [] */
+  dontAutoretryFor?: readonly ErrorMatcher[];
+  /** Retries allowed after the first run; `null` retries forever. @default 3 */
+  maxRetries?: number | null;
+  /** Countdown in seconds for a retry without backoff or countdown. @default 180 */
+  defaultRetryDelay?: number;
+  /** Exponential backoff for autoretry: `true` (factor 1) or a factor. @default false */
+  retryBackoff?: boolean | number;
+  /** Cap of the backoff in seconds. @default 600 */
+  retryBackoffMax?: number;
+  /** Draw the backoff uniformly in [0, backoff] (full jitter). @default true */
+  retryJitter?: boolean;
+  /** Hard time limit in seconds: the Web Worker is terminated. @default null */
+  timeLimit?: number | null;
+  /** Soft time limit in seconds: the task's abort signal fires. @default null */
+  softTimeLimit?: number | null;
+  /** Rate limit per worker process, as Celery: "10/s", "100/m", "1000/h". @default null */
+  rateLimit?: string | null;
+  /** Pass a {@linkcode TaskContext} as the first argument. @default false */
+  bind?: boolean;
+}
+
+/** Task options with every default filled in; matchers reduced to names for the host. */
+export interface ResolvedTaskOptions {
+  acksLate: boolean;
+  rejectOnWorkerLost: boolean;
+  acksOnFailureOrTimeout: boolean;
+  autoretryFor: string[];
+  dontAutoretryFor: string[];
+  maxRetries: number | null;
+  defaultRetryDelay: number;
+  retryBackoff: number;
+  retryBackoffMax: number;
+  retryJitter: boolean;
+  timeLimit: number | null;
+  softTimeLimit: number | null;
+  rateLimit: string | null;
+  bind: boolean;
+}
+
+/** Options of an explicit retry, as Celery's `Task.retry`. */
+export interface RetryOptions {
+  /** Seconds before the next attempt. @default the task's defaultRetryDelay */
+  countdown?: number;
+  /** Overrides the task's maxRetries for this decision. */
+  maxRetries?: number | null;
+  /** The error that becomes the failure when no retries are left. */
+  exc?: unknown;
+}
+
+/** What a task receives first when declared with `bind: true`. */
+export interface TaskContext {
+  /** The task id (stable across retries). */
+  readonly id: string;
+  /** The task name (its export name). */
+  readonly name: string;
+  /** How many times this job was retried before this run. */
+  readonly retries: number;
+  /** JetStream delivery count of this message (1 on first delivery). */
+  readonly deliveryCount: number;
+  /** True when this message was delivered before (deliveryCount > 1). */
+  readonly redelivered: boolean;
+  /** Fires when the soft time limit passes, with a `SoftTimeLimitExceeded` reason. */
+  readonly signal: AbortSignal;
+  /** Throws a `Retry` for this job; never returns. */
+  retry(options?: RetryOptions): never;
+  /** Throws a `Reject`; requeue defaults to false as in Celery. */
+  reject(reason?: string, options?: { requeue?: boolean }): never;
+}
+
+/** Result states, as Celery's. */
+export type TaskState =
+  | "PENDING"
+  | "STARTED"
+  | "SUCCESS"
+  | "FAILURE"
+  | "RETRY";
+
+/** An error as data, safe to send across threads and store as JSON. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: SerializedError;
+  /** Own enumerable fields of the error that survived structured clone. */
+  data?: Record<string, unknown>;
+}
