@@ -1,0 +1,37 @@
+/**
+ * What a tasks file gets from `import ... from "qw"` inside a Web Worker:
+ * the task helper, the control errors and the current job's context. Kept
+ * free of NATS so every Web Worker loads it quickly.
+ *
+ * @module
+ */
+
+import type { TaskContext } from "./types.ts";
+
+export { task } from "./task.ts";
+export {
+  errors,
+  Ignore,
+  MaxRetriesExceededError,
+  Reject,
+  Retry,
+  SoftTimeLimitExceeded,
+  TimeLimitExceeded,
+  WorkerLostError,
+} from "./errors.ts";
+
+let current: (() => TaskContext) | null = null;
+
+/** Set by the Web Worker around each run. */
+export function _setCurrentTask(fn: (() => TaskContext) | null): void {
+  current = fn;
+}
+
+/**
+ * The context of the job running in this Web Worker, for tasks declared
+ * without `bind: true`. Throws outside a task.
+ */
+export function currentTask(): TaskContext {
+  if (current === null) throw new Error("Cannot get the current task as no task is running in this thread");
+  return current();
+}
