@@ -1,0 +1,228 @@
+/**
+ * The path of one message: decode -> pool -> decideAck() -> apply (ack, nak,
+ * term, working) -> dead letters, retries, results -> events. Spawns no
+ * Web Workers and opens no connections: its collaborators are injected.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+import { admitDelivery, decideAck, type Decision, type Outcome } from "./ack_policy.ts";
+import type { RandomSource } from "./backoff.ts";
+import { errorText } from "./connection.ts";
+import type { Emitter, JobFields } from "./events.ts";
+import type { PoolJob } from "./pool.ts";
+import type { ResultStore } from "./result_store.ts";
+import type { ResolvedTaskOptions, SerializedError } from "./types.ts";
+
+/** A message the worker holds, from pull to settlement. */
+export interface Held extends JobFields {
+  msg: JsMsg;
+  policy: ResolvedTaskOptions;
+  acked: boolean;
+  started: boolean;
+  startedAt: number;
+  lastTouch: number;
+}
+
+/** Publishing a retry and dead-lettering, as the dispatcher needs them. */
+export interface JobSink {
+  /** Publish the next attempt of a job; resolves when the server stored it. */
+  retry(h: Held, countdownS: number, retries: number): Promise<void>;
+  /** Copy a job to the dead letters; resolves when the server stored it. */
+  deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
+}
+
+/** Collaborators and settings of a {@linkcode Dispatcher}. */
+export interface DispatchOptions {
+  stream: string;
+  tasks: () => Record<string, ResolvedTaskOptions>;
+  submit: (job: PoolJob<Held>) => void;
+  sink: JobSink;
+  store: ResultStore | null;
+  emitter: Emitter;
+  maxDeliveries: number;
+  ackWaitMs: number;
+  workerName: string;
+  random?: RandomSource;
+  now?: () => number;
+}
+
+/** Turns messages into pool jobs and outcomes into broker actions. */
+export class Dispatcher {
+  /** Every message held and not yet settled. */
+  readonly held = new Set<Held>();
+  #o: DispatchOptions;
+  #prefix: string;
+  #now: () => number;
+
+  constructor(options: DispatchOptions) {
+    this.#o = options;
+    this.#prefix = options.stream + ".";
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** A message arrived from the consumer. Never throws. */
+  onMessage(msg: JsMsg): void {
+    const seq = msg.seq;
+    const task = msg.subject.startsWith(this.#prefix) ? msg.subject.slice(this.#prefix.length) : msg.subject;
+    const deliveryCount = msg.info.deliveryCount;
+    let id = `${this.#o.stream}:${seq}`;
+    let retries = 0;
+    const h = msg.headers;
+    if (h) {
+      id = h.get("Qw-Id") || h.get("Nats-Msg-Id") || id;
+      const r = h.get("Qw-Retries");
+      if (r) {
+        retries = Number(r);
+        if (!Number.isInteger(retries) || retries < 0) {
+          return this.#invalid(msg, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${r}"`);
+        }
+      }
+    }
+    const policy = this.#o.tasks()[task];
+    if (!policy) return this.#invalid(msg, `Unknown task '${task}' (subject '${msg.subject}')`);
+    const held: Held = {
+      msg, policy, id, task, retries, deliveryCount, seq, acked: false, started: false, startedAt: 0, lastTouch: this.#now(),
+    };
+    if (!admitDelivery(deliveryCount, this.#o.maxDeliveries)) {
+      const reason = `Delivered ${deliveryCount} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
+      this.held.add(held);
+      void this.#apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", deadLetter: reason }, 0);
+      return;
+    }
+    this.held.add(held);
+    // Copy: msg.data is a view into the socket buffer, and cloning a view clones its whole buffer.
+    this.#o.submit({ task, data: msg.data.slice(), id, retries, deliveryCount, ref: held });
+  }
+
+  /** The early-ack moment: a Web Worker started the job. */
+  onStarted(h: Held): void {
+    h.started = true;
+    h.startedAt = this.#now();
+    if (!h.policy.acksLate && !h.acked) {
+      h.acked = true;
+      h.msg.ack();
+    }
+    if (this.#o.emitter.active) this.#o.emitter.emit({ type: "job.started", ...fields(h) });
+  }
+
+  /** A job ended; decide and apply. */
+  onResult(h: Held, outcome: Outcome, ms: number): void {
+    const decision = decideAck(outcome, {
+      policy: h.policy,
+      deliveryCount: h.deliveryCount,
+      retries: h.retries,
+      maxDeliveries: this.#o.maxDeliveries,
+      random: this.#o.random ?? Math.random,
+    });
+    void this.#apply(h, decision, ms, outcome.kind === "success" ? outcome.value : undefined);
+  }
+
+  /** Give a job back to the stream now (shutdown): acksLate or not-yet-acked ones only. */
+  handBack(h: Held, reason: string): void {
+    if (!this.held.delete(h)) return;
+    if (h.acked) return;
+    h.msg.nak();
+    this.#o.emitter.emit({ type: "job.handed_back", reason, ...fields(h) });
+  }
+
+  /** Tell the server we still work on every held, unacked message older than a third of the ack wait. */
+  touchLeases(): number {
+    const now = this.#now();
+    const due = this.#o.ackWaitMs / 3;
+    let n = 0;
+    for (const h of this.held) {
+      if (h.acked || now - h.lastTouch < due) continue;
+      h.lastTouch = now;
+      h.msg.working();
+      n++;
+    }
+    return n;
+  }
+
+  async #apply(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
+    const { emitter, sink, store } = this.#o;
+    try {
+      if (d.retry) {
+        try {
+          await sink.retry(h, d.retry.countdown, d.retry.retries);
+        } catch (e) {
+          // Not scheduled: hand the job back rather than lose it.
+          emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
+          if (!h.acked) h.msg.nak(1000);
+          return;
+        }
+      }
+      if (d.deadLetter !== undefined) {
+        try {
+          await sink.deadLetter(h, d.deadLetter, d.error);
+        } catch (e) {
+          emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
+          if (!h.acked) {
+            h.msg.nak(1000);
+            return;
+          }
+        }
+      }
+      switch (d.broker.op) {
+        case "ack":
+          h.msg.ack();
+          break;
+        case "acked":
+          if (!h.acked) h.msg.ack();
+          break;
+        case "nak":
+          h.msg.nak(d.broker.delayMs || undefined);
+          break;
+        case "term":
+          h.msg.term(d.broker.reason);
+          break;
+      }
+      h.acked = true;
+      if (store && d.state) {
+        store.write({
+          id: h.id, task: h.task, state: d.state, result: d.state === "SUCCESS" ? value : undefined, error: d.error,
+          retries: h.retries, deliveryCount: h.deliveryCount, worker: this.#o.workerName, finishedAt: this.#now(),
+        }).catch((e) => emitter.emit({ type: "result.store_failed", id: h.id, state: d.state!, error: errorText(e) }));
+      }
+      this.#emit(h, d, ms);
+    } finally {
+      this.held.delete(h);
+    }
+  }
+
+  #emit(h: Held, d: Decision, ms: number): void {
+    const { emitter } = this.#o;
+    const f = fields(h);
+    switch (d.event) {
+      case "job.succeeded":
+        return emitter.emit({ type: "job.succeeded", ms, ...f });
+      case "job.failed":
+        return emitter.emit({ type: "job.failed", ms, error: d.error!, ...f });
+      case "job.retry_scheduled":
+        return emitter.emit({ type: "job.retry_scheduled", countdown: d.retry!.countdown, error: d.error, ...f });
+      case "job.requeued":
+        return emitter.emit({ type: "job.requeued", note: d.note, ...f });
+      case "job.rejected":
+        return emitter.emit({ type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, ...f });
+      case "job.ignored":
+        return emitter.emit({ type: "job.ignored", ...f });
+    }
+  }
+
+  #invalid(msg: JsMsg, reason: string): void {
+    this.#o.emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
+    this.#o.sink.deadLetter({ msg, seq: msg.seq }, reason).then(
+      () => msg.term(reason),
+      (e) => {
+        this.#o.emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
+        msg.nak(1000);
+      },
+    );
+  }
+}
+
+function fields(h: Held): JobFields {
+  return { id: h.id, task: h.task, retries: h.retries, deliveryCount: h.deliveryCount, seq: h.seq };
+}

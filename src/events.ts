@@ -1,0 +1,76 @@
+/**
+ * The typed events qw emits, and a tiny emitter. No logging, no I/O: the CLI
+ * turns events into log lines; embedders pick their own sink.
+ *
+ * @module
+ */
+
+import type { SerializedError, TaskState } from "./types.ts";
+
+/** Fields every job event carries. */
+export interface JobFields {
+  id: string;
+  task: string;
+  retries: number;
+  deliveryCount: number;
+  /** Stream sequence of the message. */
+  seq: number;
+}
+
+/** Everything qw reports. */
+export type QwEvent =
+  | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
+  | { type: "service.closing"; reason: string }
+  | { type: "service.closed"; handedBack: number }
+  | { type: "stream.created"; stream: string; subjects: string[] }
+  | { type: "connection.status"; status: string; detail?: string }
+  | { type: "connection.retry"; attempt: number; error: string; server: string }
+  | ({ type: "job.started" } & JobFields)
+  | ({ type: "job.succeeded"; ms: number } & JobFields)
+  | ({ type: "job.failed"; ms: number; error: SerializedError } & JobFields)
+  | ({ type: "job.retry_scheduled"; countdown: number; error?: SerializedError } & JobFields)
+  | ({ type: "job.requeued"; reason?: string; note?: string } & JobFields)
+  | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
+  | ({ type: "job.ignored" } & JobFields)
+  | ({ type: "job.handed_back"; reason: string } & JobFields)
+  | { type: "job.invalid"; seq: number; subject: string; reason: string }
+  | { type: "worker.lost"; worker: number; reason: string }
+  | { type: "worker.time_limit"; worker: number; task: string; id: string }
+  | { type: "worker.recycled"; worker: number; jobs: number }
+  | { type: "worker.spawn_failed"; worker: number; error: string }
+  | { type: "result.store_failed"; id: string; state: TaskState; error: string }
+  | { type: "error"; where: string; error: string };
+
+/** The `type` of every event. */
+export type QwEventType = QwEvent["type"];
+
+/** A listener for every event. */
+export type QwListener = (e: QwEvent) => void;
+
+/** A minimal synchronous emitter; a throwing listener never breaks the emitter. */
+export class Emitter {
+  #listeners: QwListener[] = [];
+
+  /** Add a listener; returns a function that removes it. */
+  on(fn: QwListener): () => void {
+    this.#listeners.push(fn);
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== fn);
+    };
+  }
+
+  /** True when someone listens (so callers can skip building events). */
+  get active(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  emit(e: QwEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch {
+        // A broken sink must not take the worker down.
+      }
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The composition root of a worker: loads the tasks into the pool, connects,
+ * creates what is missing, and wires consumer -> dispatcher -> pool. Owns
+ * `start()`, `close()` and `[Symbol.asyncDispose]`.
+ *
+ * @module
+ */
+
+import { accessSync, constants } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
+import { Puller } from "./consumer.ts";
+import { Dispatcher, type Held } from "./dispatch.ts";
+import { Emitter } from "./events.ts";
+import { Pool } from "./pool.ts";
+import { publishDeadLetter, publishJob } from "./producer.ts";
+import type { TaskDefaults } from "./protocol.ts";
+import { KvResultStore, type ResultStore } from "./result_store.ts";
+import { createTaskWorker } from "./runtime.ts";
+import { Scheduler } from "./scheduler.ts";
+import { ensureTopology, namesFor } from "./topology.ts";
+import { TasksFileError } from "./errors.ts";
+
+/** What a worker needs; `ResolvedConfig` from config.ts satisfies it. */
+export interface ServiceConfig extends ConnectionConfig {
+  stream: string;
+  tasks: string;
+  consumer: string;
+  concurrency: number;
+  ackWait: number;
+  grace: number;
+  maxDeliveries: number;
+  results: boolean;
+  resultTtl: number;
+  name: string;
+  maxTasksPerChild: number | null;
+  taskDefaults: TaskDefaults;
+}
+
+/** A running worker. */
+export interface Service {
+  readonly events: Emitter;
+  /** Tasks the tasks file exports, with resolved options. */
+  readonly tasks: string[];
+  /** Messages held right now (queued or running). */
+  readonly held: number;
+  /** Stop pulling, finish or hand back every job, drain, terminate. Idempotent. */
+  close(reason?: string, options?: { graceSeconds?: number }): Promise<void>;
+  /** Resolves when the service closed (by close() or a fatal error). */
+  readonly closed: Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Start a worker. Throws a one-line Error for bad tasks files and unreachable servers. */
+export async function startService(cfg: ServiceConfig, options: { events?: Emitter; store?: ResultStore } = {}): Promise<Service> {
+  const events = options.events ?? new Emitter();
+  const emit = events.emit.bind(events);
+  const tasksUrl = tasksFileUrl(cfg.tasks);
+  let dispatcher: Dispatcher | null = null;
+  const pool = await Pool.start<Held>({
+    size: cfg.concurrency,
+    tasksUrl,
+    defaults: cfg.taskDefaults,
+    maxTasksPerChild: cfg.maxTasksPerChild,
+    createWorker: createTaskWorker,
+    onStarted: (h) => dispatcher!.onStarted(h),
+    onResult: (h, outcome, ms) => dispatcher!.onResult(h, outcome, ms),
+    onEvent: (e) => emit(e),
+  });
+  let nc: NatsConnection;
+  try {
+    nc = await openConnection(cfg, { name: `qw ${cfg.name}`, emit });
+  } catch (e) {
+    await pool.close({ timeoutMs: 0 });
+    throw e;
+  }
+  try {
+    return await wire(cfg, { nc, pool, events, store: options.store, setDispatcher: (d) => (dispatcher = d) });
+  } catch (e) {
+    await pool.close({ timeoutMs: 0 });
+    await nc.close().catch(() => {});
+    throw e;
+  }
+}
+
+async function wire(
+  cfg: ServiceConfig,
+  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; store?: ResultStore; setDispatcher(d: Dispatcher): void },
+): Promise<Service> {
+  const { nc, pool, events } = p;
+  const emit = events.emit.bind(events);
+  const names = namesFor(cfg.stream, cfg.consumer);
+  const jsm = await jetstreamManager(nc).catch((e) => {
+    throw new Error(`Cannot use JetStream on '${cfg.servers.join(",")}': ${errorText(e)} (start nats-server with -js)`);
+  });
+  await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit });
+  const js: JetStreamClient = jetstream(nc);
+  const store = p.store ?? (cfg.results ? await KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null);
+  const dispatcher = new Dispatcher({
+    stream: cfg.stream,
+    tasks: () => pool.tasks,
+    submit: (job) => pool.submit(job),
+    store,
+    emitter: events,
+    maxDeliveries: cfg.maxDeliveries,
+    ackWaitMs: cfg.ackWait * 1000,
+    workerName: cfg.name,
+    sink: {
+      async retry(h, countdown, retries) {
+        const extra: Record<string, string> = {};
+        if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) extra[k] = vs[0];
+        await publishJob(js, cfg.stream, {
+          task: h.task, data: h.msg.data, id: h.id, retries, etaMs: countdown > 0 ? Date.now() + countdown * 1000 : null, headers: extra,
+        });
+      },
+      async deadLetter(h, reason, error) {
+        const task = "task" in h ? h.task : h.msg.subject.slice(cfg.stream.length + 1);
+        await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream: cfg.stream });
+      },
+    },
+  });
+  p.setDispatcher(dispatcher);
+  const puller = new Puller({
+    consumer: await js.consumers.get(cfg.stream, names.consumer),
+    room: () => pool.room,
+    whenRoom: () => pool.whenRoom(),
+    onMessage: (m) => dispatcher.onMessage(m),
+    onError: (error) => emit({ type: "error", where: "consumer", error }),
+  });
+  const scheduler = new Scheduler({ consumer: await js.consumers.get(cfg.stream, names.delayedConsumer), js, stream: cfg.stream, emitter: events });
+  const leases = setInterval(() => dispatcher.touchLeases(), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
+  puller.start();
+  scheduler.start();
+  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
+
+  let closing: Promise<void> | null = null;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const step = async (where: string, f: () => Promise<unknown> | unknown) => {
+    try {
+      await f();
+    } catch (e) {
+      emit({ type: "error", where, error: errorText(e) });
+    }
+  };
+  const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Promise<void> =>
+    closing ??= (async () => {
+      emit({ type: "service.closing", reason });
+      await step("close.consumer", () => Promise.all([puller.stop(), scheduler.stop()]));
+      let handedBack = 0;
+      await step("close.pool", async () => {
+        const { unstarted, unfinished } = await pool.close({ timeoutMs: (o.graceSeconds ?? cfg.grace) * 1000 });
+        for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown");
+        for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended");
+        handedBack = unstarted.length + unfinished.length;
+      });
+      clearInterval(leases);
+      await step("close.drain", () => nc.drain());
+      emit({ type: "service.closed", handedBack });
+      resolveClosed();
+    })();
+  void nc.closed().then((err) => {
+    if (!closing && err) {
+      emit({ type: "error", where: "connection", error: errorText(err) });
+      void close("connection closed");
+    }
+  });
+  return {
+    events,
+    tasks: Object.keys(pool.tasks),
+    get held() {
+      return dispatcher.held.size;
+    },
+    close,
+    closed,
+    [Symbol.asyncDispose]: () => close(),
+  };
+}
+
+/** The tasks file as a URL a Web Worker can import; a clear error if it cannot be read. */
+export function tasksFileUrl(path: string): string {
+  const abs = resolve(path);
+  try {
+    accessSync(abs, constants.R_OK);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorText(e);
+    throw new TasksFileError(`Cannot read tasks file '${path}': ${why}`);
+  }
+  return pathToFileURL(abs).href;
+}
