@@ -95,6 +95,7 @@ export class Pool<T> {
   #closing = false;
   #spawned = 0;
   #waiters: Array<() => void> = [];
+  #closeDeadline = Infinity;
 
   private constructor(opts: PoolOptions<T>) {
     this.#opts = opts;
@@ -153,9 +154,9 @@ export class Pool<T> {
     this.#closing = true;
     const unstarted = this.#unassigned.splice(0).map((j) => j.ref);
     for (const s of this.#slots) unstarted.push(...this.#stealQueued(s, Infinity).map((j) => j.ref));
-    const deadline = Date.now() + options.timeoutMs;
-    while (this.held > 0 && Date.now() < deadline) {
-      await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())))]);
+    this.#closeDeadline = Math.min(this.#closeDeadline, Date.now() + options.timeoutMs);
+    while (this.held > 0 && Date.now() < this.#closeDeadline) {
+      await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, this.#closeDeadline - Date.now())))]);
     }
     clearInterval(this.#timer);
     const unfinished: T[] = [];
@@ -167,6 +168,12 @@ export class Pool<T> {
     }
     this.#wake();
     return { unstarted, unfinished };
+  }
+
+  /** During close: stop waiting for running jobs now (a second signal). */
+  hurry(): void {
+    this.#closeDeadline = 0;
+    this.#wake();
   }
 
   #window(): number {

@@ -76,7 +76,12 @@ export const stdoutIsTTY = (): boolean => process.stdout.isTTY === true;
 
 /** Spawn the Web Worker that runs tasks. The entry's URL must be a literal for `bun build --compile`. */
 export function createTaskWorker(name: string): Worker {
-  const url = new URL("./worker_entry.ts", import.meta.url).href;
+  // In a `bun build --compile` binary every module is bundled into the entry
+  // (cli.ts at the root), so the embedded worker entry is relative to that.
+  const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
+  const url = compiled
+    ? new URL("./src/worker_entry.ts", import.meta.url).href
+    : new URL("./worker_entry.ts", import.meta.url).href;
   // Deno needs type "module"; Bun accepts it. Bun keeps the process alive for
   // a Worker unless unref'd, which close() handles by terminating.
   return new Worker(url, { type: "module", name } as WorkerOptions);

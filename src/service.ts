@@ -146,8 +146,15 @@ async function wire(
       emit({ type: "error", where, error: errorText(e) });
     }
   };
-  const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Promise<void> =>
-    closing ??= (async () => {
+  const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Promise<void> => {
+    if (closing) {
+      if (o.graceSeconds === 0) {
+        emit({ type: "service.closing", reason });
+        pool.hurry();
+      }
+      return closing;
+    }
+    return closing = (async () => {
       emit({ type: "service.closing", reason });
       await step("close.consumer", () => Promise.all([puller.stop(), scheduler.stop()]));
       let handedBack = 0;
@@ -162,6 +169,7 @@ async function wire(
       emit({ type: "service.closed", handedBack });
       resolveClosed();
     })();
+  };
   void nc.closed().then((err) => {
     if (!closing && err) {
       emit({ type: "error", where: "connection", error: errorText(err) });

@@ -29,16 +29,17 @@ export function task<A extends unknown[], R>(options: TaskOptions, fn: (...args:
 /** Declare a task with default options. */
 export function task<A extends unknown[], R>(fn: (...args: A) => R): Task<A, R>;
 export function task(
-  a: TaskOptions | ((...args: unknown[]) => unknown),
-  b?: (...args: unknown[]) => unknown,
+  a: TaskOptions | ((...args: never[]) => unknown),
+  b?: (...args: never[]) => unknown,
 ): Task {
   const options = typeof a === "function" ? {} : a;
   const fn = typeof a === "function" ? a : b;
   if (typeof fn !== "function") {
     throw new TypeError(`Cannot declare task as its function is missing: current value is ${typeof fn}`);
   }
-  const wrapper = (...args: unknown[]) => fn(...args);
-  Object.defineProperty(wrapper, TASK, { value: { options, fn } });
+  const call = fn as (...args: unknown[]) => unknown;
+  const wrapper = (...args: unknown[]) => call(...args);
+  Object.defineProperty(wrapper, TASK, { value: { options, fn: call } });
   Object.defineProperty(wrapper, "name", { value: fn.name });
   return wrapper as unknown as Task;
 }

@@ -1,0 +1,42 @@
+# Thin aliases. Bun and Deno come from node_modules (npm ci).
+BIN := node_modules/.bin
+BUN := $(BIN)/bun
+DENO := $(BIN)/deno
+
+.PHONY: install build demo test test-bun test-deno check lint chaos chaos-short bench clean
+
+install: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# One self-contained executable; the Web Worker entry is embedded explicitly.
+build: install
+	$(BUN) build --compile --outfile dist/qw cli.ts src/worker_entry.ts
+
+demo: build
+	$(BUN) scripts/demo.ts
+
+test: test-bun test-deno
+
+test-bun: build
+	$(BUN) test --timeout 120000 tests/
+
+test-deno: build
+	$(DENO) test -A --no-check tests/
+
+check: install
+	$(DENO) check mod.ts cli.ts src/ tests/ scripts/
+	$(DENO) lint
+
+chaos: build
+	$(BUN) scripts/chaos.ts
+
+chaos-short: build
+	$(BUN) scripts/chaos.ts --short
+
+bench: build
+	$(BUN) scripts/bench.ts
+
+clean:
+	rm -rf dist .tmp
