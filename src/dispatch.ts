@@ -31,6 +31,8 @@ export interface JobSink {
   retry(h: Held, countdownS: number, retries: number): Promise<void>;
   /** Copy a job to the dead letters; resolves when the server stored it. */
   deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
+  /** Remove a rejected message from the work stream (term alone leaves it in a work-queue stream). */
+  remove(seq: number): void;
 }
 
 /** Collaborators and settings of a {@linkcode Dispatcher}. */
@@ -177,6 +179,7 @@ export class Dispatcher {
           break;
         case "term":
           h.msg.term(d.broker.reason);
+          sink.remove(h.seq);
           break;
       }
       h.acked = true;
@@ -214,7 +217,10 @@ export class Dispatcher {
   #invalid(msg: JsMsg, reason: string): void {
     this.#o.emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
     this.#o.sink.deadLetter({ msg, seq: msg.seq }, reason).then(
-      () => msg.term(reason),
+      () => {
+        msg.term(reason);
+        this.#o.sink.remove(msg.seq);
+      },
       (e) => {
         this.#o.emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
         msg.nak(1000);

@@ -120,6 +120,10 @@ async function wire(
         const task = "task" in h ? h.task : h.msg.subject.slice(cfg.stream.length + 1);
         await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream: cfg.stream });
       },
+      remove(seq) {
+        // Already gone is fine (an early-acked job, or a second worker got there first).
+        jsm.streams.deleteMessage(cfg.stream, seq, false).catch(() => {});
+      },
     },
   });
   p.setDispatcher(dispatcher);
