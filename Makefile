@@ -8,6 +8,7 @@ DENO := $(BIN)/deno
 install: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	scripts/ensure_nats_server.sh
 	touch $@
 
 # One self-contained executable; the Web Worker entry is embedded explicitly.
