@@ -1,0 +1,95 @@
+// Operating qw: leases keep a long acksLate job from being redelivered while
+// its worker lives; SIGTERM hands unfinished acksLate jobs back at once.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { NatsServer } from "../helpers/nats_server.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { spawnQw } from "../helpers/cli.ts";
+
+const SLOW = { timeout: 60_000 };
+const uniq = () => "s" + crypto.randomUUID().replace(/-/g, "").slice(0, 10);
+const lines = (log: string, prefix: string) => readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith(prefix));
+const at = (line: string) => Number(line.split(" ")[2]);
+
+describe("shutdown and leases", () => {
+  let srv: NatsServer;
+  let nc: NatsConnection;
+  let dir: string;
+  before(async () => {
+    srv = await NatsServer.start();
+    nc = await connect({ servers: srv.url });
+    dir = mkdtempSync(join(tmpdir(), "qw-shutdown-"));
+  });
+  after(async () => {
+    await nc?.close();
+    await srv?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const qw = (stream: string, extra: string[]) =>
+    spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/timing.ts", "--server", srv.url, ...extra]);
+  const started = (p: ReturnType<typeof spawnQw>) => waitFor(() => p.output().includes("worker started"), { timeoutMs: 15_000 });
+  const exited = (p: ReturnType<typeof spawnQw>) =>
+    p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
+
+  it("a task busy for 5x the ack wait is delivered exactly once", SLOW, async () => {
+    const stream = uniq();
+    const log = join(dir, `${stream}.log`);
+    writeFileSync(log, "");
+    const p = qw(stream, ["--concurrency", "1", "--ack-wait", "1"]);
+    try {
+      await started(p);
+      await jetstream(nc).publish(`${stream}.lateBusy`, JSON.stringify({ args: [log, "busy", 5_000] }));
+      await waitFor(() => lines(log, "end busy").length === 1, { timeoutMs: 20_000 });
+      const jsm = await jetstreamManager(nc);
+      const ci = await waitFor(async () => {
+        const c = await jsm.consumers.info(stream, `qw_${stream}`);
+        return c.num_ack_pending === 0 ? c : null;
+      });
+      assert.equal(lines(log, "start busy").length, 1, "ran once");
+      assert.equal(ci.num_redelivered, 0, "never redelivered while its worker was alive");
+      assert.equal(ci.delivered.consumer_seq, 1, "delivered exactly once");
+    } finally {
+      process.kill(p.pid!, "SIGTERM");
+      await exited(p);
+    }
+  });
+
+  it("SIGTERM hands a running acksLate job back after the grace period; another worker takes it within 1 s", SLOW, async () => {
+    const stream = uniq();
+    const log = join(dir, `${stream}.log`);
+    writeFileSync(log, "");
+    const a = qw(stream, ["--concurrency", "1", "--ack-wait", "30", "--grace", "1"]);
+    await started(a);
+    const b = qw(stream, ["--concurrency", "1", "--ack-wait", "30"]);
+    try {
+      await started(b);
+      const js = jetstream(nc);
+      // Load both workers, then find the one running "long" and stop it.
+      await js.publish(`${stream}.lateNap`, JSON.stringify({ args: [log, "long", 20_000] }));
+      await waitFor(() => lines(log, "start long").length === 1, { timeoutMs: 10_000 });
+      for (let i = 0; i < 20; i++) await js.publish(`${stream}.lateNap`, JSON.stringify({ args: [log, `short${i}`, 50] }));
+      const runnerPid = Number(lines(log, "start long")[0].split(" ")[3]);
+      const runner = runnerPid === a.pid ? a : b;
+      assert.equal(runner.pid, runnerPid, "the long job runs in one of the two workers");
+      const tTerm = Date.now();
+      process.kill(runner.pid!, "SIGTERM");
+      assert.equal(await exited(runner), 0, "graceful exit code");
+      const tExit = Date.now();
+      await waitFor(() => lines(log, "start long").length === 2, { timeoutMs: 5_000, message: "the long job was not picked up again" });
+      const restart = at(lines(log, "start long")[1]);
+      assert.ok(tExit - tTerm >= 900, `waited for the grace period: ${tExit - tTerm} ms`);
+      assert.ok(restart - tExit < 1_000, `picked up ${restart - tExit} ms after the first worker exited`);
+      await waitFor(() => lines(log, "end short").length === 20, { timeoutMs: 10_000, message: "short jobs lost" });
+      assert.match(runner.output(), /handed back/);
+    } finally {
+      for (const p of [a, b]) if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
+    }
+  });
+});
