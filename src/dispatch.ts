@@ -14,6 +14,8 @@ import type { Emitter, JobFields } from "./events.ts";
 import type { PoolJob } from "./pool.ts";
 import type { ResultStore } from "./result_store.ts";
 import type { ResolvedTaskOptions, SerializedError } from "./types.ts";
+import { parseRateLimit } from "./config.ts";
+import { reserveToken, waitPlan } from "./rate_limit.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {
@@ -33,7 +35,12 @@ export interface JobSink {
   deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
   /** Remove a rejected message from the work stream (term alone leaves it in a work-queue stream). */
   remove(seq: number): void;
+  /** Publish a copy that waits on the server until `at` (epoch ms) with its rate-limit token reserved. */
+  defer(h: Held, at: number): Promise<void>;
 }
+
+/** The header a deferred job carries: the epoch ms of the token reserved for it. */
+export const RATE_SLOT_HEADER = "Qw-Rate-Slot";
 
 /** Collaborators and settings of a {@linkcode Dispatcher}. */
 export interface DispatchOptions {
@@ -55,6 +62,8 @@ export class Dispatcher {
   /** Every message held and not yet settled. */
   readonly held = new Set<Held>();
   #o: DispatchOptions;
+  #buckets = new Map<string, { perSecond: number; nextAt: number }>();
+  #waiting = new Map<Held, ReturnType<typeof setTimeout>>();
   #prefix: string;
   #now: () => number;
 
@@ -94,8 +103,61 @@ export class Dispatcher {
       return;
     }
     this.held.add(held);
+    if (policy.rateLimit !== null && !this.#rateLimited(held, h?.get(RATE_SLOT_HEADER))) return;
+    this.#submit(held);
+  }
+
+  #submit(held: Held): void {
     // Copy: msg.data is a view into the socket buffer, and cloning a view clones its whole buffer.
-    this.#o.submit({ task, data: msg.data.slice(), id, retries, deliveryCount, ref: held });
+    const { task, id, retries, deliveryCount } = held;
+    this.#o.submit({ task, data: held.msg.data.slice(), id, retries, deliveryCount, ref: held });
+  }
+
+  /** True when the job may run now; otherwise it was held or deferred. */
+  #rateLimited(held: Held, slot: string | undefined): boolean {
+    const now = this.#now();
+    // A deferred job already holds the token reserved for it.
+    if (slot && Number(slot) <= now + 50) return true;
+    let bucket = this.#buckets.get(held.task);
+    if (!bucket) this.#buckets.set(held.task, bucket = { perSecond: parseRateLimit(held.policy.rateLimit!).perSecond, nextAt: 0 });
+    const r = reserveToken(bucket.nextAt, now, bucket.perSecond);
+    bucket.nextAt = r.nextAt;
+    const wait = r.at - now;
+    switch (waitPlan(wait, Math.min(2_000, this.#o.ackWaitMs / 3))) {
+      case "run":
+        return true;
+      case "hold":
+        this.#waiting.set(held, setTimeout(() => {
+          this.#waiting.delete(held);
+          this.#submit(held);
+        }, wait));
+        return false;
+      case "defer":
+        this.#o.sink.defer(held, r.at).then(
+          () => {
+            held.msg.ack();
+            this.held.delete(held);
+            this.#o.emitter.emit({ type: "job.deferred", until: r.at, ...fields(held) });
+          },
+          (e) => {
+            this.#o.emitter.emit({ type: "error", where: "rate_limit", error: `Cannot defer '${held.id}': ${errorText(e)}` });
+            held.msg.nak(Math.min(wait, 5_000));
+            this.held.delete(held);
+          },
+        );
+        return false;
+    }
+  }
+
+  /** Shutdown: give back every job waiting for a rate-limit token. */
+  releaseWaiting(): number {
+    for (const [h, timer] of this.#waiting) {
+      clearTimeout(timer);
+      this.handBack(h, "waiting for a rate-limit token at shutdown");
+    }
+    const n = this.#waiting.size;
+    this.#waiting.clear();
+    return n;
   }
 
   /** The early-ack moment: a Web Worker started the job. */

@@ -33,6 +33,7 @@ export type QwEvent =
   | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
   | ({ type: "job.ignored" } & JobFields)
   | ({ type: "job.handed_back"; reason: string } & JobFields)
+  | ({ type: "job.deferred"; until: number } & JobFields)
   | { type: "job.invalid"; seq: number; subject: string; reason: string }
   | { type: "worker.lost"; worker: number; reason: string }
   | { type: "worker.time_limit"; worker: number; task: string; id: string }

@@ -15,6 +15,7 @@ export type CliLogLevel = "debug" | "info" | "warning" | "error";
 export function levelOf(e: QwEvent): LogLevel {
   switch (e.type) {
     case "job.started":
+    case "job.deferred":
       return "debug";
     case "job.failed":
     case "worker.time_limit":
@@ -56,6 +57,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}[${e.id}] ignored`;
     case "job.handed_back":
       return `${e.task}[${e.id}] handed back: ${e.reason}`;
+    case "job.deferred":
+      return `${e.task}[${e.id}] waits for its rate limit until ${new Date(e.until).toISOString()}`;
     case "job.invalid":
       return `message ${e.seq} on '${e.subject}' rejected: ${e.reason}`;
     case "service.started":

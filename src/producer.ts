@@ -4,7 +4,8 @@
  *
  * Dedup ids (`Nats-Msg-Id`) make every publish safe to repeat after a crash:
  * a first attempt uses the task id itself, retry n uses `<id>:<n>`, a message
- * waiting for its eta adds `:eta`, and a dead letter is `dlq:<stream>:<seq>`.
+ * waiting for its eta adds `:eta`, its release adds `:go` to that, and a dead
+ * letter is `dlq:<stream>:<seq>`.
  *
  * @module
  */
@@ -38,6 +39,8 @@ export interface OutgoingJob {
   /** Epoch milliseconds before which the job must not run; null runs now. */
   etaMs: number | null;
   headers?: Record<string, string>;
+  /** Appended to the dedup id, for a copy of an attempt that must not be taken for it. */
+  dedupSuffix?: string;
 }
 
 /** The dedup id of an attempt; see the module doc. */
@@ -60,7 +63,9 @@ export async function publishJob(
   if (job.retries > 0) h.set(Header.retries, String(job.retries));
   if (delayed) h.set(Header.eta, String(Math.round(job.etaMs!)));
   const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
-  const ack = await js.publish(subject, job.data, { msgID: msgIdFor(job.id, job.retries, delayed), headers: h });
+  const base = msgIdFor(job.id, job.retries, delayed);
+  const msgID = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
+  const ack = await js.publish(subject, job.data, { msgID, headers: h });
   return { seq: ack.seq, duplicate: ack.duplicate };
 }
 

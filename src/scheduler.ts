@@ -17,7 +17,7 @@ import { headers as makeHeaders } from "@nats-io/nats-core";
 import { errorText } from "./connection.ts";
 import { Puller } from "./consumer.ts";
 import type { Emitter } from "./events.ts";
-import { Header, msgIdFor } from "./producer.ts";
+import { Header } from "./producer.ts";
 import { jobSubject } from "./topology.ts";
 
 const IN_FLIGHT = 512;
@@ -77,9 +77,11 @@ export class Scheduler {
     const h = makeHeaders();
     if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) h.append(k, v);
     const id = h.get(Header.id) || `${this.o.stream}:${m.seq}`;
-    const retries = Number(h.get(Header.retries) || 0);
+    // Derived from the delayed message's own dedup id: unique per delayed copy,
+    // the same if this release is repeated after a crash.
+    const msgID = `${m.headers?.get(Header.msgId) || `${this.o.stream}:${m.seq}`}:go`;
     try {
-      await this.o.js.publish(jobSubject(this.o.stream, task), m.data, { msgID: msgIdFor(id, retries, false), headers: h });
+      await this.o.js.publish(jobSubject(this.o.stream, task), m.data, { msgID, headers: h });
       m.ack();
     } catch (e) {
       this.o.emitter.emit({ type: "error", where: "scheduler", error: `Cannot release delayed job '${id}': ${errorText(e)}` });

@@ -13,7 +13,7 @@ import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jets
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { Puller } from "./consumer.ts";
-import { Dispatcher, type Held } from "./dispatch.ts";
+import { Dispatcher, type Held, RATE_SLOT_HEADER } from "./dispatch.ts";
 import { Emitter } from "./events.ts";
 import { Pool } from "./pool.ts";
 import { publishDeadLetter, publishJob } from "./producer.ts";
@@ -120,6 +120,13 @@ async function wire(
         const task = "task" in h ? h.task : h.msg.subject.slice(cfg.stream.length + 1);
         await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream: cfg.stream });
       },
+      async defer(h, at) {
+        const extra: Record<string, string> = { [RATE_SLOT_HEADER]: String(at) };
+        if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) extra[k] = vs[0];
+        await publishJob(js, cfg.stream, {
+          task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers: extra, dedupSuffix: `rl:${h.seq}`,
+        });
+      },
       remove(seq) {
         // Already gone is fine (an early-acked job, or a second worker got there first).
         jsm.streams.deleteMessage(cfg.stream, seq, false).catch(() => {});
@@ -161,12 +168,12 @@ async function wire(
     return closing = (async () => {
       emit({ type: "service.closing", reason });
       await step("close.consumer", () => Promise.all([puller.stop(), scheduler.stop()]));
-      let handedBack = 0;
+      let handedBack = dispatcher.releaseWaiting();
       await step("close.pool", async () => {
         const { unstarted, unfinished } = await pool.close({ timeoutMs: (o.graceSeconds ?? cfg.grace) * 1000 });
         for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown");
         for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended");
-        handedBack = unstarted.length + unfinished.length;
+        handedBack += unstarted.length + unfinished.length;
       });
       clearInterval(leases);
       await step("close.drain", () => nc.drain());
