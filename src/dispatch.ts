@@ -108,9 +108,9 @@ export class Dispatcher {
   }
 
   #submit(held: Held): void {
-    // Copy: msg.data is a view into the socket buffer, and cloning a view clones its whole buffer.
+    // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
     const { task, id, retries, deliveryCount } = held;
-    this.#o.submit({ task, data: held.msg.data.slice(), id, retries, deliveryCount, ref: held });
+    this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount, ref: held });
   }
 
   /** True when the job may run now; otherwise it was held or deferred. */
@@ -168,7 +168,10 @@ export class Dispatcher {
       h.acked = true;
       h.msg.ack();
     }
-    if (this.#o.emitter.active) this.#o.emitter.emit({ type: "job.started", ...fields(h) });
+    if (this.#o.emitter.active) {
+      const { id, task, retries, deliveryCount, seq } = h;
+      this.#o.emitter.emit({ type: "job.started", id, task, retries, deliveryCount, seq });
+    }
   }
 
   /** A job ended; decide and apply. */
@@ -258,21 +261,22 @@ export class Dispatcher {
   }
 
   #emit(h: Held, d: Decision, ms: number): void {
+    // Built field by field (no spread): this runs for every job.
+    const { id, task, retries, deliveryCount, seq } = h;
     const { emitter } = this.#o;
-    const f = fields(h);
     switch (d.event) {
       case "job.succeeded":
-        return emitter.emit({ type: "job.succeeded", ms, ...f });
+        return emitter.emit({ type: "job.succeeded", ms, id, task, retries, deliveryCount, seq });
       case "job.failed":
-        return emitter.emit({ type: "job.failed", ms, error: d.error!, ...f });
+        return emitter.emit({ type: "job.failed", ms, error: d.error!, id, task, retries, deliveryCount, seq });
       case "job.retry_scheduled":
-        return emitter.emit({ type: "job.retry_scheduled", countdown: d.retry!.countdown, error: d.error, ...f });
+        return emitter.emit({ type: "job.retry_scheduled", countdown: d.retry!.countdown, error: d.error, id, task, retries, deliveryCount, seq });
       case "job.requeued":
-        return emitter.emit({ type: "job.requeued", note: d.note, ...f });
+        return emitter.emit({ type: "job.requeued", note: d.note, id, task, retries, deliveryCount, seq });
       case "job.rejected":
-        return emitter.emit({ type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, ...f });
+        return emitter.emit({ type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, id, task, retries, deliveryCount, seq });
       case "job.ignored":
-        return emitter.emit({ type: "job.ignored", ...f });
+        return emitter.emit({ type: "job.ignored", id, task, retries, deliveryCount, seq });
     }
   }
 

@@ -19,7 +19,7 @@ import {
   slotOf,
   tag,
   type TaskDefaults,
-  type WireJob,
+  packBatch,
   type WireResult,
   type WorkerMessage,
 } from "./protocol.ts";
@@ -237,7 +237,7 @@ export class Pool<T> {
     const window = this.#window();
     const open = this.#slots.filter((s) => s.ready && !s.dead && !this.#retiring(s) && s.fifo.length < window);
     if (open.length === 0) return;
-    const batches = new Map<Slot<T>, WireJob[]>();
+    const batches = new Map<Slot<T>, { k0: number; jobs: PoolJob<T>[] }>();
     let i = 0;
     // Spread evenly so a burst does not fill one Web Worker while another idles.
     while (this.#unassigned.length > 0 && open.length > 0) {
@@ -247,12 +247,15 @@ export class Pool<T> {
       Atomics.store(s.ring, slotOf(k), tag(k, Status.QUEUED));
       s.fifo.push({ k, job, started: false, startedAt: 0 });
       let b = batches.get(s);
-      if (!b) batches.set(s, b = []);
-      b.push({ k, task: job.task, data: job.data, id: job.id, retries: job.retries, deliveryCount: job.deliveryCount });
+      if (!b) batches.set(s, b = { k0: k, jobs: [] });
+      b.jobs.push(job);
       if (s.fifo.length >= window || s.fifo[0].k + RING_SIZE <= s.nextK) open.splice(open.indexOf(s), 1);
       else i++;
     }
-    for (const [s, jobs] of batches) s.worker.postMessage({ type: "run", jobs } satisfies HostMessage);
+    for (const [s, { k0, jobs }] of batches) {
+      const batch = packBatch(k0, jobs);
+      s.worker.postMessage({ type: "run", batch } satisfies HostMessage, [batch.body]);
+    }
   }
 
   #retiring(s: Slot<T>): boolean {

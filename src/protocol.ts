@@ -61,10 +61,64 @@ export interface WireResult {
 /** Worker-wide task defaults, sent at init. */
 export type TaskDefaults = Omit<ResolvedTaskOptions, "bind" | "autoretryFor" | "dontAutoretryFor">;
 
+/**
+ * Jobs k0, k0+1, ... for one Web Worker, packed column-wise: the bodies share
+ * one buffer that is transferred, not cloned, so a batch costs one copy.
+ */
+export interface RunBatch {
+  k0: number;
+  tasks: string[];
+  ids: string[];
+  retries: number[];
+  deliveryCounts: number[];
+  /** End offset of each body in `body`. */
+  ends: number[];
+  body: ArrayBuffer;
+}
+
+/** Pack jobs numbered from k0 into a {@linkcode RunBatch}. */
+export function packBatch(k0: number, jobs: ReadonlyArray<Omit<WireJob, "k">>): RunBatch {
+  let size = 0;
+  for (const j of jobs) size += j.data.byteLength;
+  const body = new Uint8Array(size);
+  const b: RunBatch = { k0, tasks: [], ids: [], retries: [], deliveryCounts: [], ends: [], body: body.buffer };
+  let at = 0;
+  for (const j of jobs) {
+    body.set(j.data, at);
+    at += j.data.byteLength;
+    b.tasks.push(j.task);
+    b.ids.push(j.id);
+    b.retries.push(j.retries);
+    b.deliveryCounts.push(j.deliveryCount);
+    b.ends.push(at);
+  }
+  return b;
+}
+
+/** The jobs of a {@linkcode RunBatch}; bodies are views into its buffer. */
+export function unpackBatch(b: RunBatch): WireJob[] {
+  const body = new Uint8Array(b.body);
+  const jobs: WireJob[] = [];
+  let start = 0;
+  for (let i = 0; i < b.tasks.length; i++) {
+    const end = b.ends[i];
+    jobs.push({
+      k: b.k0 + i,
+      task: b.tasks[i],
+      data: body.subarray(start, end),
+      id: b.ids[i],
+      retries: b.retries[i],
+      deliveryCount: b.deliveryCounts[i],
+    });
+    start = end;
+  }
+  return jobs;
+}
+
 /** Pool -> Web Worker. */
 export type HostMessage =
   | { type: "init"; tasksUrl: string; defaults: TaskDefaults; ring: SharedArrayBuffer }
-  | { type: "run"; jobs: WireJob[] };
+  | { type: "run"; batch: RunBatch };
 
 /** Web Worker -> pool. */
 export type WorkerMessage =

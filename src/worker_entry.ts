@@ -20,6 +20,7 @@ import {
   tag,
   type WireJob,
   type WireResult,
+  unpackBatch,
   type WorkerMessage,
 } from "./protocol.ts";
 import { registerQwModule } from "./runtime.ts";
@@ -52,7 +53,7 @@ self.onmessage = (e: MessageEvent) => {
       void init(msg);
       break;
     case "run":
-      for (const job of msg.jobs) queue.push(job);
+      for (const job of unpackBatch(msg.batch)) queue.push(job);
       if (!pumping && tasks) void pump();
       break;
     default: {
