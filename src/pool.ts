@@ -73,6 +73,8 @@ interface Slot<T> {
   nextK: number;
   fifo: Entry<T>[];
   runs: number;
+  /** Jobs sent and not stolen back: what maxTasksPerChild counts. */
+  assigned: number;
 }
 
 // Keep about this much work queued in each Web Worker; deep windows for fast
@@ -186,7 +188,7 @@ export class Pool<T> {
     const worker = this.#opts.createWorker(`qw-${id}`);
     const sab = new SharedArrayBuffer(RING_SIZE * 4);
     const slot: Slot<T> = {
-      id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, nextK: 0, fifo: [], runs: 0,
+      id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, nextK: 0, fifo: [], runs: 0, assigned: 0,
     };
     if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
     else this.#slots.push(slot);
@@ -235,7 +237,12 @@ export class Pool<T> {
   #dispatch(): void {
     if (this.#unassigned.length === 0) return;
     const window = this.#window();
-    const open = this.#slots.filter((s) => s.ready && !s.dead && !this.#retiring(s) && s.fifo.length < window);
+    const now = Date.now();
+    const max = this.#opts.maxTasksPerChild ?? Infinity;
+    let open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window);
+    // Queue nothing behind a job that is already taking long, while another Web Worker can take it.
+    const free = open.filter((s) => !this.#stuck(s, now));
+    if (free.length > 0) open = free;
     if (open.length === 0) return;
     const batches = new Map<Slot<T>, { k0: number; jobs: PoolJob<T>[] }>();
     let i = 0;
@@ -246,10 +253,11 @@ export class Pool<T> {
       const k = s.nextK++;
       Atomics.store(s.ring, slotOf(k), tag(k, Status.QUEUED));
       s.fifo.push({ k, job, started: false, startedAt: 0 });
+      s.assigned++;
       let b = batches.get(s);
       if (!b) batches.set(s, b = { k0: k, jobs: [] });
       b.jobs.push(job);
-      if (s.fifo.length >= window || s.fifo[0].k + RING_SIZE <= s.nextK) open.splice(open.indexOf(s), 1);
+      if (s.fifo.length >= window || s.fifo[0].k + RING_SIZE <= s.nextK || s.assigned >= max) open.splice(open.indexOf(s), 1);
       else i++;
     }
     for (const [s, { k0, jobs }] of batches) {
@@ -259,7 +267,12 @@ export class Pool<T> {
   }
 
   #retiring(s: Slot<T>): boolean {
-    return this.#opts.maxTasksPerChild !== null && s.runs >= this.#opts.maxTasksPerChild;
+    return this.#opts.maxTasksPerChild !== null && s.assigned >= this.#opts.maxTasksPerChild;
+  }
+
+  #stuck(s: Slot<T>, now: number): boolean {
+    const head = s.fifo[0];
+    return head !== undefined && head.started && now - head.startedAt >= STEAL_AFTER_MS;
   }
 
   #onResults(slot: Slot<T>, items: WireResult[]): void {
@@ -308,13 +321,12 @@ export class Pool<T> {
     if (idle && this.#unassigned.length === 0) this.#steal(now);
   }
 
-  // An idle Web Worker takes the queued jobs of one stuck behind a slow job.
+  // An idle Web Worker takes the queued jobs of one stuck behind a slow job;
+  // #dispatch then sends them only to Web Workers that are not stuck.
   #steal(now: number): void {
     for (const s of this.#slots) {
-      const head = s.fifo[0];
-      if (s.dead || !head?.started || s.fifo.length < 2 || now - head.startedAt < STEAL_AFTER_MS) continue;
-      const moved = this.#stealQueued(s, Math.ceil((s.fifo.length - 1) / 2));
-      this.#unassigned.unshift(...moved);
+      if (s.dead || s.fifo.length < 2 || !this.#stuck(s, now)) continue;
+      this.#unassigned.unshift(...this.#stealQueued(s, Infinity));
     }
     this.#dispatch();
   }
@@ -326,6 +338,7 @@ export class Pool<T> {
       const queued = tag(e.k, Status.QUEUED);
       if (Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) break;
       s.fifo.splice(i, 1);
+      s.assigned--;
       moved.unshift(e.job);
     }
     return moved;

@@ -1,0 +1,78 @@
+// The Web Worker pool under a real worker: recycling after maxTasksPerChild,
+// and a slow job never strands the jobs queued behind it while another Web
+// Worker is idle.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream } from "@nats-io/jetstream";
+import { resolveConfig } from "../../src/config.ts";
+import { startService } from "../../src/service.ts";
+import { MemoryResultStore } from "../../src/result_store.ts";
+import { NatsServer } from "../helpers/nats_server.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const SLOW = { timeout: 60_000 };
+
+describe("pool behaviour", () => {
+  let srv: NatsServer;
+  let nc: NatsConnection;
+  before(async () => {
+    srv = await NatsServer.start();
+    nc = await connect({ servers: srv.url });
+  });
+  after(async () => {
+    await nc?.close();
+    await srv?.stop();
+  });
+
+  async function worker(stream: string, extra: Record<string, unknown>) {
+    const cfg = resolveConfig(
+      { server: srv.url, stream, tasks: "tests/fixtures/tasks/pool.ts", grace: 1, ...extra },
+      { env: {}, cpuCount: 2, hostname: "test", pid: 1 },
+    );
+    const store = new MemoryResultStore();
+    const svc = await startService(cfg, { store });
+    return { svc, store };
+  }
+
+  it("maxTasksPerChild recycles a Web Worker after N jobs", SLOW, async () => {
+    const stream = "recycle";
+    const { svc, store } = await worker(stream, { concurrency: 1, maxTasksPerChild: 3 });
+    const recycled: number[] = [];
+    svc.events.on((e) => e.type === "worker.recycled" && recycled.push(e.jobs));
+    try {
+      const js = jetstream(nc);
+      for (let i = 0; i < 7; i++) await js.publish(`${stream}.count`, JSON.stringify({ args: [] }), { msgID: `c${i}` });
+      await waitFor(() => store.records.size === 7, { timeoutMs: 15_000 });
+      const counts = Array.from({ length: 7 }, (_, i) => store.records.get(`c${i}`)!.result);
+      assert.deepEqual(counts, [1, 2, 3, 1, 2, 3, 1]);
+      assert.deepEqual(recycled, [3, 3]);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("a slow job does not strand the jobs queued behind it while another Web Worker is idle", SLOW, async () => {
+    const stream = "strand";
+    const { svc, store } = await worker(stream, { concurrency: 2 });
+    try {
+      const js = jetstream(nc);
+      // Warm up: fast jobs make the pool send deep windows.
+      await Promise.all(Array.from({ length: 300 }, (_, i) => js.publish(`${stream}.now`, JSON.stringify({ args: [] }), { msgID: `w${i}` })));
+      await waitFor(() => store.records.size === 300, { timeoutMs: 15_000 });
+      const t0 = Date.now();
+      const pubs = [js.publish(`${stream}.spin`, JSON.stringify({ args: [3_000] }), { msgID: "slow" })];
+      for (let i = 0; i < 200; i++) pubs.push(js.publish(`${stream}.now`, JSON.stringify({ args: [] }), { msgID: `f${i}` }));
+      await Promise.all(pubs);
+      await waitFor(() => store.records.get("slow"), { timeoutMs: 15_000 });
+      const slowDone = store.records.get("slow")!.result as number;
+      const fast = Array.from({ length: 200 }, (_, i) => store.records.get(`f${i}`)?.result as number | undefined);
+      assert.ok(fast.every((t) => t !== undefined), "every fast job ran");
+      const lastFast = Math.max(...(fast as number[]));
+      assert.ok(lastFast < slowDone - 1_000, `fast jobs finished ${slowDone - lastFast} ms before the slow one (started at ${t0})`);
+    } finally {
+      await svc.close();
+    }
+  });
+});
