@@ -116,7 +116,7 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
     service = await startService(config, { events });
     if (stopRequested) void service.close(`received ${stopRequested}`);
     await service.closed;
-    return 0;
+    return service.fatal === null ? 0 : fail(service.fatal, 1);
   } finally {
     for (const off of offs) off();
   }

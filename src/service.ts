@@ -15,6 +15,9 @@ import { type ConnectionConfig, errorText, openConnection } from "./connection.t
 import { Puller } from "./consumer.ts";
 import { Dispatcher, type Held, RATE_SLOT_HEADER } from "./dispatch.ts";
 import { Emitter } from "./events.ts";
+import { EventPublisher } from "./event_publisher.ts";
+import { Health, type HttpServer, startHttpServer } from "./http.ts";
+import { Metrics } from "./metrics.ts";
 import { Pool } from "./pool.ts";
 import { publishDeadLetter, publishJob } from "./producer.ts";
 import type { TaskDefaults } from "./protocol.ts";
@@ -38,6 +41,8 @@ export interface ServiceConfig extends ConnectionConfig {
   name: string;
   maxTasksPerChild: number | null;
   taskDefaults: TaskDefaults;
+  /** "host:port" of /healthz, /readyz and /metrics; null or absent serves none. */
+  http?: string | null;
 }
 
 /** A running worker. */
@@ -47,10 +52,14 @@ export interface Service {
   readonly tasks: string[];
   /** Messages held right now (queued or running). */
   readonly held: number;
+  /** "host:port" the HTTP endpoint listens on, or null. */
+  readonly httpAddress: string | null;
   /** Stop pulling, finish or hand back every job, drain, terminate. Idempotent. */
   close(reason?: string, options?: { graceSeconds?: number }): Promise<void>;
   /** Resolves when the service closed (by close() or a fatal error). */
   readonly closed: Promise<void>;
+  /** Why the service closed on its own (the connection was lost for good), or null. */
+  readonly fatal: string | null;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -142,6 +151,13 @@ async function wire(
     onError: (error) => emit({ type: "error", where: "consumer", error }),
   });
   const scheduler = new Scheduler({ consumer: await js.consumers.get(cfg.stream, names.delayedConsumer), js, stream: cfg.stream, emitter: events });
+  const metrics = new Metrics({ stream: cfg.stream, poolSize: cfg.concurrency });
+  const health = new Health({ poolSize: cfg.concurrency });
+  const publisher = new EventPublisher(nc, { subject: names.eventsSubject, source: cfg.name });
+  const http: HttpServer | null = cfg.http
+    ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
+    : null;
+  for (const l of [metrics.listener, health.listener, publisher.listener]) events.on(l);
   const leases = setInterval(() => dispatcher.touchLeases(), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
   puller.start();
   scheduler.start();
@@ -176,13 +192,17 @@ async function wire(
         handedBack += unstarted.length + unfinished.length;
       });
       clearInterval(leases);
+      await step("close.http", () => http?.close());
+      publisher.close();
       await step("close.drain", () => nc.drain());
       emit({ type: "service.closed", handedBack });
       resolveClosed();
     })();
   };
+  let fatal: string | null = null;
   void nc.closed().then((err) => {
     if (!closing && err) {
+      fatal = `The NATS connection closed: ${errorText(err)}`;
       emit({ type: "error", where: "connection", error: errorText(err) });
       void close("connection closed");
     }
@@ -193,8 +213,12 @@ async function wire(
     get held() {
       return dispatcher.held.size;
     },
+    httpAddress: http?.address ?? null,
     close,
     closed,
+    get fatal() {
+      return fatal;
+    },
     [Symbol.asyncDispose]: () => close(),
   };
 }
