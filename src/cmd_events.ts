@@ -50,7 +50,7 @@ export async function runEvents(ctx: CommandContext): Promise<number> {
   }
   const subject = namesFor(config.stream).eventsSubject;
   const nc = await openConnection(config, { name: "qw events", emit: quietClose(ctx) });
-  const sub = nc.subscribe(subject, limit === Infinity ? {} : { max: limit });
+  const sub = nc.subscribe(subject);
   const stop = () => sub.unsubscribe();
   const offs = [rt.onSignal("SIGINT", stop), rt.onSignal("SIGTERM", stop)];
   let failure: string | null = null;
@@ -62,9 +62,14 @@ export async function runEvents(ctx: CommandContext): Promise<number> {
     await nc.flush();
     ctx.err(`Following events on '${subject}': press Ctrl-C to stop\n`);
     const decoder = new TextDecoder();
+    let seen = 0;
+    // A message carries a batch of events, one JSON line each.
     for await (const m of sub) {
-      const text = decoder.decode(m.data);
-      ctx.out(ctx.cli.flags.json ? text + "\n" : formatEvent(text));
+      for (const text of decoder.decode(m.data).split("\n")) {
+        ctx.out(ctx.cli.flags.json ? text + "\n" : formatEvent(text));
+        if (++seen >= limit) stop();
+        if (seen >= limit) break;
+      }
     }
   } finally {
     for (const off of offs) off();

@@ -1,10 +1,11 @@
 /**
- * Publishes every event as one JSON message on `_qw.events.<stream>` (core
- * NATS, no acks) for `qw events` and other tools. Never slows the worker:
- * the listener only appends to a buffer; a timer serialises and publishes
- * in batches, and a full buffer drops events rather than grow.
+ * Publishes events on `_qw.events.<stream>` (core NATS, no acks) for
+ * `qw events` and other tools. Never slows the worker: the listener only
+ * appends to a buffer; a timer serialises the batch and publishes it as one
+ * message of JSON lines (up to 256 KiB each), and a full buffer drops events
+ * rather than grow.
  *
- * A message is the event with `time` (ISO 8601, when it happened) and
+ * Each line is the event with `time` (ISO 8601, when it happened) and
  * `source` (the worker's name) added, e.g.
  * `{"type":"job.succeeded","time":"...","source":"host:42","ms":1.2,"id":"...",...}`.
  *
@@ -17,6 +18,8 @@ import type { QwEvent } from "./events.ts";
 export const MAX_BUFFERED_EVENTS = 10_000;
 /** Delay between the first buffered event and the flush. */
 export const FLUSH_MS = 20;
+/** Largest message published; a batch above it is split. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Where the publisher sends; a NatsConnection fits. */
 export interface Publisher {
@@ -92,17 +95,31 @@ export class EventPublisher {
     // Events of one batch mostly share a millisecond: format each time once.
     let t = NaN;
     let iso = "";
-    for (let i = 0; i < batch.length; i++) {
-      if (batch[i].t !== t) iso = new Date(t = batch[i].t).toISOString();
+    let lines: string[] = [];
+    let size = 0;
+    let sent = 0;
+    const send = (): boolean => {
       try {
-        this.#nc.publish(this.#o.subject, eventMessage(batch[i].e, iso, this.#o.source));
-        this.published++;
+        this.#nc.publish(this.#o.subject, lines.join("\n"));
+        this.published += lines.length;
+        sent += lines.length;
+        lines = [];
+        size = 0;
+        return true;
       } catch {
         // Closed or over the reconnect buffer: the rest of the batch would fail alike.
-        this.dropped += batch.length - i;
-        return;
+        this.dropped += batch.length - sent;
+        return false;
       }
+    };
+    for (let i = 0; i < batch.length; i++) {
+      if (batch[i].t !== t) iso = new Date(t = batch[i].t).toISOString();
+      const line = eventMessage(batch[i].e, iso, this.#o.source);
+      if (size + line.length > MAX_MESSAGE_BYTES && lines.length > 0 && !send()) return;
+      lines.push(line);
+      size += line.length + 1;
     }
+    if (lines.length > 0) send();
   }
 
   /** Flush and stop taking events. */

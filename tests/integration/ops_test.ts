@@ -211,11 +211,11 @@ describe("/healthz and /readyz", () => {
 });
 
 describe("job events", () => {
-  it("are published as JSON on _qw.events.<stream> for every job", SLOW, async () => {
+  it("are published as JSON lines on _qw.events.<stream> for every job", SLOW, async () => {
     const { stream } = await worker();
     const got: Record<string, unknown>[] = [];
     const sub = nc.subscribe(`_qw.events.${stream}`, {
-      callback: (_err, m) => void got.push(m.json()),
+      callback: (_err, m) => void got.push(...m.string().split("\n").map((l) => JSON.parse(l))),
     });
     await nc.flush();
     await enqueue(stream, "add", [2, 3]);

@@ -205,7 +205,7 @@ describe("parseListen()", () => {
 describe("EventPublisher", () => {
   const timer = () => new Promise((r) => setTimeout(r, 30));
 
-  test("publishes each event as one JSON message with its time and source, batched after a short delay", async () => {
+  test("publishes a batch as one message of JSON lines with each event's time and source, after a short delay", async () => {
     const sent: [string, string][] = [];
     const p = new EventPublisher({ publish: (s, d) => void sent.push([s, d]) }, {
       subject: "_qw.events.jobs",
@@ -217,9 +217,12 @@ describe("EventPublisher", () => {
     p.push({ type: "job.succeeded", ms: 2, ...job("add", 1) });
     assert.equal(sent.length, 0);
     await timer();
-    assert.equal(sent.length, 2);
+    assert.equal(sent.length, 1);
     assert.equal(sent[0][0], "_qw.events.jobs");
-    assert.deepEqual(JSON.parse(sent[1][1]), {
+    const lines = sent[0][1].split("\n");
+    assert.equal(lines.length, 2);
+    assert.equal(JSON.parse(lines[0]).type, "job.started");
+    assert.deepEqual(JSON.parse(lines[1]), {
       type: "job.succeeded",
       time: "1970-01-01T00:00:00.000Z",
       source: "w1",
@@ -245,7 +248,8 @@ describe("EventPublisher", () => {
     for (let i = 1; i <= 3; i++) p.push({ type: "job.started", ...job("a", i) });
     assert.equal(p.dropped, 1);
     p.flush();
-    assert.equal(sent.length, 2);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].split("\n").length, 2);
     p.push({ type: "job.started", ...job("a", 4) });
     p.push({ type: "job.started", ...job("a", 5) });
     refuse = true;
