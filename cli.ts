@@ -111,15 +111,13 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
       void service?.close(`received ${name} again: skipping the grace period`, { graceSeconds: 0 });
     }
   };
-  const offs = [rt.onSignal("SIGINT", onSignal("SIGINT")), rt.onSignal("SIGTERM", onSignal("SIGTERM"))];
-  try {
-    service = await startService(config, { events });
-    if (stopRequested) void service.close(`received ${stopRequested}`);
-    await service.closed;
-    return service.fatal === null ? 0 : fail(service.fatal, 1);
-  } finally {
-    for (const off of offs) off();
-  }
+  // The handlers stay until the process exits: a late signal must not kill it by default action.
+  rt.onSignal("SIGINT", onSignal("SIGINT"));
+  rt.onSignal("SIGTERM", onSignal("SIGTERM"));
+  service = await startService(config, { events });
+  if (stopRequested) void service.close(`received ${stopRequested}`);
+  await service.closed;
+  return service.fatal === null ? 0 : fail(service.fatal, 1);
 }
 
 function fail(message: string, code: number): number {

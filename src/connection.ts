@@ -34,7 +34,7 @@ export interface OpenOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const AUTH_FAILURES = /authorization|authentication|permissions|user.*(expired|revoked)/i;
+const AUTH_FAILURES = /authorization|authentication|permissions|user.*(expired|revoked)|bad[ _]?certificate|certificate[ _](required|unknown)/i;
 
 /** Connect, retrying for `connectTimeout` seconds; auth errors fail at once. */
 export async function openConnection(cfg: ConnectionConfig, options: OpenOptions = {}): Promise<NatsConnection> {
@@ -87,6 +87,10 @@ function connectOptions(cfg: ConnectionConfig, name?: string) {
     if (cfg.tlsCaFile !== null) tls.caFile = cfg.tlsCaFile;
     if (cfg.tlsCertFile !== null) tls.certFile = cfg.tlsCertFile;
     if (cfg.tlsKeyFile !== null) tls.keyFile = cfg.tlsKeyFile;
+    // With TLS 1.3 a server rejects a client certificate after the handshake,
+    // when the transport no longer listens for errors: the client then hangs
+    // (Bun) or crashes (Deno). TLS 1.2 rejects it in the handshake, clearly.
+    if (cfg.tlsCertFile !== null) tls.maxVersion = "TLSv1.2";
     o.tls = tls;
   }
   return o;

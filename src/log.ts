@@ -1,6 +1,7 @@
 /**
  * Events as log lines through LogTape: text or JSON lines, into a buffered
- * sink so logging is never what limits throughput. Only cli.ts imports this.
+ * sink so logging is never what limits throughput. Only cli.ts configures
+ * logging; `qw events` reuses the pure `messageOf`.
  *
  * @module
  */
