@@ -97,7 +97,8 @@ export function decideAck(outcome: Outcome, ctx: DecisionContext): Decision {
   // The circuit breaker: never requeue past the delivery cap.
   if (d.broker.op === "nak" && ctx.deliveryCount >= ctx.maxDeliveries) {
     const reason = `Delivered ${ctx.deliveryCount} times, the cap of 'maxDeliveries' is ${ctx.maxDeliveries}`;
-    return { ...d, broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", deadLetter: reason };
+    const error = d.error ?? { name: "DeliveryCapExceeded", message: reason };
+    return { ...d, broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason };
   }
   return d;
 }

@@ -117,3 +117,11 @@ export function errorText(e: unknown): string {
   const s = e instanceof Error ? e.message : String(e);
   return s.split("\n")[0];
 }
+
+/** True when a server version string ("2.9.10") is at least major.minor. Pure. */
+export function serverAtLeast(version: string | undefined, major: number, minor: number): boolean {
+  const m = /^v?(\d+)\.(\d+)/.exec(version ?? "");
+  if (!m) return false;
+  const [ma, mi] = [Number(m[1]), Number(m[2])];
+  return ma > major || (ma === major && mi >= minor);
+}

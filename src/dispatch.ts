@@ -33,7 +33,7 @@ export interface JobSink {
   retry(h: Held, countdownS: number, retries: number): Promise<void>;
   /** Copy a job to the dead letters; resolves when the server stored it. */
   deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
-  /** Remove a rejected message from the work stream (term alone leaves it in a work-queue stream). */
+  /** Remove a rejected message from the work stream, so it is gone even if the term is lost. */
   remove(seq: number): void;
   /** Publish a copy that waits on the server until `at` (epoch ms) with its rate-limit token reserved. */
   defer(h: Held, at: number): Promise<void>;
@@ -53,6 +53,8 @@ export interface DispatchOptions {
   maxDeliveries: number;
   ackWaitMs: number;
   workerName: string;
+  /** Send the reason with a term; nats-server before 2.10 ignores a term that carries one. */
+  termReasons: boolean;
   random?: RandomSource;
   now?: () => number;
 }
@@ -243,7 +245,7 @@ export class Dispatcher {
           h.msg.nak(d.broker.delayMs || undefined);
           break;
         case "term":
-          h.msg.term(d.broker.reason);
+          this.#term(h.msg, d.broker.reason);
           sink.remove(h.seq);
           break;
       }
@@ -280,11 +282,16 @@ export class Dispatcher {
     }
   }
 
+  #term(msg: JsMsg, reason: string): void {
+    if (this.#o.termReasons) msg.term(reason);
+    else msg.term();
+  }
+
   #invalid(msg: JsMsg, reason: string): void {
     this.#o.emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
     this.#o.sink.deadLetter({ msg, seq: msg.seq }, reason).then(
       () => {
-        msg.term(reason);
+        this.#term(msg, reason);
         this.#o.sink.remove(msg.seq);
       },
       (e) => {

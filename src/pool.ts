@@ -211,6 +211,10 @@ export class Pool<T> {
           case "results":
             this.#onResults(slot, msg.items);
             break;
+          case "exiting":
+            // Deno reports no event when a Web Worker calls process.exit().
+            lost(`exited with code ${msg.code ?? 0}`);
+            break;
           default: {
             const never: never = msg;
             throw new Error(`Unknown message from Web Worker: ${JSON.stringify(never)}`);
@@ -304,8 +308,9 @@ export class Pool<T> {
       if (s.fifo.length === 0) idle = true;
       for (const e of s.fifo) {
         if (e.started) continue;
-        const st = statusOf(s.ring, e.k);
-        if (st !== Status.RUNNING && st !== Status.DONE) break;
+        // Only RUNNING: a job already DONE may be an undecodable one that never
+        // ran (its "invalid" result decides it, not an early ack).
+        if (statusOf(s.ring, e.k) !== Status.RUNNING) break;
         e.started = true;
         e.startedAt = now;
         this.#opts.onStarted(e.job.ref);

@@ -124,7 +124,8 @@ export type HostMessage =
 export type WorkerMessage =
   | { type: "ready"; tasks: Record<string, ResolvedTaskOptions> }
   | { type: "init_error"; error: SerializedError }
-  | { type: "results"; items: WireResult[] };
+  | { type: "results"; items: WireResult[] }
+  | { type: "exiting"; code: number | undefined };
 
 const MAX_CAUSE_DEPTH = 4;
 

@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
+import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "./connection.ts";
 import { Puller } from "./consumer.ts";
 import { Dispatcher, type Held, RATE_SLOT_HEADER } from "./dispatch.ts";
 import { Emitter } from "./events.ts";
@@ -117,6 +117,7 @@ async function wire(
     maxDeliveries: cfg.maxDeliveries,
     ackWaitMs: cfg.ackWait * 1000,
     workerName: cfg.name,
+    termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: {
       async retry(h, countdown, retries) {
         const extra: Record<string, string> = {};

@@ -71,6 +71,7 @@ if (proc) {
   const exit = proc.exit.bind(proc);
   proc.exit = (code?: number) => {
     flush();
+    self.postMessage({ type: "exiting", code });
     return exit(code);
   };
 }

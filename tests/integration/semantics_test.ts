@@ -25,11 +25,6 @@ after(async () => {
 // Term rows use a short ack wait: assertTermed() waits past it to prove no redelivery.
 const ACK_WAIT = 1;
 const termed = { ackWaitMs: ACK_WAIT * 1000 };
-// src/pool.ts's tick counts a job whose ring slot says DONE as started, and an undecodable
-// body is DONE at once: with early ack it is sometimes acked (and job.started emitted)
-// before its "invalid" result arrives, so it is acked instead of termed (3-20 % of them).
-const INVALID_ACKED_AT_START =
-  "src/pool.ts #tick() treats Status.DONE as started: an undecodable job is acked early, not termed";
 
 describe("success", () => {
   it("acks a successful job when it starts (acksLate off) and stores SUCCESS", SLOW, async () => {
@@ -230,18 +225,14 @@ describe("unknown task and undecodable message", () => {
             assert.match(dl.reason, c.reason);
           }
           assert.deepEqual(run.executions().map((x) => x.task), ["ok"], "only the valid job ran");
-          // With early ack a bad body is sometimes acked instead (see INVALID_ACKED_AT_START).
-          for (const seq of acksLate ? seqs : seqs.slice(0, 1)) await assertTermed(run, seq, termed);
+          for (const seq of seqs) await assertTermed(run, seq, termed);
           await run.settled();
         });
       },
     );
   }
 
-  it("never acks an undecodable message as started with early ack: it is termed", {
-    ...SLOW,
-    todo: INVALID_ACKED_AT_START,
-  }, async () => {
+  it("never acks an undecodable message as started with early ack: it is termed", SLOW, async () => {
     await withRun(broker, "succeed.ts", { concurrency: 1, ackWait: ACK_WAIT }, async (run) => {
       const seqs: number[] = [];
       for (let i = 0; i < 20; i++) seqs.push(await run.publishRaw("ok", "not json"));

@@ -18,10 +18,6 @@ after(async () => {
   await broker.stop();
 });
 
-// Deno 2.9 ends a Web Worker that calls process.exit() without any event on the
-// host side (no "close", no "error"), so src/pool.ts never learns that it died.
-const DENO_EXIT_UNSEEN = isDeno &&
-  "src/pool.ts detects a Web Worker's process.exit() only by a 'close' event, which Deno does not emit: the job hangs";
 // Deno 2.9: worker.terminate() does not stop a Web Worker thread stuck in a busy loop
 // (denoland/deno PR 35657), so a hard time limit cannot free the slot there.
 const DENO_BUSY_LOOP = isDeno &&
@@ -39,7 +35,6 @@ describe("WorkerLostError: the task calls process.exit()", () => {
   for (const m of modes) {
     it(`${m.name}: acked, FAILURE, run once, and a fresh Web Worker runs the next job`, {
       ...SLOW,
-      todo: DENO_EXIT_UNSEEN,
     }, async () => {
       await withRun(broker, "crash.ts", { ...one, ...m.options }, async (run) => {
         const id = run.id();
@@ -60,7 +55,6 @@ describe("WorkerLostError: the task calls process.exit()", () => {
 
   it("acksLate + rejectOnWorkerLost: redelivered once, termed and dead-lettered after the second loss, never a loop", {
     ...SLOW,
-    todo: DENO_EXIT_UNSEEN,
   }, async () => {
     await withRun(
       broker,
@@ -86,7 +80,6 @@ describe("WorkerLostError: the task calls process.exit()", () => {
 
   it("acksLate + acksOnFailureOrTimeout=false: run once, termed, dead-lettered, FAILURE", {
     ...SLOW,
-    todo: DENO_EXIT_UNSEEN,
   }, async () => {
     const options = { ...one, acksLate: true, acksOnFailureOrTimeout: false, ackWait: ACK_WAIT };
     await withRun(broker, "crash.ts", options, async (run) => {

@@ -288,6 +288,7 @@ describe("decideAck(): the delivery cap", () => {
       broker: term(reason),
       state: "FAILURE",
       event: "job.rejected",
+      error: { name: "DeliveryCapExceeded", message: reason },
       deadLetter: reason,
     });
   });
