@@ -1,0 +1,656 @@
+/**
+ * Fault injection against the real product: `dist/qw` processes and
+ * nats-server processes on loopback. Each scenario enqueues a known set of
+ * jobs whose tasks (scripts/fixtures/chaos_tasks.ts) append every execution
+ * to a file outside the worker, injects a fault, waits (bounded) for the
+ * queue to drain and prints one line:
+ *
+ *   <scenario>: jobs N, done N, lost 0, duplicates D, seconds S[, more figures]
+ *
+ * "done" counts distinct job ids that finished a run and were acknowledged
+ * (the stream is a WorkQueue, so a drained stream means every message was
+ * acked or termed; termed ones are found in the dead-letter stream). "lost"
+ * counts jobs neither done nor dead-lettered. "duplicates" counts finished
+ * runs beyond the first of a job.
+ *
+ *   bun scripts/chaos.ts            scenarios 1-8 at full size (make chaos)
+ *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6 at a tenth of the size (make chaos-short, CI)
+ *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
+ *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
+ *
+ * Exits 1 if anything acksLate was lost or a scenario's own check failed.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  client,
+  type Client,
+  countLines,
+  createStreams,
+  type DeadLetter,
+  type Execution,
+  FIXTURES,
+  fmt,
+  job,
+  NatsServer,
+  out,
+  type Outgoing,
+  publishAll,
+  QW_BIN,
+  QwProcess,
+  readDeadLetters,
+  readExecutions,
+  RssSampler,
+  sleep,
+  startCluster,
+  tempDir,
+  until,
+  waitDrained,
+} from "./_harness.ts";
+import { existsSync, mkdirSync } from "node:fs";
+
+const argv = process.argv.slice(2);
+const SHORT = argv.includes("--short");
+const KEEP = argv.includes("--keep");
+const onlyArg = argv.indexOf("--only");
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(",").map(Number)) : null;
+const SCALE = SHORT ? 0.1 : 1;
+const TASKS = join(FIXTURES, "chaos_tasks.ts");
+const CONSUMER = (s: string) => `qw_${s}`;
+const DRAIN_TIMEOUT_MS = SHORT ? 120_000 : 300_000;
+
+const n = (full: number) => Math.max(1, Math.round(full * SCALE));
+const progress = (s: string) => process.stderr.write(`  ... ${s}\n`);
+
+if (!existsSync(QW_BIN)) {
+  out(`chaos: ${QW_BIN} is missing: run 'make build' first`);
+  process.exit(2);
+}
+
+const tmp = tempDir("qw-chaos-");
+let failed = false;
+
+/** What a scenario hands back to be printed. */
+interface Report {
+  jobs: number;
+  done: number;
+  lost: number;
+  duplicates: number;
+  seconds: number;
+  /** Extra figures, in order. */
+  extra: [string, string | number][];
+  /** Failed checks, each a short sentence. */
+  problems: string[];
+  /** True when the jobs were acksLate: a loss fails the run. */
+  acksLate: boolean;
+}
+
+interface Ctx {
+  dir: string;
+  log: string;
+  qwLog(i: number): string;
+}
+
+type Scenario = { no: number; name: string; inShort: boolean; run(ctx: Ctx): Promise<Report> };
+
+/** Tally executions against the job ids and the dead letters. */
+function account(ids: string[], execs: Execution[], dead: DeadLetter[]) {
+  const ends = new Map<string, number>();
+  const starts = new Map<string, number>();
+  for (const e of execs) {
+    if (e.kind === "E") ends.set(e.id, (ends.get(e.id) ?? 0) + 1);
+    else if (e.kind === "S" || e.kind === "P") starts.set(e.id, (starts.get(e.id) ?? 0) + 1);
+  }
+  const deadIds = new Set(dead.map((d) => d.id).filter((x): x is string => x !== null));
+  let done = 0, lost = 0, duplicates = 0, deadLettered = 0;
+  const lostIds: string[] = [];
+  for (const id of ids) {
+    const e = ends.get(id) ?? 0;
+    duplicates += Math.max(0, e - 1);
+    if (deadIds.has(id)) deadLettered++;
+    else if (e > 0) done++;
+    else {
+      lost++;
+      if (lostIds.length < 5) lostIds.push(id);
+    }
+  }
+  return { done, lost, duplicates, deadLettered, lostIds, ends, starts, deadIds };
+}
+
+/** Runs of a message delivered before (delivery count > 1). */
+function redeliveredRuns(execs: Execution[]): number {
+  return execs.filter((e) => (e.kind === "S" || e.kind === "P") && e.delivery > 1).length;
+}
+
+/** Jobs that started on `pid` and did not finish there: running when it was killed. */
+function interrupted(execs: Execution[], pid: number): Set<string> {
+  const open = new Set<string>();
+  for (const e of execs) {
+    if (e.pid !== pid) continue;
+    if (e.kind === "S") open.add(e.id);
+    else if (e.kind === "E") open.delete(e.id);
+  }
+  return open;
+}
+
+/** How a qw process ended, with the last line it logged. */
+function describeExit(p: QwProcess): string {
+  const last = p.logLines(/\S/).pop() ?? "";
+  return `qw ${p.pid} exited ${JSON.stringify(p.exit)}: ${last.slice(0, 200)}`;
+}
+
+function qwArgs(stream: string, servers: string, extra: string[] = []): string[] {
+  return ["--stream", stream, "--tasks", TASKS, "--server", servers, "--log-level", "warning", ...extra];
+}
+
+function ids(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+/** Wait until about `fraction` of `total` jobs finished (E lines), bounded. */
+async function waitProgress(log: string, total: number, fraction: number, timeoutMs = 120_000): Promise<void> {
+  // Each job writes an S and an E line.
+  const ok = await until(() => countLines(log) >= 2 * total * fraction, timeoutMs, 20);
+  if (!ok) throw new Error(`no progress: fewer than ${Math.round(total * fraction)} jobs ran within ${timeoutMs / 1000} s`);
+}
+
+/** A deterministic PRNG (mulberry32), so every run mixes the same way. */
+function prng(seed: number): () => number {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function withServer<T>(f: (server: NatsServer, c: Client) => Promise<T>): Promise<T> {
+  const server = await NatsServer.start();
+  const c = await client(server.url);
+  try {
+    return await f(server, c);
+  } finally {
+    await c.close();
+    await server.stop({ cleanup: !KEEP });
+  }
+}
+
+async function stopAll(procs: QwProcess[]): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop(10_000)));
+}
+
+// ---------------------------------------------------------------------------
+// 1 and 2: kill -9 of one of two qw processes mid-run.
+
+async function kill9(ctx: Ctx, task: "late" | "early"): Promise<Report> {
+  const stream = task === "late" ? "C1" : "C2";
+  const N = n(10_000);
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const jobIds = ids("j", N);
+    // 10 ms jobs: at the kill, each of the victim's Web Workers is in the middle of one.
+    await publishAll(c.js, jobIds.map((id) => job(stream, task, id, [10])));
+    const args = qwArgs(stream, server.url, ["--concurrency", "4", "--ack-wait", "5"]);
+    const env = { QW_CHAOS_LOG: ctx.log };
+    const t0 = Date.now();
+    const procs = [0, 1].map((i) => QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    try {
+      await waitProgress(ctx.log, N, 0.3);
+      const victim = procs[0];
+      await victim.kill9();
+      progress(`killed qw ${victim.pid} with SIGKILL at ${countLines(ctx.log) >> 1} runs`);
+      await sleep(1000);
+      procs.push(QwProcess.start(args, { logFile: ctx.qwLog(2), env }));
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      const execs = readExecutions(ctx.log);
+      const redelivered = redeliveredRuns(execs);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      const running = interrupted(execs, victim.pid);
+      const lostRunning = [...running].filter((id) => !a.ends.has(id) && !a.deadIds.has(id)).length;
+      const problems: string[] = [];
+      if (a.deadLettered > 0) problems.push(`${a.deadLettered} jobs dead-lettered`);
+      const exited = procs.slice(1).filter((p) => !p.alive);
+      if (exited.length > 0) problems.push(exited.map(describeExit).join("; "));
+      const extra: [string, string | number][] = [
+        ["running at kill", running.size],
+        ["redelivered runs", redelivered],
+        ["dead-lettered", a.deadLettered],
+      ];
+      if (task === "early") {
+        // At most once: exactly the jobs acked at start and cut short are lost.
+        extra.splice(1, 0, ["lost of those running", lostRunning]);
+        if (a.lost !== lostRunning) problems.push(`${a.lost - lostRunning} lost jobs were not running at the kill`);
+      } else if (a.lost > 0) {
+        problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      }
+      return { jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, extra, problems, acksLate: task === "late" };
+    } finally {
+      await stopAll(procs);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 3: nats-server stopped and restarted mid-run (file storage).
+
+async function serverRestart(ctx: Ctx): Promise<Report> {
+  const stream = "C3";
+  const N = n(10_000);
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const jobIds = ids("j", N);
+    await publishAll(c.js, jobIds.map((id) => job(stream, "late", id, [2])));
+    const args = qwArgs(stream, server.url, ["--concurrency", "4", "--ack-wait", "5"]);
+    const env = { QW_CHAOS_LOG: ctx.log };
+    const t0 = Date.now();
+    const procs = [0, 1].map((i) => QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    try {
+      await waitProgress(ctx.log, N, 0.3);
+      const before = countLines(ctx.log);
+      const down = Date.now();
+      await server.stop({ cleanup: false });
+      progress(`nats-server stopped at ${before >> 1} runs`);
+      await sleep(2000);
+      await server.restart();
+      const downtime = (Date.now() - down) / 1000;
+      progress(`nats-server restarted after ${fmt(downtime)} s`);
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      const restartAt = down + downtime * 1000;
+      const after = new Set(execs.filter((e) => e.at > restartAt).map((e) => e.pid));
+      const problems: string[] = [];
+      if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      if (a.deadLettered > 0) problems.push(`${a.deadLettered} jobs dead-lettered`);
+      const exited = procs.filter((p) => !p.alive);
+      if (exited.length > 0) problems.push(exited.map(describeExit).join("; "));
+      const resumed = procs.filter((p) => after.has(p.pid)).length;
+      if (resumed === 0) problems.push("no qw process ran a job after the restart");
+      return {
+        jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        extra: [["server down", `${fmt(downtime)} s`], ["redelivered runs", redeliveredRuns(execs)], ["qw processes running jobs after restart", `${resumed}/2`], ["qw restarts", 0]],
+      };
+    } finally {
+      await stopAll(procs);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 4: 3-node cluster, R3 stream, the stream leader is killed mid-run.
+
+async function clusterLeaderKill(ctx: Ctx): Promise<Report> {
+  const stream = "C4";
+  const N = n(10_000);
+  const cluster = await startCluster(3);
+  const urls = cluster.urls.join(",");
+  const c = await client(cluster.urls);
+  const procs: QwProcess[] = [];
+  try {
+    await createStreams(c.jsm, stream, { replicas: 3 });
+    const jobIds = ids("j", N);
+    await publishAll(c.js, jobIds.map((id) => job(stream, "late", id, [2])));
+    const args = qwArgs(stream, urls, ["--concurrency", "4", "--ack-wait", "5", "--no-results"]);
+    const env = { QW_CHAOS_LOG: ctx.log };
+    const t0 = Date.now();
+    for (const i of [0, 1]) procs.push(QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    await waitProgress(ctx.log, N, 0.3);
+    const deadBeforeFault = procs.filter((p) => !p.alive).map(describeExit);
+    const leader = (await c.jsm.streams.info(stream)).cluster?.leader ?? "";
+    const m = /-n(\d+)$/.exec(leader);
+    if (!m) throw new Error(`cannot tell the stream leader from '${leader}'`);
+    const victim = cluster.servers[Number(m[1]) - 1];
+    await victim.kill9();
+    progress(`killed stream leader ${leader} (pid gone) at ${countLines(ctx.log) >> 1} runs`);
+    let newLeader = "";
+    await until(async () => {
+      newLeader = (await c.jsm.streams.info(stream)).cluster?.leader ?? "";
+      return newLeader !== "" && newLeader !== leader;
+    }, 30_000, 200);
+    await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+    const seconds = (Date.now() - t0) / 1000;
+    const execs = readExecutions(ctx.log);
+    const dead = await readDeadLetters(c, stream);
+    const a = account(jobIds, execs, dead);
+    const problems: string[] = [];
+    if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+    if (a.deadLettered > 0) problems.push(`${a.deadLettered} jobs dead-lettered`);
+    if (deadBeforeFault.length > 0) problems.push(`qw exited before the fault: ${deadBeforeFault.join("; ")}`);
+    const exited = procs.filter((p) => !p.alive).length - deadBeforeFault.length;
+    if (exited > 0) problems.push(`${exited} qw process(es) exited after the fault: qw needed a restart`);
+    return {
+      jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+      extra: [["redelivered runs", redeliveredRuns(execs)], ["leader killed", leader], ["new leader", newLeader || "none"], ["qw restarts", 0]],
+    };
+  } finally {
+    await stopAll(procs);
+    await c.close();
+    await cluster.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 5: 10% of jobs end their own Web Worker with process.exit().
+
+/** The most probes whose [P, E] intervals overlap. */
+function maxOverlap(execs: Execution[], probeIds: Set<string>): { overlap: number; workers: number } {
+  const points: [number, number][] = [];
+  const workers = new Set<string>();
+  for (const e of execs) {
+    if (!probeIds.has(e.id)) continue;
+    if (e.kind === "P") {
+      points.push([e.at, 1]);
+      workers.add(`${e.pid}/${e.worker}`);
+    } else if (e.kind === "E") points.push([e.at, -1]);
+  }
+  points.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let cur = 0, best = 0;
+  for (const [, d] of points) best = Math.max(best, (cur += d));
+  return { overlap: best, workers: workers.size };
+}
+
+async function workerDeaths(ctx: Ctx): Promise<Report> {
+  const stream = "C5";
+  const N = n(10_000);
+  const C = 2;
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const jobIds = ids("j", N);
+    const killers = new Set(jobIds.filter((_, i) => i % 10 === 7));
+    await publishAll(c.js, jobIds.map((id) => job(stream, "mortal", id, [0, killers.has(id)])));
+    const args = qwArgs(stream, server.url, ["--concurrency", String(C), "--no-results"]);
+    const t0 = Date.now();
+    const qw = QwProcess.start(args, { logFile: ctx.qwLog(0), env: { QW_CHAOS_LOG: ctx.log } });
+    try {
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      // The pool must be back at full size: C probes of 300 ms must run at once.
+      const probeIds = ids("probe", 4 * C);
+      await publishAll(c.js, probeIds.map((id) => job(stream, "probe", id, [300])));
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: 60_000 });
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      const { overlap } = maxOverlap(execs, new Set(probeIds));
+      const killersDead = [...killers].filter((id) => a.deadIds.has(id)).length;
+      const goodDead = jobIds.filter((id) => !killers.has(id) && a.deadIds.has(id)).length;
+      const goodDone = jobIds.filter((id) => !killers.has(id) && a.ends.has(id) && !a.deadIds.has(id)).length;
+      const lostLogged = qw.logLines(/Web Worker \d+ lost/).length;
+      const problems: string[] = [];
+      if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      if (killersDead !== killers.size) problems.push(`${killers.size - killersDead} worker-killing jobs not dead-lettered`);
+      if (goodDone + goodDead !== N - killers.size) problems.push("some ordinary jobs ended neither done nor dead-lettered");
+      if (overlap !== C) problems.push(`pool not at full size afterwards: ${overlap} of ${C} Web Workers ran probes at once`);
+      if (!qw.alive) problems.push(describeExit(qw));
+      const badReasons = dead.filter((d) => killers.has(d.id ?? "") && !/lost/i.test(d.reason)).length;
+      if (badReasons > 0) problems.push(`${badReasons} dead letters without a worker-lost reason`);
+      return {
+        jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        extra: [
+          ["worker-killing jobs", killers.size],
+          ["dead-lettered", `${a.deadLettered} (${killersDead} killers, ${goodDead} others)`],
+          ["Web Worker deaths logged", lostLogged],
+          ["pool size after", `${overlap}/${C}`],
+        ],
+      };
+    } finally {
+      await qw.stop();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 6: 1,000 malformed messages mixed into 10k good ones.
+
+const MALFORMED_KINDS = [
+  "bad JSON",
+  "missing args",
+  "args not an array",
+  "body not an object",
+  "unknown task",
+  "huge payload",
+  "binary garbage",
+  "empty body",
+  "Qw-Retries: abc",
+  "Qw-Retries: -1",
+] as const;
+
+function malformed(stream: string, kind: typeof MALFORMED_KINDS[number], i: number, rnd: () => number): Outgoing {
+  const id = `bad-${i}`;
+  const enc = new TextEncoder();
+  const base = { subject: `${stream}.late`, headers: { "Qw-Id": id } as Record<string, string>, msgId: id };
+  switch (kind) {
+    case "bad JSON":
+      return { ...base, data: enc.encode(`{"args": [1, 2`) };
+    case "missing args":
+      return { ...base, data: enc.encode(`{"argz": []}`) };
+    case "args not an array":
+      return { ...base, data: enc.encode(`{"args": {"0": 1}}`) };
+    case "body not an object":
+      return { ...base, data: enc.encode(i % 2 ? `[1, 2, 3]` : `null`) };
+    case "unknown task":
+      return { ...base, subject: `${stream}.no_such_task`, data: enc.encode(`{"args": []}`) };
+    case "huge payload": {
+      // 900 KB (under the server's 1 MB max_payload), an unterminated JSON string.
+      const data = new Uint8Array(900 * 1024).fill(0x61);
+      data.set(enc.encode(`{"args": ["`), 0);
+      return { ...base, data };
+    }
+    case "binary garbage": {
+      const data = new Uint8Array(1 + Math.floor(rnd() * 2048));
+      for (let k = 0; k < data.length; k++) data[k] = Math.floor(rnd() * 256);
+      data[0] = 0xff; // never valid UTF-8 JSON
+      return { ...base, data };
+    }
+    case "empty body":
+      return { ...base, data: new Uint8Array(0) };
+    case "Qw-Retries: abc":
+      return { ...base, data: enc.encode(`{"args": [0]}`), headers: { ...base.headers, "Qw-Retries": "abc" } };
+    case "Qw-Retries: -1":
+      return { ...base, data: enc.encode(`{"args": [0]}`), headers: { ...base.headers, "Qw-Retries": "-1" } };
+  }
+}
+
+async function malformedMix(ctx: Ctx): Promise<Report> {
+  const stream = "C6";
+  const G = n(10_000);
+  const B = n(1_000);
+  const rnd = prng(6);
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const good = ids("j", G);
+    const msgs: { m: Outgoing; bad: string | null }[] = good.map((id) => ({ m: job(stream, "late", id, [0]), bad: null }));
+    for (let i = 0; i < B; i++) {
+      const kind = MALFORMED_KINDS[i % MALFORMED_KINDS.length];
+      msgs.push({ m: malformed(stream, kind, i, rnd), bad: kind });
+    }
+    for (let i = msgs.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [msgs[i], msgs[j]] = [msgs[j], msgs[i]];
+    }
+    const seqs = await publishAll(c.js, msgs.map((x) => x.m), { window: 128 });
+    const badBySeq = new Map<number, string>();
+    seqs.forEach((s, i) => msgs[i].bad && badBySeq.set(s, msgs[i].bad!));
+    const args = qwArgs(stream, server.url, ["--concurrency", "2", "--no-results"]);
+    const t0 = Date.now();
+    const qw = QwProcess.start(args, { logFile: ctx.qwLog(0), env: { QW_CHAOS_LOG: ctx.log } });
+    try {
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(good, execs, dead);
+      const deadBad = dead.filter((d) => badBySeq.has(d.seq));
+      const withReason = deadBad.filter((d) => d.reason.trim() !== "");
+      const byKind = new Map<string, number>();
+      for (const d of withReason) byKind.set(badBySeq.get(d.seq)!, (byKind.get(badBySeq.get(d.seq)!) ?? 0) + 1);
+      const distinctBad = new Set(withReason.map((d) => d.seq)).size;
+      const badRan = execs.filter((e) => e.id.startsWith("bad-") && e.kind === "S").length;
+      const lostLogged = qw.logLines(/Web Worker \d+ lost|spawn|uncaught/i).length;
+      const problems: string[] = [];
+      if (!qw.alive) problems.push(`crashed: ${describeExit(qw)}`);
+      if (a.lost > 0) problems.push(`lost ${a.lost} good acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      if (a.deadLettered > 0) problems.push(`${a.deadLettered} good jobs dead-lettered`);
+      if (distinctBad !== B) {
+        const missing = MALFORMED_KINDS.filter((k) => (byKind.get(k) ?? 0) < Math.floor(B / MALFORMED_KINDS.length));
+        problems.push(`${B - distinctBad} malformed messages not dead-lettered with a reason (kinds: ${missing.join(", ")})`);
+      }
+      if (badRan > 0) problems.push(`${badRan} malformed messages ran a task`);
+      if (lostLogged > 0) problems.push(`${lostLogged} Web Worker deaths logged`);
+      return {
+        jobs: G, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        extra: [
+          ["malformed", B],
+          ["dead letters", dead.length],
+          ["dead-lettered with a reason", distinctBad],
+          ["crashes", qw.alive ? 0 : 1],
+          ["Web Worker deaths", lostLogged],
+        ],
+      };
+    } finally {
+      await qw.stop();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 7: SIGTERM under load with acksLate.
+
+async function sigterm(ctx: Ctx): Promise<Report> {
+  const stream = "C7";
+  const N = n(10_000);
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const jobIds = ids("j", N);
+    // Around the signal, some jobs run 3 s, longer than the grace period: they must be handed back.
+    const long = (i: number) => i >= 0.25 * N && i < 0.45 * N && i % 50 === 0;
+    await publishAll(c.js, jobIds.map((id, i) => job(stream, "late", id, [long(i) ? 3000 : 3])));
+    const args = qwArgs(stream, server.url, ["--concurrency", "4", "--grace", "1", "--log-level", "warning"]);
+    const env = { QW_CHAOS_LOG: ctx.log };
+    const t0 = Date.now();
+    const procs = [0, 1].map((i) => QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    try {
+      await waitProgress(ctx.log, N, 0.3);
+      const victim = procs[0];
+      const ts = Date.now();
+      victim.signal("SIGTERM");
+      const exit = await Promise.race([victim.exited, sleep(30_000).then(() => null)]);
+      const exitSeconds = (Date.now() - ts) / 1000;
+      const handedBack = victim.logLines(/handed back/).length;
+      progress(`SIGTERM: qw ${victim.pid} exited ${JSON.stringify(exit)} after ${fmt(exitSeconds, 2)} s`);
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      // Handed back jobs run again at once; one that was not comes back only after the ack wait (30 s).
+      const afterAckWait = execs.filter((e) => e.kind === "S" && e.delivery > 1 && e.at - ts > 20_000).length;
+      const problems: string[] = [];
+      if (exit === null) problems.push("qw did not exit within 30 s of SIGTERM");
+      else if (exit.code !== 0) problems.push(`qw exited with ${JSON.stringify(exit)}, not 0`);
+      if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      if (a.deadLettered > 0) problems.push(`${a.deadLettered} jobs dead-lettered`);
+      return {
+        jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        extra: [["redelivered runs", redeliveredRuns(execs)], ["exit code", exit?.code ?? "none"], ["exit after SIGTERM", `${fmt(exitSeconds, 2)} s`], ["handed back", handedBack],
+          ["came back only after the ack wait", afterAckWait]],
+      };
+    } finally {
+      await stopAll(procs);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 8: soak, 200k no-op jobs, RSS every second.
+
+async function soak(ctx: Ctx): Promise<Report> {
+  const stream = "C8";
+  const N = n(200_000);
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const args = qwArgs(stream, server.url, ["--concurrency", "2", "--no-results"]);
+    const qw = QwProcess.start(args, { logFile: ctx.qwLog(0), env: { QW_CHAOS_LOG: ctx.log } });
+    try {
+      // Let it come up and settle before the first sample.
+      await until(async () => (await c.jsm.consumers.info(stream, CONSUMER(stream))).num_waiting > 0, 30_000, 100);
+      await sleep(1000);
+      const rss = new RssSampler(() => (qw.alive ? qw.pid : null), 1000);
+      const t0 = Date.now();
+      const jobIds = ids("j", N);
+      // Published while qw consumes, in chunks, so the stream never holds everything at once.
+      for (let i = 0; i < N; i += 20_000) {
+        await publishAll(c.js, jobIds.slice(i, i + 20_000).map((id) => job(stream, "late", id, [0])));
+        progress(`soak: published ${Math.min(N, i + 20_000)}, runs ${countLines(ctx.log) >> 1}`);
+      }
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS * 2 });
+      const seconds = (Date.now() - t0) / 1000;
+      await sleep(5000); // idle again: the end sample shows what is kept
+      const r = rss.stop();
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      const problems: string[] = [];
+      if (!qw.alive) problems.push(describeExit(qw));
+      if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      return {
+        jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        extra: [
+          ["jobs/s", Math.round(N / seconds)],
+          ["RSS MB start", fmt(r.start)],
+          ["peak", fmt(r.peak)],
+          ["end", fmt(r.end)],
+          ["samples", r.n],
+        ],
+      };
+    } finally {
+      await qw.stop();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+const SCENARIOS: Scenario[] = [
+  { no: 1, name: "1 kill -9 qw (acksLate)", inShort: true, run: (c) => kill9(c, "late") },
+  { no: 2, name: "2 kill -9 qw (early ack)", inShort: false, run: (c) => kill9(c, "early") },
+  { no: 3, name: "3 nats-server restart", inShort: true, run: serverRestart },
+  { no: 4, name: "4 cluster leader killed", inShort: false, run: clusterLeaderKill },
+  { no: 5, name: "5 Web Worker deaths", inShort: true, run: workerDeaths },
+  { no: 6, name: "6 malformed messages", inShort: true, run: malformedMix },
+  { no: 7, name: "7 SIGTERM under load", inShort: false, run: sigterm },
+  { no: 8, name: "8 soak", inShort: false, run: soak },
+];
+
+const selected = SCENARIOS.filter((s) => (ONLY ? ONLY.has(s.no) : !SHORT || s.inShort));
+const started = Date.now();
+out(`chaos${SHORT ? " --short" : ""}: ${selected.length} scenario(s), scale ${SCALE}, qw ${QW_BIN}, temp ${tmp.path}`);
+for (const s of selected) {
+  const dir = join(tmp.path, `s${s.no}`);
+  mkdirSync(dir, { recursive: true });
+  const ctx: Ctx = { dir, log: join(dir, "runs.log"), qwLog: (i) => join(dir, `qw${i}.log`) };
+  const t = Date.now();
+  try {
+    const r = await s.run(ctx);
+    const figures = [
+      `jobs ${r.jobs}`, `done ${r.done}`, `lost ${r.lost}`, `duplicates ${r.duplicates}`, `seconds ${fmt(r.seconds)}`,
+      ...r.extra.map(([k, v]) => `${k} ${v}`),
+    ];
+    const ok = r.problems.length === 0 && !(r.acksLate && r.lost > 0);
+    out(`${s.name}: ${figures.join(", ")}${ok ? "" : ` -- FAIL: ${r.problems.join("; ")}`}`);
+    if (!ok) failed = true;
+  } catch (e) {
+    failed = true;
+    out(`${s.name}: FAIL after ${fmt((Date.now() - t) / 1000)} s: ${(e as Error).message}`);
+  }
+}
+out(`chaos: ${failed ? "FAIL" : "PASS"} in ${fmt((Date.now() - started) / 1000)} s${failed || KEEP ? ` (logs kept in ${tmp.path})` : ""}`);
+if (!failed && !KEEP) tmp.cleanup();
+process.exit(failed ? 1 : 0);
