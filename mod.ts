@@ -142,3 +142,81 @@ export type { Task } from "./src/task.ts";
 export type { QwEvent, QwEventType, QwListener } from "./src/events.ts";
 export type { Service, ServiceConfig } from "./src/service.ts";
 export type { ResultRecord, ResultStore } from "./src/result_store.ts";
+
+export {
+  /**
+   * Connect a producer to a qw stream: the same connection options as the
+   * worker (a resolved config works as it is), or just `{ servers, stream }`.
+   * Fails with a one-line error when the server has no JetStream.
+   *
+   * @param options The stream and how to reach NATS; `servers` defaults to nats://127.0.0.1:4222.
+   * @param extra An emitter for connection events (retries, reconnects).
+   * @returns A {@linkcode Client}; `await client.close()` (or `await using`) when done.
+   *
+   * @example Enqueue a typed job and wait for its result
+   * ```ts ignore
+   * import { connectClient } from "qw";
+   *
+   * await using client = await connectClient<typeof import("./tasks.ts")>({ servers: "nats://127.0.0.1:4222", stream: "jobs" });
+   * const id = await client.enqueue("add", [2, 3], { countdown: 5 });
+   * const record = await client.result(id, { timeout: 30 });
+   * console.log(record.state, record.result); // SUCCESS 5
+   * ```
+   */
+  connectClient,
+  /**
+   * A producer connected to one stream: `enqueue(task, args, options)`
+   * returns the task id (also the `Nats-Msg-Id`, so the same id twice within
+   * the stream's duplicate window runs once); `get(id)` reads the current
+   * record (`PENDING` when there is none); `result(id, { timeout })` watches
+   * the record until SUCCESS or FAILURE and throws `ResultTimeoutError` on
+   * timeout. Typed by a tasks module: `Client<typeof import("./tasks.ts")>`.
+   *
+   * @example Idempotent enqueue with a caller's id
+   * ```ts ignore
+   * import { connectClient } from "qw";
+   *
+   * const client = await connectClient({ stream: "jobs" });
+   * await client.enqueue("sendInvoice", [42], { id: "invoice-42" });
+   * await client.enqueue("sendInvoice", [42], { id: "invoice-42" }); // stored once, runs once
+   * console.log((await client.get("invoice-42")).state);
+   * await client.close();
+   * ```
+   */
+  Client,
+} from "./src/client.ts";
+
+/**
+ * Types of the producer client: connection and enqueue options, the receipt
+ * of a publish, result records, and the task names and args of a tasks module.
+ *
+ * @example Check task names and args at compile time
+ * ```ts ignore
+ * import type { TaskArgs, TaskName } from "qw";
+ * import type * as tasks from "./tasks.ts";
+ *
+ * const name: TaskName<typeof tasks> = "add";
+ * const args: TaskArgs<typeof tasks, "add"> = [2, 3];
+ * ```
+ */
+export type {
+  ClientOptions,
+  EnqueueOptions,
+  EnqueueReceipt,
+  PendingResult,
+  TaskArgs,
+  TaskName,
+  TaskResult,
+} from "./src/client.ts";
+/**
+ * How to reach NATS (servers, credentials, TLS, connect timeout): the
+ * connection part of a resolved config, shared by workers and clients.
+ *
+ * @example A client with a token and a short connect timeout
+ * ```ts ignore
+ * import { connectClient } from "qw";
+ *
+ * const client = await connectClient({ servers: ["nats://nats:4222"], token: "s3cret", connectTimeout: 5, stream: "jobs" });
+ * ```
+ */
+export type { ConnectionConfig } from "./src/connection.ts";

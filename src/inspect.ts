@@ -1,0 +1,211 @@
+/**
+ * The numbers of `qw inspect`, from the server's own stream and consumer
+ * info, and their text table. Pure: the caller fetches the info (with
+ * `subjects_filter: "<stream>.>"` for per-subject counts) and passes `now`.
+ *
+ * @module
+ */
+
+/** The parts of a JetStream stream info that inspect reads. */
+export interface StreamInfoLike {
+  state: { messages: number; subjects?: Record<string, number> };
+}
+
+/** The parts of a JetStream consumer info that inspect reads. */
+export interface ConsumerInfoLike {
+  name: string;
+  config: { filter_subject?: string };
+  delivered: { stream_seq: number; last_active?: string | number };
+  ack_floor: { stream_seq: number; last_active?: string | number };
+  num_pending: number;
+  num_ack_pending: number;
+  num_redelivered: number;
+  num_waiting: number;
+}
+
+/** One consumer of the work stream. */
+export interface ConsumerReport {
+  name: string;
+  filter: string | null;
+  /** Messages not yet delivered to any worker. */
+  pending: number;
+  /** Delivered and not yet acked. */
+  ackPending: number;
+  /** Delivered and not yet acked, delivered more than once. */
+  redelivered: number;
+  /** Pull requests waiting at the server: idle worker capacity. */
+  waitingPulls: number;
+  /** ISO time of the last delivery, or null. */
+  lastDelivered: string | null;
+  /** ISO time of the last ack that moved the ack floor, or null. */
+  lastAcked: string | null;
+  /** The later of the two, or null. */
+  lastActive: string | null;
+}
+
+/** Jobs of one task name. */
+export interface TaskReport {
+  task: string;
+  /** Stored on `<stream>.<task>`: waiting, or running and not yet acked. */
+  queued: number;
+  /** Stored on `<stream>._delayed.<task>`: waiting for their eta. */
+  delayed: number;
+}
+
+/** What `qw inspect` shows. */
+export interface InspectReport {
+  stream: string;
+  /** The consumer qw workers share. */
+  consumer: string;
+  /** ISO time of the snapshot. */
+  at: string;
+  /** Messages stored in the work stream. */
+  messages: number;
+  /** Jobs no worker has received yet (the shared consumer's pending count). */
+  waiting: number;
+  /** Jobs delivered to a worker and not acked (the shared consumer's ack pending). */
+  inFlight: number;
+  /** In-flight jobs delivered more than once. */
+  redelivered: number;
+  /** Jobs waiting for their eta on the delayed subjects. */
+  delayed: number;
+  /** Messages in the dead-letter stream. */
+  deadLettered: number;
+  /** False when the shared consumer does not exist yet (no worker ran). */
+  consumerFound: boolean;
+  tasks: TaskReport[];
+  consumers: ConsumerReport[];
+}
+
+const EPOCH = Date.parse("1971-01-01T00:00:00Z");
+
+/** An info `last_active` as an ISO time; null when absent or the zero time. */
+export function activeAt(value: string | number | undefined): string | null {
+  if (value === undefined || value === null || value === "") return null;
+  const ms = typeof value === "number" ? value / 1e6 : Date.parse(value);
+  return Number.isFinite(ms) && ms > EPOCH ? new Date(ms).toISOString() : null;
+}
+
+/** Split per-subject counts of `<stream>.>` into task rows, sorted by name. */
+export function taskCounts(stream: string, subjects: Record<string, number> = {}): TaskReport[] {
+  const rows = new Map<string, TaskReport>();
+  const row = (task: string) => rows.get(task) ?? rows.set(task, { task, queued: 0, delayed: 0 }).get(task)!;
+  const prefix = `${stream}.`;
+  const delayedPrefix = `${stream}._delayed.`;
+  for (const [subject, n] of Object.entries(subjects)) {
+    if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
+    else if (subject.startsWith(prefix)) row(subject.slice(prefix.length)).queued += n;
+  }
+  return [...rows.values()].sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
+}
+
+/** One consumer's row. */
+export function consumerReport(c: ConsumerInfoLike): ConsumerReport {
+  const lastDelivered = activeAt(c.delivered?.last_active);
+  const lastAcked = activeAt(c.ack_floor?.last_active);
+  const lastActive = lastDelivered === null
+    ? lastAcked
+    : lastAcked === null || lastDelivered > lastAcked
+    ? lastDelivered
+    : lastAcked;
+  return {
+    name: c.name,
+    filter: c.config.filter_subject || null,
+    pending: c.num_pending,
+    ackPending: c.num_ack_pending,
+    redelivered: c.num_redelivered,
+    waitingPulls: c.num_waiting,
+    lastDelivered,
+    lastAcked,
+    lastActive,
+  };
+}
+
+/** Build the report from the server's info. */
+export function buildReport(input: {
+  stream: string;
+  consumer: string;
+  streamInfo: StreamInfoLike;
+  dlqInfo: StreamInfoLike | null;
+  consumers: ConsumerInfoLike[];
+  now: number;
+}): InspectReport {
+  const tasks = taskCounts(input.stream, input.streamInfo.state.subjects);
+  const consumers = input.consumers.map(consumerReport).sort((
+    a,
+    b,
+  ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const main = consumers.find((c) => c.name === input.consumer);
+  const sum = (f: (t: TaskReport) => number) => tasks.reduce((n, t) => n + f(t), 0);
+  return {
+    stream: input.stream,
+    consumer: input.consumer,
+    at: new Date(input.now).toISOString(),
+    messages: input.streamInfo.state.messages,
+    waiting: main ? main.pending : sum((t) => t.queued),
+    inFlight: main?.ackPending ?? 0,
+    redelivered: main?.redelivered ?? 0,
+    delayed: sum((t) => t.delayed),
+    deadLettered: input.dlqInfo?.state.messages ?? 0,
+    consumerFound: main !== undefined,
+    tasks,
+    consumers,
+  };
+}
+
+/** "never", "now", "12 s ago", "5 min ago", "3 h ago", "2 d ago". */
+export function formatAgo(iso: string | null, now: number): string {
+  if (iso === null) return "never";
+  const s = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (s < 1) return "now";
+  if (s < 60) return `${Math.floor(s)} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** A plain-text table: left-aligned text, right-aligned numbers, two spaces between columns. */
+export function renderTable(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number"));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells
+    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd())
+    .join("\n");
+}
+
+/** The report as text for a terminal. */
+export function formatReport(r: InspectReport, now: number): string {
+  const out: string[] = [];
+  out.push(`Stream '${r.stream}' at ${r.at}`);
+  out.push(
+    renderTable(["", "jobs"], [
+      ["waiting", r.waiting],
+      ["in flight", r.inFlight],
+      ["redelivered", r.redelivered],
+      ["delayed", r.delayed],
+      ["dead-lettered", r.deadLettered],
+    ]),
+  );
+  if (!r.consumerFound) out.push(`Consumer '${r.consumer}' not found: no worker has run on this stream yet`);
+  out.push("");
+  if (r.tasks.length === 0) out.push("Tasks: no jobs stored");
+  else out.push(renderTable(["task", "queued", "delayed"], r.tasks.map((t) => [t.task, t.queued, t.delayed])));
+  out.push("");
+  if (r.consumers.length === 0) out.push("Consumers: none");
+  else {
+    out.push(renderTable(
+      ["consumer", "pending", "ack pending", "redelivered", "waiting pulls", "last delivered", "last ack"],
+      r.consumers.map((c) => [
+        c.name,
+        c.pending,
+        c.ackPending,
+        c.redelivered,
+        c.waitingPulls,
+        formatAgo(c.lastDelivered, now),
+        formatAgo(c.lastAcked, now),
+      ]),
+    ));
+  }
+  return out.join("\n") + "\n";
+}
