@@ -103,8 +103,29 @@ function q(text: string): string {
   return `'${text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))}'`;
 }
 
+/**
+ * A number with a minus sign, e.g. "-1", "-2.5" or "-.5". No flag starts with a
+ * digit, so such an argument is a value: of the value flag before it, else a
+ * positional (a JSON arg of `qw enqueue`, a job id).
+ */
+const NEGATIVE = /^-\.?\d/;
+
+/** `parseArgs` with negative numbers taken as values; token values and positionals are those of `args`. */
+function parse(args: string[], options: Table, strict: boolean): { tokens: Token[]; positionals: string[] } {
+  // parseArgs takes "-1" for a short flag: hide it behind a placeholder, then put it back by index.
+  const masked = args.map((a) => (NEGATIVE.test(a) ? "0" : a));
+  const parsed = parseArgs({ args: masked, options, strict, allowPositionals: true, tokens: true });
+  const tokens = (parsed.tokens ?? []).map((t): Token => {
+    if (t.kind === "positional") return { ...t, value: args[t.index] };
+    if (t.kind === "option" && t.value !== undefined && !t.inlineValue) return { ...t, value: args[t.index + 1] };
+    return t;
+  });
+  const positionals = tokens.flatMap((t) => (t.kind === "positional" ? [t.value] : []));
+  return { tokens, positionals };
+}
+
 function looseTokens(args: string[], options: Table): Token[] {
-  return parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true }).tokens ?? [];
+  return parse(args, options, false).tokens;
 }
 
 /** A one-line message for what strict parsing rejected. */
@@ -118,7 +139,7 @@ function diagnose(args: string[], command: Command, error: unknown): string {
         : `Unknown option ${q(t.rawName)}: ${USAGE}`;
     }
     const expectsValue = options[t.name].type === "string";
-    if (expectsValue && (t.value === undefined || (!t.inlineValue && t.value.startsWith("-")))) {
+    if (expectsValue && (t.value === undefined || (!t.inlineValue && t.value.startsWith("-") && !NEGATIVE.test(t.value)))) {
       return `Option ${q(t.rawName)} needs a value: ${USAGE}`;
     }
     if (!expectsValue && t.value !== undefined) return `Option ${q(t.rawName)} takes no value: ${USAGE}`;
@@ -262,9 +283,9 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     }
   }
 
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({ args, options: TABLES.get(command)!, strict: true, allowPositionals: true, tokens: true });
+    parsed = parse(args, TABLES.get(command)!, true);
   } catch (error) {
     // A bad flag may have made its neighbour look like the command: report the flag.
     return { kind: "error", message: diagnose(args, command, error) };
@@ -276,7 +297,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
   const servers: string[] = [];
   const raw = new Map<string, string | true>();
   const headers: string[] = [];
-  for (const t of parsed.tokens ?? []) {
+  for (const t of parsed.tokens) {
     if (t.kind !== "option") continue;
     const flag = configFlags.get(t.name);
     if (flag?.key === "server") servers.push(t.value as string);

@@ -99,11 +99,11 @@ const LISTS: readonly Command[] = ["inspect", "dlq", "events"];
 
 /** Flags of the subcommands. `--json` takes a value for enqueue only. */
 export const COMMAND_FLAGS: readonly CommandFlag[] = [
-  { name: "json", arg: "ARGS_JSON", help: "Task args as a JSON array (instead of string args)", commands: ["enqueue"] },
+  { name: "json", arg: "ARGS_JSON", help: "Task args as one JSON array (instead of ARGs after the task)", commands: ["enqueue"] },
   { name: "id", arg: "ID", help: "Task id (default: a random UUID)", commands: ["enqueue"] },
   { name: "countdown", arg: "SECONDS", help: "Run no sooner than this many seconds from now", commands: ["enqueue"] },
   { name: "eta", arg: "DATE", help: "Run no sooner than this ISO 8601 date and time zone", commands: ["enqueue"] },
-  { name: "count", arg: "N", help: "Enqueue N copies, each with its own id (default 1)", commands: ["enqueue"] },
+  { name: "count", arg: "N", help: "Enqueue N copies (default 1); with --id X and N > 1, their ids are X-1 ... X-N", commands: ["enqueue"] },
   { name: "header", arg: "K=V", multiple: true, help: "Add a NATS message header; repeatable", commands: ["enqueue"] },
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },
   { name: "json", help: "Print JSON, one object a line", commands: LISTS },
@@ -119,6 +119,14 @@ export const GENERAL_FLAGS: readonly CommandFlag[] = [
 ];
 
 const WIDTH = 32;
+
+/** The exit codes of `qw result`, as cmd_result.ts returns them; one help line each. */
+const RESULT_EXIT_CODES = [
+  "0 SUCCESS",
+  "1 FAILURE",
+  "2 not final yet (PENDING, STARTED or RETRY) or --wait timed out",
+  "3 the result could not be read (unknown stream, no server)",
+];
 
 function line(flag: { name: string; arg?: string; short?: string }, help: string): string {
   const left = `${flag.short ? `-${flag.short}, ` : ""}--${flag.name}${flag.arg ? ` ${flag.arg}` : ""}`;
@@ -140,7 +148,7 @@ export function helpText(): string {
     "",
     "Usage:",
     "  qw [run] --stream NAME --tasks FILE [options]   Run the worker (the default command)",
-    "  qw enqueue TASK [ARG...] [options]               Enqueue a job; ARGs are strings unless --json",
+    "  qw enqueue TASK [ARG...] [options]               Enqueue a job; each ARG is a JSON value, or a string if not JSON",
     "  qw result ID [--wait SECONDS]                    Show the state and result of a job",
     "  qw inspect [--json]                              Show the stream, consumer and workers",
     "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
@@ -157,6 +165,7 @@ export function helpText(): string {
     commandSection("qw enqueue:", ["enqueue"]),
     "",
     commandSection("qw result:", ["result"]),
+    ...RESULT_EXIT_CODES.map((text, i) => `  ${(i === 0 ? "Exit status:" : "").padEnd(WIDTH)} ${text}`),
     "",
     commandSection("qw inspect, qw dlq, qw events:", LISTS),
     "",

@@ -81,11 +81,10 @@ const show = (v: unknown): string => JSON.stringify(String(v));
 const bad = (Kind: typeof TypeError, attempt: string, what: string, must: string, value: unknown) =>
   new Kind(`Cannot ${attempt} as ${what} must be ${must}: current value is ${show(value)}`);
 
-/** Returns `id` if it can be a task id: one line, and its result key (`keyFor`) a valid KV key. */
+/** Returns `id` if it can be a task id: a non-empty line (`keyFor` maps any line to a valid KV key). */
 export function checkId(attempt: string, id: unknown): string {
-  const key = typeof id === "string" ? keyFor(id) : "";
-  if (typeof id !== "string" || id.trim() === "" || /[\r\n]/.test(id) || /^\.|\.$|\.\./.test(key)) {
-    throw bad(TypeError, attempt, "'id'", `a non-empty line without a leading or trailing "." or ".."`, id);
+  if (typeof id !== "string" || id.trim() === "" || /[\r\n]/.test(id)) {
+    throw bad(TypeError, attempt, "'id'", "a non-empty line", id);
   }
   return id;
 }

@@ -124,6 +124,16 @@ function show(value: unknown): string {
   }
 }
 
+/** A name for an error message in single quotes, control characters and line separators escaped: always one line. */
+function quoteName(name: string): string {
+  // deno-lint-ignore no-control-regex
+  const escaped = name.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => {
+    const json = JSON.stringify(c).slice(1, -1);
+    return json === c ? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}` : json;
+  });
+  return `'${escaped}'`;
+}
+
 // deno-lint-ignore no-control-regex
 const BAD_NAME_CHARS = /[\s.*>/\\\x00-\x1f\x7f]/;
 
@@ -349,7 +359,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
   for (const key of Object.keys(file)) {
     if (!Object.hasOwn(ENV_VARS, key)) {
       const value = (file as Record<string, unknown>)[key];
-      throw new TypeError(`Cannot ${attempt} as config file key '${key}' must be a known option: current value is ${show(value)}`);
+      throw new TypeError(`Cannot ${attempt} as config file key ${quoteName(key)} must be a known option: current value is ${show(value)}`);
     }
   }
   const r = new Reader(attempt, options, context.env ?? {}, file);

@@ -14,7 +14,8 @@ import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { errorText } from "./connection.ts";
 
 const MIN_EXTRA_PULL = 64;
-const PULL_EXPIRES_MS = 5_000;
+// Short, because shutdown waits for open pull requests to expire.
+const PULL_EXPIRES_MS = 2_000;
 
 /** What the puller needs from its owner. */
 export interface PullerOptions {
@@ -24,7 +25,8 @@ export interface PullerOptions {
   /** Resolves when room may have grown. */
   whenRoom(): Promise<void>;
   onMessage(m: JsMsg): void;
-  onError(error: string): void;
+  /** A pull failed; `transient` ones (missed heartbeats) are retried at once. */
+  onError(error: string, transient: boolean): void;
   expiresMs?: number;
 }
 
@@ -33,7 +35,7 @@ export class Puller {
   #opts: PullerOptions;
   #outstanding = 0;
   #stopped = false;
-  #open = new Set<{ stop(): void }>();
+  #pulls = new Set<Promise<void>>();
   #kick: (() => void) | null = null;
   #done: Promise<void> | null = null;
 
@@ -46,19 +48,26 @@ export class Puller {
     this.#done ??= this.#loop();
   }
 
-  /** Stop pulling: no new requests, open requests are cancelled. */
+  /**
+   * Stop pulling: no new requests. Open requests cannot be cancelled on the
+   * server, and a message already on its way would be dropped by an
+   * unsubscribe (and come back only after its ack wait), so they run until
+   * they expire and whatever they still bring is handed back at once.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const it of this.#open) it.stop();
     this.#kick?.();
     await this.#done;
+    await Promise.all(this.#pulls);
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
       const want = this.#opts.room() - this.#outstanding;
       if (want > 0 && (this.#outstanding === 0 || want >= MIN_EXTRA_PULL)) {
-        void this.#pull(want);
+        const p = this.#pull(want);
+        this.#pulls.add(p);
+        void p.finally(() => this.#pulls.delete(p));
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -74,25 +83,22 @@ export class Puller {
     let received = 0;
     try {
       const it = await this.#opts.consumer.fetch({ max_messages: n, expires: this.#opts.expiresMs ?? PULL_EXPIRES_MS });
-      this.#open.add(it);
-      try {
-        for await (const m of it) {
-          received++;
-          this.#outstanding--;
-          if (this.#stopped) {
-            // Hand back at once whatever arrives after stop.
-            m.nak();
-            continue;
-          }
-          this.#opts.onMessage(m);
+      for await (const m of it) {
+        received++;
+        this.#outstanding--;
+        if (this.#stopped) {
+          // Hand back at once whatever arrives after stop.
+          m.nak();
+          continue;
         }
-      } finally {
-        this.#open.delete(it);
+        this.#opts.onMessage(m);
       }
     } catch (e) {
       if (!this.#stopped) {
-        this.#opts.onError(errorText(e));
-        await new Promise((r) => setTimeout(r, 500));
+        const error = errorText(e);
+        const transient = /heartbeat/i.test(error);
+        this.#opts.onError(error, transient);
+        if (!transient) await new Promise((r) => setTimeout(r, 500));
       }
     } finally {
       this.#outstanding -= n - received;

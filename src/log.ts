@@ -33,7 +33,7 @@ export function levelOf(e: QwEvent): LogLevel {
     case "result.store_failed":
       return "warning";
     case "connection.status":
-      return e.status === "disconnect" || e.status === "error" ? "warning" : "info";
+      return e.status === "disconnect" || e.status === "error" || e.status === "pull_retry" ? "warning" : "info";
     default:
       return "info";
   }

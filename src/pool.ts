@@ -84,6 +84,19 @@ const MAX_WINDOW = 256;
 const TICK_MS = 10;
 const STEAL_AFTER_MS = 20;
 
+/**
+ * One line for an uncaught error in a Web Worker. Bun's `message` starts with a
+ * source excerpt and ends with a stack; the "Name: message" line is the one to keep.
+ */
+export function uncaughtText(e: { message?: unknown; error?: unknown }): string {
+  const err = e.error as { name?: unknown; message?: unknown } | undefined;
+  if (err && typeof err.message === "string") return `${String(err.name ?? "Error")}: ${err.message.split("\n")[0]}`;
+  // deno-lint-ignore no-control-regex
+  const plain = String(e.message ?? "unknown error").replace(/\x1b\[[0-9;]*m/g, "");
+  const lines = plain.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^[A-Za-z]*(error|exception)\b.*:/i.test(l)) ?? lines[0] ?? "unknown error";
+}
+
 /** A pool of Web Workers, each running one job at a time. */
 export class Pool<T> {
   /** Resolved options of every task in the tasks file. */
@@ -231,7 +244,7 @@ export class Pool<T> {
       };
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault?.();
-        lost(`threw an uncaught error: ${e.message ?? e}`);
+        lost(`threw an uncaught error: ${uncaughtText(e)}`);
       };
       worker.addEventListener("close", (e) => lost(`exited with code ${(e as unknown as { code?: number }).code ?? "?"}`));
       worker.postMessage({ type: "init", tasksUrl: this.#opts.tasksUrl, defaults: this.#opts.defaults, ring: sab } satisfies HostMessage);

@@ -129,34 +129,63 @@ export type WorkerMessage =
 
 const MAX_CAUSE_DEPTH = 4;
 
-/** Turn anything thrown into a {@linkcode SerializedError}; non-Errors are wrapped. */
+/**
+ * Turn anything thrown into a {@linkcode SerializedError}; non-Errors are
+ * wrapped. Never throws, whatever getters, proxies or prototypes it meets.
+ */
 export function serializeError(e: unknown, depth = 0): SerializedError {
+  try {
+    return serialize(e, depth);
+  } catch (inner) {
+    return { name: "Error", message: `An error that cannot be read was thrown (${safeString(inner)})` };
+  }
+}
+
+function serialize(e: unknown, depth: number): SerializedError {
   if (!(e instanceof Error) && !(typeof e === "object" && e !== null && "message" in e)) {
     return { name: "NonError", message: `A non-Error value was thrown: ${describe(e)}` };
   }
   const err = e as Error & Record<string, unknown>;
+  const name = attempt(() => err.name);
   const out: SerializedError = {
-    name: typeof err.name === "string" ? err.name : "Error",
-    message: String(err.message),
+    name: typeof name === "string" ? name : "Error",
+    message: safeString(attempt(() => err.message)),
   };
-  if (typeof err.stack === "string") out.stack = err.stack;
-  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(err.cause, depth + 1);
+  const stack = attempt(() => err.stack);
+  if (typeof stack === "string") out.stack = stack;
+  const cause = attempt(() => err.cause);
+  if (cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(cause, depth + 1);
   const data: Record<string, unknown> = {};
   let any = false;
-  for (const key of Object.keys(err)) {
+  for (const key of attempt(() => Object.keys(err)) ?? []) {
     if (key === "name" || key === "message" || key === "stack" || key === "cause") continue;
-    const v = err[key];
+    const v = attempt(() => err[key]);
     if (v === undefined || typeof v === "function") continue;
     try {
       data[key] = JSON.parse(JSON.stringify(v));
-      any = true;
     } catch {
       data[key] = describe(v);
-      any = true;
     }
+    any = true;
   }
   if (any) out.data = data;
   return out;
+}
+
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
 
 /** Rebuild an Error from data; `name` carries its identity (never use instanceof on it). */

@@ -38,10 +38,30 @@ export function isNewerAttempt(a: Pick<ResultRecord, "retries" | "deliveryCount"
   return a.retries > b.retries || (a.retries === b.retries && a.deliveryCount > b.deliveryCount);
 }
 
-/** KV keys allow `[-/_=.a-zA-Z0-9]`; anything else is escaped as `=XX`. */
+/**
+ * The KV key of a task id. KV keys allow `[-/_=.a-zA-Z0-9]`, but may not
+ * start or end with "." nor contain "..". Every other character, "=" itself,
+ * and each "." that is first, last or next to another "." is escaped as `=XX`
+ * per UTF-8 byte (a lone surrogate as its 3-byte generalized UTF-8 form), so
+ * the mapping is one-to-one and a non-empty id always gives a valid key. An id
+ * that is already a valid key without "=" is its own key. Pure.
+ */
 export function keyFor(id: string): string {
-  return id.replace(/[^-/_.a-zA-Z0-9]/g, (c) =>
-    [...new TextEncoder().encode(c)].map((b) => "=" + b.toString(16).padStart(2, "0")).join(""));
+  // The UTF-8 bytes of one code point; of a surrogate too (generalized UTF-8), unlike TextEncoder.
+  const utf8 = (cp: number): number[] =>
+    cp < 0x80 ? [cp]
+    : cp < 0x800 ? [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)]
+    : cp < 0x10000 ? [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]
+    : [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
+  const chars = [...id]; // code points; a lone surrogate stays one
+  return chars.map((c, i) => {
+    if (c === ".") {
+      const edge = i === 0 || i === chars.length - 1 || chars[i - 1] === "." || chars[i + 1] === ".";
+      return edge ? "=2e" : c;
+    }
+    if (/^[-/_a-zA-Z0-9]$/.test(c)) return c;
+    return utf8(c.codePointAt(0)!).map((b) => "=" + b.toString(16).padStart(2, "0")).join("");
+  }).join("");
 }
 
 /** Results in memory, fenced like the KV store. */

@@ -44,7 +44,8 @@ export class Scheduler {
       room: () => IN_FLIGHT - this.#inFlight,
       whenRoom: () => new Promise((r) => this.#waiters.push(r)),
       onMessage: (m) => this.#onMessage(m),
-      onError: (error) => o.emitter.emit({ type: "error", where: "scheduler", error }),
+      onError: (error, transient) =>
+        o.emitter.emit(transient ? { type: "connection.status", status: "pull_retry", detail: `scheduler: ${error}` } : { type: "error", where: "scheduler", error }),
     });
   }
 

@@ -13,13 +13,13 @@ import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jets
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "./connection.ts";
 import { Puller } from "./consumer.ts";
-import { Dispatcher, type Held, RATE_SLOT_HEADER } from "./dispatch.ts";
-import { Emitter } from "./events.ts";
+import { Dispatcher, type Held } from "./dispatch.ts";
+import { Emitter, type QwEvent } from "./events.ts";
 import { EventPublisher } from "./event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "./http.ts";
 import { Metrics } from "./metrics.ts";
 import { Pool } from "./pool.ts";
-import { publishDeadLetter, publishJob } from "./producer.ts";
+import { jetStreamSink } from "./job_sink.ts";
 import type { TaskDefaults } from "./protocol.ts";
 import { KvResultStore, type ResultStore } from "./result_store.ts";
 import { createTaskWorker } from "./runtime.ts";
@@ -102,12 +102,15 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const jsm = await jetstreamManager(nc).catch((e) => {
-    throw new Error(`Cannot use JetStream on '${cfg.servers.join(",")}': ${errorText(e)} (start nats-server with -js)`);
+  const { jsm, js, consumer, delayed, store } = await settingUp(cfg, emit, async () => {
+    const jsm = await jetstreamManager(nc);
+    await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit });
+    const js: JetStreamClient = jetstream(nc);
+    const store = p.store ?? (cfg.results ? await KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null);
+    const consumer = await js.consumers.get(cfg.stream, names.consumer);
+    const delayed = await js.consumers.get(cfg.stream, names.delayedConsumer);
+    return { jsm, js, consumer, delayed, store };
   });
-  await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit });
-  const js: JetStreamClient = jetstream(nc);
-  const store = p.store ?? (cfg.results ? await KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null);
   const dispatcher = new Dispatcher({
     stream: cfg.stream,
     tasks: () => pool.tasks,
@@ -118,40 +121,18 @@ async function wire(
     ackWaitMs: cfg.ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: {
-      async retry(h, countdown, retries) {
-        const extra: Record<string, string> = {};
-        if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) extra[k] = vs[0];
-        await publishJob(js, cfg.stream, {
-          task: h.task, data: h.msg.data, id: h.id, retries, etaMs: countdown > 0 ? Date.now() + countdown * 1000 : null, headers: extra,
-        });
-      },
-      async deadLetter(h, reason, error) {
-        const task = "task" in h ? h.task : h.msg.subject.slice(cfg.stream.length + 1);
-        await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream: cfg.stream });
-      },
-      async defer(h, at) {
-        const extra: Record<string, string> = { [RATE_SLOT_HEADER]: String(at) };
-        if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) extra[k] = vs[0];
-        await publishJob(js, cfg.stream, {
-          task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers: extra, dedupSuffix: `rl:${h.seq}`,
-        });
-      },
-      remove(seq) {
-        // Already gone is fine (an early-acked job, or a second worker got there first).
-        jsm.streams.deleteMessage(cfg.stream, seq, false).catch(() => {});
-      },
-    },
+    sink: jetStreamSink(js, jsm, names),
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({
-    consumer: await js.consumers.get(cfg.stream, names.consumer),
+    consumer,
     room: () => pool.room,
     whenRoom: () => pool.whenRoom(),
     onMessage: (m) => dispatcher.onMessage(m),
-    onError: (error) => emit({ type: "error", where: "consumer", error }),
+    onError: (error, transient) =>
+      emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
-  const scheduler = new Scheduler({ consumer: await js.consumers.get(cfg.stream, names.delayedConsumer), js, stream: cfg.stream, emitter: events });
+  const scheduler = new Scheduler({ consumer: delayed, js, stream: cfg.stream, emitter: events });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: cfg.concurrency });
   const health = new Health({ poolSize: cfg.concurrency });
   const publisher = new EventPublisher(nc, { subject: names.eventsSubject, source: cfg.name });
@@ -184,7 +165,8 @@ async function wire(
     }
     return closing = (async () => {
       emit({ type: "service.closing", reason });
-      await step("close.consumer", () => Promise.all([puller.stop(), scheduler.stop()]));
+      // Pulling stops at once; open pull requests run out while running jobs finish.
+      const stopping = step("close.consumer", () => Promise.all([puller.stop(), scheduler.stop()]));
       let handedBack = dispatcher.releaseWaiting();
       await step("close.pool", async () => {
         const { unstarted, unfinished } = await pool.close({ timeoutMs: (o.graceSeconds ?? cfg.grace) * 1000 });
@@ -192,6 +174,7 @@ async function wire(
         for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended");
         handedBack += unstarted.length + unfinished.length;
       });
+      await stopping;
       clearInterval(leases);
       await step("close.http", () => http?.close());
       publisher.close();
@@ -222,6 +205,34 @@ async function wire(
     },
     [Symbol.asyncDispose]: () => close(),
   };
+}
+
+/**
+ * Run the JetStream set-up, retrying timeouts (a cluster without a leader
+ * yet) for `connectTimeout` seconds with a line per attempt; other errors
+ * fail at once with what to do.
+ */
+async function settingUp<T>(cfg: ServiceConfig, emit: (e: QwEvent) => void, fn: () => Promise<T>): Promise<T> {
+  const where = `'${cfg.servers.join(",")}'`;
+  const deadline = Date.now() + cfg.connectTimeout * 1000;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const msg = errorText(e);
+      if (/not enabled|no responders/i.test(msg)) {
+        throw new Error(`Cannot use JetStream on ${where}: ${msg} (start nats-server with -js)`);
+      }
+      if (!/timeout|timed out/i.test(msg)) throw new Error(`Cannot set up stream '${cfg.stream}' on ${where}: ${msg}`);
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `Cannot set up stream '${cfg.stream}' on ${where} after ${attempt} attempts in ${cfg.connectTimeout}s: ${msg} (does the JetStream cluster have a leader?)`,
+        );
+      }
+      emit({ type: "connection.retry", attempt, error: `JetStream set-up: ${msg}`, server: cfg.servers.join(",") });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /** The tasks file as a URL a Web Worker can import; a clear error if it cannot be read. */

@@ -110,6 +110,19 @@ describe("parseCliArgs()", () => {
     for (const name of ["enqueue", "result", "inspect", "dlq", "events"]) assert.ok(parsed.text.includes(`qw ${name}`));
   });
 
+  test("help says how enqueue reads its args, how --count names its ids and the exit codes of qw result", () => {
+    const parsed = parseCliArgs(["--help"]);
+    assert.ok(parsed.kind === "help");
+    const usage = parsed.text.split("\n").find((l) => l.startsWith("  qw enqueue TASK"));
+    assert.ok(usage?.includes("JSON value") && usage.includes("string"), String(usage));
+    const count = parsed.text.split("\n").find((l) => l.startsWith("  --count "));
+    assert.ok(count?.includes("--id X") && count.includes("X-1") && count.includes("X-N"), String(count));
+    for (const code of [/\b0\b.*SUCCESS/, /\b1\b.*FAILURE/, /\b2\b.*(pending|timed out)/i, /\b3\b.*could not be read/]) {
+      assert.match(parsed.text, code);
+    }
+    for (const l of parsed.text.split("\n")) assert.ok(l.length <= 120, `line too long: ${l}`);
+  });
+
   test("returns version for --version and -V", () => {
     assert.deepEqual(parseCliArgs(["--version"]), { kind: "version" });
     assert.deepEqual(parseCliArgs(["events", "-V"]), { kind: "version" });
@@ -130,6 +143,16 @@ describe("parseCliArgs()", () => {
     assert.equal(error(["--stream", "--tasks", "t.ts"]), "Option '--stream' needs a value: run 'qw --help' for usage");
     assert.equal(error(["--acks-late=yes"]), "Option '--acks-late' takes no value: run 'qw --help' for usage");
     assert.equal(command(["--max-retries=-1"]).options.maxRetries, "-1");
+  });
+
+  test("takes a negative number after a value flag as its value", () => {
+    assert.equal(command(["--concurrency", "-2"]).options.concurrency, "-2");
+    assert.equal(command(["--max-retries", "-1", "--stream", "s"]).options.maxRetries, "-1");
+    assert.equal(command(["enqueue", "add", "--id", "-5"]).flags.id, "-5");
+    assert.equal(command(["enqueue", "add", "--json", "[-1]"]).flags.args?.[0], -1);
+    assert.equal(error(["--stream", "-x"]), "Option '--stream' needs a value: run 'qw --help' for usage");
+    assert.equal(error(["inspect", "--json", "-1"]), "Unexpected argument '-1' for 'qw inspect': run 'qw --help' for usage");
+    assert.equal(error(["enqueue", "add", "--countdown", "-1", "--bogus"]), "Unknown option '--bogus': run 'qw --help' for usage");
   });
 
   test("rejects an unknown command and stray arguments", () => {
@@ -168,6 +191,15 @@ describe("parseCliArgs() enqueue", () => {
     assert.equal(cli.flags.countdown, 2.5);
   });
 
+  test("takes negative numbers after the task as args, not flags", () => {
+    assert.deepEqual(command(["enqueue", "add", "-1", "-2"]).positionals, ["add", "-1", "-2"]);
+    const cli = command(["enqueue", "add", "-1.5", "--count", "2", "-3e2", "x", "-.5"]);
+    assert.deepEqual(cli.positionals, ["add", "-1.5", "-3e2", "x", "-.5"]);
+    assert.equal(cli.flags.count, 2);
+    assert.deepEqual(command(["--stream", "s", "enqueue", "-1", "-2"]).positionals, ["-1", "-2"]);
+    assert.deepEqual(command(["enqueue", "add", "--", "-1", "-x"]).positionals, ["add", "-1", "-x"]);
+  });
+
   const bad: [string, string[], string][] = [
     ["a missing task", [], "Missing task name for 'qw enqueue': run 'qw --help' for usage"],
     ["JSON that is not an array", ["add", "--json", `{"a":1}`], `Cannot enqueue job as '--json' must be a JSON array of args: current value is "{\\"a\\":1}"`],
@@ -175,6 +207,8 @@ describe("parseCliArgs() enqueue", () => {
     ["--json with string args", ["add", "x", "--json", "[1]"], "Cannot enqueue job with both '--json' and args after the task name: run 'qw --help' for usage"],
     ["an empty id", ["add", "--id="], `Cannot enqueue job as '--id' must be a non-empty string: current value is ""`],
     ["a negative countdown", ["add", "--countdown=-1"], `Cannot enqueue job as '--countdown' must be a number >= 0: current value is "-1"`],
+    ["a negative countdown as the next argument", ["add", "--countdown", "-1"], `Cannot enqueue job as '--countdown' must be a number >= 0: current value is "-1"`],
+    ["a negative count as the next argument", ["add", "1", "--count", "-2"], `Cannot enqueue job as '--count' must be an integer >= 1: current value is "-2"`],
     ["count 0", ["add", "--count", "0"], `Cannot enqueue job as '--count' must be an integer >= 1: current value is "0"`],
     ["an eta without a time zone", ["add", "--eta", "2030-01-31T12:00"], `Cannot enqueue job as '--eta' must be an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "2030-01-31T12:00"`],
     ["an eta that is no date", ["add", "--eta", "tomorrow"], `Cannot enqueue job as '--eta' must be an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "tomorrow"`],
@@ -195,6 +229,9 @@ describe("parseCliArgs() result, inspect, events and dlq", () => {
     assert.equal(command(["result", "job-1"]).flags.wait, null);
     assert.equal(error(["result"]), "Missing job id for 'qw result': run 'qw --help' for usage");
     assert.equal(error(["result", "a", "--wait", "soon"]), `Cannot get result as '--wait' must be a number >= 0: current value is "soon"`);
+    assert.equal(error(["result", "a", "--wait", "-1"]), `Cannot get result as '--wait' must be a number >= 0: current value is "-1"`);
+    assert.equal(error(["result", "a", "--wait=-1"]), `Cannot get result as '--wait' must be a number >= 0: current value is "-1"`);
+    assert.deepEqual(command(["result", "-1", "--wait", "-0"]).positionals, ["-1"], "a job id may look like a negative number");
   });
 
   test("inspect and events take --json as a boolean", () => {

@@ -82,12 +82,10 @@ describe("prepareJob()", () => {
       messageOf(() => prepareJob("add", [1n], {}, NOW)),
       /^Cannot enqueue job as 'args' must be JSON-serializable: /,
     );
-    for (const id of [" ", ".x", "x.", "a..b", "a\nb"]) {
-      assert.match(
-        messageOf(() => prepareJob("add", [], { id }, NOW)),
-        /^Cannot enqueue job as 'id' must be a non-empty line without/,
-      );
+    for (const id of [" ", "a\nb"]) {
+      assert.match(messageOf(() => prepareJob("add", [], { id }, NOW)), /^Cannot enqueue job as 'id' must be a non-empty line:/);
     }
+    for (const id of [".x", "x.", "a..b"]) assert.equal(prepareJob("add", [], { id }, NOW).id, id);
     assert.equal(prepareJob("add", [], { id: "a.b:c d/é" }, NOW).id, "a.b:c d/é");
     assert.match(messageOf(() => prepareJob("add", [], { eta: new Date(NaN) }, NOW)), /'eta' must be a valid Date/);
     assert.match(

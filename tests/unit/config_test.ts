@@ -193,6 +193,23 @@ describe("resolveConfig()", () => {
       `Cannot start worker as config file key 'concurency' must be a known option: current value is "4"`,
     );
   });
+
+  test("escapes control characters of an unknown config file key, so the message stays one line", () => {
+    const fileValues = { "x\ny": 1, "a\u2028b": 2 } as unknown as QwOptions;
+    rejects(
+      () => resolveConfig(base, ctx({}, { fileValues })),
+      "TypeError",
+      `Cannot start worker as config file key 'x\\ny' must be a known option: current value is "1"`,
+    );
+    for (const key of ["\r", "\u0000", "\u001b[31m", "\u007f", "\u2028", "\u2029", "a\r\nb"]) {
+      const file = { [key]: true } as unknown as QwOptions;
+      assert.throws(() => resolveConfig(base, ctx({}, { fileValues: file })), (e: Error) => {
+        // deno-lint-ignore no-control-regex
+        assert.ok(!/[\x00-\x1f\x7f\u2028\u2029]/.test(e.message), JSON.stringify(e.message));
+        return true;
+      });
+    }
+  });
 });
 
 describe("resolveTaskDefaults()", () => {

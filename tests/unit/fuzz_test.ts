@@ -22,8 +22,6 @@ import type { SerializedError } from "../../src/types.ts";
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 /** Runs per property; QW_FUZZ_RUNS=5000 for a longer hunt. */
 const RUNS = Number(env.QW_FUZZ_RUNS) || 200;
-/** Also run the tests of known, not yet fixed bugs (they fail until fixed). */
-const KNOWN_BUGS = env.QW_FUZZ_KNOWN_BUGS === "1";
 const params = { numRuns: RUNS };
 
 const oneLine = (s: string) => !/[\r\n]/.test(s);
@@ -119,9 +117,8 @@ const value = fc.oneof(
 const options = fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 8 }) as fc.Arbitrary<QwOptions>;
 const envArb = fc.dictionary(fc.constantFrom(...Object.values(ENV_VARS), "PATH", "QW_OTHER"), text, { maxKeys: 6 });
 /**
- * Config files are JSON objects; most keys are known, some are not. Unknown
- * keys are printable here: one with a line break gives a two-line message
- * today (known bug, tested below).
+ * Config files are JSON objects; most keys are known, some are not, and an
+ * unknown key may hold a line break (its message must still be one line).
  */
 const fileArb = fc.dictionary(
   fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.string() }),
@@ -165,14 +162,10 @@ describe("fuzz: resolveConfig()", () => {
     );
   });
 
-  it(
-    "gives a one-line message for an unknown config file key with a line break",
-    { skip: KNOWN_BUGS ? false : "known bug in src/config.ts resolveConfig(): set QW_FUZZ_KNOWN_BUGS=1 to run" },
-    () => {
-      const ctx = { env: {}, fileValues: { "x\ny": 1 } as QwOptions, cpuCount: 1, hostname: "h", pid: 1 };
-      assert.throws(() => resolveConfig({ stream: "s", tasks: "t.ts" }, ctx), (e: Error) => oneLine(e.message));
-    },
-  );
+  it("gives a one-line message for an unknown config file key with a line break", () => {
+    const ctx = { env: {}, fileValues: { "x\ny": 1 } as QwOptions, cpuCount: 1, hostname: "h", pid: 1 };
+    assert.throws(() => resolveConfig({ stream: "s", tasks: "t.ts" }, ctx), (e: Error) => oneLine(e.message));
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -240,10 +233,9 @@ const thrown = fc.oneof(
 );
 
 /**
- * Thrown values serializeError() throws on today: a message that cannot
- * become a string, and getters that throw. In a Web Worker this turns the task's own
- * failure into a WorkerLostError and kills the Web Worker. Run with
- * QW_FUZZ_KNOWN_BUGS=1 to check a fix.
+ * Thrown values serializeError() once threw on: a message that cannot become
+ * a string, and getters that throw. In a Web Worker that turned the task's
+ * own failure into a WorkerLostError and killed the Web Worker.
  */
 function knownHostile(): [string, () => unknown][] {
   return [
@@ -296,15 +288,11 @@ describe("fuzz: serializeError() / deserializeError()", () => {
     );
   });
 
-  it(
-    "never throws for hostile thrown values either",
-    { skip: KNOWN_BUGS ? false : "known bug in src/protocol.ts serializeError(): set QW_FUZZ_KNOWN_BUGS=1 to run" },
-    () => {
-      for (const [what, make] of knownHostile()) {
-        assert.doesNotThrow(() => checkSerialized(serializeError(make())), `serializeError() threw for ${what}`);
-      }
-    },
-  );
+  it("never throws for hostile thrown values either", () => {
+    for (const [what, make] of knownHostile()) {
+      assert.doesNotThrow(() => checkSerialized(serializeError(make())), `serializeError() threw for ${what}`);
+    }
+  });
 
   it("round-trips name and message of Errors", () => {
     fc.assert(
