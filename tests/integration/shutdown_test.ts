@@ -65,9 +65,12 @@ describe("shutdown and leases", () => {
     const stream = uniq();
     const log = join(dir, `${stream}.log`);
     writeFileSync(log, "");
-    const a = qw(stream, ["--concurrency", "1", "--ack-wait", "30", "--grace", "1"]);
+    // Two alike workers with two slots each, so whichever takes the long job up
+    // again still runs the short ones.
+    const args = ["--concurrency", "2", "--ack-wait", "30", "--grace", "1"];
+    const a = qw(stream, args);
     await started(a);
-    const b = qw(stream, ["--concurrency", "1", "--ack-wait", "30"]);
+    const b = qw(stream, args);
     try {
       await started(b);
       const js = jetstream(nc);
