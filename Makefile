@@ -23,11 +23,14 @@ test: test-bun test-deno
 test-bun: build
 	$(BUN) test --timeout 120000 tests/
 
+# Type-check once, then run without checking each Web Worker module again.
 test-deno: build
+	$(DENO) check mod.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) test -A --no-check tests/
+	$(DENO) test -A --doc mod.ts
 
 check: install
-	$(DENO) check mod.ts cli.ts src/ tests/ scripts/
+	$(DENO) check mod.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) lint
 
 chaos: build

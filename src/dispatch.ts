@@ -210,30 +210,43 @@ export class Dispatcher {
     return n;
   }
 
-  async #apply(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
-    const { emitter, sink, store } = this.#o;
-    try {
-      if (d.retry) {
-        try {
-          await sink.retry(h, d.retry.countdown, d.retry.retries);
-        } catch (e) {
-          // Not scheduled: hand the job back rather than lose it.
-          emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
-          if (!h.acked) h.msg.nak(1000);
+  // Synchronous unless something must be published first (a retry, a dead letter).
+  #apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
+    if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
+    this.#settle(h, d, ms, value);
+  }
+
+  async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
+    const { emitter, sink } = this.#o;
+    if (d.retry) {
+      try {
+        await sink.retry(h, d.retry.countdown, d.retry.retries);
+      } catch (e) {
+        // Not scheduled: hand the job back rather than lose it.
+        emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
+        if (!h.acked) h.msg.nak(1000);
+        this.held.delete(h);
+        return;
+      }
+    }
+    if (d.deadLetter !== undefined) {
+      try {
+        await sink.deadLetter(h, d.deadLetter, d.error);
+      } catch (e) {
+        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
+        if (!h.acked) {
+          h.msg.nak(1000);
+          this.held.delete(h);
           return;
         }
       }
-      if (d.deadLetter !== undefined) {
-        try {
-          await sink.deadLetter(h, d.deadLetter, d.error);
-        } catch (e) {
-          emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
-          if (!h.acked) {
-            h.msg.nak(1000);
-            return;
-          }
-        }
-      }
+    }
+    this.#settle(h, d, ms, value);
+  }
+
+  #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
+    const { emitter, sink, store } = this.#o;
+    try {
       switch (d.broker.op) {
         case "ack":
           h.msg.ack();

@@ -294,15 +294,24 @@ export class Pool<T> {
 
   #onResults(slot: Slot<T>, items: WireResult[]): void {
     if (slot.dead) return;
+    // Results come in queue order: take them off the front in one splice.
+    let head = 0;
     for (const item of items) {
-      const at = slot.fifo.findIndex((e) => e.k === item.k);
-      if (at < 0) continue;
-      const [entry] = slot.fifo.splice(at, 1);
+      let entry: Entry<T>;
+      if (slot.fifo[head]?.k === item.k) entry = slot.fifo[head++];
+      else {
+        slot.fifo.splice(0, head);
+        head = 0;
+        const at = slot.fifo.findIndex((e) => e.k === item.k);
+        if (at < 0) continue;
+        entry = slot.fifo.splice(at, 1)[0];
+      }
       if (!entry.started && item.outcome.kind !== "invalid") this.#opts.onStarted(entry.job.ref);
       slot.runs++;
       this.#avgMs = this.#avgMs < 0 ? item.ms : this.#avgMs * 0.9 + item.ms * 0.1;
       this.#opts.onResult(entry.job.ref, item.outcome, item.ms);
     }
+    slot.fifo.splice(0, head);
     if (this.#retiring(slot) && slot.fifo.length === 0 && !this.#closing) {
       this.#opts.onEvent?.({ type: "worker.recycled", worker: slot.id, jobs: slot.runs });
       slot.dead = true;
