@@ -148,16 +148,19 @@ export class Pool<T> {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Queue a job. */
+  /**
+   * Queue a job. Dispatch waits for the end of the current I/O turn, so every
+   * message of one socket read goes out in one batch per Web Worker: sending
+   * each at once to an idle Web Worker would cost a message round trip per job.
+   */
   submit(job: PoolJob<T>): void {
     this.#unassigned.push(job);
-    if (this.#slots.some((s) => s.ready && s.fifo.length === 0)) this.#dispatch();
-    else if (!this.#scheduled) {
+    if (!this.#scheduled) {
       this.#scheduled = true;
-      setTimeout(() => {
+      setImmediate(() => {
         this.#scheduled = false;
         this.#dispatch();
-      }, 0);
+      });
     }
   }
 
