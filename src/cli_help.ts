@@ -74,6 +74,7 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "grace", key: "grace", arg: "SECONDS", help: `On shutdown, wait this long for running jobs (default ${DEFAULT_GRACE})` },
   { name: "max-deliveries", key: "maxDeliveries", arg: "N", help: `Dead-letter jobs delivered more often (default ${DEFAULT_MAX_DELIVERIES})` },
   ...off("results", "results", "Do not store task results"),
+  ...off("events", "events", "Do not publish job events on _qw.events.<stream>"),
   { name: "result-ttl", key: "resultTtl", arg: "SECONDS", help: `Keep results this long (default ${DEFAULT_RESULT_TTL})` },
   { name: "http", key: "http", arg: "HOST:PORT", help: "Serve the HTTP status endpoint here (default none)" },
   { name: "name", key: "name", arg: "NAME", help: "Worker name (default <hostname>:<pid>)" },

@@ -28,7 +28,7 @@ export interface QwOptions {
   // Worker.
   stream?: string; tasks?: string; consumer?: string; concurrency?: Num;
   logLevel?: string; logFormat?: string;
-  ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num;
+  ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
   http?: string | null; name?: string; maxTasksPerChild?: Num | null;
   // Task defaults. `null` or "none" means unlimited for the nullable ones.
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   /** A job delivered more times than this is dead-lettered without running. */
   maxDeliveries: number;
   results: boolean; resultTtl: number;
+  /** Publish job and worker events on `_qw.events.<stream>`. */
+  events: boolean;
   /** "host:port" of the HTTP endpoint. */
   http: string | null;
   name: string; maxTasksPerChild: number | null;
@@ -86,6 +88,7 @@ export const DEFAULT_ACK_WAIT = 30;
 export const DEFAULT_GRACE = 30;
 export const DEFAULT_MAX_DELIVERIES = 5;
 export const DEFAULT_RESULTS = true;
+export const DEFAULT_EVENTS = true;
 export const DEFAULT_RESULT_TTL = 86400;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
@@ -104,7 +107,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   stream: "QW_STREAM", tasks: "QW_TASKS", consumer: "QW_CONSUMER", concurrency: "QW_CONCURRENCY",
   logLevel: "QW_LOG_LEVEL", logFormat: "QW_LOG_FORMAT",
   ackWait: "QW_ACK_WAIT", grace: "QW_GRACE", maxDeliveries: "QW_MAX_DELIVERIES",
-  results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", http: "QW_HTTP", name: "QW_NAME",
+  results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
   maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD",
   acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
@@ -389,6 +392,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
     grace: r.number("grace", DEFAULT_GRACE, { min: 0 }),
     maxDeliveries: r.number("maxDeliveries", DEFAULT_MAX_DELIVERIES, { int: true, min: 2 }),
     results: r.boolean("results", DEFAULT_RESULTS),
+    events: r.boolean("events", DEFAULT_EVENTS),
     resultTtl: r.number("resultTtl", DEFAULT_RESULT_TTL, positive),
     http: r.http(),
     name: r.string("name", `${context.hostname}:${context.pid}`),

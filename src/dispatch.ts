@@ -77,9 +77,11 @@ export class Dispatcher {
 
   /** A message arrived from the consumer. Never throws. */
   onMessage(msg: JsMsg): void {
-    const seq = msg.seq;
-    const task = msg.subject.startsWith(this.#prefix) ? msg.subject.slice(this.#prefix.length) : msg.subject;
-    const deliveryCount = msg.info.deliveryCount;
+    const info = msg.info;
+    const seq = info.streamSequence;
+    const subject = msg.subject;
+    const task = subject.startsWith(this.#prefix) ? subject.slice(this.#prefix.length) : subject;
+    const deliveryCount = info.deliveryCount;
     let id = `${this.#o.stream}:${seq}`;
     let retries = 0;
     const h = msg.headers;

@@ -139,9 +139,11 @@ export async function setupLogging(
     ],
   });
   const logger = getLogger(["qw"]);
+  // The level never changes at run time: decide once which levels pass.
+  const enabled = new Set<LogLevel>((["debug", "info", "warning", "error"] as const).filter((l) => logger.isEnabledFor(l)));
   const listener = (e: QwEvent) => {
     const level = levelOf(e);
-    if (!logger.isEnabledFor(level)) return;
+    if (!enabled.has(level)) return;
     const msg = messageOf(e);
     logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });
   };

@@ -150,8 +150,10 @@ export class Pool<T> {
 
   /**
    * Queue a job. Dispatch waits for the end of the current I/O turn, so every
-   * message of one socket read goes out in one batch per Web Worker: sending
-   * each at once to an idle Web Worker would cost a message round trip per job.
+   * message of one socket read goes out in one batch per Web Worker: a message
+   * to a Web Worker costs about as much as 50 jobs in it, and fast Web Workers
+   * are idle most of the time, so sending each job at once would cost a round
+   * trip per job.
    */
   submit(job: PoolJob<T>): void {
     this.#unassigned.push(job);

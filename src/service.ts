@@ -38,6 +38,8 @@ export interface ServiceConfig extends ConnectionConfig {
   maxDeliveries: number;
   results: boolean;
   resultTtl: number;
+  /** Publish events on `_qw.events.<stream>`; absent means true. */
+  events?: boolean;
   name: string;
   maxTasksPerChild: number | null;
   taskDefaults: TaskDefaults;
@@ -139,7 +141,8 @@ async function wire(
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  for (const l of [metrics.listener, health.listener, publisher.listener]) events.on(l);
+  for (const l of [metrics.listener, health.listener]) events.on(l);
+  if (cfg.events !== false) events.on(publisher.listener);
   const leases = setInterval(() => dispatcher.touchLeases(), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
   puller.start();
   scheduler.start();

@@ -232,6 +232,17 @@ describe("job events", () => {
     assert.deepEqual([(failed.error as Error).name, (failed.error as Error).message], ["Error", "boom"]);
   });
 
+  it("are not published with events: false (--no-events)", SLOW, async () => {
+    const { stream } = await worker({ events: false });
+    let got = 0;
+    const sub = nc.subscribe(`_qw.events.${stream}`, { callback: () => void got++ });
+    await nc.flush();
+    await enqueue(stream, "add", [2, 3]);
+    await new Promise((r) => setTimeout(r, 500));
+    sub.unsubscribe();
+    assert.equal(got, 0);
+  });
+
   it("are printed live by 'qw events --json', which stops after QW_EVENTS_LIMIT events with exit 0", SLOW, async () => {
     const { stream } = await worker();
     const cli = qw(["events", "--stream", stream, "--server", server.url, "--json"], { QW_EVENTS_LIMIT: "2" });
