@@ -131,13 +131,18 @@ interface QwRun {
   peakRssMb: number;
 }
 
-async function qwThroughput(c: Client, url: string, o: { late: boolean; concurrency: number; results: boolean }): Promise<QwRun> {
+async function qwThroughput(
+  c: Client,
+  url: string,
+  o: { late: boolean; concurrency: number; results: boolean; events?: boolean },
+): Promise<QwRun> {
   const stream = newStream("QW");
   await prepare(c, stream, N);
   const log = join(tmp.path, `${stream}.log`);
   const args = ["--stream", stream, "--tasks", TASKS, "--server", url, "--concurrency", String(o.concurrency), "--log-level", "warning"];
   if (o.late) args.push("--acks-late");
   if (!o.results) args.push("--no-results");
+  if (!o.events) args.push("--no-events");
   const qw = QwProcess.start(args, { logFile: join(tmp.path, `${stream}.qw.log`), env: { QW_BENCH_LOG: log } });
   const rss = new RssSampler(() => (qw.alive ? qw.pid : null), 250);
   try {
@@ -301,17 +306,24 @@ try {
       });
     }
   }
-  const withResults = await best(
-    `qw early ack, concurrency ${CPUS}, results stored`,
-    () => qwThroughput(c, server.url, { late: false, concurrency: CPUS, results: true }),
+  // The rows above measure the pipeline (--no-results --no-events); these show what each feature costs.
+  const withEvents = await best(
+    `qw early ack, concurrency ${CPUS}, events published`,
+    () => qwThroughput(c, server.url, { late: false, concurrency: CPUS, results: false, events: true }),
   );
-  rows.push({
-    name: `qw early ack, concurrency ${CPUS}, WITH results`,
-    jobsPerS: withResults.jobsPerS,
-    ratio: withResults.jobsPerS / rawEarly,
-    rss: withResults.peakRssMb,
-    spread: withResults.spread,
-  });
+  const withResults = await best(
+    `qw early ack, concurrency ${CPUS}, defaults (results and events)`,
+    () => qwThroughput(c, server.url, { late: false, concurrency: CPUS, results: true, events: true }),
+  );
+  for (const [name, r] of [["WITH events", withEvents], ["WITH results and events (defaults)", withResults]] as const) {
+    rows.push({
+      name: `qw early ack, concurrency ${CPUS}, ${name}`,
+      jobsPerS: r.jobsPerS,
+      ratio: r.jobsPerS / rawEarly,
+      rss: r.peakRssMb,
+      spread: r.spread,
+    });
+  }
 
   progress(`latency at ${LAT_RATE} jobs/s for ${LAT_SECONDS} s`);
   const lat = await latency(c, server.url);
@@ -328,13 +340,15 @@ try {
       fmt(r.ratio, 2).padStart(8)
     }${(r.rss === undefined ? "" : fmt(r.rss)).padStart(13)}`);
   }
-  const resultsCost = 1 - withResults.jobsPerS / qwAt[`false/${CPUS}`].jobsPerS;
-  out(`storing results costs ${fmt(resultsCost * 100, 0)}% of early-ack throughput at concurrency ${CPUS}`);
+  const base = qwAt[`false/${CPUS}`].jobsPerS;
+  out(`publishing events costs ${fmt((1 - withEvents.jobsPerS / base) * 100, 0)}% and events plus storing results ${
+    fmt((1 - withResults.jobsPerS / base) * 100, 0)
+  }% of early-ack throughput at concurrency ${CPUS}`);
   out("");
   out(`enqueue-to-start latency at ${fmt(lat.rate, 0)} jobs/s (${lat.n} jobs after 1 s warm-up): p50 ${fmt(lat.p50, 2)} ms, p99 ${fmt(lat.p99, 2)} ms, max ${fmt(lat.max, 2)} ms`);
   const sorted = [...up.startMs].sort((a, b) => a - b);
   out(`process start to first job run: median ${fmt(sorted[1], 0)} ms (runs: ${up.startMs.map((x) => fmt(x, 0)).join(", ")} ms)`);
-  const loaded = Math.max(...Object.values(qwAt).map((r) => r.peakRssMb), withResults.peakRssMb);
+  const loaded = Math.max(...Object.values(qwAt).map((r) => r.peakRssMb), withResults.peakRssMb, withEvents.peakRssMb);
   out(`RSS of dist/qw (concurrency ${CPUS}): idle ${fmt(up.idleRssMb)} MB, loaded peak ${fmt(loaded)} MB`);
   out(`requeued job (Reject requeue=true, acksLate) runs again after: p50 ${fmt(percentile(rq, 50), 1)} ms, max ${fmt(Math.max(...rq), 1)} ms (${rq.length} jobs)`);
   out("peers: skipped: BullMQ needs redis-server and the bullmq npm package, Celery needs python3-celery and redis-server; none is installed here");
