@@ -1,17 +1,13 @@
 // Bad input gets a clear one-line error and a non-zero exit, never a stack
 // trace; bad messages are dead-lettered with a reason and the next job runs.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { headers } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { hasStackTrace, runQw, spawnQw } from "../helpers/cli.ts";
+import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 
 const SLOW = { timeout: 60_000 };
 
@@ -25,28 +21,16 @@ function assertOneLineError(r: { code: number | null; stderr: string }, pattern:
 }
 
 describe("bad input", () => {
-  let srv: NatsServer;
-  let nc: NatsConnection;
-  let dir: string;
-  before(async () => {
-    srv = await NatsServer.start();
-    nc = await connect({ servers: srv.url });
-    dir = mkdtempSync(join(tmpdir(), "qw-bad-"));
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const t = useServer("bad");
 
-  const run = (args: string[]) => runQw(["--stream", "bad", "--server", srv.url, ...args]);
+  const run = (args: string[]) => runQw(["--stream", "bad", "--server", t.srv.url, ...args]);
 
   it("a missing tasks file is a one-line error", SLOW, async () => {
     assertOneLineError(await run(["--tasks", "nope/missing.ts"]), /Cannot read tasks file 'nope\/missing.ts': no such file/);
   });
 
   it("a directory given as tasks file is a one-line error", SLOW, async () => {
-    assertOneLineError(await run(["--tasks", dir]), /Cannot load tasks file/);
+    assertOneLineError(await run(["--tasks", t.dir]), /Cannot load tasks file/);
   });
 
   it("a tasks file with a syntax error is a one-line error", SLOW, async () => {
@@ -79,10 +63,10 @@ describe("bad input", () => {
 
   it("bad messages are dead-lettered with a reason and the next job runs", SLOW, async () => {
     const stream = "badmsgs";
-    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/ok.ts", "--server", srv.url, "--concurrency", "2"]);
+    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/ok.ts", "--server", t.srv.url, "--concurrency", "2"]);
     try {
-      await waitFor(() => qw.output().includes("worker started"), { timeoutMs: 15_000 });
-      const js = jetstream(nc);
+      await qwStarted(qw);
+      const js = jetstream(t.nc);
       const h = headers();
       h.set("Qw-Retries", "abc");
       await js.publish(`${stream}.add`, "not json");
@@ -91,10 +75,10 @@ describe("bad input", () => {
       await js.publish(`${stream}.add`, new Uint8Array([0xff, 0x00, 0xfe]));
       await js.publish(`${stream}.add`, JSON.stringify({ args: [1, 2] }), { headers: h });
       await js.publish(`${stream}.add`, JSON.stringify({ args: [1, 2] }), { msgID: "good" });
-      const kv = await new Kvm(nc).open(`qw_${stream}_results`);
+      const kv = await new Kvm(t.nc).open(`qw_${stream}_results`);
       const rec = await waitFor(async () => (await kv.get("good"))?.json<{ result: number }>(), { timeoutMs: 10_000 });
       assert.equal(rec.result, 3);
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(t.nc);
       await waitFor(async () => (await jsm.streams.info(`${stream}_dlq`)).state.messages === 5, { timeoutMs: 10_000 });
       const reasons: string[] = [];
       for (let seq = 1; seq <= 5; seq++) {
@@ -108,8 +92,7 @@ describe("bad input", () => {
       assert.equal((await jsm.streams.info(stream)).state.messages, 0, "nothing left behind in the work stream");
       assert.equal(qw.exitCode, null, "qw is still running");
     } finally {
-      process.kill(qw.pid!, "SIGTERM");
-      await new Promise((r) => qw.on("exit", r));
+      await qwStop(qw);
     }
   });
 });

@@ -1,17 +1,14 @@
 // rateLimit: "10/s" spaces jobs 100 ms apart per worker process; jobs that
 // would wait longer than a third of the ack wait go back to the server
 // (a delayed copy with their token reserved) instead of holding a lease.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { spawnQw } from "../helpers/cli.ts";
+import { useServer } from "../helpers/suite.ts";
 import { reserveToken, waitPlan } from "../../src/rate_limit.ts";
 
 describe("rate limits", () => {
@@ -34,28 +31,16 @@ describe("rate limits", () => {
   });
 
   describe("with dist/qw", () => {
-    let srv: NatsServer;
-    let nc: NatsConnection;
-    let dir: string;
-    before(async () => {
-      srv = await NatsServer.start();
-      nc = await connect({ servers: srv.url });
-      dir = mkdtempSync(join(tmpdir(), "qw-rate-"));
-    });
-    after(async () => {
-      await nc?.close();
-      await srv?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const t = useServer("rate");
 
     it("runs 20 jobs of a 10/s task about 100 ms apart, none lost, none redelivered", { timeout: 60_000 }, async () => {
       const stream = "rate" + crypto.randomUUID().slice(0, 8);
-      const log = join(dir, "ticks.log");
+      const log = join(t.dir, "ticks.log");
       writeFileSync(log, "");
-      const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/limited.ts", "--server", srv.url, "--ack-wait", "1", "--concurrency", "2"]);
+      const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/limited.ts", "--server", t.srv.url, "--ack-wait", "1", "--concurrency", "2"]);
       try {
         await waitFor(() => qw.output().includes("worker started"), { timeoutMs: 15_000 });
-        const js = jetstream(nc);
+        const js = jetstream(t.nc);
         for (let i = 0; i < 20; i++) await js.publish(`${stream}.tick`, JSON.stringify({ args: [log, `t${i}`] }), { msgID: `t${i}` });
         const rows = await waitFor(() => {
           const r = readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
@@ -70,7 +55,7 @@ describe("rate limits", () => {
         assert.ok(Math.min(...gaps) >= 80, `gaps between runs: ${gaps}`);
         const span = times.at(-1)! - times[0];
         assert.ok(span >= 1_800 && span < 4_000, `20 jobs at 10/s took ${span} ms`);
-        const jsm = await jetstreamManager(nc);
+        const jsm = await jetstreamManager(t.nc);
         const ci = await jsm.consumers.info(stream, `qw_${stream}`);
         assert.equal(ci.num_redelivered, 0, "waiting for a token is not a redelivery");
         assert.equal(ci.num_ack_pending, 0);

@@ -1,16 +1,13 @@
 // Operating qw: leases keep a long acksLate job from being redelivered while
 // its worker lives; SIGTERM hands unfinished acksLate jobs back at once.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { spawnQw } from "../helpers/cli.ts";
+import { qwExited, qwStarted, useServer } from "../helpers/suite.ts";
 
 const SLOW = { timeout: 60_000 };
 const uniq = () => "s" + crypto.randomUUID().replace(/-/g, "").slice(0, 10);
@@ -18,36 +15,22 @@ const lines = (log: string, prefix: string) => readFileSync(log, "utf8").split("
 const at = (line: string) => Number(line.split(" ")[2]);
 
 describe("shutdown and leases", () => {
-  let srv: NatsServer;
-  let nc: NatsConnection;
-  let dir: string;
-  before(async () => {
-    srv = await NatsServer.start();
-    nc = await connect({ servers: srv.url });
-    dir = mkdtempSync(join(tmpdir(), "qw-shutdown-"));
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
+  const t = useServer("shutdown");
   const qw = (stream: string, extra: string[]) =>
-    spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/timing.ts", "--server", srv.url, ...extra]);
-  const started = (p: ReturnType<typeof spawnQw>) => waitFor(() => p.output().includes("worker started"), { timeoutMs: 15_000 });
-  const exited = (p: ReturnType<typeof spawnQw>) =>
-    p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
+    spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/timing.ts", "--server", t.srv.url, ...extra]);
+  const started = qwStarted;
+  const exited = qwExited;
 
   it("a task busy for 5x the ack wait is delivered exactly once", SLOW, async () => {
     const stream = uniq();
-    const log = join(dir, `${stream}.log`);
+    const log = join(t.dir, `${stream}.log`);
     writeFileSync(log, "");
     const p = qw(stream, ["--concurrency", "1", "--ack-wait", "1"]);
     try {
       await started(p);
-      await jetstream(nc).publish(`${stream}.lateBusy`, JSON.stringify({ args: [log, "busy", 5_000] }));
+      await jetstream(t.nc).publish(`${stream}.lateBusy`, JSON.stringify({ args: [log, "busy", 5_000] }));
       await waitFor(() => lines(log, "end busy").length === 1, { timeoutMs: 20_000 });
-      const jsm = await jetstreamManager(nc);
+      const jsm = await jetstreamManager(t.nc);
       const ci = await waitFor(async () => {
         const c = await jsm.consumers.info(stream, `qw_${stream}`);
         return c.num_ack_pending === 0 ? c : null;
@@ -63,7 +46,7 @@ describe("shutdown and leases", () => {
 
   it("SIGTERM hands a running acksLate job back after the grace period; another worker takes it within 1 s", SLOW, async () => {
     const stream = uniq();
-    const log = join(dir, `${stream}.log`);
+    const log = join(t.dir, `${stream}.log`);
     writeFileSync(log, "");
     // Two alike workers with two slots each, so whichever takes the long job up
     // again still runs the short ones.
@@ -73,7 +56,7 @@ describe("shutdown and leases", () => {
     const b = qw(stream, args);
     try {
       await started(b);
-      const js = jetstream(nc);
+      const js = jetstream(t.nc);
       // Load both workers, then find the one running "long" and stop it.
       await js.publish(`${stream}.lateNap`, JSON.stringify({ args: [log, "long", 20_000] }));
       await waitFor(() => lines(log, "start long").length === 1, { timeoutMs: 10_000 });

@@ -1,54 +1,34 @@
 // The qw binary end to end: jobs run and are acked, concurrency overlaps,
 // early ack vs acksLate when the qw process dies mid-task, and the compiled
 // binary running from a directory with nothing installed.
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { QW_BIN, ROOT, spawnQw } from "../helpers/cli.ts";
+import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 
 const SLOW = { timeout: 60_000 };
 const uniq = () => "s" + crypto.randomUUID().replace(/-/g, "").slice(0, 10);
 
 describe("qw worker (dist/qw against a real nats-server)", () => {
-  let srv: NatsServer;
-  let nc: NatsConnection;
+  const t = useServer("worker");
   let js: JetStreamClient;
   let jsm: JetStreamManager;
-  let dir: string;
-
   before(async () => {
-    srv = await NatsServer.start();
-    nc = await connect({ servers: srv.url });
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
-    dir = mkdtempSync(join(tmpdir(), "qw-worker-test-"));
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    js = jetstream(t.nc);
+    jsm = await jetstreamManager(t.nc);
   });
 
   const start = (stream: string, tasks: string, extra: string[] = []) =>
-    spawnQw(["--stream", stream, "--tasks", tasks, "--server", srv.url, ...extra]);
-  const started = (p: ReturnType<typeof spawnQw>) =>
-    waitFor(() => p.output().includes("worker started"), { timeoutMs: 15_000, message: "qw did not start" });
-  const stop = async (p: ReturnType<typeof spawnQw>) => {
-    if (p.exitCode !== null) return p.exitCode;
-    // process.kill, not p.kill: Deno reports a child signalled through
-    // p.kill() as killed by that signal even when it exits 0 on its own.
-    process.kill(p.pid!, "SIGTERM");
-    return await new Promise<number | null>((r) => p.on("exit", (code) => r(code)));
-  };
+    spawnQw(["--stream", stream, "--tasks", tasks, "--server", t.srv.url, ...extra]);
+  const started = qwStarted;
+  const stop = qwStop;
 
   it("runs jobs, stores their results and acks them", SLOW, async () => {
     const stream = uniq();
@@ -58,7 +38,7 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
       for (let i = 0; i < 20; i++) {
         await js.publish(`${stream}.add`, JSON.stringify({ args: [i, 100] }), { msgID: `job-${i}` });
       }
-      const kv = await new Kvm(nc).open(`qw_${stream}_results`);
+      const kv = await new Kvm(t.nc).open(`qw_${stream}_results`);
       await waitFor(async () => (await kv.get("job-19"))?.json<{ state: string }>()?.state === "SUCCESS", { timeoutMs: 10_000 });
       for (let i = 0; i < 20; i++) {
         const rec = (await kv.get(`job-${i}`))!.json<{ state: string; result: number }>();
@@ -78,7 +58,7 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
 
   it("runs jobs concurrently across Web Workers", SLOW, async () => {
     const stream = uniq();
-    const log = join(dir, `${stream}.log`);
+    const log = join(t.dir, `${stream}.log`);
     writeFileSync(log, "");
     const qw = start(stream, "tests/fixtures/tasks/timing.ts", ["--concurrency", "4"]);
     try {
@@ -99,7 +79,7 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
   for (const late of [false, true]) {
     it(`${late ? "acksLate" : "early ack"}: a job whose qw process is killed mid-task is ${late ? "" : "not "}redelivered`, SLOW, async () => {
       const stream = uniq();
-      const log = join(dir, `${stream}.log`);
+      const log = join(t.dir, `${stream}.log`);
       writeFileSync(log, "");
       const a = start(stream, "tests/fixtures/tasks/timing.ts", ["--concurrency", "1", "--ack-wait", "1"]);
       await started(a);
@@ -132,7 +112,7 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
         join(bare, "tasks.ts"),
         `import { task } from "qw";\nexport const greet = task({ acksLate: true }, (name: string) => "hello " + name);\n`,
       );
-      const child = spawn(join(bare, "qw"), ["--stream", stream, "--tasks", "./tasks.ts", "--server", srv.url, "--concurrency", "1"], {
+      const child = spawn(join(bare, "qw"), ["--stream", stream, "--tasks", "./tasks.ts", "--server", t.srv.url, "--concurrency", "1"], {
         cwd: bare,
         env: { PATH: "/usr/bin:/bin", HOME: bare },
         stdio: ["ignore", "pipe", "pipe"],
@@ -143,7 +123,7 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
       try {
         await waitFor(() => out.includes("worker started"), { timeoutMs: 15_000, message: `no start: ${out}` });
         await js.publish(`${stream}.greet`, JSON.stringify({ args: ["bare"] }), { msgID: "bare-1" });
-        const kv = await new Kvm(nc).open(`qw_${stream}_results`);
+        const kv = await new Kvm(t.nc).open(`qw_${stream}_results`);
         const rec = await waitFor(async () => (await kv.get("bare-1"))?.json<{ state: string; result: string }>());
         assert.deepEqual([rec.state, rec.result], ["SUCCESS", "hello bare"]);
       } finally {
@@ -157,14 +137,14 @@ describe("qw worker (dist/qw against a real nats-server)", () => {
 
   it("runs from source under Deno too", SLOW, async () => {
     const stream = uniq();
-    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/ok.ts", "--server", srv.url, "--concurrency", "1"], {
+    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/ok.ts", "--server", t.srv.url, "--concurrency", "1"], {
       flavor: "deno",
       cwd: ROOT,
     });
     try {
       await waitFor(() => qw.output().includes("worker started"), { timeoutMs: 30_000, message: "deno qw did not start" });
       await js.publish(`${stream}.add`, JSON.stringify({ args: [40, 2] }), { msgID: "deno-1" });
-      const kv = await new Kvm(nc).open(`qw_${stream}_results`);
+      const kv = await new Kvm(t.nc).open(`qw_${stream}_results`);
       const rec = await waitFor(async () => (await kv.get("deno-1"))?.json<{ result: number }>());
       assert.equal(rec.result, 42);
     } finally {

@@ -8,32 +8,9 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type AckPolicy, decideAck, type Decision, type DecisionContext, type Outcome } from "../../src/ack_policy.ts";
+import { type AckPolicy, decideAck, type Decision, type Outcome } from "../../src/ack_policy.ts";
 
-const DEFAULTS: AckPolicy = {
-  acksLate: false,
-  rejectOnWorkerLost: false,
-  acksOnFailureOrTimeout: true,
-  maxRetries: 3,
-  defaultRetryDelay: 180,
-  retryBackoff: 0,
-  retryBackoffMax: 600,
-  retryJitter: true,
-};
-
-function ctx(policy: Partial<AckPolicy> = {}, o: Partial<Omit<DecisionContext, "policy">> = {}): DecisionContext {
-  return {
-    policy: { ...DEFAULTS, ...policy },
-    deliveryCount: 1,
-    retries: 0,
-    maxDeliveries: 5,
-    random: () => 0.5,
-    ...o,
-  };
-}
-
-/** The decision as plain data: fields set to undefined are dropped. */
-const plain = (d: Decision): Decision => JSON.parse(JSON.stringify(d));
+import { ctx, plain } from "../helpers/ack.ts";
 const ERR = { name: "Error", message: "boom" };
 const acked = { op: "acked" } as const;
 const ack = { op: "ack" } as const;

@@ -76,3 +76,17 @@ describe("protocol", () => {
     assert.equal(serializeError({ message: "shaped like an error" }).message, "shaped like an error");
   });
 });
+
+describe("ackNumbers()", () => {
+  it("ackNumbers() reads the delivery count and stream sequence of both ack subject formats", async () => {
+    const { ackNumbers } = await import("../../src/dispatch.ts");
+    assert.deepEqual(ackNumbers("$JS.ACK.jobs.qw_jobs.3.12345.678.1700000000000000000.42"), { deliveryCount: 3, seq: 12345 });
+    assert.deepEqual(ackNumbers("$JS.ACK._.ACCHASH.jobs.qw_jobs.1.7.7.1700000000000000000.0"), { deliveryCount: 1, seq: 7 });
+    assert.deepEqual(
+      ackNumbers("$JS.ACK.dom.ACCHASH.jobs.qw_jobs.12.99999999.5.1700000000000000000.0.rAnD0m"),
+      { deliveryCount: 12, seq: 99999999 },
+    );
+    assert.equal(ackNumbers("_INBOX.abc.def"), null);
+    assert.equal(ackNumbers("$JS.ACK.a.b.x.y.z.w.v"), null);
+  });
+});
