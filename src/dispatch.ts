@@ -16,6 +16,7 @@ import type { ResultStore } from "./result_store.ts";
 import type { ResolvedTaskOptions, SerializedError } from "./types.ts";
 import { parseRateLimit } from "./config.ts";
 import { reserveToken, waitPlan } from "./rate_limit.ts";
+import { jobHeaders } from "./job_headers.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {
@@ -102,17 +103,13 @@ export class Dispatcher {
     const deliveryCount = nums?.deliveryCount ?? msg.info.deliveryCount;
     const subject = msg.subject;
     const task = subject.startsWith(this.#prefix) ? subject.slice(this.#prefix.length) : subject;
-    let id = `${this.#o.stream}:${seq}`;
+    const h = jobHeaders(msg);
+    const id = h.id || h.msgId || `${this.#o.stream}:${seq}`;
     let retries = 0;
-    const h = msg.headers;
-    if (h) {
-      id = h.get("Qw-Id") || h.get("Nats-Msg-Id") || id;
-      const r = h.get("Qw-Retries");
-      if (r) {
-        retries = Number(r);
-        if (!Number.isInteger(retries) || retries < 0) {
-          return this.#invalid(msg, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${r}"`);
-        }
+    if (h.retries) {
+      retries = Number(h.retries);
+      if (!Number.isInteger(retries) || retries < 0 || h.retries.trim() === "") {
+        return this.#invalid(msg, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${h.retries}"`);
       }
     }
     const policy = this.#o.tasks()[task];
@@ -127,7 +124,7 @@ export class Dispatcher {
       return;
     }
     this.held.add(held);
-    if (policy.rateLimit !== null && !this.#rateLimited(held, h?.get(RATE_SLOT_HEADER))) return;
+    if (policy.rateLimit !== null && !this.#rateLimited(held, h.rateSlot ?? undefined)) return;
     this.#submit(held);
   }
 

@@ -1,0 +1,66 @@
+/**
+ * Reading the few headers a job message carries (Qw-Id, Nats-Msg-Id,
+ * Qw-Retries, Qw-Rate-Slot) without decoding every header into a map: the
+ * client's full decode was the largest cost per job on the pool's thread.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+
+/** The headers a worker reads from a job; null when absent. */
+export interface JobHeaders {
+  id: string | null;
+  msgId: string | null;
+  retries: string | null;
+  rateSlot: string | null;
+}
+
+const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null };
+const decoder = new TextDecoder();
+
+/**
+ * The job headers of a NATS header block (`NATS/1.0\r\nKey: value\r\n...`).
+ * Keys match without regard to case, as NATS clients differ there; the first
+ * value wins. Pure.
+ */
+export function parseJobHeaders(block: string): JobHeaders {
+  if (block === "") return NONE;
+  const lower = block.toLowerCase();
+  return {
+    id: value(block, lower, "\nqw-id:"),
+    msgId: value(block, lower, "\nnats-msg-id:"),
+    retries: value(block, lower, "\nqw-retries:"),
+    rateSlot: value(block, lower, "\nqw-rate-slot:"),
+  };
+}
+
+function value(block: string, lower: string, key: string): string | null {
+  const at = lower.indexOf(key);
+  if (at < 0) return null;
+  const start = at + key.length;
+  const end = block.indexOf("\r", start);
+  return block.slice(start, end < 0 ? block.length : end).trim();
+}
+
+interface MsgInternals {
+  msg?: { _msg?: { hdr?: number }; _rdata?: Uint8Array };
+}
+
+/**
+ * The job headers of a message. Reads the raw header bytes of
+ * @nats-io/nats-core 3.x's message (pinned in the lockfile); any other shape
+ * falls back to the client's own header map.
+ */
+export function jobHeaders(msg: JsMsg): JobHeaders {
+  const inner = (msg as unknown as MsgInternals).msg;
+  const hdr = inner?._msg?.hdr;
+  const raw = inner?._rdata;
+  if (typeof hdr === "number" && raw instanceof Uint8Array) {
+    return hdr > 0 ? parseJobHeaders(decoder.decode(raw.subarray(0, hdr))) : NONE;
+  }
+  const h = msg.headers;
+  if (!h) return NONE;
+  const get = (k: string) => h.get(k) || null;
+  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot") };
+}
