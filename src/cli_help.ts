@@ -94,6 +94,7 @@ export const TASK_FLAGS: readonly ConfigFlag[] = [
   { name: "time-limit", key: "timeLimit", arg: "SECONDS", help: "Kill a job's Web Worker after this long (default none)" },
   { name: "soft-time-limit", key: "softTimeLimit", arg: "SECONDS", help: "Abort the task's signal after this long (default none)" },
   { name: "rate-limit", key: "rateLimit", arg: "RATE", help: "Jobs per process: N/s, N/m or N/h (default none)" },
+  ...on("track-started", "trackStarted", "Store a STARTED result when a job starts (one more write a job)"),
 ];
 
 const LISTS: readonly Command[] = ["inspect", "dlq", "events"];

@@ -34,7 +34,7 @@ export interface QwOptions {
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;
   retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
-  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null;
+  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool;
 }
 
 /** Worker-wide task options: every task starts from these and may override them. */
@@ -93,7 +93,7 @@ export const DEFAULT_RESULT_TTL = 86400;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
-  timeLimit: null, softTimeLimit: null, rateLimit: null,
+  timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false,
 });
 
 type Key = keyof QwOptions;
@@ -113,7 +113,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
   retryBackoff: "QW_RETRY_BACKOFF", retryBackoffMax: "QW_RETRY_BACKOFF_MAX", retryJitter: "QW_RETRY_JITTER",
-  timeLimit: "QW_TIME_LIMIT", softTimeLimit: "QW_SOFT_TIME_LIMIT", rateLimit: "QW_RATE_LIMIT",
+  timeLimit: "QW_TIME_LIMIT", softTimeLimit: "QW_SOFT_TIME_LIMIT", rateLimit: "QW_RATE_LIMIT", trackStarted: "QW_TRACK_STARTED",
 });
 
 /** A value for an error message: strings, numbers and booleans in double quotes. */
@@ -336,6 +336,7 @@ function readTaskDefaults(r: Reader): TaskDefaults {
     timeLimit: r.number("timeLimit", d.timeLimit, { min: 0, exclusive: true }, true),
     softTimeLimit: r.number("softTimeLimit", d.softTimeLimit, { min: 0, exclusive: true }, true),
     rateLimit: r.rateLimit(),
+    trackStarted: r.boolean("trackStarted", d.trackStarted),
   };
 }
 

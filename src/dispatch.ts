@@ -12,8 +12,8 @@ import type { RandomSource } from "./backoff.ts";
 import { errorText } from "./connection.ts";
 import type { Emitter, JobFields } from "./events.ts";
 import type { PoolJob } from "./pool.ts";
-import type { ResultStore } from "./result_store.ts";
-import type { ResolvedTaskOptions, SerializedError } from "./types.ts";
+import type { ResultRecord, ResultStore } from "./result_store.ts";
+import type { ResolvedTaskOptions, SerializedError, TaskState } from "./types.ts";
 import { parseRateLimit } from "./config.ts";
 import { reserveToken, waitPlan } from "./rate_limit.ts";
 import { jobHeaders } from "./job_headers.ts";
@@ -26,6 +26,8 @@ export interface Held extends JobFields {
   started: boolean;
   startedAt: number;
   lastTouch: number;
+  /** The STARTED write (trackStarted), which the final write must follow. */
+  startedWrite?: Promise<void>;
 }
 
 /** Publishing a retry and dead-lettering, as the dispatcher needs them. */
@@ -189,6 +191,11 @@ export class Dispatcher {
       h.acked = true;
       h.msg.ack();
     }
+    if (h.policy.trackStarted && this.#o.store) {
+      h.startedWrite = this.#o.store.write(this.#record(h, "STARTED")).catch((e) =>
+        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: "STARTED", error: errorText(e) })
+      );
+    }
     if (this.#o.emitter.active) {
       const { id, task, retries, deliveryCount, seq } = h;
       this.#o.emitter.emit({ type: "job.started", id, task, retries, deliveryCount, seq });
@@ -283,15 +290,22 @@ export class Dispatcher {
       }
       h.acked = true;
       if (store && d.state) {
-        store.write({
-          id: h.id, task: h.task, state: d.state, result: d.state === "SUCCESS" ? value : undefined, error: d.error,
-          retries: h.retries, deliveryCount: h.deliveryCount, worker: this.#o.workerName, finishedAt: this.#now(),
-        }).catch((e) => emitter.emit({ type: "result.store_failed", id: h.id, state: d.state!, error: errorText(e) }));
+        const record = this.#record(h, d.state, d.state === "SUCCESS" ? value : undefined, d.error);
+        const write = () => store.write(record);
+        (h.startedWrite ? h.startedWrite.then(write) : write())
+          .catch((e) => emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) }));
       }
       this.#emit(h, d, ms);
     } finally {
       this.held.delete(h);
     }
+  }
+
+  #record(h: Held, state: TaskState, result?: unknown, error?: SerializedError): ResultRecord {
+    return {
+      id: h.id, task: h.task, state, result, error,
+      retries: h.retries, deliveryCount: h.deliveryCount, worker: this.#o.workerName, finishedAt: this.#now(),
+    };
   }
 
   #emit(h: Held, d: Decision, ms: number): void {

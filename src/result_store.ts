@@ -39,6 +39,16 @@ export function isNewerAttempt(a: Pick<ResultRecord, "retries" | "deliveryCount"
 }
 
 /**
+ * True when `record` may replace `old`: it is not from an older attempt, and a
+ * STARTED never replaces the final state of the same attempt. Pure.
+ */
+export function supersedes(record: ResultRecord, old: ResultRecord): boolean {
+  if (isNewerAttempt(old, record)) return false;
+  const same = old.retries === record.retries && old.deliveryCount === record.deliveryCount;
+  return !(same && record.state === "STARTED" && old.state !== "STARTED");
+}
+
+/**
  * The KV key of a task id. KV keys allow `[-/_=.a-zA-Z0-9]`, but may not
  * start or end with "." nor contain "..". Every other character, "=" itself,
  * and each "." that is first, last or next to another "." is escaped as `=XX`
@@ -69,7 +79,7 @@ export class MemoryResultStore implements ResultStore {
   readonly records = new Map<string, ResultRecord>();
   write(record: ResultRecord): Promise<void> {
     const old = this.records.get(record.id);
-    if (!old || !isNewerAttempt(old, record)) this.records.set(record.id, record);
+    if (!old || supersedes(record, old)) this.records.set(record.id, record);
     return Promise.resolve();
   }
   get(id: string): Promise<ResultRecord | null> {
@@ -100,7 +110,7 @@ export class KvResultStore implements ResultStore {
           await this.kv.create(key, data);
           return;
         }
-        if (isNewerAttempt(cur.json<ResultRecord>(), record)) return;
+        if (!supersedes(record, cur.json<ResultRecord>())) return;
         await this.kv.update(key, data, cur.revision);
         return;
       } catch (e) {

@@ -39,6 +39,8 @@ export interface TaskOptions {
   softTimeLimit?: number | null;
   /** Rate limit per worker process, as Celery: "10/s", "100/m", "1000/h". @default null */
   rateLimit?: string | null;
+  /** Store a STARTED state when the job starts (Celery's track_started): one more result write per job. @default false */
+  trackStarted?: boolean;
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
 }
@@ -58,6 +60,7 @@ export interface ResolvedTaskOptions {
   timeLimit: number | null;
   softTimeLimit: number | null;
   rateLimit: string | null;
+  trackStarted: boolean;
   bind: boolean;
 }
 

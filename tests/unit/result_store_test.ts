@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { keyFor } from "../../src/result_store.ts";
+import { keyFor, supersedes } from "../../src/result_store.ts";
 
 /** A valid KV key, as the server and `@nats-io/kv` take it. */
 const VALID_KEY = /^[-/_=a-zA-Z0-9]([-/_=.a-zA-Z0-9]*[-/_=a-zA-Z0-9])?$/;
@@ -103,5 +103,22 @@ describe("keyFor()", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("supersedes()", () => {
+  const rec = (state: string, retries: number, deliveryCount: number) =>
+    ({ id: "a", task: "t", state, retries, deliveryCount, worker: "w", finishedAt: 0 }) as Parameters<typeof supersedes>[0];
+  test("a newer attempt replaces an older one, never the reverse", () => {
+    assert.equal(supersedes(rec("SUCCESS", 0, 2), rec("SUCCESS", 0, 1)), true);
+    assert.equal(supersedes(rec("SUCCESS", 0, 1), rec("SUCCESS", 0, 2)), false);
+    assert.equal(supersedes(rec("SUCCESS", 1, 1), rec("RETRY", 0, 3)), true);
+    assert.equal(supersedes(rec("FAILURE", 0, 3), rec("RETRY", 1, 1)), false);
+  });
+  test("within one attempt the final state replaces STARTED, and STARTED never replaces a final state", () => {
+    assert.equal(supersedes(rec("SUCCESS", 0, 1), rec("STARTED", 0, 1)), true);
+    assert.equal(supersedes(rec("STARTED", 0, 1), rec("SUCCESS", 0, 1)), false);
+    assert.equal(supersedes(rec("STARTED", 0, 1), rec("STARTED", 0, 1)), true);
+    assert.equal(supersedes(rec("STARTED", 0, 2), rec("SUCCESS", 0, 1)), true, "a later delivery's start");
   });
 });
