@@ -1,34 +1,23 @@
 // The Web Worker pool under a real worker: recycling after maxTasksPerChild,
 // and a slow job never strands the jobs queued behind it while another Web
 // Worker is idle.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
 import { resolveConfig } from "../../src/config.ts";
 import { startService } from "../../src/service.ts";
 import { MemoryResultStore } from "../../src/result_store.ts";
-import { NatsServer } from "../helpers/nats_server.ts";
+import { useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const SLOW = { timeout: 60_000 };
 
 describe("pool behaviour", () => {
-  let srv: NatsServer;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await NatsServer.start();
-    nc = await connect({ servers: srv.url });
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-  });
+  const t = useServer("pool");
 
   async function worker(stream: string, extra: Record<string, unknown>) {
     const cfg = resolveConfig(
-      { server: srv.url, stream, tasks: "tests/fixtures/tasks/pool.ts", grace: 1, ...extra },
+      { server: t.srv.url, stream, tasks: "tests/fixtures/tasks/pool.ts", grace: 1, ...extra },
       { env: {}, cpuCount: 2, hostname: "test", pid: 1 },
     );
     const store = new MemoryResultStore();
@@ -42,7 +31,7 @@ describe("pool behaviour", () => {
     const recycled: number[] = [];
     svc.events.on((e) => e.type === "worker.recycled" && recycled.push(e.jobs));
     try {
-      const js = jetstream(nc);
+      const js = jetstream(t.nc);
       for (let i = 0; i < 7; i++) await js.publish(`${stream}.count`, JSON.stringify({ args: [] }), { msgID: `c${i}` });
       await waitFor(() => store.records.size === 7, { timeoutMs: 15_000 });
       const counts = Array.from({ length: 7 }, (_, i) => store.records.get(`c${i}`)!.result);
@@ -57,7 +46,7 @@ describe("pool behaviour", () => {
     const stream = "strand";
     const { svc, store } = await worker(stream, { concurrency: 2 });
     try {
-      const js = jetstream(nc);
+      const js = jetstream(t.nc);
       // Warm up: fast jobs make the pool send deep windows.
       await Promise.all(Array.from({ length: 300 }, (_, i) => js.publish(`${stream}.now`, JSON.stringify({ args: [] }), { msgID: `w${i}` })));
       await waitFor(() => store.records.size === 300, { timeoutMs: 15_000 });

@@ -1,38 +1,27 @@
 // Results in the KV bucket: trackStarted stores STARTED while the job runs,
 // then its final state, which a STARTED never overwrites.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { resolveConfig } from "../../src/config.ts";
 import { startService } from "../../src/service.ts";
-import { NatsServer } from "../helpers/nats_server.ts";
+import { useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 describe("results", () => {
-  let srv: NatsServer;
-  let nc: NatsConnection;
-  before(async () => {
-    srv = await NatsServer.start();
-    nc = await connect({ servers: srv.url });
-  });
-  after(async () => {
-    await nc?.close();
-    await srv?.stop();
-  });
+  const t = useServer("results");
 
   it("trackStarted stores STARTED while the job runs, then SUCCESS", { timeout: 30_000 }, async () => {
     const stream = "tracked";
     const cfg = resolveConfig(
-      { server: srv.url, stream, tasks: "tests/fixtures/tasks/tracked.ts", concurrency: 1, grace: 1 },
+      { server: t.srv.url, stream, tasks: "tests/fixtures/tasks/tracked.ts", concurrency: 1, grace: 1 },
       { env: {}, cpuCount: 1, hostname: "test", pid: 1 },
     );
     const svc = await startService(cfg);
     try {
-      await jetstream(nc).publish(`${stream}.tracked`, JSON.stringify({ args: [600] }), { msgID: "t1" });
-      const kv = await new Kvm(nc).open(`qw_${stream}_results`);
+      await jetstream(t.nc).publish(`${stream}.tracked`, JSON.stringify({ args: [600] }), { msgID: "t1" });
+      const kv = await new Kvm(t.nc).open(`qw_${stream}_results`);
       const state = async () => (await kv.get("t1"))?.json<{ state: string; result?: number }>();
       const started = await waitFor(async () => (await state())?.state === "STARTED", { timeoutMs: 5_000 });
       assert.ok(started);
