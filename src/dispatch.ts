@@ -16,7 +16,7 @@ import type { ResultRecord, ResultStore } from "./result_store.ts";
 import type { ResolvedTaskOptions, SerializedError, TaskState } from "./types.ts";
 import { parseRateLimit } from "./config.ts";
 import { reserveToken, waitPlan } from "./rate_limit.ts";
-import { jobHeaders } from "./job_headers.ts";
+import { ackNumbers, jobHeaders } from "./job_headers.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {
@@ -44,25 +44,6 @@ export interface JobSink {
 
 /** The header a deferred job carries: the epoch ms of the token reserved for it. */
 export const RATE_SLOT_HEADER = "Qw-Rate-Slot";
-
-/**
- * The delivery count and stream sequence of a JetStream message, read from its
- * ack subject without parsing the rest of it (the client's full parse was a
- * tenth of the worker's time per job). Null if the subject is not one. Pure.
- *
- * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
- * with `<domain>.<account hash>` after `$JS.ACK` and a token at the end.
- */
-export function ackNumbers(reply: string): { deliveryCount: number; seq: number } | null {
-  const dots: number[] = [];
-  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots.push(i);
-  const tokens = dots.length + 1;
-  if (tokens < 9 || !reply.startsWith("$JS.ACK.")) return null;
-  const at = tokens === 9 ? 4 : 6;
-  const deliveryCount = Number(reply.slice(dots[at - 1] + 1, dots[at]));
-  const seq = Number(reply.slice(dots[at] + 1, dots[at + 1]));
-  return Number.isInteger(deliveryCount) && Number.isInteger(seq) ? { deliveryCount, seq } : null;
-}
 
 /** Collaborators and settings of a {@linkcode Dispatcher}. */
 export interface DispatchOptions {

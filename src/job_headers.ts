@@ -1,7 +1,8 @@
 /**
- * Reading the few headers a job message carries (Qw-Id, Nats-Msg-Id,
- * Qw-Retries, Qw-Rate-Slot) without decoding every header into a map: the
- * client's full decode was the largest cost per job on the pool's thread.
+ * Reading what the dispatcher needs from a job message: its delivery count
+ * and stream sequence, and the few headers it carries (Qw-Id, Nats-Msg-Id,
+ * Qw-Retries, Qw-Rate-Slot), without the client's full parse of either,
+ * which was the largest cost per job on the pool's thread.
  *
  * @module
  */
@@ -63,4 +64,23 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
   if (!h) return NONE;
   const get = (k: string) => h.get(k) || null;
   return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot") };
+}
+
+/**
+ * The delivery count and stream sequence of a JetStream message, read from its
+ * ack subject without parsing the rest of it (the client's full parse was a
+ * tenth of the worker's time per job). Null if the subject is not one. Pure.
+ *
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
+ * with `<domain>.<account hash>` after `$JS.ACK` and a token at the end.
+ */
+export function ackNumbers(reply: string): { deliveryCount: number; seq: number } | null {
+  const dots: number[] = [];
+  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots.push(i);
+  const tokens = dots.length + 1;
+  if (tokens < 9 || !reply.startsWith("$JS.ACK.")) return null;
+  const at = tokens === 9 ? 4 : 6;
+  const deliveryCount = Number(reply.slice(dots[at - 1] + 1, dots[at]));
+  const seq = Number(reply.slice(dots[at] + 1, dots[at + 1]));
+  return Number.isInteger(deliveryCount) && Number.isInteger(seq) ? { deliveryCount, seq } : null;
 }

@@ -79,7 +79,7 @@ describe("protocol", () => {
 
 describe("ackNumbers()", () => {
   it("ackNumbers() reads the delivery count and stream sequence of both ack subject formats", async () => {
-    const { ackNumbers } = await import("../../src/dispatch.ts");
+    const { ackNumbers } = await import("../../src/job_headers.ts");
     assert.deepEqual(ackNumbers("$JS.ACK.jobs.qw_jobs.3.12345.678.1700000000000000000.42"), { deliveryCount: 3, seq: 12345 });
     assert.deepEqual(ackNumbers("$JS.ACK._.ACCHASH.jobs.qw_jobs.1.7.7.1700000000000000000.0"), { deliveryCount: 1, seq: 7 });
     assert.deepEqual(
