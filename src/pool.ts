@@ -8,9 +8,8 @@
  */
 
 import type { Outcome } from "./ack_policy.ts";
-import { TasksFileError } from "./errors.ts";
+import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "./errors.ts";
 import {
-  deserializeError,
   type HostMessage,
   RING_SIZE,
   serializeError,
@@ -24,7 +23,6 @@ import {
   type WorkerMessage,
 } from "./protocol.ts";
 import type { ResolvedTaskOptions } from "./types.ts";
-import { TimeLimitExceeded, WorkerLostError } from "./errors.ts";
 
 /** A job for the pool; `ref` is the caller's handle (the message). */
 export interface PoolJob<T> {
@@ -408,7 +406,7 @@ export class Pool<T> {
         await this.#spawn(slot);
         return;
       } catch (e) {
-        this.#opts.onEvent?.({ type: "worker.spawn_failed", worker: slot.id, error: deserializeError(serializeError(e)).message });
+        this.#opts.onEvent?.({ type: "worker.spawn_failed", worker: slot.id, error: e instanceof Error ? e.message : String(e) });
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
         slot = this.#slots.find((s) => s.id === slot.id)!;
       }

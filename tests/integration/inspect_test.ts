@@ -6,7 +6,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { runQw } from "../helpers/cli.ts";
 import { fileURLToPath } from "node:url";
 import { type ConsumerInfo, jetstream, type StreamInfo } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client.ts";
@@ -18,25 +18,12 @@ import { ensureTopology, namesFor } from "../../src/topology.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TASKS = fileURLToPath(new URL("../fixtures/tasks/producer.ts", import.meta.url));
 const STREAM = "insp";
 const names = namesFor(STREAM);
 
-function qw(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(`${ROOT}node_modules/.bin/bun`, ["cli.ts", ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Run the `qw` CLI from source under Bun (the same in both test runtimes). */
+const qw = (args: string[]) => runQw(args, { flavor: "bun" });
 
 interface ServerView {
   stream: StreamInfo;

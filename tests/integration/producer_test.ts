@@ -7,6 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { runQw } from "../helpers/cli.ts";
 import { fileURLToPath } from "node:url";
 import { type Client, connectClient } from "../../src/client.ts";
 import { resolveConfig } from "../../src/config.ts";
@@ -30,17 +31,7 @@ interface Run {
 }
 
 /** Run the `qw` CLI from source under Bun (the same in both test runtimes). */
-function qw(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BUN, ["cli.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const qw = (args: string[]): Promise<Run> => runQw(args, { flavor: "bun" });
 
 /** One line on stderr, `qw: ` and no stack trace. */
 function assertOneLineError(run: Run, pattern: RegExp): void {
