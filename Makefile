@@ -13,7 +13,7 @@ node_modules/.installed: package.json package-lock.json
 
 # One self-contained executable; the Web Worker entry is embedded explicitly.
 build: install
-	$(BUN) build --compile --outfile dist/qw cli.ts src/worker_entry.ts
+	$(BUN) build --compile --outfile dist/qw cli.ts src/worker/worker_entry.ts
 
 demo: build
 	$(BUN) scripts/demo.ts

@@ -8,26 +8,26 @@
  */
 
 import { readFileSync } from "node:fs";
-import { parseCliArgs } from "./src/cli_args.ts";
-import type { Command, CommandCli } from "./src/cli_args.ts";
-import { maskSecrets, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/config.ts";
-import { errorText } from "./src/connection.ts";
-import { Emitter, type QwEvent } from "./src/events.ts";
-import { setupLogging } from "./src/log.ts";
-import * as rt from "./src/runtime.ts";
-import { startService } from "./src/service.ts";
-import type { CommandContext } from "./src/cli_context.ts";
+import { parseCliArgs } from "./src/cli/args.ts";
+import type { Command, CommandCli } from "./src/cli/args.ts";
+import { maskSecrets, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { errorText } from "./src/client/connection.ts";
+import { Emitter, type QwEvent } from "./src/core/events.ts";
+import { setupLogging } from "./src/cli/log.ts";
+import * as rt from "./src/core/runtime.ts";
+import { startService } from "./src/worker/service.ts";
+import type { CommandContext } from "./src/cli/context.ts";
 
 /** The version `qw --version` prints. */
 export const VERSION = "0.1.0";
 
 type Runner = (ctx: CommandContext) => Promise<number>;
 const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
-  enqueue: async () => (await import("./src/cmd_enqueue.ts")).runEnqueue,
-  result: async () => (await import("./src/cmd_result.ts")).runResult,
-  inspect: async () => (await import("./src/cmd_inspect.ts")).runInspect,
-  dlq: async () => (await import("./src/cmd_dlq.ts")).runDlq,
-  events: async () => (await import("./src/cmd_events.ts")).runEvents,
+  enqueue: async () => (await import("./src/cli/cmd_enqueue.ts")).runEnqueue,
+  result: async () => (await import("./src/cli/cmd_result.ts")).runResult,
+  inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,
+  dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
+  events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

@@ -42,7 +42,7 @@ export {
    * ```
    */
   task,
-} from "./src/task.ts";
+} from "./src/core/task.ts";
 
 export {
   /**
@@ -63,7 +63,7 @@ export {
    * ```
    */
   currentTask,
-} from "./src/task_api.ts";
+} from "./src/core/task_api.ts";
 
 export {
   ClosedError,
@@ -78,7 +78,7 @@ export {
   TasksFileError,
   TimeLimitExceeded,
   WorkerLostError,
-} from "./src/errors.ts";
+} from "./src/core/errors.ts";
 
 export {
   /**
@@ -99,7 +99,7 @@ export {
    * ```
    */
   startService as startWorker,
-} from "./src/service.ts";
+} from "./src/worker/service.ts";
 
 export {
   /**
@@ -118,7 +118,7 @@ export {
    * ```
    */
   resolveConfig,
-} from "./src/config.ts";
+} from "./src/core/config.ts";
 
 export {
   /**
@@ -135,13 +135,13 @@ export {
    * ```
    */
   Emitter,
-} from "./src/events.ts";
+} from "./src/core/events.ts";
 
-export type { ErrorMatcher, ResolvedTaskOptions, RetryOptions, SerializedError, TaskContext, TaskOptions, TaskState } from "./src/types.ts";
-export type { Task } from "./src/task.ts";
-export type { QwEvent, QwEventType, QwListener } from "./src/events.ts";
-export type { Service, ServiceConfig } from "./src/service.ts";
-export type { ResultRecord, ResultStore } from "./src/result_store.ts";
+export type { ErrorMatcher, ResolvedTaskOptions, RetryOptions, SerializedError, TaskContext, TaskOptions, TaskState } from "./src/core/types.ts";
+export type { Task } from "./src/core/task.ts";
+export type { QwEvent, QwEventType, QwListener } from "./src/core/events.ts";
+export type { Service, ServiceConfig } from "./src/worker/service.ts";
+export type { ResultRecord, ResultStore } from "./src/client/result_store.ts";
 
 export {
   /**
@@ -184,7 +184,7 @@ export {
    * ```
    */
   Client,
-} from "./src/client.ts";
+} from "./src/client/client.ts";
 
 /**
  * Types of the producer client: connection and enqueue options, the receipt
@@ -207,7 +207,7 @@ export type {
   TaskArgs,
   TaskName,
   TaskResult,
-} from "./src/client.ts";
+} from "./src/client/client.ts";
 /**
  * How to reach NATS (servers, credentials, TLS, connect timeout): the
  * connection part of a resolved config, shared by workers and clients.
@@ -219,4 +219,4 @@ export type {
  * const client = await connectClient({ servers: ["nats://nats:4222"], token: "s3cret", connectTimeout: 5, stream: "jobs" });
  * ```
  */
-export type { ConnectionConfig } from "./src/connection.ts";
+export type { ConnectionConfig } from "./src/client/connection.ts";

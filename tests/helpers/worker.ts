@@ -19,11 +19,11 @@ import {
 } from "@nats-io/jetstream";
 import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import { type QwOptions, resolveConfig } from "../../src/config.ts";
-import { Emitter, type QwEvent, type QwEventType } from "../../src/events.ts";
-import { keyFor, type ResultRecord } from "../../src/result_store.ts";
-import { type Service, startService } from "../../src/service.ts";
-import { type Names, namesFor } from "../../src/topology.ts";
+import { type QwOptions, resolveConfig } from "../../src/core/config.ts";
+import { Emitter, type QwEvent, type QwEventType } from "../../src/core/events.ts";
+import { keyFor, type ResultRecord } from "../../src/client/result_store.ts";
+import { type Service, startService } from "../../src/worker/service.ts";
+import { type Names, namesFor } from "../../src/client/topology.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
 import { NatsServer } from "./nats_server.ts";
 import { sleep, waitFor } from "./wait.ts";

@@ -16,10 +16,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nkeys } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
-import { type QwOptions, resolveConfig } from "../../src/config.ts";
-import { openConnection } from "../../src/connection.ts";
-import type { QwEvent } from "../../src/events.ts";
-import { startService } from "../../src/service.ts";
+import { type QwOptions, resolveConfig } from "../../src/core/config.ts";
+import { openConnection } from "../../src/client/connection.ts";
+import type { QwEvent } from "../../src/core/events.ts";
+import { startService } from "../../src/worker/service.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -276,7 +276,7 @@ for (const form of [userPassword, token, nkey, creds, tls]) {
 }
 
 /**
- * Nothing is skipped since src/connection.ts caps TLS at 1.2 when a client
+ * Nothing is skipped since src/client/connection.ts caps TLS at 1.2 when a client
  * certificate is set (a TLS 1.3 refusal crashed the Deno client); kept so a
  * form can be skipped with its reason written here.
  */

@@ -9,12 +9,12 @@ import assert from "node:assert/strict";
 import { runQw } from "../helpers/cli.ts";
 import { fileURLToPath } from "node:url";
 import { type ConsumerInfo, jetstream, type StreamInfo } from "@nats-io/jetstream";
-import { type Client, connectClient } from "../../src/client.ts";
-import { gatherReport } from "../../src/cmd_inspect.ts";
-import { resolveConfig } from "../../src/config.ts";
-import { activeAt, type InspectReport } from "../../src/inspect.ts";
-import { type Service, startService } from "../../src/service.ts";
-import { ensureTopology, namesFor } from "../../src/topology.ts";
+import { type Client, connectClient } from "../../src/client/client.ts";
+import { gatherReport } from "../../src/cli/cmd_inspect.ts";
+import { resolveConfig } from "../../src/core/config.ts";
+import { activeAt, type InspectReport } from "../../src/ops/inspect.ts";
+import { type Service, startService } from "../../src/worker/service.ts";
+import { ensureTopology, namesFor } from "../../src/client/topology.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
 import { waitFor } from "../helpers/wait.ts";
 

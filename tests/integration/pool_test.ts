@@ -4,9 +4,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
-import { resolveConfig } from "../../src/config.ts";
-import { startService } from "../../src/service.ts";
-import { MemoryResultStore } from "../../src/result_store.ts";
+import { resolveConfig } from "../../src/core/config.ts";
+import { startService } from "../../src/worker/service.ts";
+import { MemoryResultStore } from "../../src/client/result_store.ts";
 import { useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { resolveConfig } from "../../src/config.ts";
-import { startService } from "../../src/service.ts";
+import { resolveConfig } from "../../src/core/config.ts";
+import { startService } from "../../src/worker/service.ts";
 import { useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -12,12 +12,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseCliArgs } from "../../src/cli_args.ts";
-import { COMMAND_FLAGS, COMMANDS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../src/cli_help.ts";
-import { ENV_VARS, type QwOptions, resolveConfig, type ResolveContext } from "../../src/config.ts";
-import { deserializeError, serializeError } from "../../src/protocol.ts";
-import { type AckPolicy, decideAck, type Outcome } from "../../src/ack_policy.ts";
-import type { SerializedError } from "../../src/types.ts";
+import { parseCliArgs } from "../../src/cli/args.ts";
+import { COMMAND_FLAGS, COMMANDS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../src/cli/help.ts";
+import { ENV_VARS, type QwOptions, resolveConfig, type ResolveContext } from "../../src/core/config.ts";
+import { deserializeError, serializeError } from "../../src/worker/protocol.ts";
+import { type AckPolicy, decideAck, type Outcome } from "../../src/core/ack_policy.ts";
+import type { SerializedError } from "../../src/core/types.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 /** Runs per property; QW_FUZZ_RUNS=5000 for a longer hunt. */

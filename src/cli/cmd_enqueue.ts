@@ -1,0 +1,113 @@
+/**
+ * `qw enqueue TASK [ARG...]`: publish a job and print its id. Each ARG is a
+ * JSON value, or a string when it is not valid JSON; `--json '[...]'` gives
+ * the args as one array. `--count N` publishes N copies, pipelined, with a
+ * progress bar on a terminal and a summary line with the rate.
+ *
+ * @module
+ */
+
+import { type Client, connectClient, type EnqueueOptions, prepareJob } from "../client/client.ts";
+import type { CommandContext } from "./context.ts";
+import { errorText } from "../client/connection.ts";
+
+/** Publishes in flight at once with `--count`. */
+export const WINDOW = 1000;
+
+/** A positional argument: its JSON value, or the string itself. Pure. */
+export function parseArg(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The id of copy `i` (1-based) of `count`: the id itself when there is one copy. Pure. */
+export const copyId = (id: string | null, i: number, count: number): string | undefined =>
+  id === null ? undefined : count === 1 ? id : `${id}-${i}`;
+
+/** A progress bar line (no newline). Pure. */
+export function progressLine(done: number, total: number, elapsedMs: number, width = 30): string {
+  const frac = total === 0 ? 1 : done / total;
+  const fill = Math.round(frac * width);
+  const rate = elapsedMs > 0 ? Math.round((done * 1000) / elapsedMs) : 0;
+  return `[${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${total} ${Math.floor(frac * 100)}% ${rate} jobs/s`;
+}
+
+/** Runs `qw enqueue`; resolves to the exit code. */
+export async function runEnqueue(ctx: CommandContext): Promise<number> {
+  const { flags, positionals } = ctx.cli;
+  const [task, ...rest] = positionals;
+  const args = flags.args ?? rest.map(parseArg);
+  const options: EnqueueOptions = {
+    countdown: flags.countdown ?? undefined,
+    eta: flags.eta === null ? undefined : new Date(flags.eta),
+    headers: Object.fromEntries(flags.headers),
+  };
+  // Bad input fails here, before connecting.
+  prepareJob(task, args, { ...options, id: copyId(flags.id, 1, flags.count) });
+  const client = await connectClient(ctx.config, { events: ctx.events });
+  try {
+    if (flags.count === 1) {
+      const r = await client.send(task, args, { ...options, id: copyId(flags.id, 1, 1) });
+      ctx.out(r.id + "\n");
+      if (r.duplicate) {
+        ctx.err(`qw: job '${r.id}' was already enqueued within the duplicate window: not stored again\n`);
+      }
+      return 0;
+    }
+    return await enqueueMany(ctx, client, task, args, options);
+  } finally {
+    await client.close();
+  }
+}
+
+async function enqueueMany(
+  ctx: CommandContext,
+  client: Client,
+  task: string,
+  args: unknown[],
+  options: EnqueueOptions,
+): Promise<number> {
+  const { count, id } = ctx.cli.flags;
+  const started = performance.now();
+  let done = 0;
+  let duplicates = 0;
+  let failure: unknown = null;
+  let drawn = 0;
+  const draw = (force = false) => {
+    const now = performance.now();
+    if (!ctx.isTTY || (!force && now - drawn < 100)) return;
+    drawn = now;
+    ctx.err(`\r${progressLine(done, count, now - started)}`);
+  };
+  // A FIFO window: await the oldest publish when WINDOW are in flight.
+  const window: Promise<void>[] = [];
+  for (let i = 1; i <= count && failure === null; i++) {
+    if (window.length >= WINDOW) await window.shift();
+    const p = client.send(task, args, { ...options, id: copyId(id, i, count) }).then(
+      (r) => {
+        done++;
+        if (r.duplicate) duplicates++;
+        draw();
+      },
+      (e) => void (failure ??= e),
+    );
+    window.push(p);
+  }
+  await Promise.all(window);
+  if (ctx.isTTY) {
+    draw(true);
+    ctx.err("\n");
+  }
+  if (failure !== null) throw new Error(`${errorText(failure)} (after ${done} of ${count} jobs)`);
+  const s = (performance.now() - started) / 1000;
+  const dup = duplicates > 0 ? `; ${duplicates} duplicate ids not stored again` : "";
+  ctx.out(
+    `Enqueued ${count} jobs of '${task}' to stream '${client.stream}' in ${s.toFixed(2)} s (${
+      Math.round(count / s)
+    } jobs/s)${dup}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,151 @@
+/**
+ * Events as log lines through LogTape: text or JSON lines, into a buffered
+ * sink so logging is never what limits throughput. Only cli.ts configures
+ * logging; `qw events` reuses the pure `messageOf`.
+ *
+ * @module
+ */
+
+import { configure, getLogger, type LogLevel, type LogRecord, reset, type Sink } from "@logtape/logtape";
+import type { QwEvent } from "../core/events.ts";
+
+/** Levels as the CLI names them. */
+export type CliLogLevel = "debug" | "info" | "warning" | "error";
+
+/** The level of each event: failures are errors, things to look at are warnings. */
+export function levelOf(e: QwEvent): LogLevel {
+  switch (e.type) {
+    case "job.started":
+    case "job.deferred":
+      return "debug";
+    case "job.failed":
+    case "worker.time_limit":
+    case "worker.spawn_failed":
+    case "error":
+      return "error";
+    case "job.retry_scheduled":
+    case "job.requeued":
+    case "job.rejected":
+    case "job.invalid":
+    case "job.handed_back":
+    case "worker.lost":
+    case "connection.retry":
+    case "result.store_failed":
+      return "warning";
+    case "connection.status":
+      return e.status === "disconnect" || e.status === "error" || e.status === "pull_retry" ? "warning" : "info";
+    default:
+      return "info";
+  }
+}
+
+/** A one-line human message for an event. Pure. */
+export function messageOf(e: QwEvent): string {
+  switch (e.type) {
+    case "job.started":
+      return `${e.task}[${e.id}] started`;
+    case "job.succeeded":
+      return `${e.task}[${e.id}] succeeded in ${e.ms.toFixed(1)}ms`;
+    case "job.failed":
+      return `${e.task}[${e.id}] failed: ${e.error.name}: ${e.error.message}`;
+    case "job.retry_scheduled":
+      return `${e.task}[${e.id}] retry ${e.retries + 1} in ${e.countdown}s${e.error ? `: ${e.error.name}: ${e.error.message}` : ""}`;
+    case "job.requeued":
+      return `${e.task}[${e.id}] requeued${e.note ? `: ${e.note}` : ""}`;
+    case "job.rejected":
+      return `${e.task}[${e.id}] rejected: ${e.reason}`;
+    case "job.ignored":
+      return `${e.task}[${e.id}] ignored`;
+    case "job.handed_back":
+      return `${e.task}[${e.id}] handed back: ${e.reason}`;
+    case "job.deferred":
+      return `${e.task}[${e.id}] waits for its rate limit until ${new Date(e.until).toISOString()}`;
+    case "job.invalid":
+      return `message ${e.seq} on '${e.subject}' rejected: ${e.reason}`;
+    case "service.started":
+      return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}`;
+    case "service.closing":
+      return `shutting down: ${e.reason}`;
+    case "service.closed":
+      return `shut down; ${e.handedBack} job(s) handed back`;
+    case "stream.created":
+      return `created stream '${e.stream}' with subjects ${e.subjects.join(", ")}`;
+    case "connection.status":
+      return `connection ${e.status}${e.detail ? `: ${e.detail}` : ""}`;
+    case "connection.retry":
+      return `cannot connect to NATS at '${e.server}' (attempt ${e.attempt}): ${e.error}; retrying`;
+    case "worker.lost":
+      return `Web Worker ${e.worker} lost: ${e.reason}; replacing it`;
+    case "worker.time_limit":
+      return `Web Worker ${e.worker} terminated: ${e.task}[${e.id}] passed its time limit`;
+    case "worker.recycled":
+      return `Web Worker ${e.worker} recycled after ${e.jobs} jobs`;
+    case "worker.spawn_failed":
+      return `Web Worker ${e.worker} failed to start: ${e.error}`;
+    case "result.store_failed":
+      return `cannot store ${e.state} of '${e.id}': ${e.error}`;
+    case "error":
+      return `${e.where}: ${e.error}`;
+  }
+}
+
+/** Format a record as a text line or a JSON line. Pure. */
+export function formatRecord(r: LogRecord, format: "text" | "json"): string {
+  const msg = r.message.map(String).join("");
+  if (format === "json") {
+    return JSON.stringify({ time: new Date(r.timestamp).toISOString(), level: r.level, msg, ...r.properties }) + "\n";
+  }
+  return `${new Date(r.timestamp).toISOString()} ${r.level.toUpperCase().padEnd(7)} ${msg}\n`;
+}
+
+/** A sink that buffers lines and writes them in chunks: every 50 ms, at 64 KiB, and on flush. */
+export function bufferedSink(write: (s: string) => void, format: "text" | "json"): Sink & { flush(): void } {
+  let buf: string[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (buf.length === 0) return;
+    const out = buf.join("");
+    buf = [];
+    size = 0;
+    write(out);
+  };
+  const sink = (r: LogRecord) => {
+    const line = formatRecord(r, format);
+    buf.push(line);
+    size += line.length;
+    if (size > 65536) flush();
+    else if (!timer) {
+      timer = setTimeout(flush, 50);
+      (timer as { unref?: () => void }).unref?.();
+    }
+  };
+  return Object.assign(sink, { flush });
+}
+
+/** Configure LogTape and return a listener that logs events, plus flush for exit. */
+export async function setupLogging(
+  options: { level: CliLogLevel; format: "text" | "json"; write: (s: string) => void },
+): Promise<{ listener: (e: QwEvent) => void; flush(): void }> {
+  const sink = bufferedSink(options.write, options.format);
+  await reset();
+  await configure({
+    sinks: { out: sink },
+    loggers: [
+      { category: ["qw"], lowestLevel: options.level, sinks: ["out"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["out"] },
+    ],
+  });
+  const logger = getLogger(["qw"]);
+  // The level never changes at run time: decide once which levels pass.
+  const enabled = new Set<LogLevel>((["debug", "info", "warning", "error"] as const).filter((l) => logger.isEnabledFor(l)));
+  const listener = (e: QwEvent) => {
+    const level = levelOf(e);
+    if (!enabled.has(level)) return;
+    const msg = messageOf(e);
+    logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });
+  };
+  return { listener, flush: sink.flush };
+}

@@ -1,0 +1,337 @@
+/**
+ * The producer side of qw: connect, enqueue jobs (typed by a tasks module),
+ * read and await results. Publishes the wire format of producer.ts and reads
+ * the KV records of result_store.ts; creates nothing on the server.
+ *
+ * @module
+ */
+
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVERS, validateStreamName } from "../core/config.ts";
+import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
+import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
+import type { Emitter, QwEvent } from "../core/events.ts";
+import { Header, type OutgoingJob, publishJob } from "./producer.ts";
+import { keyFor, type ResultRecord } from "./result_store.ts";
+import type { Task } from "../core/task.ts";
+import { namesFor } from "./topology.ts";
+
+/** How to connect: a `ConnectionConfig` (or a resolved config), or just `{ servers, stream }`. */
+export interface ClientOptions extends Partial<Omit<ConnectionConfig, "servers">> {
+  /** The work stream, as the worker's `--stream`. */
+  stream: string;
+  /** NATS URLs, as an array or comma-separated. @default ["nats://127.0.0.1:4222"] */
+  servers?: string | readonly string[];
+  /** The connection name the server shows. @default "qw client" */
+  name?: string;
+}
+
+/** Options of one job. */
+export interface EnqueueOptions {
+  /** The task id; also its `Nats-Msg-Id`, so the same id within 2 minutes is stored once. @default a random UUID */
+  id?: string;
+  /** Seconds before the job may run. */
+  countdown?: number;
+  /** The earliest time the job may run; a time in the past runs now. */
+  eta?: Date;
+  /** Extra NATS headers; `Qw-*` and `Nats-Msg-Id` are reserved. */
+  headers?: Record<string, string>;
+}
+
+/** What the server said about a published job. */
+export interface EnqueueReceipt {
+  /** The task id. */
+  id: string;
+  /** Stream sequence of the stored message. */
+  seq: number;
+  /** True when a message with this id was already stored within the duplicate window. */
+  duplicate: boolean;
+  /** True when the job waits for its eta on the delayed subject. */
+  delayed: boolean;
+}
+
+/** A job with no record yet: not run, unknown id, or its record expired. */
+export interface PendingResult {
+  /** The task id asked for. */
+  id: string;
+  /** Always "PENDING". */
+  state: "PENDING";
+}
+
+/** A stored result whose `result` is typed. */
+export type TaskResult<R = unknown> = Omit<ResultRecord, "result"> & { result?: R };
+
+/** The task names of a tasks module type: its exported functions. `string` when untyped. */
+export type TaskName<T> = 0 extends 1 & T ? string
+  // deno-lint-ignore no-explicit-any
+  : { [K in keyof T & string]: T[K] extends (...args: any[]) => unknown ? K : never }[keyof T & string];
+
+/** The arguments a producer passes to task `K` of module `T`: a `task()`'s declared args or the function's parameters. */
+export type TaskArgs<T, K> = 0 extends 1 & T ? unknown[]
+  : K extends keyof T
+    ? T[K] extends Task<infer A, infer _R> ? A : T[K] extends (...args: infer P) => unknown ? P : never
+  : never;
+
+const ATTEMPT = "enqueue job";
+// deno-lint-ignore no-control-regex
+const BAD_TASK = /[\s.*>\x00-\x1f\x7f]/;
+const show = (v: unknown): string => JSON.stringify(String(v));
+const bad = (Kind: typeof TypeError, attempt: string, what: string, must: string, value: unknown) =>
+  new Kind(`Cannot ${attempt} as ${what} must be ${must}: current value is ${show(value)}`);
+
+/** Returns `id` if it can be a task id: a non-empty line (`keyFor` maps any line to a valid KV key). */
+export function checkId(attempt: string, id: unknown): string {
+  if (typeof id !== "string" || id.trim() === "" || /[\r\n]/.test(id)) {
+    throw bad(TypeError, attempt, "'id'", "a non-empty line", id);
+  }
+  return id;
+}
+
+/** Validate one job and encode it; throws a one-line TypeError or RangeError. Pure but for the default id. */
+export function prepareJob(task: string, args: unknown, options: EnqueueOptions = {}, now = Date.now()): OutgoingJob {
+  if (typeof task !== "string" || task === "" || BAD_TASK.test(task) || task.startsWith("_")) {
+    throw bad(TypeError, ATTEMPT, "'task'", `a name without whitespace, ".", "*", ">" or a leading "_"`, task);
+  }
+  if (!Array.isArray(args)) throw bad(TypeError, ATTEMPT, "'args'", "an array", args);
+  const id = checkId(ATTEMPT, options.id ?? crypto.randomUUID());
+  const { countdown, eta } = options;
+  if (countdown !== undefined && eta !== undefined) {
+    throw new TypeError(`Cannot ${ATTEMPT} with both 'countdown' and 'eta'`);
+  }
+  let etaMs: number | null = null;
+  if (countdown !== undefined) {
+    if (typeof countdown !== "number" || Number.isNaN(countdown)) {
+      throw bad(TypeError, ATTEMPT, "'countdown'", "a number >= 0", countdown);
+    }
+    if (countdown < 0 || !Number.isFinite(countdown)) throw bad(RangeError, ATTEMPT, "'countdown'", ">= 0", countdown);
+    if (countdown > 0) etaMs = now + countdown * 1000;
+  } else if (eta !== undefined) {
+    if (!(eta instanceof Date) || Number.isNaN(eta.getTime())) {
+      throw bad(TypeError, ATTEMPT, "'eta'", "a valid Date", eta);
+    }
+    etaMs = eta.getTime();
+  }
+  const headers = options.headers ?? {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (/^qw-/i.test(k) || k.toLowerCase() === Header.msgId.toLowerCase()) {
+      throw new TypeError(`Cannot ${ATTEMPT} as header ${show(k)} is reserved: use another name`);
+    }
+    if (!/^[!-9;-~]+$/.test(k) || typeof v !== "string" || /[\r\n]/.test(v)) {
+      throw bad(TypeError, ATTEMPT, `header ${show(k)}`, "a printable name with a one-line string value", v);
+    }
+  }
+  let body: string;
+  try {
+    body = JSON.stringify({ args });
+  } catch (e) {
+    throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
+  }
+  return { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
+}
+
+/** True for the states a job ends in. */
+export const isFinalState = (state: string): boolean => state === "SUCCESS" || state === "FAILURE";
+
+const notFound = (e: unknown): boolean => /not found/i.test(errorText(e));
+
+/**
+ * A connection to one qw stream for producers. `T` is the type of a tasks
+ * module (`typeof import("../tasks.ts")`) to check task names and args at
+ * compile time; the default accepts any name and args.
+ */
+// deno-lint-ignore no-explicit-any
+export class Client<T = any> implements AsyncDisposable {
+  /** The work stream. */
+  readonly stream: string;
+  /** The underlying NATS connection, for anything the client does not cover. */
+  readonly nc: NatsConnection;
+  /** The JetStream manager on {@linkcode nc}. */
+  readonly jsm: JetStreamManager;
+  #js: JetStreamClient;
+  #bucket: string;
+  #kv: KV | null = null;
+  #watchers = new Set<{ stop(): void }>();
+  #closed: Promise<void> | null = null;
+  #onClose: () => void;
+
+  /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
+  constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
+    this.#onClose = onClose;
+    this.nc = nc;
+    this.jsm = jsm;
+    this.stream = stream;
+    this.#js = jetstream(nc);
+    this.#bucket = namesFor(stream).resultsBucket;
+  }
+
+  /** Enqueue a job; resolves to its task id once the server stored it. */
+  async enqueue<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: EnqueueOptions): Promise<string> {
+    return (await this.send(task, args, options)).id;
+  }
+
+  /** Like {@linkcode enqueue}, with the stream sequence and whether the id was a duplicate. */
+  async send<K extends TaskName<T>>(task: K, args: TaskArgs<T, K>, options?: EnqueueOptions): Promise<EnqueueReceipt> {
+    this.#open();
+    const now = Date.now();
+    const job = prepareJob(task, args, options, now);
+    try {
+      const ack = await publishJob(this.#js, this.stream, job, now);
+      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
+    } catch (e) {
+      throw await this.#publishError(e, task);
+    }
+  }
+
+  /** The current record of a job, or `{ id, state: "PENDING" }` when there is none. */
+  async get<R = unknown>(id: string): Promise<TaskResult<R> | PendingResult> {
+    this.#open();
+    checkId("get result", id);
+    const kv = await this.#results("get result from");
+    const e = kv ? await kv.get(keyFor(id)) : null;
+    return e && e.operation === "PUT" ? e.json<TaskResult<R>>() : { id, state: "PENDING" };
+  }
+
+  /**
+   * Wait for a job's final state (SUCCESS or FAILURE) by watching its KV key.
+   * A failed job resolves too: check `state`. Throws `ResultTimeoutError` after `timeout` seconds.
+   */
+  async result<R = unknown>(id: string, options: { timeout?: number } = {}): Promise<TaskResult<R>> {
+    this.#open();
+    checkId("get result", id);
+    const { timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      throw bad(RangeError, "get result", "'timeout'", "a number >= 0", timeout);
+    }
+    const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+    let last: TaskResult<R> | null = null;
+    const kv = await this.#results("get result from", deadline);
+    if (kv) {
+      const w = await kv.watch({ key: keyFor(id) });
+      this.#watchers.add(w);
+      const left = deadline - Date.now();
+      const timer = Number.isFinite(left) ? setTimeout(() => w.stop(), Math.max(0, left)) : undefined;
+      try {
+        for await (const e of w) {
+          if (e.operation !== "PUT") continue;
+          last = e.json<TaskResult<R>>();
+          if (isFinalState(last.state)) return last;
+        }
+      } finally {
+        clearTimeout(timer);
+        w.stop();
+        this.#watchers.delete(w);
+      }
+      this.#open();
+      if (timeout === undefined) throw new Error(`Cannot get result of '${id}' as the connection closed while waiting`);
+    }
+    throw new ResultTimeoutError(
+      `No final result for '${id}' within ${timeout} s: current state is "${last?.state ?? "PENDING"}"`,
+    );
+  }
+
+  /** Stop waiting for results and close the connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#onClose();
+      for (const w of this.#watchers) w.stop();
+      await this.nc.drain().catch(() => this.nc.close());
+    })();
+    return this.#closed;
+  }
+
+  /** Same as {@linkcode close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError("Cannot use a closed qw client");
+  }
+
+  /** Throws for an unknown stream; null while no worker has created the results bucket yet (waits until `deadline`). */
+  async #results(attempt: string, deadline = 0): Promise<KV | null> {
+    if (this.#kv) return this.#kv;
+    let checked = false;
+    for (let delay = 100;; delay = Math.min(1000, delay * 2)) {
+      try {
+        await this.jsm.streams.info(`KV_${this.#bucket}`);
+        this.#kv = await new Kvm(this.#js).open(this.#bucket);
+        return this.#kv;
+      } catch (e) {
+        if (!notFound(e)) throw e;
+      }
+      if (!checked) await this.#requireStream(attempt);
+      checked = true;
+      if (Date.now() + delay > deadline) return null;
+      await new Promise((r) => setTimeout(r, delay));
+      this.#open();
+    }
+  }
+
+  async #requireStream(attempt: string): Promise<void> {
+    try {
+      await this.jsm.streams.info(this.stream);
+    } catch (e) {
+      if (notFound(e)) throw new Error(streamNotFound(attempt, this.stream));
+      throw e;
+    }
+  }
+
+  async #publishError(e: unknown, task: string): Promise<Error> {
+    if (!/not enabled|no responders|503/i.test(errorText(e))) return e instanceof Error ? e : new Error(errorText(e));
+    try {
+      await this.#requireStream("enqueue to");
+    } catch (why) {
+      return why as Error;
+    }
+    return new Error(
+      `Cannot enqueue to stream '${this.stream}' as subject '${this.stream}.${task}' is not one of its subjects`,
+    );
+  }
+}
+
+/** The one-line error for a missing work stream. */
+export function streamNotFound(attempt: string, stream: string): string {
+  return `Cannot ${attempt} stream '${stream}': stream not found (start a worker with --stream ${stream} first, or create it)`;
+}
+
+const KEYS = [
+  "user",
+  "password",
+  "token",
+  "nkeySeedFile",
+  "credsFile",
+  "tlsCaFile",
+  "tlsCertFile",
+  "tlsKeyFile",
+] as const;
+
+/** Connect a producer client; checks that the server has JetStream. */
+// deno-lint-ignore no-explicit-any
+export async function connectClient<T = any>(
+  options: ClientOptions,
+  extra: { events?: Emitter } = {},
+): Promise<Client<T>> {
+  const stream = validateStreamName(options?.stream, "stream", "connect client");
+  const list = typeof options.servers === "string" ? options.servers.split(",") : options.servers ?? DEFAULT_SERVERS;
+  const servers = list.map((s) => s.trim()).filter((s) => s !== "");
+  const cfg = { servers: servers.length > 0 ? servers : [...DEFAULT_SERVERS] } as ConnectionConfig;
+  for (const k of KEYS) cfg[k] = options[k] ?? null;
+  cfg.connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  const events = extra.events;
+  // Closing is the caller's own doing: not worth a status event.
+  let closing = false;
+  const emit = (e: QwEvent) => {
+    if (!(closing && e.type === "connection.status")) events?.emit(e);
+  };
+  const nc = await openConnection(cfg, { name: options.name ?? "qw client", emit });
+  try {
+    return new Client<T>(nc, await jetstreamManager(nc), stream, () => (closing = true));
+  } catch (e) {
+    closing = true;
+    await nc.close().catch(() => {});
+    throw new Error(`Cannot use JetStream on '${cfg.servers.join(",")}': ${errorText(e)} (start nats-server with -js)`);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Publishing job messages: first attempts, retries, delayed releases and
+ * dead letters. The wire format lives here (see README "Wire format").
+ *
+ * Dedup ids (`Nats-Msg-Id`) make every publish safe to repeat after a crash:
+ * a first attempt uses the task id itself, retry n uses `<id>:<n>`, a message
+ * waiting for its eta adds `:eta`, its release adds `:go` to that, and a dead
+ * letter is `dlq:<stream>:<seq>`.
+ *
+ * @module
+ */
+
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core";
+import { delayedSubject, jobSubject } from "./topology.ts";
+import type { SerializedError } from "../core/types.ts";
+
+/** Header names of the wire format. */
+export const Header = {
+  id: "Qw-Id",
+  retries: "Qw-Retries",
+  eta: "Qw-Eta",
+  msgId: "Nats-Msg-Id",
+  dlqReason: "Qw-Dlq-Reason",
+  dlqError: "Qw-Dlq-Error",
+  dlqSubject: "Qw-Dlq-Subject",
+  dlqSeq: "Qw-Dlq-Seq",
+  dlqDeliveries: "Qw-Dlq-Deliveries",
+  dlqAt: "Qw-Dlq-At",
+} as const;
+
+/** A job to publish. */
+export interface OutgoingJob {
+  task: string;
+  /** The JSON body, `{"args": [...]}`, as bytes. */
+  data: Uint8Array;
+  id: string;
+  retries: number;
+  /** Epoch milliseconds before which the job must not run; null runs now. */
+  etaMs: number | null;
+  headers?: Record<string, string>;
+  /** Appended to the dedup id, for a copy of an attempt that must not be taken for it. */
+  dedupSuffix?: string;
+}
+
+/** The dedup id of an attempt; see the module doc. */
+export function msgIdFor(id: string, retries: number, delayed: boolean): string {
+  const base = retries === 0 ? id : `${id}:${retries}`;
+  return delayed ? `${base}:eta` : base;
+}
+
+/** Publish a job, to wait on the delayed subject when its eta is in the future. */
+export async function publishJob(
+  js: JetStreamClient,
+  stream: string,
+  job: OutgoingJob,
+  now: number = Date.now(),
+): Promise<{ seq: number; duplicate: boolean }> {
+  const delayed = job.etaMs !== null && job.etaMs > now;
+  const h = makeHeaders();
+  for (const [k, v] of Object.entries(job.headers ?? {})) h.set(k, v);
+  h.set(Header.id, job.id);
+  if (job.retries > 0) h.set(Header.retries, String(job.retries));
+  if (delayed) h.set(Header.eta, String(Math.round(job.etaMs!)));
+  const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
+  const base = msgIdFor(job.id, job.retries, delayed);
+  const msgID = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
+  const ack = await js.publish(subject, job.data, { msgID, headers: h });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/** Copy a message to the dead-letter stream with why it ended there. */
+export async function publishDeadLetter(
+  js: JetStreamClient,
+  dlqStream: string,
+  d: { msg: JsMsg; task: string; reason: string; error?: SerializedError; stream: string },
+): Promise<void> {
+  const h = makeHeaders();
+  copyHeaders(d.msg.headers, h);
+  h.set(Header.dlqReason, oneLine(d.reason));
+  if (d.error) h.set(Header.dlqError, oneLine(JSON.stringify({ name: d.error.name, message: d.error.message })));
+  h.set(Header.dlqSubject, d.msg.subject);
+  h.set(Header.dlqSeq, String(d.msg.seq));
+  h.set(Header.dlqDeliveries, String(d.msg.info.deliveryCount));
+  h.set(Header.dlqAt, new Date().toISOString());
+  h.delete(Header.msgId);
+  const token = /^[A-Za-z0-9_$-]+$/.test(d.task) ? d.task : "_invalid";
+  await js.publish(`${dlqStream}.${token}`, d.msg.data, { msgID: `dlq:${d.stream}:${d.msg.seq}`, headers: h });
+}
+
+function copyHeaders(from: MsgHdrs | undefined, to: MsgHdrs): void {
+  if (!from) return;
+  for (const [k, vs] of from) {
+    if (k.startsWith("Qw-Dlq-")) continue;
+    for (const v of vs) to.append(k, v);
+  }
+}
+
+const oneLine = (s: string): string => s.replace(/[\r\n]+/g, " ").slice(0, 1024);

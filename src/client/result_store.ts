@@ -1,0 +1,136 @@
+/**
+ * Where results go: the `ResultStore` interface, a NATS KV implementation
+ * (one bucket per stream, with a TTL) and an in-memory one for tests and
+ * embedders. Writes are fenced: an older attempt never overwrites the record
+ * of a newer one. Never acks.
+ *
+ * @module
+ */
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { SerializedError, TaskState } from "../core/types.ts";
+
+/** One stored result. */
+export interface ResultRecord {
+  id: string;
+  task: string;
+  state: TaskState;
+  result?: unknown;
+  error?: SerializedError;
+  /** Retries before the attempt that wrote this. */
+  retries: number;
+  /** Delivery count of the attempt that wrote this. */
+  deliveryCount: number;
+  worker: string;
+  /** Epoch milliseconds. */
+  finishedAt: number;
+}
+
+/** Reads and fenced writes of results by task id. */
+export interface ResultStore {
+  write(record: ResultRecord): Promise<void>;
+  get(id: string): Promise<ResultRecord | null>;
+}
+
+/** True when `a` comes from a later attempt than `b`: more retries, or the same and a later delivery. */
+export function isNewerAttempt(a: Pick<ResultRecord, "retries" | "deliveryCount">, b: typeof a): boolean {
+  return a.retries > b.retries || (a.retries === b.retries && a.deliveryCount > b.deliveryCount);
+}
+
+/**
+ * True when `record` may replace `old`: it is not from an older attempt, and a
+ * STARTED never replaces the final state of the same attempt. Pure.
+ */
+export function supersedes(record: ResultRecord, old: ResultRecord): boolean {
+  if (isNewerAttempt(old, record)) return false;
+  const same = old.retries === record.retries && old.deliveryCount === record.deliveryCount;
+  return !(same && record.state === "STARTED" && old.state !== "STARTED");
+}
+
+/**
+ * The KV key of a task id. KV keys allow `[-/_=.a-zA-Z0-9]`, but may not
+ * start or end with "." nor contain "..". Every other character, "=" itself,
+ * and each "." that is first, last or next to another "." is escaped as `=XX`
+ * per UTF-8 byte (a lone surrogate as its 3-byte generalized UTF-8 form), so
+ * the mapping is one-to-one and a non-empty id always gives a valid key. An id
+ * that is already a valid key without "=" is its own key. Pure.
+ */
+export function keyFor(id: string): string {
+  // The UTF-8 bytes of one code point; of a surrogate too (generalized UTF-8), unlike TextEncoder.
+  const utf8 = (cp: number): number[] =>
+    cp < 0x80 ? [cp]
+    : cp < 0x800 ? [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)]
+    : cp < 0x10000 ? [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]
+    : [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
+  const chars = [...id]; // code points; a lone surrogate stays one
+  return chars.map((c, i) => {
+    if (c === ".") {
+      const edge = i === 0 || i === chars.length - 1 || chars[i - 1] === "." || chars[i + 1] === ".";
+      return edge ? "=2e" : c;
+    }
+    if (/^[-/_a-zA-Z0-9]$/.test(c)) return c;
+    return utf8(c.codePointAt(0)!).map((b) => "=" + b.toString(16).padStart(2, "0")).join("");
+  }).join("");
+}
+
+/** Results in memory, fenced like the KV store. */
+export class MemoryResultStore implements ResultStore {
+  readonly records = new Map<string, ResultRecord>();
+  write(record: ResultRecord): Promise<void> {
+    const old = this.records.get(record.id);
+    if (!old || supersedes(record, old)) this.records.set(record.id, record);
+    return Promise.resolve();
+  }
+  get(id: string): Promise<ResultRecord | null> {
+    return Promise.resolve(this.records.get(id) ?? null);
+  }
+}
+
+/** Results in a NATS KV bucket; compare-and-set on the revision fences stale attempts. */
+export class KvResultStore implements ResultStore {
+  readonly kv: KV;
+  private constructor(kv: KV) {
+    this.kv = kv;
+  }
+
+  /** Open (or create) the bucket with a TTL in seconds. */
+  static async open(nc: NatsConnection, bucket: string, options: { ttl: number }): Promise<KvResultStore> {
+    const kv = await new Kvm(nc).create(bucket, { ttl: options.ttl * 1000, history: 1 });
+    return new KvResultStore(kv);
+  }
+
+  async write(record: ResultRecord): Promise<void> {
+    const key = keyFor(record.id);
+    const data = encode(record);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const cur = attempt === 0 ? null : await this.kv.get(key);
+      try {
+        if (cur === null || cur.operation !== "PUT") {
+          await this.kv.create(key, data);
+          return;
+        }
+        if (!supersedes(record, cur.json<ResultRecord>())) return;
+        await this.kv.update(key, data, cur.revision);
+        return;
+      } catch (e) {
+        // Someone wrote in between: read again and re-check the fence.
+        if (!/wrong last sequence|exists/i.test(String((e as Error).message))) throw e;
+      }
+    }
+    throw new Error(`Cannot store the result of '${record.id}': the key kept changing`);
+  }
+
+  async get(id: string): Promise<ResultRecord | null> {
+    const e = await this.kv.get(keyFor(id));
+    return e && e.operation === "PUT" ? e.json<ResultRecord>() : null;
+  }
+}
+
+function encode(r: ResultRecord): string {
+  try {
+    return JSON.stringify(r);
+  } catch {
+    return JSON.stringify({ ...r, result: String(r.result) });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The streams, consumers and buckets qw uses for one work stream, by name,
+ * and creating them when missing. A user's existing stream is used as it is.
+ *
+ * - `<stream>`: jobs on `<stream>.<task>`; countdowns wait on `<stream>._delayed.<task>`.
+ * - consumer `<consumer>` (default `qw_<stream>`): filter `<stream>.*`, shared by every qw process.
+ * - consumer `<consumer>_delayed`: releases delayed jobs when their eta passes.
+ * - `<stream>_dlq`: dead letters, kept until purged.
+ * - KV bucket `qw_<stream>_results`: results.
+ *
+ * @module
+ */
+
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import type { QwEvent } from "../core/events.ts";
+
+/** Every name derived from a stream and consumer. */
+export interface Names {
+  stream: string;
+  consumer: string;
+  delayedConsumer: string;
+  dlqStream: string;
+  resultsBucket: string;
+  eventsSubject: string;
+}
+
+/** The names qw uses for a stream. Pure. */
+export function namesFor(stream: string, consumer?: string | null): Names {
+  const c = consumer ?? `qw_${stream}`;
+  return {
+    stream,
+    consumer: c,
+    delayedConsumer: `${c}_delayed`,
+    dlqStream: `${stream}_dlq`,
+    resultsBucket: `qw_${stream}_results`,
+    eventsSubject: `_qw.events.${stream}`,
+  };
+}
+
+/** The subject of a job ready to run. */
+export const jobSubject = (stream: string, task: string): string => `${stream}.${task}`;
+/** The subject of a job waiting for its eta. */
+export const delayedSubject = (stream: string, task: string): string => `${stream}._delayed.${task}`;
+
+/** Create the work stream, the dead-letter stream and both consumers when missing. */
+export async function ensureTopology(
+  jsm: JetStreamManager,
+  names: Names,
+  options: { ackWait: number; emit?: (e: QwEvent) => void },
+): Promise<void> {
+  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit);
+  await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
+  await ensureConsumer(jsm, names.stream, {
+    durable_name: names.consumer,
+    filter_subject: `${names.stream}.*`,
+    ack_wait: nanos(options.ackWait * 1000),
+  });
+  await ensureConsumer(jsm, names.stream, {
+    durable_name: names.delayedConsumer,
+    filter_subject: `${names.stream}._delayed.>`,
+    ack_wait: nanos(30_000),
+  });
+}
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  name: string,
+  retention: RetentionPolicy,
+  emit?: (e: QwEvent) => void,
+): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (e) {
+    if (!/not found/i.test(String((e as Error).message))) throw e;
+  }
+  const subjects = [`${name}.>`];
+  try {
+    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000) });
+    emit?.({ type: "stream.created", stream: name, subjects });
+  } catch (e) {
+    // Another qw process may have created it a moment ago.
+    if (!/already in use|exists/i.test(String((e as Error).message))) throw e;
+  }
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  cfg: { durable_name: string; filter_subject: string; ack_wait: number },
+): Promise<void> {
+  const full = {
+    ...cfg,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    // qw guards deliveries itself so nothing is dropped silently at a server cap.
+    max_deliver: -1,
+    max_ack_pending: 20_000,
+  };
+  try {
+    const info = await jsm.consumers.info(stream, cfg.durable_name);
+    if (info.config.ack_wait !== cfg.ack_wait || info.config.filter_subject !== cfg.filter_subject) {
+      await jsm.consumers.update(stream, cfg.durable_name, { ack_wait: cfg.ack_wait, filter_subject: cfg.filter_subject });
+    }
+    return;
+  } catch (e) {
+    if (!/not found/i.test(String((e as Error).message))) throw e;
+  }
+  try {
+    await jsm.consumers.add(stream, full);
+  } catch (e) {
+    if (!/already (exists|in use)/i.test(String((e as Error).message))) throw e;
+  }
+}

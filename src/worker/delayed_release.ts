@@ -1,0 +1,92 @@
+/**
+ * Releases delayed jobs (countdown, eta, retries) when their time comes.
+ *
+ * A delayed job waits on `<stream>._delayed.<task>`, where no task runs. The
+ * releaser pulls it, and while its eta is ahead, naks it with that delay:
+ * the server holds it, not qw's memory. When the eta passes it is published
+ * to `<stream>.<task>` (dedup id: the attempt's) and only then acked, so a
+ * crash in between releases it twice at worst, and the dedup window drops
+ * the second. The job's delivery count starts from 1 again on release, so a
+ * retry's wait never counts as a redelivery.
+ *
+ * @module
+ */
+
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as makeHeaders } from "@nats-io/nats-core";
+import { errorText } from "../client/connection.ts";
+import { Puller } from "./consumer.ts";
+import type { Emitter } from "../core/events.ts";
+import { Header } from "../client/producer.ts";
+import { jobSubject } from "../client/topology.ts";
+
+const IN_FLIGHT = 512;
+// Releasing a few ms early is fine; naking for less than that wastes a round trip.
+const EARLY_MS = 5;
+
+/** Pulls delayed jobs and releases them at their eta. */
+export class DelayedRelease {
+  #puller: Puller;
+  #inFlight = 0;
+  #waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly o: {
+      consumer: Consumer;
+      js: JetStreamClient;
+      stream: string;
+      emitter: Emitter;
+      now?: () => number;
+    },
+  ) {
+    this.#puller = new Puller({
+      consumer: o.consumer,
+      room: () => IN_FLIGHT - this.#inFlight,
+      whenRoom: () => new Promise((r) => this.#waiters.push(r)),
+      onMessage: (m) => this.#onMessage(m),
+      onError: (error, transient) =>
+        o.emitter.emit(transient ? { type: "connection.status", status: "pull_retry", detail: `delayed release: ${error}` } : { type: "error", where: "delayed_release", error }),
+    });
+  }
+
+  start(): void {
+    this.#puller.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#puller.stop();
+  }
+
+  #onMessage(m: JsMsg): void {
+    const now = (this.o.now ?? Date.now)();
+    const eta = Number(m.headers?.get(Header.eta) ?? 0);
+    if (Number.isFinite(eta) && eta - now > EARLY_MS) {
+      m.nak(eta - now);
+      return;
+    }
+    this.#inFlight++;
+    void this.#release(m).finally(() => {
+      this.#inFlight--;
+      const w = this.#waiters;
+      this.#waiters = [];
+      for (const f of w) f();
+    });
+  }
+
+  async #release(m: JsMsg): Promise<void> {
+    const task = m.subject.slice(`${this.o.stream}._delayed.`.length);
+    const h = makeHeaders();
+    if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) h.append(k, v);
+    const id = h.get(Header.id) || `${this.o.stream}:${m.seq}`;
+    // Derived from the delayed message's own dedup id: unique per delayed copy,
+    // the same if this release is repeated after a crash.
+    const msgID = `${m.headers?.get(Header.msgId) || `${this.o.stream}:${m.seq}`}:go`;
+    try {
+      await this.o.js.publish(jobSubject(this.o.stream, task), m.data, { msgID, headers: h });
+      m.ack();
+    } catch (e) {
+      this.o.emitter.emit({ type: "error", where: "delayed_release", error: `Cannot release delayed job '${id}': ${errorText(e)}` });
+      m.nak(1000);
+    }
+  }
+}

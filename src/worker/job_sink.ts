@@ -1,0 +1,44 @@
+/**
+ * The dispatcher's side effects on JetStream: publish a retry, a rate-limit
+ * deferral or a dead letter, and remove a rejected message.
+ *
+ * @module
+ */
+
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { Held, JobSink } from "./dispatch.ts";
+import { RATE_SLOT_HEADER } from "./dispatch.ts";
+import { publishDeadLetter, publishJob } from "../client/producer.ts";
+import type { Names } from "../client/topology.ts";
+
+/** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
+export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) out[k] = vs[0];
+  return { ...out, ...extra };
+}
+
+/** A {@linkcode JobSink} that publishes to the stream's subjects. */
+export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names): JobSink {
+  const { stream } = names;
+  return {
+    async retry(h, countdown, retries) {
+      const etaMs = countdown > 0 ? Date.now() + countdown * 1000 : null;
+      await publishJob(js, stream, { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) });
+    },
+    async defer(h, at) {
+      const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
+      await publishJob(js, stream, {
+        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
+      });
+    },
+    async deadLetter(h, reason, error) {
+      const task = "task" in h ? h.task : h.msg.subject.slice(stream.length + 1);
+      await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream });
+    },
+    remove(seq) {
+      // Already gone is fine (an early-acked job, or another worker got there first).
+      jsm.streams.deleteMessage(stream, seq, false).catch(() => {});
+    },
+  };
+}

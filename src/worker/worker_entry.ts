@@ -1,0 +1,238 @@
+/**
+ * Runs inside each Web Worker: loads the tasks file, then runs the jobs the
+ * pool sends, one at a time, in order. The handler is registered before the
+ * first await so no message is lost at startup.
+ *
+ * Results are batched: sent when the queue runs dry, before awaiting an async
+ * task, every 64 jobs, or every 5 ms of sync work. The ring (see protocol.ts)
+ * tells the pool which jobs started without a message per job.
+ *
+ * @module
+ */
+
+import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../core/errors.ts";
+import type { Outcome } from "../core/ack_policy.ts";
+import {
+  type HostMessage,
+  serializeError,
+  slotOf,
+  Status,
+  tag,
+  type WireJob,
+  type WireResult,
+  unpackBatch,
+  type WorkerMessage,
+} from "./protocol.ts";
+import { registerQwModule } from "../core/runtime.ts";
+import { collectTasks, matchesError, type TaskEntry } from "../core/task.ts";
+import * as api from "../core/task_api.ts";
+import type { RetryOptions, TaskContext } from "../core/types.ts";
+
+declare const self: {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(m: WorkerMessage): void;
+  addEventListener(t: string, f: (e: Event) => void): void;
+};
+
+const FLUSH_EVERY = 64;
+const FLUSH_MS = 5;
+
+let tasks: Map<string, TaskEntry> | null = null;
+let ring: Int32Array;
+const queue: WireJob[] = [];
+let head = 0;
+let pending: WireResult[] = [];
+let pumping = false;
+let lastFlush = 0;
+const decoder = new TextDecoder();
+
+self.onmessage = (e: MessageEvent) => {
+  const msg = e.data as HostMessage;
+  switch (msg.type) {
+    case "init":
+      void init(msg);
+      break;
+    case "run":
+      for (const job of unpackBatch(msg.batch)) queue.push(job);
+      if (!pumping && tasks) void pump();
+      break;
+    default: {
+      const never: never = msg;
+      throw new Error(`Unknown message ${JSON.stringify(never)}`);
+    }
+  }
+};
+
+// Report finished jobs before the thread goes away, so only the job that
+// killed it counts as lost.
+self.addEventListener("error", () => flush());
+const proc = (globalThis as { process?: { exit: (code?: number) => never } }).process;
+if (proc) {
+  const exit = proc.exit.bind(proc);
+  proc.exit = (code?: number) => {
+    flush();
+    self.postMessage({ type: "exiting", code });
+    return exit(code);
+  };
+}
+
+async function init(msg: Extract<HostMessage, { type: "init" }>): Promise<void> {
+  ring = new Int32Array(msg.ring);
+  registerQwModule({ ...api });
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(msg.tasksUrl);
+  } catch (e) {
+    const error = new TasksFileError(`Cannot load tasks file '${msg.tasksUrl}': ${firstLine(e)}`);
+    self.postMessage({ type: "init_error", error: serializeError(error) });
+    return;
+  }
+  tasks = collectTasks(mod, msg.defaults);
+  if (tasks.size === 0) {
+    const error = new TasksFileError(`Cannot run tasks file '${msg.tasksUrl}' as it exports no function`);
+    self.postMessage({ type: "init_error", error: serializeError(error) });
+    return;
+  }
+  const table = Object.fromEntries([...tasks].map(([name, t]) => [name, t.options]));
+  self.postMessage({ type: "ready", tasks: table });
+  if (head < queue.length) void pump();
+}
+
+async function pump(): Promise<void> {
+  pumping = true;
+  try {
+    while (head < queue.length) {
+      const job = queue[head++];
+      if (head >= 1024) {
+        queue.splice(0, head);
+        head = 0;
+      }
+      const slot = slotOf(job.k);
+      const queued = tag(job.k, Status.QUEUED);
+      // Claim it, unless the pool moved it to an idle Web Worker meanwhile.
+      if (Atomics.compareExchange(ring, slot, queued, tag(job.k, Status.CLAIMED)) !== queued) continue;
+      const r = runJob(job);
+      if (r instanceof Promise) {
+        flush();
+        pending.push(await r);
+      } else {
+        pending.push(r);
+      }
+      if (pending.length >= FLUSH_EVERY || performance.now() - lastFlush > FLUSH_MS) flush();
+    }
+  } finally {
+    pumping = false;
+    flush();
+  }
+}
+
+function runJob(job: WireJob): WireResult | Promise<WireResult> {
+  const t0 = performance.now();
+  const entry = tasks!.get(job.task);
+  if (!entry) return finish(job, t0, { kind: "invalid", reason: `Unknown task '${job.task}'` });
+  let args: unknown[];
+  try {
+    const body = JSON.parse(decoder.decode(job.data));
+    if (body === null || typeof body !== "object" || !Array.isArray(body.args)) {
+      return finish(job, t0, { kind: "invalid", reason: "Body has no 'args' array: expected {\"args\": [...]}" });
+    }
+    args = body.args;
+  } catch (e) {
+    return finish(job, t0, { kind: "invalid", reason: `Body is not valid JSON: ${firstLine(e)}` });
+  }
+  Atomics.store(ring, slotOf(job.k), tag(job.k, Status.RUNNING));
+  let controller: AbortController | undefined;
+  const signal = () => (controller ??= new AbortController()).signal;
+  const ctx = () => makeContext(job, signal());
+  api._setCurrentTask(ctx);
+  let value: unknown;
+  try {
+    value = entry.options.bind ? entry.fn(ctx(), ...args) : entry.fn(...args);
+  } catch (e) {
+    api._setCurrentTask(null);
+    return finish(job, t0, classify(e, entry));
+  }
+  if (!isThenable(value)) {
+    api._setCurrentTask(null);
+    return finish(job, t0, { kind: "success", value });
+  }
+  const soft = entry.options.softTimeLimit;
+  const timer = soft === null ? undefined : setTimeout(() => {
+    signal();
+    controller!.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded`));
+  }, soft * 1000);
+  return Promise.resolve(value).then(
+    (v) => finish(job, t0, { kind: "success", value: v }),
+    (e) => finish(job, t0, classify(e, entry)),
+  ).finally(() => {
+    clearTimeout(timer);
+    api._setCurrentTask(null);
+  });
+}
+
+function finish(job: WireJob, t0: number, outcome: Outcome): WireResult {
+  Atomics.store(ring, slotOf(job.k), tag(job.k, Status.DONE));
+  return { k: job.k, ms: performance.now() - t0, outcome };
+}
+
+function classify(e: unknown, entry: TaskEntry): Outcome {
+  const name = (e as Error | null)?.name;
+  if (name === "Retry") {
+    const r = e as Retry;
+    return {
+      kind: "retry",
+      countdown: r.countdown,
+      maxRetries: r.maxRetries,
+      exc: r.exc === undefined ? undefined : serializeError(r.exc),
+    };
+  }
+  if (name === "Reject") return { kind: "reject", requeue: (e as Reject).requeue === true, reason: (e as Error).message };
+  if (name === "Ignore") return { kind: "ignore" };
+  const autoretry = !matchesError(e, entry.dontAutoretryFor) && matchesError(e, entry.autoretryFor);
+  return { kind: "error", error: serializeError(e), autoretry };
+}
+
+function makeContext(job: WireJob, signal: AbortSignal): TaskContext {
+  return {
+    id: job.id,
+    name: job.task,
+    retries: job.retries,
+    deliveryCount: job.deliveryCount,
+    redelivered: job.deliveryCount > 1,
+    signal,
+    retry(options: RetryOptions = {}): never {
+      throw new Retry("Retry requested", options);
+    },
+    reject(reason?: string, options?: { requeue?: boolean }): never {
+      throw new Reject(reason, options);
+    },
+  };
+}
+
+function flush(): void {
+  lastFlush = performance.now();
+  if (pending.length === 0) return;
+  const items = pending;
+  pending = [];
+  try {
+    self.postMessage({ type: "results", items });
+  } catch {
+    // One uncloneable return value must not lose the batch: send one by one.
+    for (const item of items) {
+      try {
+        self.postMessage({ type: "results", items: [item] });
+      } catch (e) {
+        const error = serializeError(new TypeError(`Cannot send the task's return value: ${firstLine(e)}`));
+        self.postMessage({ type: "results", items: [{ ...item, outcome: { kind: "error", error, autoretry: false } }] });
+      }
+    }
+  }
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+
+function firstLine(e: unknown): string {
+  const s = e instanceof Error ? e.message : String(e);
+  return s.split("\n")[0];
+}
