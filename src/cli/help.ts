@@ -9,6 +9,8 @@ import {
   DEFAULT_GRACE,
   DEFAULT_MAX_DELIVERIES,
   DEFAULT_RESULT_TTL,
+  DEFAULT_SPAWN_TIMEOUT,
+  DEFAULT_STALL_TIMEOUT,
   DEFAULT_SERVERS,
   DEFAULT_TASK_DEFAULTS as T,
   ENV_VARS,
@@ -79,6 +81,8 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "http", key: "http", arg: "HOST:PORT", help: "Serve the HTTP status endpoint here (default none)" },
   { name: "name", key: "name", arg: "NAME", help: "Worker name (default <hostname>:<pid>)" },
   { name: "max-tasks-per-child", key: "maxTasksPerChild", arg: "N", help: "Replace a Web Worker after N jobs (default never)" },
+  { name: "stall-timeout", key: "stallTimeout", arg: "SECONDS", help: `Stalled this long: /healthz fails; twice: exit 1 (default ${DEFAULT_STALL_TIMEOUT})` },
+  { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
 ];
 
 /** Flags of `qw run` that set the defaults of every task. */

@@ -30,6 +30,7 @@ export interface QwOptions {
   logLevel?: string; logFormat?: string;
   ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
   http?: string | null; name?: string; maxTasksPerChild?: Num | null;
+  stallTimeout?: Num; spawnTimeout?: Num;
   // Task defaults. `null` or "none" means unlimited for the nullable ones.
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;
@@ -59,6 +60,10 @@ export interface ResolvedConfig {
   /** "host:port" of the HTTP endpoint. */
   http: string | null;
   name: string; maxTasksPerChild: number | null;
+  /** Seconds the pool may hold waiting jobs with no Web Worker running or reporting before /healthz fails; twice this and qw hands its jobs back and exits 1. */
+  stallTimeout: number;
+  /** Seconds a Web Worker may take to load the tasks file before it is terminated and spawned again. */
+  spawnTimeout: number;
   taskDefaults: TaskDefaults;
 }
 
@@ -90,6 +95,8 @@ export const DEFAULT_MAX_DELIVERIES = 5;
 export const DEFAULT_RESULTS = true;
 export const DEFAULT_EVENTS = true;
 export const DEFAULT_RESULT_TTL = 86400;
+export const DEFAULT_STALL_TIMEOUT = 30;
+export const DEFAULT_SPAWN_TIMEOUT = 30;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
@@ -108,7 +115,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   logLevel: "QW_LOG_LEVEL", logFormat: "QW_LOG_FORMAT",
   ackWait: "QW_ACK_WAIT", grace: "QW_GRACE", maxDeliveries: "QW_MAX_DELIVERIES",
   results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
-  maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD",
+  maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD", stallTimeout: "QW_STALL_TIMEOUT", spawnTimeout: "QW_SPAWN_TIMEOUT",
   acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
@@ -398,6 +405,8 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
     http: r.http(),
     name: r.string("name", `${context.hostname}:${context.pid}`),
     maxTasksPerChild: r.number("maxTasksPerChild", null, { int: true, min: 1 }, true),
+    stallTimeout: r.number("stallTimeout", DEFAULT_STALL_TIMEOUT, positive),
+    spawnTimeout: r.number("spawnTimeout", DEFAULT_SPAWN_TIMEOUT, positive),
     taskDefaults: readTaskDefaults(r),
   };
   if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null)) {
