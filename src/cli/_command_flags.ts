@@ -1,0 +1,143 @@
+/**
+ * The subcommand flags and positionals of `qw` (enqueue, result, dlq...),
+ * validated into {@linkcode CommandFlags}, and the one-line messages args.ts
+ * shares with them. Private to args.ts. Pure like the parser: errors come back
+ * as messages, never thrown or printed.
+ *
+ * @module
+ */
+
+import type { CommandFlags, DlqAction } from "./args.ts";
+import type { Command } from "./help.ts";
+
+export const USAGE = "run 'qw --help' for usage";
+export const ATTEMPT: Record<Command, string> = {
+  run: "start worker",
+  enqueue: "enqueue job",
+  result: "get result",
+  inspect: "inspect",
+  dlq: "manage dead letters",
+  events: "follow events",
+};
+
+/** Quotes a user-given string for a one-line message. */
+export function q(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return `'${text.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))}'`;
+}
+
+function show(text: string): string {
+  return JSON.stringify(text);
+}
+
+/** Parses a number flag; returns an error message or the number. */
+function numberFlag(attempt: string, name: string, text: string, int: boolean, min: number): number | string {
+  const n = text.trim() === "" ? NaN : Number(text);
+  if (Number.isFinite(n) && n >= min && (!int || Number.isInteger(n))) return n;
+  return `Cannot ${attempt} as ${q(name)} must be ${int ? "an integer" : "a number"} >= ${min}: current value is ${show(text)}`;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+const HEADER_KEY = /^[!-9;-~]+$/;
+
+/** Validates the subcommand flags and positionals into `flags`; returns an error message or null. */
+export function readCommand(
+  command: Command,
+  raw: Map<string, string | true>,
+  headers: string[],
+  positionals: string[],
+  flags: CommandFlags,
+): string | null {
+  const attempt = ATTEMPT[command];
+  const text = (name: string) => raw.get(name) as string | undefined;
+  const extra = (from: number) =>
+    positionals.length > from ? `Unexpected argument ${q(positionals[from])} for 'qw ${command}': ${USAGE}` : null;
+  switch (command) {
+    case "run":
+    case "inspect":
+    case "events":
+      flags.json = raw.has("json");
+      return extra(0);
+    case "result": {
+      if (positionals.length === 0) return `Missing job id for 'qw result': ${USAGE}`;
+      const wait = text("wait");
+      if (wait !== undefined) {
+        const n = numberFlag(attempt, "--wait", wait, false, 0);
+        if (typeof n === "string") return n;
+        flags.wait = n;
+      }
+      return extra(1);
+    }
+    case "dlq": {
+      flags.json = raw.has("json");
+      flags.all = raw.has("all");
+      const [action = "ls", seq] = positionals;
+      if (!["ls", "show", "replay", "purge"].includes(action)) return `Unknown dlq action ${q(action)}: ${USAGE}`;
+      flags.dlqAction = action as DlqAction;
+      if (flags.all && action !== "replay") return `Option '--all' is only valid with 'qw dlq replay': ${USAGE}`;
+      if (action === "show" || (action === "replay" && !flags.all)) {
+        if (seq === undefined) return `Missing sequence number for 'qw dlq ${action}': ${USAGE}`;
+        const n = numberFlag(attempt, "SEQ", seq, true, 1);
+        if (typeof n === "string") return n;
+        flags.seq = n;
+        return extra(2);
+      }
+      return extra(1);
+    }
+    case "enqueue":
+      return readEnqueue(attempt, text, headers, positionals, flags);
+  }
+}
+
+function readEnqueue(
+  attempt: string,
+  text: (name: string) => string | undefined,
+  headers: string[],
+  positionals: string[],
+  flags: CommandFlags,
+): string | null {
+  if (positionals.length === 0) return `Missing task name for 'qw enqueue': ${USAGE}`;
+  const json = text("json");
+  if (json !== undefined) {
+    let args: unknown;
+    try {
+      args = JSON.parse(json);
+    } catch {
+      args = undefined;
+    }
+    if (!Array.isArray(args)) return `Cannot ${attempt} as '--json' must be a JSON array of args: current value is ${show(json)}`;
+    if (positionals.length > 1) return `Cannot ${attempt} with both '--json' and args after the task name: ${USAGE}`;
+    flags.args = args;
+  }
+  const id = text("id");
+  if (id !== undefined) {
+    if (id.trim() === "") return `Cannot ${attempt} as '--id' must be a non-empty string: current value is ${show(id)}`;
+    flags.id = id;
+  }
+  for (const [name, int, min] of [["countdown", false, 0], ["count", true, 1]] as const) {
+    const value = text(name);
+    if (value === undefined) continue;
+    const n = numberFlag(attempt, `--${name}`, value, int, min);
+    if (typeof n === "string") return n;
+    flags[name] = n;
+  }
+  const eta = text("eta");
+  if (eta !== undefined) {
+    const time = ISO_DATE.test(eta.trim()) ? Date.parse(eta.trim()) : NaN;
+    if (Number.isNaN(time)) {
+      return `Cannot ${attempt} as '--eta' must be an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is ${show(eta)}`;
+    }
+    if (flags.countdown !== null) return `Cannot ${attempt} with both '--countdown' and '--eta': ${USAGE}`;
+    flags.eta = new Date(time).toISOString();
+  }
+  for (const header of headers) {
+    const eq = header.indexOf("=");
+    const key = header.slice(0, eq);
+    const value = header.slice(eq + 1);
+    if (eq < 1 || !HEADER_KEY.test(key) || /[\r\n]/.test(value)) {
+      return `Cannot ${attempt} as '--header' must be KEY=VALUE with a key of printable ASCII without ':': current value is ${show(header)}`;
+    }
+    flags.headers.push([key, value]);
+  }
+  return null;
+}
