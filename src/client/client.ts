@@ -1,7 +1,8 @@
 /**
  * The producer side of qw: connect, enqueue jobs (typed by a tasks module),
  * read and await results. Publishes the wire format of producer.ts and reads
- * the KV records of result_store.ts; creates nothing on the server.
+ * the KV records of result_store.ts; creates nothing on the server. A job is
+ * checked and encoded in prepare_job.ts before it is published.
  *
  * @module
  */
@@ -13,10 +14,13 @@ import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVERS, validateStreamName } from "..
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
-import { Header, type OutgoingJob, publishJob } from "./producer.ts";
+import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
+import { publishJob } from "./producer.ts";
 import { keyFor, type ResultRecord } from "./result_store.ts";
 import type { Task } from "../core/task.ts";
 import { namesFor } from "./topology.ts";
+
+export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 
 /** How to connect: a `ConnectionConfig` (or a resolved config), or just `{ servers, stream }`. */
 export interface ClientOptions extends Partial<Omit<ConnectionConfig, "servers">> {
@@ -26,18 +30,6 @@ export interface ClientOptions extends Partial<Omit<ConnectionConfig, "servers">
   servers?: string | readonly string[];
   /** The connection name the server shows. @default "qw client" */
   name?: string;
-}
-
-/** Options of one job. */
-export interface EnqueueOptions {
-  /** The task id; also its `Nats-Msg-Id`, so the same id within 2 minutes is stored once. @default a random UUID */
-  id?: string;
-  /** Seconds before the job may run. */
-  countdown?: number;
-  /** The earliest time the job may run; a time in the past runs now. */
-  eta?: Date;
-  /** Extra NATS headers; `Qw-*` and `Nats-Msg-Id` are reserved. */
-  headers?: Record<string, string>;
 }
 
 /** What the server said about a published job. */
@@ -73,63 +65,6 @@ export type TaskArgs<T, K> = 0 extends 1 & T ? unknown[]
   : K extends keyof T
     ? T[K] extends Task<infer A, infer _R> ? A : T[K] extends (...args: infer P) => unknown ? P : never
   : never;
-
-const ATTEMPT = "enqueue job";
-// deno-lint-ignore no-control-regex
-const BAD_TASK = /[\s.*>\x00-\x1f\x7f]/;
-const show = (v: unknown): string => JSON.stringify(String(v));
-const bad = (Kind: typeof TypeError, attempt: string, what: string, must: string, value: unknown) =>
-  new Kind(`Cannot ${attempt} as ${what} must be ${must}: current value is ${show(value)}`);
-
-/** Returns `id` if it can be a task id: a non-empty line (`keyFor` maps any line to a valid KV key). */
-export function checkId(attempt: string, id: unknown): string {
-  if (typeof id !== "string" || id.trim() === "" || /[\r\n]/.test(id)) {
-    throw bad(TypeError, attempt, "'id'", "a non-empty line", id);
-  }
-  return id;
-}
-
-/** Validate one job and encode it; throws a one-line TypeError or RangeError. Pure but for the default id. */
-export function prepareJob(task: string, args: unknown, options: EnqueueOptions = {}, now = Date.now()): OutgoingJob {
-  if (typeof task !== "string" || task === "" || BAD_TASK.test(task) || task.startsWith("_")) {
-    throw bad(TypeError, ATTEMPT, "'task'", `a name without whitespace, ".", "*", ">" or a leading "_"`, task);
-  }
-  if (!Array.isArray(args)) throw bad(TypeError, ATTEMPT, "'args'", "an array", args);
-  const id = checkId(ATTEMPT, options.id ?? crypto.randomUUID());
-  const { countdown, eta } = options;
-  if (countdown !== undefined && eta !== undefined) {
-    throw new TypeError(`Cannot ${ATTEMPT} with both 'countdown' and 'eta'`);
-  }
-  let etaMs: number | null = null;
-  if (countdown !== undefined) {
-    if (typeof countdown !== "number" || Number.isNaN(countdown)) {
-      throw bad(TypeError, ATTEMPT, "'countdown'", "a number >= 0", countdown);
-    }
-    if (countdown < 0 || !Number.isFinite(countdown)) throw bad(RangeError, ATTEMPT, "'countdown'", ">= 0", countdown);
-    if (countdown > 0) etaMs = now + countdown * 1000;
-  } else if (eta !== undefined) {
-    if (!(eta instanceof Date) || Number.isNaN(eta.getTime())) {
-      throw bad(TypeError, ATTEMPT, "'eta'", "a valid Date", eta);
-    }
-    etaMs = eta.getTime();
-  }
-  const headers = options.headers ?? {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (/^qw-/i.test(k) || k.toLowerCase() === Header.msgId.toLowerCase()) {
-      throw new TypeError(`Cannot ${ATTEMPT} as header ${show(k)} is reserved: use another name`);
-    }
-    if (!/^[!-9;-~]+$/.test(k) || typeof v !== "string" || /[\r\n]/.test(v)) {
-      throw bad(TypeError, ATTEMPT, `header ${show(k)}`, "a printable name with a one-line string value", v);
-    }
-  }
-  let body: string;
-  try {
-    body = JSON.stringify({ args });
-  } catch (e) {
-    throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
-  }
-  return { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
-}
 
 /** True for the states a job ends in. */
 export const isFinalState = (state: string): boolean => state === "SUCCESS" || state === "FAILURE";

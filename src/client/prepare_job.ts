@@ -1,0 +1,79 @@
+/**
+ * One job as a producer hands it over: its options, their checks and the
+ * encoding into the wire format of producer.ts. Needs no connection, so
+ * `qw enqueue` rejects bad input before it connects.
+ *
+ * @module
+ */
+
+import { errorText } from "./connection.ts";
+import { Header, type OutgoingJob } from "./producer.ts";
+
+/** Options of one job. */
+export interface EnqueueOptions {
+  /** The task id; also its `Nats-Msg-Id`, so the same id within 2 minutes is stored once. @default a random UUID */
+  id?: string;
+  /** Seconds before the job may run. */
+  countdown?: number;
+  /** The earliest time the job may run; a time in the past runs now. */
+  eta?: Date;
+  /** Extra NATS headers; `Qw-*` and `Nats-Msg-Id` are reserved. */
+  headers?: Record<string, string>;
+}
+
+const ATTEMPT = "enqueue job";
+// deno-lint-ignore no-control-regex
+const BAD_TASK = /[\s.*>\x00-\x1f\x7f]/;
+const show = (v: unknown): string => JSON.stringify(String(v));
+export const bad = (Kind: typeof TypeError, attempt: string, what: string, must: string, value: unknown) =>
+  new Kind(`Cannot ${attempt} as ${what} must be ${must}: current value is ${show(value)}`);
+
+/** Returns `id` if it can be a task id: a non-empty line (`keyFor` maps any line to a valid KV key). */
+export function checkId(attempt: string, id: unknown): string {
+  if (typeof id !== "string" || id.trim() === "" || /[\r\n]/.test(id)) {
+    throw bad(TypeError, attempt, "'id'", "a non-empty line", id);
+  }
+  return id;
+}
+
+/** Validate one job and encode it; throws a one-line TypeError or RangeError. Pure but for the default id. */
+export function prepareJob(task: string, args: unknown, options: EnqueueOptions = {}, now = Date.now()): OutgoingJob {
+  if (typeof task !== "string" || task === "" || BAD_TASK.test(task) || task.startsWith("_")) {
+    throw bad(TypeError, ATTEMPT, "'task'", `a name without whitespace, ".", "*", ">" or a leading "_"`, task);
+  }
+  if (!Array.isArray(args)) throw bad(TypeError, ATTEMPT, "'args'", "an array", args);
+  const id = checkId(ATTEMPT, options.id ?? crypto.randomUUID());
+  const { countdown, eta } = options;
+  if (countdown !== undefined && eta !== undefined) {
+    throw new TypeError(`Cannot ${ATTEMPT} with both 'countdown' and 'eta'`);
+  }
+  let etaMs: number | null = null;
+  if (countdown !== undefined) {
+    if (typeof countdown !== "number" || Number.isNaN(countdown)) {
+      throw bad(TypeError, ATTEMPT, "'countdown'", "a number >= 0", countdown);
+    }
+    if (countdown < 0 || !Number.isFinite(countdown)) throw bad(RangeError, ATTEMPT, "'countdown'", ">= 0", countdown);
+    if (countdown > 0) etaMs = now + countdown * 1000;
+  } else if (eta !== undefined) {
+    if (!(eta instanceof Date) || Number.isNaN(eta.getTime())) {
+      throw bad(TypeError, ATTEMPT, "'eta'", "a valid Date", eta);
+    }
+    etaMs = eta.getTime();
+  }
+  const headers = options.headers ?? {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (/^qw-/i.test(k) || k.toLowerCase() === Header.msgId.toLowerCase()) {
+      throw new TypeError(`Cannot ${ATTEMPT} as header ${show(k)} is reserved: use another name`);
+    }
+    if (!/^[!-9;-~]+$/.test(k) || typeof v !== "string" || /[\r\n]/.test(v)) {
+      throw bad(TypeError, ATTEMPT, `header ${show(k)}`, "a printable name with a one-line string value", v);
+    }
+  }
+  let body: string;
+  try {
+    body = JSON.stringify({ args });
+  } catch (e) {
+    throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
+  }
+  return { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
+}
