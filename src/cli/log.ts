@@ -17,10 +17,12 @@ export function levelOf(e: QwEvent): LogLevel {
   switch (e.type) {
     case "job.started":
     case "job.deferred":
+    case "pool.size":
       return "debug";
     case "job.failed":
     case "worker.time_limit":
     case "worker.spawn_failed":
+    case "pool.stalled":
     case "error":
       return "error";
     case "job.retry_scheduled":
@@ -81,7 +83,15 @@ export function messageOf(e: QwEvent): string {
     case "worker.recycled":
       return `Web Worker ${e.worker} recycled after ${e.jobs} jobs`;
     case "worker.spawn_failed":
-      return `Web Worker ${e.worker} failed to start: ${e.error}`;
+      return `Web Worker ${e.worker} failed to start (attempt ${e.attempt}): ${e.error}; retrying in ${e.retryInMs / 1000} s`;
+    case "pool.size":
+      return `${e.ready} of ${e.size} Web Workers ready`;
+    case "pool.stalled":
+      return e.fatal
+        ? `the pool did not recover: ${e.waiting} job(s) waited ${e.seconds} s with no Web Worker running or reporting; handing every unacked job back and exiting`
+        : `the pool is stalled: ${e.waiting} job(s) waiting ${e.seconds} s with no Web Worker running or reporting; /healthz fails until it recovers`;
+    case "pool.recovered":
+      return `the pool recovered after ${e.seconds} s`;
     case "result.store_failed":
       return `cannot store ${e.state} of '${e.id}': ${e.error}`;
     case "error":

@@ -25,6 +25,8 @@ export interface ResultRecord {
   worker: string;
   /** Epoch milliseconds. */
   finishedAt: number;
+  /** Why the job was dead-lettered, when it was (see `qw dlq ls`). */
+  deadLetter?: string;
 }
 
 /** Reads and fenced writes of results by task id. */

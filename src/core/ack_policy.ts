@@ -145,7 +145,7 @@ function decide(outcome: Outcome, ctx: DecisionContext): Decision {
     case "invalid":
       return {
         broker: { op: "term", reason: outcome.reason },
-        state: null,
+        state: "FAILURE",
         event: "job.rejected",
         error: { name: "InvalidJobError", message: outcome.reason },
         deadLetter: outcome.reason,

@@ -17,6 +17,9 @@ export interface JobFields {
   seq: number;
 }
 
+/** Why a held job went back to the server unfinished: shutdown, it waited too long without starting, or the pool stalled. */
+export type HandBackCause = "shutdown" | "waited" | "stall";
+
 /** Everything qw reports. */
 export type QwEvent =
   | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
@@ -32,13 +35,16 @@ export type QwEvent =
   | ({ type: "job.requeued"; reason?: string; note?: string } & JobFields)
   | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
   | ({ type: "job.ignored" } & JobFields)
-  | ({ type: "job.handed_back"; reason: string } & JobFields)
+  | ({ type: "job.handed_back"; reason: string; cause: HandBackCause } & JobFields)
   | ({ type: "job.deferred"; until: number } & JobFields)
   | { type: "job.invalid"; seq: number; subject: string; reason: string }
   | { type: "worker.lost"; worker: number; reason: string }
   | { type: "worker.time_limit"; worker: number; task: string; id: string }
   | { type: "worker.recycled"; worker: number; jobs: number }
-  | { type: "worker.spawn_failed"; worker: number; error: string }
+  | { type: "worker.spawn_failed"; worker: number; error: string; attempt: number; retryInMs: number }
+  | { type: "pool.size"; ready: number; size: number }
+  | { type: "pool.stalled"; waiting: number; seconds: number; fatal: boolean }
+  | { type: "pool.recovered"; seconds: number }
   | { type: "result.store_failed"; id: string; state: TaskState; error: string }
   | { type: "error"; where: string; error: string };
 

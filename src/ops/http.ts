@@ -39,6 +39,7 @@ export class Health {
   #closed = false;
   #spawnFailures = new Map<number, number>();
   #lastStart = -Infinity;
+  #stalled: string | null = null;
 
   /** The service starts connected: it only exists once the first connection succeeded. */
   constructor(options: { poolSize: number; now?: () => number }) {
@@ -74,6 +75,12 @@ export class Health {
       case "job.started":
         this.#lastStart = this.#now();
         return;
+      case "pool.stalled":
+        this.#stalled = `The pool is stalled: ${e.waiting} job(s) waiting ${e.seconds} s with no Web Worker running or reporting`;
+        return;
+      case "pool.recovered":
+        this.#stalled = null;
+        return;
     }
   }
 
@@ -86,10 +93,11 @@ export class Health {
     return this.#poolSize <= 0 || failing < this.#poolSize;
   }
 
-  /** `/healthz`: connected and the pool alive. */
+  /** `/healthz`: connected, the pool alive and not stalled. */
   health(): Check {
     const c = this.#state();
     if (!c.connected) return { ...c, ok: false, reason: `Not connected to NATS: ${this.#disconnectDetail}` };
+    if (this.#stalled !== null) return { ...c, ok: false, reason: this.#stalled };
     if (!c.poolAlive) {
       const reason = this.#closed
         ? "The pool is closed"

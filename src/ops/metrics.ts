@@ -7,7 +7,9 @@
  * - `qw_retries_total{task}`: retries scheduled.
  * - `qw_worker_lost_total`, `qw_time_limits_total`: Web Workers lost or killed at a time limit.
  * - `qw_redeliveries_seen_total`: jobs started with a delivery count above 1.
- * - `qw_jobs_in_flight`: jobs started and not yet settled; `qw_pool_size`: Web Workers.
+ * - `qw_jobs_handed_back_total{reason}`: held jobs given back unfinished (`shutdown`, `waited`, `stall`).
+ * - `qw_jobs_in_flight`: jobs started and not yet settled; `qw_jobs_held`: jobs this process holds
+ *   (waiting or running); `qw_pool_size`: Web Workers ready to run jobs.
  * - `qw_job_duration_seconds{task}`: run time of succeeded and failed jobs.
  *
  * @module
@@ -43,8 +45,10 @@ export const DURATION_BUCKETS: readonly number[] = Object.freeze([
 export interface MetricsOptions {
   /** The work stream: `job.invalid` events carry a subject, and the task is what follows `<stream>.`. */
   stream: string;
-  /** The pool size until `service.started` reports it. */
+  /** The pool size until the pool reports how many Web Workers are ready. */
   poolSize?: number;
+  /** Jobs this process holds now, read when rendering. */
+  held?: () => number;
   buckets?: readonly number[];
 }
 
@@ -61,6 +65,7 @@ export interface MetricsSnapshot {
   workerLost: number;
   timeLimits: number;
   redeliveriesSeen: number;
+  handedBack: Record<string, number>;
   inFlight: number;
   poolSize: number;
   durations: Record<string, { count: number; sum: number }>;
@@ -92,9 +97,12 @@ export class Metrics {
   #running = new Map<number, number>();
   #inFlight = 0;
   #poolSize: number;
+  #handedBack = new Map<string, number>();
+  #held: () => number;
 
   constructor(options: MetricsOptions) {
     this.#prefix = options.stream + ".";
+    this.#held = options.held ?? (() => 0);
     this.#poolSize = options.poolSize ?? 0;
     this.#buckets = [...(options.buckets ?? DURATION_BUCKETS)].sort((a, b) => a - b);
   }
@@ -108,6 +116,7 @@ export class Metrics {
         this.#inFlight++;
         return;
       case "job.handed_back":
+        this.#handedBack.set(e.cause, (this.#handedBack.get(e.cause) ?? 0) + 1);
         this.#settle(e.seq);
         return;
       case "job.invalid":
@@ -130,8 +139,8 @@ export class Metrics {
       case "worker.time_limit":
         this.#timeLimits++;
         return;
-      case "service.started":
-        this.#poolSize = e.concurrency;
+      case "pool.size":
+        this.#poolSize = e.ready;
         return;
       case "service.closed":
         this.#running.clear();
@@ -156,6 +165,7 @@ export class Metrics {
       workerLost: this.#workerLost,
       timeLimits: this.#timeLimits,
       redeliveriesSeen: this.#redeliveries,
+      handedBack: Object.fromEntries(this.#handedBack),
       inFlight: this.#inFlight,
       poolSize: this.#poolSize,
       durations,
@@ -185,9 +195,15 @@ export class Metrics {
     out.push(`qw_time_limits_total ${this.#timeLimits}`);
     family("qw_redeliveries_seen_total", "counter", "Jobs started with a delivery count above 1.");
     out.push(`qw_redeliveries_seen_total ${this.#redeliveries}`);
+    family("qw_jobs_handed_back_total", "counter", "Held jobs given back to the server unfinished, by reason.");
+    for (const reason of sorted(this.#handedBack.keys())) {
+      out.push(`qw_jobs_handed_back_total${labels({ reason })} ${this.#handedBack.get(reason)}`);
+    }
     family("qw_jobs_in_flight", "gauge", "Jobs started and not yet settled.");
     out.push(`qw_jobs_in_flight ${this.#inFlight}`);
-    family("qw_pool_size", "gauge", "Web Workers in the pool.");
+    family("qw_jobs_held", "gauge", "Jobs this process holds: waiting in the pool or running.");
+    out.push(`qw_jobs_held ${this.#held()}`);
+    family("qw_pool_size", "gauge", "Web Workers ready to run jobs.");
     out.push(`qw_pool_size ${this.#poolSize}`);
     family("qw_job_duration_seconds", "histogram", "Run time of succeeded and failed jobs, by task.");
     for (const task of sorted(this.#durations.keys())) {

@@ -1,7 +1,13 @@
 /**
- * The path of one message: decode -> pool -> decideAck() -> apply (ack, nak,
- * term, working) -> dead letters, retries, results -> events. Spawns no
- * Web Workers and opens no connections: its collaborators are injected.
+ * The path of one message: decode -> rate gate -> pool -> decideAck() ->
+ * apply (ack, nak, term, working) -> dead letters, retries, results ->
+ * events. Spawns no Web Workers and opens no connections: its collaborators
+ * are injected.
+ *
+ * Two promises are kept here. A held job's lease is renewed only while it
+ * makes progress (core/lease.ts), so a job is never held hostage by a pool
+ * that stopped. And with results on, an acksLate job is acked only once its
+ * result is stored, as Celery stores before it acknowledges.
  *
  * @module
  */
@@ -10,13 +16,16 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { admitDelivery, decideAck, type Decision, type Outcome } from "../core/ack_policy.ts";
 import type { RandomSource } from "../core/backoff.ts";
 import { errorText } from "../client/connection.ts";
-import type { Emitter, JobFields } from "../core/events.ts";
+import type { Emitter, HandBackCause, JobFields } from "../core/events.ts";
+import { leaseAction } from "../core/lease.ts";
 import type { PoolJob } from "./pool.ts";
 import type { ResultRecord, ResultStore } from "../client/result_store.ts";
-import type { ResolvedTaskOptions, SerializedError, TaskState } from "../core/types.ts";
-import { parseRateLimit } from "../core/config.ts";
-import { reserveToken, waitPlan } from "../core/rate_limit.ts";
+import type { ResolvedTaskOptions, SerializedError } from "../core/types.ts";
 import { ackNumbers, jobHeaders } from "./job_headers.ts";
+import { RateGate } from "./rate_gate.ts";
+import { outcomeEvent, resultRecord } from "./_outcome.ts";
+
+export { RATE_SLOT_HEADER } from "./rate_gate.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {
@@ -25,7 +34,11 @@ export interface Held extends JobFields {
   acked: boolean;
   started: boolean;
   startedAt: number;
+  /** When qw received it (epoch ms). */
+  heldAt: number;
   lastTouch: number;
+  /** It ended, and what follows (a retry, a dead letter, its result) is being published before it settles. */
+  settling: boolean;
   /** The STARTED write (trackStarted), which the final write must follow. */
   startedWrite?: Promise<void>;
 }
@@ -42,14 +55,13 @@ export interface JobSink {
   defer(h: Held, at: number): Promise<void>;
 }
 
-/** The header a deferred job carries: the epoch ms of the token reserved for it. */
-export const RATE_SLOT_HEADER = "Qw-Rate-Slot";
-
 /** Collaborators and settings of a {@linkcode Dispatcher}. */
 export interface DispatchOptions {
   stream: string;
   tasks: () => Record<string, ResolvedTaskOptions>;
   submit: (job: PoolJob<Held>) => void;
+  /** Take a job back from the pool if it has not started; false when it has. */
+  withdraw: (h: Held) => boolean;
   sink: JobSink;
   store: ResultStore | null;
   emitter: Emitter;
@@ -67,8 +79,7 @@ export class Dispatcher {
   /** Every message held and not yet settled. */
   readonly held = new Set<Held>();
   #o: DispatchOptions;
-  #buckets = new Map<string, { perSecond: number; nextAt: number }>();
-  #waiting = new Map<Held, ReturnType<typeof setTimeout>>();
+  #gate: RateGate<Held>;
   #prefix: string;
   #now: () => number;
 
@@ -76,6 +87,12 @@ export class Dispatcher {
     this.#o = options;
     this.#prefix = options.stream + ".";
     this.#now = options.now ?? Date.now;
+    this.#gate = new RateGate<Held>({
+      ackWaitMs: options.ackWaitMs,
+      now: this.#now,
+      release: (h) => this.#submit(h),
+      defer: (h, at, wait) => this.#defer(h, at, wait),
+    });
   }
 
   /** A message arrived from the consumer. Never throws. */
@@ -86,29 +103,28 @@ export class Dispatcher {
     const deliveryCount = nums?.deliveryCount ?? msg.info.deliveryCount;
     const subject = msg.subject;
     const task = subject.startsWith(this.#prefix) ? subject.slice(this.#prefix.length) : subject;
-    const h = jobHeaders(msg);
-    const id = h.id || h.msgId || `${this.#o.stream}:${seq}`;
-    let retries = 0;
-    if (h.retries) {
-      retries = Number(h.retries);
-      if (!Number.isInteger(retries) || retries < 0 || h.retries.trim() === "") {
-        return this.#invalid(msg, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${h.retries}"`);
+    const hdr = jobHeaders(msg);
+    const id = hdr.id || hdr.msgId || `${this.#o.stream}:${seq}`;
+    const job = { id, task, retries: 0, deliveryCount, seq };
+    if (hdr.retries) {
+      const retries = Number(hdr.retries);
+      if (!Number.isInteger(retries) || retries < 0 || hdr.retries.trim() === "") {
+        return this.#invalid(msg, job, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`);
       }
+      job.retries = retries;
     }
     const policy = this.#o.tasks()[task];
-    if (!policy) return this.#invalid(msg, `Unknown task '${task}' (subject '${msg.subject}')`);
-    const held: Held = {
-      msg, policy, id, task, retries, deliveryCount, seq, acked: false, started: false, startedAt: 0, lastTouch: this.#now(),
-    };
+    if (!policy) return this.#invalid(msg, job, `Unknown task '${task}' (subject '${msg.subject}')`);
+    const now = this.#now();
+    const held: Held = { ...job, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false };
+    this.held.add(held);
     if (!admitDelivery(deliveryCount, this.#o.maxDeliveries)) {
       const reason = `Delivered ${deliveryCount} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
-      this.held.add(held);
-      void this.#apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", deadLetter: reason }, 0);
+      const error = { name: "DeliveryCapExceeded", message: reason };
+      void this.#apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
       return;
     }
-    this.held.add(held);
-    if (policy.rateLimit !== null && !this.#rateLimited(held, h.rateSlot ?? undefined)) return;
-    this.#submit(held);
+    if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
   }
 
   #submit(held: Held): void {
@@ -117,51 +133,26 @@ export class Dispatcher {
     this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount, ref: held });
   }
 
-  /** True when the job may run now; otherwise it was held or deferred. */
-  #rateLimited(held: Held, slot: string | undefined): boolean {
-    const now = this.#now();
-    // A deferred job already holds the token reserved for it.
-    if (slot && Number(slot) <= now + 50) return true;
-    let bucket = this.#buckets.get(held.task);
-    if (!bucket) this.#buckets.set(held.task, bucket = { perSecond: parseRateLimit(held.policy.rateLimit!).perSecond, nextAt: 0 });
-    const r = reserveToken(bucket.nextAt, now, bucket.perSecond);
-    bucket.nextAt = r.nextAt;
-    const wait = r.at - now;
-    switch (waitPlan(wait, Math.min(2_000, this.#o.ackWaitMs / 3))) {
-      case "run":
-        return true;
-      case "hold":
-        this.#waiting.set(held, setTimeout(() => {
-          this.#waiting.delete(held);
-          this.#submit(held);
-        }, wait));
-        return false;
-      case "defer":
-        this.#o.sink.defer(held, r.at).then(
-          () => {
-            held.msg.ack();
-            this.held.delete(held);
-            this.#o.emitter.emit({ type: "job.deferred", until: r.at, ...fields(held) });
-          },
-          (e) => {
-            this.#o.emitter.emit({ type: "error", where: "rate_limit", error: `Cannot defer '${held.id}': ${errorText(e)}` });
-            held.msg.nak(Math.min(wait, 5_000));
-            this.held.delete(held);
-          },
-        );
-        return false;
-    }
+  #defer(held: Held, at: number, wait: number): void {
+    this.#o.sink.defer(held, at).then(
+      () => {
+        held.msg.ack();
+        this.held.delete(held);
+        this.#o.emitter.emit({ type: "job.deferred", until: at, ...fields(held) });
+      },
+      (e) => {
+        this.#o.emitter.emit({ type: "error", where: "rate_limit", error: `Cannot defer '${held.id}': ${errorText(e)}` });
+        held.msg.nak(Math.min(wait, 5_000));
+        this.held.delete(held);
+      },
+    );
   }
 
   /** Shutdown: give back every job waiting for a rate-limit token. */
   releaseWaiting(): number {
-    for (const [h, timer] of this.#waiting) {
-      clearTimeout(timer);
-      this.handBack(h, "waiting for a rate-limit token at shutdown");
-    }
-    const n = this.#waiting.size;
-    this.#waiting.clear();
-    return n;
+    const waiting = this.#gate.drain();
+    for (const h of waiting) this.handBack(h, "waiting for a rate-limit token at shutdown");
+    return waiting.length;
   }
 
   /** The early-ack moment: a Web Worker started the job. */
@@ -173,7 +164,7 @@ export class Dispatcher {
       h.msg.ack();
     }
     if (h.policy.trackStarted && this.#o.store) {
-      h.startedWrite = this.#o.store.write(this.#record(h, "STARTED")).catch((e) =>
+      h.startedWrite = this.#o.store.write(resultRecord(h, this.#o.workerName, this.#now(), "STARTED")).catch((e) =>
         this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: "STARTED", error: errorText(e) })
       );
     }
@@ -195,29 +186,46 @@ export class Dispatcher {
     void this.#apply(h, decision, ms, outcome.kind === "success" ? outcome.value : undefined);
   }
 
-  /** Give a job back to the stream now (shutdown): acksLate or not-yet-acked ones only. */
-  handBack(h: Held, reason: string): void {
+  /** Give a job back to the stream now: acksLate or not-yet-acked ones only. */
+  handBack(h: Held, reason: string, cause: HandBackCause = "shutdown"): void {
     if (!this.held.delete(h)) return;
     if (h.acked) return;
     h.msg.nak();
-    this.#o.emitter.emit({ type: "job.handed_back", reason, ...fields(h) });
+    this.#o.emitter.emit({ type: "job.handed_back", reason, cause, ...fields(h) });
   }
 
-  /** Tell the server we still work on every held, unacked message older than a third of the ack wait. */
-  touchLeases(): number {
+  /**
+   * Renew the lease of every held job that makes progress; hand back those
+   * that waited too long without starting (see core/lease.ts). Returns how
+   * many leases were renewed.
+   */
+  touchLeases(pool: { sinceProgressMs: number }): number {
     const now = this.#now();
-    const due = this.#o.ackWaitMs / 3;
+    const ackWaitMs = this.#o.ackWaitMs;
     let n = 0;
     for (const h of this.held) {
-      if (h.acked || now - h.lastTouch < due) continue;
-      h.lastTouch = now;
-      h.msg.working();
-      n++;
+      if (h.acked) continue;
+      const job = { running: h.started, settling: h.settling, heldMs: now - h.heldAt, sinceTouchMs: now - h.lastTouch };
+      switch (leaseAction(job, pool, ackWaitMs)) {
+        case "renew":
+          h.lastTouch = now;
+          h.msg.working();
+          n++;
+          break;
+        case "hand_back":
+          if (this.#gate.cancel(h) || this.#o.withdraw(h)) {
+            const s = Math.round((now - h.heldAt) / 100) / 10;
+            this.handBack(h, `waited ${s} s in this process without starting: another process may run it`, "waited");
+          }
+          break;
+        case "keep":
+          break;
+      }
     }
     return n;
   }
 
-  // Synchronous unless something must be published first (a retry, a dead letter).
+  // Synchronous unless something must be published first (a retry, a dead letter, an acksLate result).
   #apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
     if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
     this.#settle(h, d, ms, value);
@@ -225,6 +233,7 @@ export class Dispatcher {
 
   async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
     const { emitter, sink } = this.#o;
+    h.settling = true;
     if (d.retry) {
       try {
         await sink.retry(h, d.retry.countdown, d.retry.retries);
@@ -252,7 +261,41 @@ export class Dispatcher {
   }
 
   #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
-    const { emitter, sink, store } = this.#o;
+    const { store } = this.#o;
+    const record = store && d.state
+      ? resultRecord(h, this.#o.workerName, this.#now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
+      : null;
+    if (record === null) return this.#finish(h, d, ms);
+    if (!h.policy.acksLate || h.acked) {
+      this.#finish(h, d, ms);
+      void this.#write(h, record);
+      return;
+    }
+    // acksLate: the result is stored before the job is acked, so a crash in
+    // between runs the job again rather than losing its result.
+    h.settling = true;
+    void this.#write(h, record).then((stored) => {
+      if (stored || d.broker.op !== "ack") return this.#finish(h, d, ms);
+      h.msg.nak(1000);
+      this.held.delete(h);
+      this.#o.emitter.emit({ type: "job.requeued", note: "its result could not be stored: it runs again", ...fields(h) });
+    });
+  }
+
+  /** Resolves true once the record is stored; false (and an event) when it cannot be. */
+  #write(h: Held, record: ResultRecord): Promise<boolean> {
+    const store = this.#o.store!;
+    const write = () => store.write(record);
+    return (h.startedWrite ? h.startedWrite.then(write) : write()).then(
+      () => true,
+      (e) => {
+        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
+        return false;
+      },
+    );
+  }
+
+  #finish(h: Held, d: Decision, ms: number): void {
     try {
       switch (d.broker.op) {
         case "ack":
@@ -266,46 +309,13 @@ export class Dispatcher {
           break;
         case "term":
           this.#term(h.msg, d.broker.reason);
-          sink.remove(h.seq);
+          this.#o.sink.remove(h.seq);
           break;
       }
       h.acked = true;
-      if (store && d.state) {
-        const record = this.#record(h, d.state, d.state === "SUCCESS" ? value : undefined, d.error);
-        const write = () => store.write(record);
-        (h.startedWrite ? h.startedWrite.then(write) : write())
-          .catch((e) => emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) }));
-      }
-      this.#emit(h, d, ms);
+      this.#o.emitter.emit(outcomeEvent(h, d, ms));
     } finally {
       this.held.delete(h);
-    }
-  }
-
-  #record(h: Held, state: TaskState, result?: unknown, error?: SerializedError): ResultRecord {
-    return {
-      id: h.id, task: h.task, state, result, error,
-      retries: h.retries, deliveryCount: h.deliveryCount, worker: this.#o.workerName, finishedAt: this.#now(),
-    };
-  }
-
-  #emit(h: Held, d: Decision, ms: number): void {
-    // Built field by field (no spread): this runs for every job.
-    const { id, task, retries, deliveryCount, seq } = h;
-    const { emitter } = this.#o;
-    switch (d.event) {
-      case "job.succeeded":
-        return emitter.emit({ type: "job.succeeded", ms, id, task, retries, deliveryCount, seq });
-      case "job.failed":
-        return emitter.emit({ type: "job.failed", ms, error: d.error!, id, task, retries, deliveryCount, seq });
-      case "job.retry_scheduled":
-        return emitter.emit({ type: "job.retry_scheduled", countdown: d.retry!.countdown, error: d.error, id, task, retries, deliveryCount, seq });
-      case "job.requeued":
-        return emitter.emit({ type: "job.requeued", note: d.note, id, task, retries, deliveryCount, seq });
-      case "job.rejected":
-        return emitter.emit({ type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, id, task, retries, deliveryCount, seq });
-      case "job.ignored":
-        return emitter.emit({ type: "job.ignored", id, task, retries, deliveryCount, seq });
     }
   }
 
@@ -314,15 +324,21 @@ export class Dispatcher {
     else msg.term();
   }
 
-  #invalid(msg: JsMsg, reason: string): void {
-    this.#o.emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
-    this.#o.sink.deadLetter({ msg, seq: msg.seq }, reason).then(
+  /** A message that cannot run: dead-letter it, term it, and store FAILURE for its id so `qw result` says why. */
+  #invalid(msg: JsMsg, job: JobFields, reason: string): void {
+    const { emitter, sink, store } = this.#o;
+    emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
+    sink.deadLetter({ msg, seq: job.seq }, reason).then(
       () => {
         this.#term(msg, reason);
-        this.#o.sink.remove(msg.seq);
+        sink.remove(job.seq);
+        if (!store) return;
+        const error = { name: "InvalidJobError", message: reason };
+        const record = resultRecord(job, this.#o.workerName, this.#now(), "FAILURE", { error, deadLetter: reason });
+        store.write(record).catch((e) => emitter.emit({ type: "result.store_failed", id: job.id, state: "FAILURE", error: errorText(e) }));
       },
       (e) => {
-        this.#o.emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
+        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
         msg.nak(1000);
       },
     );

@@ -4,42 +4,30 @@
  * slow one, enforces hard time limits and reports starts and outcomes.
  * Never imports NATS: jobs carry an opaque `ref` the caller maps back.
  *
+ * What the pool promises its owner: every job it accepted ends in exactly one
+ * `onResult`, or comes back from `withdraw()` / `close()` unstarted; and
+ * `status()` tells whether it is making progress, so a job is never held
+ * forever by a pool that stopped working.
+ *
  * @module
  */
 
 import type { Outcome } from "../core/ack_policy.ts";
 import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "../core/errors.ts";
-import {
-  type HostMessage,
-  RING_SIZE,
-  serializeError,
-  Status,
-  statusOf,
-  slotOf,
-  tag,
-  type TaskDefaults,
-  packBatch,
-  type WireResult,
-  type WorkerMessage,
-} from "./protocol.ts";
+import { type HostMessage, packBatch, RING_SIZE, serializeError, slotOf, Status, statusOf, tag, type TaskDefaults } from "./protocol.ts";
 import type { ResolvedTaskOptions } from "../core/types.ts";
+import { currentEntry, type Entry, markStarted, openSlot, type PoolJob, type Slot } from "./_pool_slot.ts";
 
-/** A job for the pool; `ref` is the caller's handle (the message). */
-export interface PoolJob<T> {
-  task: string;
-  data: Uint8Array;
-  id: string;
-  retries: number;
-  deliveryCount: number;
-  ref: T;
-}
+export type { PoolJob };
+export { uncaughtText } from "./_pool_slot.ts";
 
 /** What the pool tells its owner about its Web Workers. */
 export type PoolEvent =
   | { type: "worker.lost"; worker: number; reason: string }
   | { type: "worker.time_limit"; worker: number; task: string; id: string }
   | { type: "worker.recycled"; worker: number; jobs: number }
-  | { type: "worker.spawn_failed"; worker: number; error: string };
+  | { type: "worker.spawn_failed"; worker: number; error: string; attempt: number; retryInMs: number }
+  | { type: "pool.size"; ready: number; size: number };
 
 /** Pool settings. */
 export interface PoolOptions<T> {
@@ -47,6 +35,8 @@ export interface PoolOptions<T> {
   tasksUrl: string;
   defaults: TaskDefaults;
   maxTasksPerChild: number | null;
+  /** A Web Worker not ready this long after it was spawned is terminated (and spawned again). @default 30_000 */
+  spawnTimeoutMs?: number;
   /** The early-ack moment: the Web Worker started the job. */
   onStarted(ref: T): void;
   onResult(ref: T, outcome: Outcome, ms: number): void;
@@ -54,25 +44,17 @@ export interface PoolOptions<T> {
   createWorker(name: string): Worker;
 }
 
-interface Entry<T> {
-  k: number;
-  job: PoolJob<T>;
-  started: boolean;
-  startedAt: number;
-}
-
-interface Slot<T> {
-  id: number;
-  worker: Worker;
-  ring: Int32Array;
-  ready: boolean;
-  dead: boolean;
-  killedFor: "time_limit" | null;
-  nextK: number;
-  fifo: Entry<T>[];
-  runs: number;
-  /** Jobs sent and not stolen back: what maxTasksPerChild counts. */
-  assigned: number;
+/** How the pool is doing, for leases and the stall detector. */
+export interface PoolStatus {
+  size: number;
+  /** Web Workers that loaded the tasks file and are alive. */
+  ready: number;
+  /** Web Workers running a job now. */
+  running: number;
+  /** Jobs held and not running: queued to a Web Worker or not yet sent. */
+  waiting: number;
+  /** Milliseconds since a job started or finished or a Web Worker came up. */
+  sinceProgressMs: number;
 }
 
 // Keep about this much work queued in each Web Worker; deep windows for fast
@@ -81,19 +63,16 @@ const TARGET_QUEUE_MS = 4;
 const MAX_WINDOW = 256;
 const TICK_MS = 10;
 const STEAL_AFTER_MS = 20;
+const DEFAULT_SPAWN_TIMEOUT_MS = 30_000;
 
-/**
- * One line for an uncaught error in a Web Worker. Bun's `message` starts with a
- * source excerpt and ends with a stack; the "Name: message" line is the one to keep.
- */
-export function uncaughtText(e: { message?: unknown; error?: unknown }): string {
-  const err = e.error as { name?: unknown; message?: unknown } | undefined;
-  if (err && typeof err.message === "string") return `${String(err.name ?? "Error")}: ${err.message.split("\n")[0]}`;
-  // deno-lint-ignore no-control-regex
-  const plain = String(e.message ?? "unknown error").replace(/\x1b\[[0-9;]*m/g, "");
-  const lines = plain.split("\n").map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /^[A-Za-z]*(error|exception)\b.*:/i.test(l)) ?? lines[0] ?? "unknown error";
+/** Jobs to queue in one Web Worker, from the average run time (-1: none measured yet). Pure. */
+export function windowFor(avgMs: number): number {
+  if (avgMs < 0) return 1;
+  return Math.max(1, Math.min(MAX_WINDOW, Math.ceil(TARGET_QUEUE_MS / Math.max(avgMs, 0.001))));
 }
+
+/** The wait before respawn attempt `attempt` (0-based). Pure. */
+export const respawnDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt);
 
 /** A pool of Web Workers, each running one job at a time. */
 export class Pool<T> {
@@ -109,12 +88,14 @@ export class Pool<T> {
   #spawned = 0;
   #waiters: Array<() => void> = [];
   #closeDeadline = Infinity;
+  #progressAt = Date.now();
+  #readyCount = 0;
 
   private constructor(opts: PoolOptions<T>) {
     this.#opts = opts;
   }
 
-  /** Spawn the Web Workers and wait until each loaded the tasks file. */
+  /** Spawn the Web Workers and wait until each loaded the tasks file (or the spawn timeout passed). */
   static async start<T>(opts: PoolOptions<T>): Promise<Pool<T>> {
     const pool = new Pool(opts);
     try {
@@ -134,16 +115,38 @@ export class Pool<T> {
     return n;
   }
 
-  /** How many more jobs the pool wants now. */
+  /**
+   * How many more jobs the pool wants now. A Web Worker busy with a job that
+   * takes long offers no room: what would queue behind it could only wait.
+   */
   get room(): number {
     if (this.#closing) return 0;
-    const live = this.#slots.filter((s) => !s.dead).length;
-    return Math.max(0, live * this.#window() - this.held);
+    const now = Date.now();
+    const window = this.#window();
+    let cap = 0;
+    for (const s of this.#slots) {
+      if (s.dead || (s.ready && this.#stuck(s, now))) continue;
+      cap += window - s.fifo.length;
+    }
+    return Math.max(0, cap - this.#unassigned.length);
   }
 
   /** Resolves when room may have grown (a job finished or a Web Worker came up). */
   whenRoom(): Promise<void> {
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Whether the pool is making progress. */
+  status(now = Date.now()): PoolStatus {
+    let running = 0;
+    for (const s of this.#slots) if (!s.dead && s.ready && currentEntry(s) !== null) running++;
+    return {
+      size: this.#opts.size,
+      ready: this.#readyCount,
+      running,
+      waiting: this.held - running,
+      sinceProgressMs: now - this.#progressAt,
+    };
   }
 
   /**
@@ -164,6 +167,27 @@ export class Pool<T> {
     }
   }
 
+  /** Take back a job that has not started; false when it started (or finished) meanwhile. */
+  withdraw(ref: T): boolean {
+    const at = this.#unassigned.findIndex((j) => j.ref === ref);
+    if (at >= 0) {
+      this.#unassigned.splice(at, 1);
+      return true;
+    }
+    for (const s of this.#slots) {
+      const i = s.fifo.findIndex((e) => e.job.ref === ref);
+      if (i < 0) continue;
+      const e = s.fifo[i];
+      const queued = tag(e.k, Status.QUEUED);
+      if (s.dead || Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) return false;
+      s.fifo.splice(i, 1);
+      s.assigned--;
+      this.#wake();
+      return true;
+    }
+    return false;
+  }
+
   /**
    * Stop taking jobs, hand back those not started, let running ones finish
    * for up to `timeoutMs`, then terminate every Web Worker.
@@ -171,7 +195,7 @@ export class Pool<T> {
   async close(options: { timeoutMs: number }): Promise<{ unstarted: T[]; unfinished: T[] }> {
     this.#closing = true;
     const unstarted = this.#unassigned.splice(0).map((j) => j.ref);
-    for (const s of this.#slots) unstarted.push(...this.#stealQueued(s, Infinity).map((j) => j.ref));
+    for (const s of this.#slots) unstarted.push(...this.#stealQueued(s).map((j) => j.ref));
     this.#closeDeadline = Math.min(this.#closeDeadline, Date.now() + options.timeoutMs);
     while (this.held > 0 && Date.now() < this.#closeDeadline) {
       await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, this.#closeDeadline - Date.now())))]);
@@ -195,63 +219,55 @@ export class Pool<T> {
   }
 
   #window(): number {
-    if (this.#avgMs < 0) return 1;
-    return Math.max(1, Math.min(MAX_WINDOW, Math.ceil(TARGET_QUEUE_MS / Math.max(this.#avgMs, 0.001))));
+    return windowFor(this.#avgMs);
   }
 
   #spawn(replacing?: Slot<T>): Promise<void> {
     const id = replacing?.id ?? this.#spawned++;
-    const worker = this.#opts.createWorker(`qw-${id}`);
-    const sab = new SharedArrayBuffer(RING_SIZE * 4);
-    const slot: Slot<T> = {
-      id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, nextK: 0, fifo: [], runs: 0, assigned: 0,
-    };
-    if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
-    else this.#slots.push(slot);
+    const timeoutMs = this.#opts.spawnTimeoutMs ?? DEFAULT_SPAWN_TIMEOUT_MS;
     return new Promise<void>((resolve, reject) => {
-      worker.onmessage = (e: MessageEvent) => {
-        const msg = e.data as WorkerMessage;
-        switch (msg.type) {
-          case "ready":
-            this.tasks = msg.tasks;
-            slot.ready = true;
-            resolve();
-            this.#dispatch();
-            this.#wake();
-            break;
-          case "init_error":
-            slot.dead = true;
-            worker.terminate();
-            reject(new TasksFileError(msg.error.message));
-            break;
-          case "results":
-            this.#onResults(slot, msg.items);
-            break;
-          case "exiting":
-            // Deno reports no event when a Web Worker calls process.exit().
-            lost(`exited with code ${msg.code ?? 0}`);
-            break;
-          default: {
-            const never: never = msg;
-            throw new Error(`Unknown message from Web Worker: ${JSON.stringify(never)}`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fail = (message: string) => {
+        clearTimeout(timer);
+        slot.dead = true;
+        slot.worker.terminate();
+        reject(new TasksFileError(message));
+      };
+      const slot: Slot<T> = openSlot<T>(id, this.#opts, {
+        onReady: (tasks) => {
+          if (slot.dead) return;
+          clearTimeout(timer);
+          this.tasks = tasks;
+          slot.ready = true;
+          this.#progressAt = Date.now();
+          this.#sizeChanged(+1);
+          resolve();
+          this.#dispatch();
+          this.#wake();
+        },
+        onInitError: (message) => fail(message),
+        onResults: (items) => this.#onResults(slot, items),
+        onLost: (reason) => {
+          if (!slot.ready) {
+            if (!slot.dead) fail(`Cannot load tasks file: its Web Worker ${reason}`);
+            return;
           }
-        }
-      };
-      const lost = (reason: string) => {
+          this.#onDeath(slot, reason);
+        },
+      });
+      if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
+      else this.#slots.push(slot);
+      timer = setTimeout(() => {
         if (!slot.ready && !slot.dead) {
-          slot.dead = true;
-          reject(new TasksFileError(`Cannot load tasks file: its Web Worker ${reason}`));
-          return;
+          fail(`Cannot load tasks file: its Web Worker was not ready within ${timeoutMs / 1000} s (--spawn-timeout)`);
         }
-        this.#onDeath(slot, reason);
-      };
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault?.();
-        lost(`threw an uncaught error: ${uncaughtText(e)}`);
-      };
-      worker.addEventListener("close", (e) => lost(`exited with code ${(e as unknown as { code?: number }).code ?? "?"}`));
-      worker.postMessage({ type: "init", tasksUrl: this.#opts.tasksUrl, defaults: this.#opts.defaults, ring: sab } satisfies HostMessage);
+      }, timeoutMs);
     });
+  }
+
+  #sizeChanged(delta: number): void {
+    this.#readyCount += delta;
+    this.#opts.onEvent?.({ type: "pool.size", ready: this.#readyCount, size: this.#opts.size });
   }
 
   #dispatch(): void {
@@ -259,10 +275,9 @@ export class Pool<T> {
     const window = this.#window();
     const now = Date.now();
     const max = this.#opts.maxTasksPerChild ?? Infinity;
-    let open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window);
-    // Queue nothing behind a job that is already taking long, while another Web Worker can take it.
-    const free = open.filter((s) => !this.#stuck(s, now));
-    if (free.length > 0) open = free;
+    // Nothing queues behind a job that is already taking long: it waits here,
+    // where an idle Web Worker (or withdraw) can still take it.
+    const open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window && !this.#stuck(s, now));
     if (open.length === 0) return;
     const batches = new Map<Slot<T>, { k0: number; jobs: PoolJob<T>[] }>();
     let i = 0;
@@ -291,12 +306,13 @@ export class Pool<T> {
   }
 
   #stuck(s: Slot<T>, now: number): boolean {
-    const head = s.fifo[0];
-    return head !== undefined && head.started && now - head.startedAt >= STEAL_AFTER_MS;
+    const c = currentEntry(s);
+    return c !== null && now - c.startedAt >= STEAL_AFTER_MS;
   }
 
-  #onResults(slot: Slot<T>, items: WireResult[]): void {
+  #onResults(slot: Slot<T>, items: { k: number; ms: number; outcome: Outcome }[]): void {
     if (slot.dead) return;
+    this.#progressAt = Date.now();
     // Results come in queue order: take them off the front in one splice.
     let head = 0;
     for (const item of items) {
@@ -318,6 +334,7 @@ export class Pool<T> {
     if (this.#retiring(slot) && slot.fifo.length === 0 && !this.#closing) {
       this.#opts.onEvent?.({ type: "worker.recycled", worker: slot.id, jobs: slot.runs });
       slot.dead = true;
+      this.#sizeChanged(-1);
       slot.worker.terminate();
       void this.#respawn(slot);
     }
@@ -331,24 +348,20 @@ export class Pool<T> {
     for (const s of this.#slots) {
       if (s.dead || !s.ready) continue;
       if (s.fifo.length === 0) idle = true;
-      for (const e of s.fifo) {
-        if (e.started) continue;
-        // Only RUNNING: a job already DONE may be an undecodable one that never
-        // ran (its "invalid" result decides it, not an early ack).
-        if (statusOf(s.ring, e.k) !== Status.RUNNING) break;
-        e.started = true;
-        e.startedAt = now;
+      for (const e of markStarted(s, now)) {
+        this.#progressAt = now;
         this.#opts.onStarted(e.job.ref);
       }
-      const head = s.fifo[0];
-      const limit = head?.started ? this.tasks[head.job.task]?.timeLimit : null;
-      if (head && limit && now - head.startedAt > limit * 1000) {
-        this.#opts.onEvent?.({ type: "worker.time_limit", worker: s.id, task: head.job.task, id: head.job.id });
-        s.killedFor = "time_limit";
+      const current = currentEntry(s);
+      const limit = current ? this.tasks[current.job.task]?.timeLimit : null;
+      if (current && limit && now - current.startedAt > limit * 1000) {
+        this.#opts.onEvent?.({ type: "worker.time_limit", worker: s.id, task: current.job.task, id: current.job.id });
+        s.killedFor = current;
         this.#onDeath(s, `was terminated after the time limit of ${limit}s`);
       }
     }
     if (idle && this.#unassigned.length === 0) this.#steal(now);
+    if (this.#unassigned.length > 0) this.#dispatch();
   }
 
   // An idle Web Worker takes the queued jobs of one stuck behind a slow job;
@@ -356,14 +369,15 @@ export class Pool<T> {
   #steal(now: number): void {
     for (const s of this.#slots) {
       if (s.dead || s.fifo.length < 2 || !this.#stuck(s, now)) continue;
-      this.#unassigned.unshift(...this.#stealQueued(s, Infinity));
+      this.#unassigned.unshift(...this.#stealQueued(s));
     }
     this.#dispatch();
   }
 
-  #stealQueued(s: Slot<T>, max: number): PoolJob<T>[] {
+  /** Take every job from the tail of a queue that has not been claimed yet. */
+  #stealQueued(s: Slot<T>): PoolJob<T>[] {
     const moved: PoolJob<T>[] = [];
-    for (let i = s.fifo.length - 1; i >= 0 && moved.length < max; i--) {
+    for (let i = s.fifo.length - 1; i >= 0; i--) {
       const e = s.fifo[i];
       const queued = tag(e.k, Status.QUEUED);
       if (Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) break;
@@ -377,37 +391,46 @@ export class Pool<T> {
   #onDeath(slot: Slot<T>, reason: string): void {
     if (slot.dead) return;
     slot.dead = true;
+    if (slot.ready) this.#sizeChanged(-1);
     slot.worker.terminate();
-    const timeLimit = slot.killedFor === "time_limit";
-    if (!timeLimit) this.#opts.onEvent?.({ type: "worker.lost", worker: slot.id, reason });
-    const requeue = this.#stealQueued(slot, Infinity);
+    const victim = slot.killedFor;
+    if (victim === null) this.#opts.onEvent?.({ type: "worker.lost", worker: slot.id, reason });
+    const requeue = this.#stealQueued(slot);
     for (const e of slot.fifo) {
-      const st = statusOf(slot.ring, e.k);
-      const finished = st === Status.DONE;
-      const err = timeLimit && !finished
-        ? new TimeLimitExceeded(`Task '${e.job.task}' exceeded its time limit: its Web Worker ${reason}`)
-        : new WorkerLostError(
-          finished
-            ? `Task '${e.job.task}' finished but its result was lost: its Web Worker ${reason}`
-            : `Task '${e.job.task}' was running when its Web Worker ${reason}`,
-        );
+      const finished = statusOf(slot.ring, e.k) === Status.DONE;
+      const outcome: Outcome = e === victim
+        ? { kind: "time_limit", error: serializeError(new TimeLimitExceeded(`Task '${e.job.task}' exceeded its time limit: its Web Worker ${reason}`)) }
+        : {
+          kind: "worker_lost",
+          error: serializeError(
+            new WorkerLostError(
+              finished
+                ? `Task '${e.job.task}' finished but its result was lost: its Web Worker ${reason}`
+                : `Task '${e.job.task}' was running when its Web Worker ${reason}`,
+            ),
+          ),
+        };
       if (!e.started) this.#opts.onStarted(e.job.ref);
-      this.#opts.onResult(e.job.ref, { kind: timeLimit && !finished ? "time_limit" : "worker_lost", error: serializeError(err) }, 0);
+      this.#opts.onResult(e.job.ref, outcome, 0);
     }
     slot.fifo = [];
     this.#unassigned.unshift(...requeue);
+    this.#progressAt = Date.now();
     if (!this.#closing) void this.#respawn(slot);
     this.#wake();
   }
 
+  /** Spawn a replacement until one comes up, waiting longer after each failure; one event per failed attempt. */
   async #respawn(slot: Slot<T>): Promise<void> {
     for (let attempt = 0; !this.#closing; attempt++) {
       try {
         await this.#spawn(slot);
         return;
       } catch (e) {
-        this.#opts.onEvent?.({ type: "worker.spawn_failed", worker: slot.id, error: e instanceof Error ? e.message : String(e) });
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        const retryInMs = respawnDelayMs(attempt);
+        const error = e instanceof Error ? e.message : String(e);
+        this.#opts.onEvent?.({ type: "worker.spawn_failed", worker: slot.id, error, attempt: attempt + 1, retryInMs });
+        await new Promise((r) => setTimeout(r, retryInMs));
         slot = this.#slots.find((s) => s.id === slot.id)!;
       }
     }

@@ -26,6 +26,7 @@ import { createTaskWorker } from "../core/runtime.ts";
 import { DelayedRelease } from "./delayed_release.ts";
 import { ensureTopology, namesFor } from "../client/topology.ts";
 import { TasksFileError } from "../core/errors.ts";
+import { watchStalls } from "./stall_watch.ts";
 
 /** What a worker needs; `ResolvedConfig` from config.ts satisfies it. */
 export interface ServiceConfig extends ConnectionConfig {
@@ -42,6 +43,10 @@ export interface ServiceConfig extends ConnectionConfig {
   events?: boolean;
   name: string;
   maxTasksPerChild: number | null;
+  /** Seconds stalled before /healthz fails; twice this and the service hands back its jobs and closes. */
+  stallTimeout: number;
+  /** Seconds a Web Worker may take to load the tasks file. */
+  spawnTimeout: number;
   taskDefaults: TaskDefaults;
   /** "host:port" of /healthz, /readyz and /metrics; null or absent serves none. */
   http?: string | null;
@@ -76,6 +81,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
     tasksUrl,
     defaults: cfg.taskDefaults,
     maxTasksPerChild: cfg.maxTasksPerChild,
+    spawnTimeoutMs: cfg.spawnTimeout * 1000,
     createWorker: createTaskWorker,
     onStarted: (h) => dispatcher!.onStarted(h),
     onResult: (h, outcome, ms) => dispatcher!.onResult(h, outcome, ms),
@@ -117,6 +123,7 @@ async function wire(
     stream: cfg.stream,
     tasks: () => pool.tasks,
     submit: (job) => pool.submit(job),
+    withdraw: (h) => pool.withdraw(h),
     store,
     emitter: events,
     maxDeliveries: cfg.maxDeliveries,
@@ -135,7 +142,7 @@ async function wire(
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   const delayedRelease = new DelayedRelease({ consumer: delayed, js, stream: cfg.stream, emitter: events });
-  const metrics = new Metrics({ stream: cfg.stream, poolSize: cfg.concurrency });
+  const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });
   const publisher = new EventPublisher(nc, { subject: names.eventsSubject, source: cfg.name });
   const http: HttpServer | null = cfg.http
@@ -143,7 +150,17 @@ async function wire(
     : null;
   for (const l of [metrics.listener, health.listener]) events.on(l);
   if (cfg.events !== false) events.on(publisher.listener);
-  const leases = setInterval(() => dispatcher.touchLeases(), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
+  const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
+  let fatal: string | null = null;
+  const stopWatch = watchStalls({
+    status: () => pool.status(),
+    stallTimeoutMs: cfg.stallTimeout * 1000,
+    emitter: events,
+    onFatal: (reason) => {
+      fatal ??= reason;
+      void close("the pool stalled", { graceSeconds: 0 });
+    },
+  });
   puller.start();
   delayedRelease.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
@@ -168,17 +185,26 @@ async function wire(
     }
     return closing = (async () => {
       emit({ type: "service.closing", reason });
+      stopWatch();
       // Pulling stops at once; open pull requests run out while running jobs finish.
       const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
       let handedBack = dispatcher.releaseWaiting();
       await step("close.pool", async () => {
         const { unstarted, unfinished } = await pool.close({ timeoutMs: (o.graceSeconds ?? cfg.grace) * 1000 });
-        for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown");
-        for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended");
+        const cause = fatal === null ? "shutdown" : "stall";
+        for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown", cause);
+        for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended", cause);
         handedBack += unstarted.length + unfinished.length;
       });
       await stopping;
       clearInterval(leases);
+      // Whatever is still held and not being settled goes back, so nothing waits for this process.
+      const cause = fatal === null ? "shutdown" : "stall";
+      for (const h of [...dispatcher.held]) {
+        if (h.settling || h.acked) continue;
+        dispatcher.handBack(h, fatal === null ? "still held at shutdown" : "the pool stalled", cause);
+        handedBack++;
+      }
       await step("close.http", () => http?.close());
       publisher.close();
       await step("close.drain", () => nc.drain());
@@ -186,7 +212,6 @@ async function wire(
       resolveClosed();
     })();
   };
-  let fatal: string | null = null;
   void nc.closed().then((err) => {
     if (!closing && err) {
       fatal = `The NATS connection closed: ${errorText(err)}`;

@@ -4,7 +4,8 @@
  * first await so no message is lost at startup.
  *
  * Results are batched: sent when the queue runs dry, before awaiting an async
- * task, every 64 jobs, or every 5 ms of sync work. The ring (see protocol.ts)
+ * task, before a task with a hard time limit, every 64 jobs, or every 5 ms of
+ * sync work. The ring (see protocol.ts)
  * tells the pool which jobs started without a message per job.
  *
  * @module
@@ -111,6 +112,9 @@ async function pump(): Promise<void> {
       const queued = tag(job.k, Status.QUEUED);
       // Claim it, unless the pool moved it to an idle Web Worker meanwhile.
       if (Atomics.compareExchange(ring, slot, queued, tag(job.k, Status.CLAIMED)) !== queued) continue;
+      // A task with a hard time limit may end this thread: report what finished
+      // before it first, or those results die with the thread.
+      if (pending.length > 0 && tasks!.get(job.task)?.options.timeLimit) flush();
       const r = runJob(job);
       if (r instanceof Promise) {
         flush();

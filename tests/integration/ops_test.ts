@@ -151,6 +151,7 @@ describe("/metrics", () => {
       "qw_time_limits_total 1",
       "qw_redeliveries_seen_total 1",
       "qw_jobs_in_flight 0",
+      "qw_jobs_held 0",
       "qw_pool_size 2",
     ]);
     const counts = Object.fromEntries(

@@ -210,10 +210,10 @@ const TABLE: Row[] = [
   ),
   ...[false, true].map((acksLate) =>
     row(
-      `invalid message, acksLate ${acksLate ? "on" : "off"}: term with the reason; dead-lettered; nothing stored`,
+      `invalid message, acksLate ${acksLate ? "on" : "off"}: term with the reason; dead-lettered; FAILURE stored so its id says why`,
       O.invalid,
       { acksLate },
-      D(term(INVALID), null, "job.rejected", {
+      D(term(INVALID), "FAILURE", "job.rejected", {
         error: { name: "InvalidJobError", message: INVALID },
         deadLetter: INVALID,
       }),

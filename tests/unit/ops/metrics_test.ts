@@ -24,10 +24,14 @@ function feed(m: Metrics | Health, events: QwEvent[]): void {
 }
 
 describe("Metrics", () => {
-  test("counts every job outcome by task, with retries, worker losses, time limits and redeliveries", () => {
-    const m = new Metrics({ stream: "jobs", poolSize: 2 });
+  test("counts every job outcome by task, with retries, worker losses, time limits, redeliveries and hand-backs", () => {
+    const m = new Metrics({ stream: "jobs", poolSize: 2, held: () => 7 });
     feed(m, [
       { type: "service.started", stream: "jobs", consumer: "qw_jobs", concurrency: 4, tasks: ["add"] },
+      { type: "pool.size", ready: 3, size: 4 },
+      { type: "job.handed_back", reason: "waited 20 s", cause: "waited", ...job("add", 8) },
+      { type: "job.handed_back", reason: "waited 20 s", cause: "waited", ...job("add", 9) },
+      { type: "job.handed_back", reason: "stalled", cause: "stall", ...job("add", 10) },
       { type: "job.started", ...job("add", 1) },
       { type: "job.succeeded", ms: 3, ...job("add", 1) },
       { type: "job.started", ...job("add", 2) },
@@ -56,8 +60,11 @@ describe("Metrics", () => {
       "qw_worker_lost_total 1",
       "qw_time_limits_total 1",
       "qw_redeliveries_seen_total 1",
+      'qw_jobs_handed_back_total{reason="stall"} 1',
+      'qw_jobs_handed_back_total{reason="waited"} 2',
       "qw_jobs_in_flight 0",
-      "qw_pool_size 4",
+      "qw_jobs_held 7",
+      "qw_pool_size 3",
     ]);
     for (
       const name of [
@@ -102,7 +109,7 @@ describe("Metrics", () => {
     ]);
     assert.equal(m.snapshot().inFlight, 3);
     m.observe({ type: "job.succeeded", ms: 1, ...job("a", 1) });
-    m.observe({ type: "job.handed_back", reason: "shutdown", ...job("a", 2) });
+    m.observe({ type: "job.handed_back", reason: "shutdown", cause: "shutdown", ...job("a", 2) });
     assert.equal(m.snapshot().inFlight, 1);
     // A job rejected before it started never counted.
     m.observe({ type: "job.rejected", reason: "cap", ...job("a", 9) });
@@ -118,6 +125,7 @@ describe("Metrics", () => {
       "qw_time_limits_total 0",
       "qw_redeliveries_seen_total 0",
       "qw_jobs_in_flight 0",
+      "qw_jobs_held 0",
       "qw_pool_size 3",
     ]);
   });
@@ -171,21 +179,32 @@ describe("Health", () => {
   test("calls the pool dead when every Web Worker failed to spawn lately and no job started since", () => {
     let now = 1_000_000;
     const h = new Health({ poolSize: 2, now: () => now });
-    h.observe({ type: "worker.spawn_failed", worker: 0, error: "x" });
+    h.observe({ type: "worker.spawn_failed", worker: 0, error: "x", attempt: 1, retryInMs: 100 });
     assert.equal(h.poolAlive, true);
     now += 10;
-    h.observe({ type: "worker.spawn_failed", worker: 1, error: "x" });
+    h.observe({ type: "worker.spawn_failed", worker: 1, error: "x", attempt: 1, retryInMs: 100 });
     assert.equal(h.poolAlive, false);
     assert.equal(h.health().reason, `No Web Worker could be spawned in the last ${SPAWN_FAILURE_WINDOW_MS / 1000}s`);
     now += 10;
     h.observe({ type: "job.started", ...job("a", 1) });
     assert.equal(h.poolAlive, true);
     now += 10;
-    h.observe({ type: "worker.spawn_failed", worker: 0, error: "x" });
-    h.observe({ type: "worker.spawn_failed", worker: 1, error: "x" });
+    h.observe({ type: "worker.spawn_failed", worker: 0, error: "x", attempt: 1, retryInMs: 100 });
+    h.observe({ type: "worker.spawn_failed", worker: 1, error: "x", attempt: 1, retryInMs: 100 });
     assert.equal(h.poolAlive, false);
     now += SPAWN_FAILURE_WINDOW_MS + 1;
     assert.equal(h.poolAlive, true);
+  });
+
+  test("fails /healthz with the reason while the pool is stalled, and passes again once it recovers", () => {
+    const h = new Health({ poolSize: 2 });
+    h.observe({ type: "service.started", stream: "jobs", consumer: "qw_jobs", concurrency: 2, tasks: ["a"] });
+    h.observe({ type: "pool.stalled", waiting: 4, seconds: 30, fatal: false });
+    assert.equal(h.health().ok, false);
+    assert.equal(h.health().reason, "The pool is stalled: 4 job(s) waiting 30 s with no Web Worker running or reporting");
+    assert.equal(h.readiness().ok, false);
+    h.observe({ type: "pool.recovered", seconds: 31 });
+    assert.equal(h.health().ok, true);
   });
 });
 

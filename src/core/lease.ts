@@ -1,0 +1,50 @@
+/**
+ * Leases follow progress, not possession. While qw holds an unacked message
+ * it may renew its lease (`working()`) so the server does not give it to
+ * someone else; this decides, per held job, whether to renew, to let the
+ * lease be, or to hand the job back (`nak`) so another process can run it.
+ * Pure: the caller passes every time as a duration.
+ *
+ * - A job running in a live Web Worker, or being settled (its retry, dead
+ *   letter or result being written), is progress: renewed every third of the
+ *   ack wait, however long it takes.
+ * - A job waiting in the pool is renewed only while the pool makes progress
+ *   (a job started or finished, or a Web Worker came up, within a third of
+ *   the ack wait), and never for longer than {@linkcode handBackAfterMs}:
+ *   then it goes back to the server, where any process can take it.
+ *
+ * @module
+ */
+
+/** What the lease decision knows about one held job. */
+export interface HeldJob {
+  /** A Web Worker started it and it has not ended. */
+  running: boolean;
+  /** It ended and qw is publishing what follows from that before it settles. */
+  settling: boolean;
+  /** Milliseconds since qw received it. */
+  heldMs: number;
+  /** Milliseconds since its lease was last renewed (or since it was received). */
+  sinceTouchMs: number;
+}
+
+/** What to do with one held job's lease now. */
+export type LeaseAction = "renew" | "keep" | "hand_back";
+
+/**
+ * How long a job may wait in qw's hands without starting: two thirds of the
+ * ack wait (at least 1 s), so it is handed back before the lease qw gave it
+ * could run out and the server redelivered it on its own. Pure.
+ */
+export function handBackAfterMs(ackWaitMs: number): number {
+  return Math.max(1000, (ackWaitMs * 2) / 3);
+}
+
+/** Decide one held job's lease. Pure. */
+export function leaseAction(job: HeldJob, pool: { sinceProgressMs: number }, ackWaitMs: number): LeaseAction {
+  const due = job.sinceTouchMs >= ackWaitMs / 3;
+  if (job.running || job.settling) return due ? "renew" : "keep";
+  if (job.heldMs >= handBackAfterMs(ackWaitMs)) return "hand_back";
+  const progressing = pool.sinceProgressMs < ackWaitMs / 3;
+  return due && progressing ? "renew" : "keep";
+}

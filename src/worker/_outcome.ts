@@ -1,0 +1,53 @@
+/**
+ * What the dispatcher reports about a settled job: its event and its result
+ * record. Pure; built field by field (no spreads), as this runs for every job.
+ *
+ * @module
+ */
+
+import type { Decision } from "../core/ack_policy.ts";
+import type { JobFields, QwEvent } from "../core/events.ts";
+import type { ResultRecord } from "../client/result_store.ts";
+import type { SerializedError, TaskState } from "../core/types.ts";
+
+/** The event of a decision applied to a job. Pure. */
+export function outcomeEvent(h: JobFields, d: Decision, ms: number): QwEvent {
+  const { id, task, retries, deliveryCount, seq } = h;
+  switch (d.event) {
+    case "job.succeeded":
+      return { type: "job.succeeded", ms, id, task, retries, deliveryCount, seq };
+    case "job.failed":
+      return { type: "job.failed", ms, error: d.error!, id, task, retries, deliveryCount, seq };
+    case "job.retry_scheduled":
+      return { type: "job.retry_scheduled", countdown: d.retry!.countdown, error: d.error, id, task, retries, deliveryCount, seq };
+    case "job.requeued":
+      return { type: "job.requeued", note: d.note, id, task, retries, deliveryCount, seq };
+    case "job.rejected":
+      return { type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, id, task, retries, deliveryCount, seq };
+    case "job.ignored":
+      return { type: "job.ignored", id, task, retries, deliveryCount, seq };
+  }
+}
+
+/** The record stored for a job in `state`. Pure. */
+export function resultRecord(
+  h: JobFields,
+  worker: string,
+  now: number,
+  state: TaskState,
+  extra: { value?: unknown; error?: SerializedError; deadLetter?: string } = {},
+): ResultRecord {
+  const record: ResultRecord = {
+    id: h.id,
+    task: h.task,
+    state,
+    result: state === "SUCCESS" ? extra.value : undefined,
+    error: extra.error,
+    retries: h.retries,
+    deliveryCount: h.deliveryCount,
+    worker,
+    finishedAt: now,
+  };
+  if (extra.deadLetter !== undefined) record.deadLetter = extra.deadLetter;
+  return record;
+}

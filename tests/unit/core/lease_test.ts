@@ -1,0 +1,53 @@
+// The lease decision and the stall decision: tables, no NATS, no clock.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { handBackAfterMs, type HeldJob, type LeaseAction, leaseAction } from "../../../src/core/lease.ts";
+import { type PoolProgress, type StallState, stallState } from "../../../src/core/stall.ts";
+
+const ACK_WAIT = 30_000;
+const job = (o: Partial<HeldJob>): HeldJob => ({ running: false, settling: false, heldMs: 0, sinceTouchMs: 0, ...o });
+
+describe("leaseAction()", () => {
+  const rows: [string, HeldJob, number, LeaseAction][] = [
+    ["renews a running job due for renewal, whatever the pool does", job({ running: true, heldMs: 3_600_000, sinceTouchMs: 10_000 }), 3_600_000, "renew"],
+    ["keeps a running job renewed less than a third of the ack wait ago", job({ running: true, sinceTouchMs: 9_999 }), 0, "keep"],
+    ["renews a job being settled (its retry, dead letter or result in flight)", job({ settling: true, heldMs: 60_000, sinceTouchMs: 10_000 }), 60_000, "renew"],
+    ["renews a waiting job while the pool makes progress", job({ heldMs: 15_000, sinceTouchMs: 10_000 }), 9_999, "renew"],
+    ["lets a waiting job's lease be while the pool makes no progress", job({ heldMs: 15_000, sinceTouchMs: 10_000 }), 10_000, "keep"],
+    ["keeps a waiting job not yet due", job({ heldMs: 5_000, sinceTouchMs: 5_000 }), 0, "keep"],
+    ["hands back a job that waited two thirds of the ack wait, though the pool progresses", job({ heldMs: 20_000, sinceTouchMs: 10_000 }), 0, "hand_back"],
+    ["hands back a job that waited two thirds of the ack wait in a pool that stopped", job({ heldMs: 25_000, sinceTouchMs: 25_000 }), 25_000, "hand_back"],
+  ];
+  for (const [name, j, sinceProgressMs, want] of rows) {
+    it(`leaseAction() ${name}`, () => assert.equal(leaseAction(j, { sinceProgressMs }, ACK_WAIT), want));
+  }
+
+  it("handBackAfterMs() is two thirds of the ack wait, at least 1 s", () => {
+    assert.equal(handBackAfterMs(30_000), 20_000);
+    assert.equal(handBackAfterMs(3_000), 2_000);
+    assert.equal(handBackAfterMs(600), 1_000);
+  });
+
+  it("leaseAction() hands a waiting job back before the lease it was given can run out", () => {
+    for (const ackWait of [600, 1_000, 2_000, 30_000, 300_000]) {
+      const at = handBackAfterMs(ackWait);
+      assert.ok(at <= Math.max(1_000, ackWait), `${ackWait}: ${at}`);
+      assert.equal(leaseAction(job({ heldMs: at, sinceTouchMs: at }), { sinceProgressMs: at }, ackWait), "hand_back");
+    }
+  });
+});
+
+describe("stallState()", () => {
+  const T = 30_000;
+  const p = (o: Partial<PoolProgress>): PoolProgress => ({ running: 0, waiting: 3, sinceProgressMs: 0, ...o });
+  const rows: [string, PoolProgress, StallState][] = [
+    ["an idle pool is not stalled, however long it has been idle", p({ waiting: 0, sinceProgressMs: 10 * T }), "ok"],
+    ["a long task running in a live Web Worker is progress", p({ running: 1, sinceProgressMs: 10 * T }), "ok"],
+    ["waiting jobs are fine while the pool reported lately", p({ sinceProgressMs: T - 1 }), "ok"],
+    ["waiting jobs with nothing running or reporting for the timeout: stalled", p({ sinceProgressMs: T }), "stalled"],
+    ["stalled for twice the timeout: beyond recovery", p({ sinceProgressMs: 2 * T }), "fatal"],
+  ];
+  for (const [name, input, want] of rows) {
+    it(`stallState(): ${name}`, () => assert.equal(stallState(input, T), want));
+  }
+});
