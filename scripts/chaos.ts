@@ -13,8 +13,11 @@
  * counts jobs neither done nor dead-lettered. "duplicates" counts finished
  * runs beyond the first of a job.
  *
- *   bun scripts/chaos.ts            scenarios 1-8 at full size (make chaos)
- *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6 at a tenth of the size (make chaos-short, CI)
+ * Some scenarios put their own figures first (9: rounds) or after "lost"
+ * (9: jobs held).
+ *
+ *   bun scripts/chaos.ts            scenarios 1-9 at full size (make chaos)
+ *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
  *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
  *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
  *
@@ -24,6 +27,8 @@
  */
 
 import { join } from "node:path";
+import { createServer } from "node:net";
+import type { ConsumerInfo } from "@nats-io/jetstream";
 import {
   client,
   type Client,
@@ -42,6 +47,7 @@ import {
   QwProcess,
   readDeadLetters,
   readExecutions,
+  ROOT,
   RssSampler,
   sleep,
   startCluster,
@@ -49,7 +55,7 @@ import {
   until,
   waitDrained,
 } from "./_harness.ts";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 
 const argv = process.argv.slice(2);
 const SHORT = argv.includes("--short");
@@ -72,15 +78,21 @@ if (!existsSync(QW_BIN)) {
 const tmp = tempDir("qw-chaos-");
 let failed = false;
 
+type Figure = [string, string | number];
+
 /** What a scenario hands back to be printed. */
 interface Report {
+  /** Figures printed before "jobs". */
+  lead?: Figure[];
+  /** Figures printed right after "lost". */
+  afterLost?: Figure[];
   jobs: number;
   done: number;
   lost: number;
   duplicates: number;
   seconds: number;
   /** Extra figures, in order. */
-  extra: [string, string | number][];
+  extra: Figure[];
   /** Failed checks, each a short sentence. */
   problems: string[];
   /** True when the jobs were acksLate: a loss fails the run. */
@@ -617,6 +629,183 @@ async function soak(ctx: Ctx): Promise<Report> {
 }
 
 // ---------------------------------------------------------------------------
+// 9: mixed faults on a stream the user already has (limits retention): the
+// mix that once left qw holding jobs forever. Fresh stream and qw per round.
+
+const MIXED_TASKS = join(ROOT, "tests", "fixtures", "tasks", "mixed_faults.ts");
+/** Runs each job of tests/fixtures/tasks/mixed_faults.ts must have, no more, no fewer. */
+const MIXED_RUNS: Record<string, number> = { flaky: 3, notRetried: 1, dies: 2, diesPlain: 1, rejecter: 1, spinner: 1, add: 1 };
+const MIXED_FAULTS = ["flaky", "notRetried", "dies", "diesPlain", "rejecter", "spinner"];
+const MIXED_ROUND_MS = 30_000;
+
+/** A TCP port free on loopback a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs per task id in a record file written by tests/fixtures/tasks/_record.ts; a torn line is skipped. */
+function runsById(file: string): Map<string, number> {
+  const runs = new Map<string, number>();
+  if (!existsSync(file)) return runs;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    try {
+      const id = (JSON.parse(line) as { id?: unknown }).id;
+      if (typeof id === "string") runs.set(id, (runs.get(id) ?? 0) + 1);
+    } catch { /* empty or torn */ }
+  }
+  return runs;
+}
+
+/** The last `n` lines of a file. */
+function tail(file: string, n: number): string[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").slice(-n);
+}
+
+/** What one round of scenario 9 saw. */
+interface MixedRound {
+  drained: boolean;
+  jobs: number;
+  /** Jobs that ran at least their expected runs. */
+  done: number;
+  /** Runs beyond the expected ones. */
+  extraRuns: number;
+  /** Jobs short of runs though the consumer had nothing pending or unacked: gone. */
+  lost: number;
+  /** Jobs short of runs still pending or unacked when the round gave up: held. */
+  held: number;
+  exit: { code: number | null; signal: string | null };
+}
+
+async function mixedRound(ctx: Ctx, server: NatsServer, c: Client, concurrency: number, round: number): Promise<MixedRound> {
+  const stream = `jobs9c${concurrency}r${round}`;
+  // As a team's existing stream: the defaults, so limits retention (acked jobs stay in the stream).
+  await c.jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  const file = join(ctx.dir, `${stream}.runs`);
+  const logFile = join(ctx.dir, `${stream}.qw.log`);
+  const expected = new Map<string, number>();
+  const batch = (tasks: string[], count: number, args: unknown[]): Outgoing[] => {
+    const msgs: Outgoing[] = [];
+    for (let i = 0; i < count; i++) {
+      for (const t of tasks) {
+        const id = `${stream}-${t}-${i}`;
+        expected.set(id, MIXED_RUNS[t]);
+        msgs.push(job(stream, t, id, args));
+      }
+    }
+    return msgs;
+  };
+  await publishAll(c.js, batch(MIXED_FAULTS, 3, [file]));
+  const port = await freePort();
+  const args = [
+    "--stream", stream, "--tasks", MIXED_TASKS, "--server", server.url,
+    "--concurrency", String(concurrency), "--http", `127.0.0.1:${port}`, "--log-level", "warning",
+  ];
+  const qw = QwProcess.start(args, { logFile });
+  const t0 = Date.now();
+  const allRan = () => {
+    const runs = runsById(file);
+    return [...expected].every(([id, k]) => (runs.get(id) ?? 0) >= k);
+  };
+  let info: ConsumerInfo | null = null;
+  let drained = false;
+  try {
+    // The fast jobs arrive while the faulty ones run.
+    await until(() => countLines(file) > 0, 10_000, 20);
+    await publishAll(c.js, batch(["add"], 20, [file, 1, 2]));
+    drained = await until(async () => {
+      info = await c.jsm.consumers.info(stream, CONSUMER(stream));
+      return info.num_pending === 0 && info.num_ack_pending === 0 && allRan();
+    }, Math.max(0, MIXED_ROUND_MS - (Date.now() - t0)), 100);
+    if (!drained) {
+      const runs = runsById(file);
+      const behind = [...expected].filter(([id, k]) => (runs.get(id) ?? 0) < k).map(([id, k]) => `${id} ${runs.get(id) ?? 0}/${k}`);
+      const ci = info as ConsumerInfo | null;
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => r.text())
+        .then((t) => t.split("\n").filter((l) => /^qw_(jobs_in_flight|pool_size|time_limits_total|worker_lost_total)/.test(l)).join("; "))
+        .catch((e) => `unavailable (${(e as Error).message})`);
+      progress(`${stream} stuck after ${MIXED_ROUND_MS / 1000} s, qw ${qw.alive ? "running" : describeExit(qw)}`);
+      progress(`  short of runs: ${behind.join(", ") || "none"}`);
+      progress(`  consumer ${CONSUMER(stream)}: ${ci
+        ? JSON.stringify({
+          num_pending: ci.num_pending, num_ack_pending: ci.num_ack_pending, num_redelivered: ci.num_redelivered,
+          num_waiting: ci.num_waiting, delivered: ci.delivered, ack_floor: ci.ack_floor,
+        })
+        : "none"}`);
+      progress(`  metrics: ${metrics}`);
+      for (const l of tail(logFile, 12)) progress(`  | ${l.slice(0, 300)}`);
+    }
+  } finally {
+    const ts = Date.now();
+    const exit = await qw.stop(10_000);
+    if (!drained) progress(`  SIGTERM: qw exited ${JSON.stringify(exit)} after ${fmt((Date.now() - ts) / 1000)} s`);
+  }
+  const runs = runsById(file);
+  let done = 0, short = 0, extraRuns = 0;
+  for (const [id, k] of expected) {
+    const got = runs.get(id) ?? 0;
+    if (got >= k) done++;
+    else short++;
+    extraRuns += Math.max(0, got - k);
+  }
+  const last = info as ConsumerInfo | null;
+  const gone = last !== null && last.num_pending === 0 && last.num_ack_pending === 0;
+  if (!KEEP) {
+    for (const s of [stream, `${stream}_dlq`, `KV_qw_${stream}_results`]) await c.jsm.streams.delete(s).catch(() => {});
+  }
+  return { drained, jobs: expected.size, done, extraRuns, lost: gone ? short : 0, held: gone ? 0 : short, exit: qw.exit! };
+}
+
+async function mixedFaults(ctx: Ctx): Promise<Report> {
+  const R = SHORT ? 3 : 20;
+  return await withServer(async (server, c) => {
+    const t0 = Date.now();
+    let rounds = 0, drained = 0, stuck = 0, wrong = 0, jobs = 0, done = 0, lost = 0, held = 0, extraRuns = 0, badExits = 0;
+    const stuckAt: string[] = [];
+    const exits: string[] = [];
+    for (const concurrency of [1, 2, 4]) {
+      for (let r = 0; r < R; r++) {
+        const x = await mixedRound(ctx, server, c, concurrency, r);
+        rounds++;
+        jobs += x.jobs;
+        done += x.done;
+        lost += x.lost;
+        held += x.held;
+        extraRuns += x.extraRuns;
+        if (!x.drained) {
+          stuck++;
+          stuckAt.push(`c${concurrency}r${r}`);
+        } else if (x.extraRuns > 0) wrong++;
+        else drained++;
+        if (x.exit.code !== 0) {
+          badExits++;
+          if (exits.length < 3) exits.push(`c${concurrency}r${r} ${JSON.stringify(x.exit)}`);
+        }
+      }
+      progress(`mixed faults: concurrency ${concurrency} done, ${stuck} stuck so far`);
+    }
+    const problems: string[] = [];
+    if (stuck > 0) problems.push(`${stuck} rounds stuck (${stuckAt.join(", ")}), ${held} jobs held by qw, ${lost} gone`);
+    if (wrong > 0) problems.push(`${wrong} rounds ran a job more than expected (${extraRuns} runs too many)`);
+    if (badExits > 0) problems.push(`${badExits} qw exits after SIGTERM not 0, e.g. ${exits.join("; ")}`);
+    return {
+      lead: [["rounds", rounds], ["drained", drained], ["stuck", stuck], ["wrong", wrong]],
+      jobs, done, lost, duplicates: extraRuns, seconds: (Date.now() - t0) / 1000, acksLate: false, problems,
+      afterLost: [["held", held]],
+      extra: [["exit not 0", badExits]],
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------
 
 const SCENARIOS: Scenario[] = [
   { no: 1, name: "1 kill -9 qw (acksLate)", inShort: true, run: (c) => kill9(c, "late") },
@@ -627,6 +816,7 @@ const SCENARIOS: Scenario[] = [
   { no: 6, name: "6 malformed messages", inShort: true, run: malformedMix },
   { no: 7, name: "7 SIGTERM under load", inShort: false, run: sigterm },
   { no: 8, name: "8 soak", inShort: false, run: soak },
+  { no: 9, name: "9 mixed faults", inShort: true, run: mixedFaults },
 ];
 
 const selected = SCENARIOS.filter((s) => (ONLY ? ONLY.has(s.no) : !SHORT || s.inShort));
@@ -639,9 +829,10 @@ for (const s of selected) {
   const t = Date.now();
   try {
     const r = await s.run(ctx);
+    const show = (fs: Figure[] = []) => fs.map(([k, v]) => `${k} ${v}`);
     const figures = [
-      `jobs ${r.jobs}`, `done ${r.done}`, `lost ${r.lost}`, `duplicates ${r.duplicates}`, `seconds ${fmt(r.seconds)}`,
-      ...r.extra.map(([k, v]) => `${k} ${v}`),
+      ...show(r.lead), `jobs ${r.jobs}`, `done ${r.done}`, `lost ${r.lost}`, ...show(r.afterLost),
+      `duplicates ${r.duplicates}`, `seconds ${fmt(r.seconds)}`, ...show(r.extra),
     ];
     const ok = r.problems.length === 0 && !(r.acksLate && r.lost > 0);
     out(`${s.name}: ${figures.join(", ")}${ok ? "" : ` -- FAIL: ${r.problems.join("; ")}`}`);
