@@ -14,10 +14,10 @@
  * runs beyond the first of a job.
  *
  * Some scenarios put their own figures first (9: rounds) or after "lost"
- * (9: jobs held).
+ * (9: jobs held; 10: jobs without a stored result).
  *
- *   bun scripts/chaos.ts            scenarios 1-9 at full size (make chaos)
- *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
+ *   bun scripts/chaos.ts            scenarios 1-10 at full size (make chaos)
+ *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
  *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
  *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
  *
@@ -28,7 +28,9 @@
 
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { Kvm } from "@nats-io/kv";
 import type { ConsumerInfo } from "@nats-io/jetstream";
+import { keyFor, type ResultRecord } from "../src/client/result_store.ts";
 import {
   client,
   type Client,
@@ -43,6 +45,7 @@ import {
   out,
   type Outgoing,
   publishAll,
+  queueState,
   QW_BIN,
   QwProcess,
   readDeadLetters,
@@ -806,6 +809,99 @@ async function mixedFaults(ctx: Ctx): Promise<Report> {
 }
 
 // ---------------------------------------------------------------------------
+// 10: kill -9 under acksLate with results on: every job that was acked must
+// have its final result stored.
+
+/** The stored result of every id (null when none), read one get per key. */
+async function readResults(c: Client, bucket: string, jobIds: string[], timeoutMs = 60_000): Promise<Map<string, ResultRecord | null>> {
+  const kv = await new Kvm(c.nc).open(bucket);
+  const found = new Map<string, ResultRecord | null>();
+  const deadline = Date.now() + timeoutMs;
+  let next = 0;
+  const lane = async () => {
+    while (next < jobIds.length) {
+      if (Date.now() > deadline) throw new Error(`Cannot read ${bucket} within ${timeoutMs} ms (${found.size} of ${jobIds.length} read)`);
+      const id = jobIds[next++];
+      const e = await kv.get(keyFor(id));
+      found.set(id, e && e.operation === "PUT" ? e.json<ResultRecord>() : null);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, lane));
+  return found;
+}
+
+async function kill9Results(ctx: Ctx): Promise<Report> {
+  const stream = "C10";
+  const N = n(5_000);
+  const KILLS = 4;
+  const EVERY_MS = 1_500;
+  return await withServer(async (server, c) => {
+    await createStreams(c.jsm, stream);
+    const jobIds = ids("j", N);
+    // As short as the timed kills allow (the more jobs end per second, the more acks and result writes are in
+    // flight at a kill) while the queue is still draining at the last kill: 10 ms at full size.
+    const ms = Math.round(10 * 5_000 / N);
+    await publishAll(c.js, jobIds.map((id) => job(stream, "late", id, [ms])));
+    const args = qwArgs(stream, server.url, ["--concurrency", "4", "--ack-wait", "5"]);
+    const env = { QW_CHAOS_LOG: ctx.log };
+    const t0 = Date.now();
+    const procs = [0, 1].map((i) => QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    const live = [...procs];
+    const victims: number[] = [];
+    let killsMidRun = 0;
+    try {
+      await waitProgress(ctx.log, N, 0.05);
+      for (let k = 0; k < KILLS; k++) {
+        await sleep(EVERY_MS);
+        // The older of the two: a replacement gets its turn after it has been running a while.
+        const victim = live.shift()!;
+        await victim.kill9();
+        victims.push(victim.pid);
+        const s = await queueState(c.jsm, stream, CONSUMER(stream)).catch(() => null);
+        if (s && s.messages > 0) killsMidRun++;
+        progress(`kill ${k + 1}: qw ${victim.pid} at ${countLines(ctx.log) >> 1} runs, ${s?.messages ?? "?"} jobs left`);
+        const p = QwProcess.start(args, { logFile: ctx.qwLog(procs.length), env });
+        procs.push(p);
+        live.push(p);
+      }
+      await waitDrained(c.jsm, stream, CONSUMER(stream), { timeoutMs: DRAIN_TIMEOUT_MS });
+      const seconds = (Date.now() - t0) / 1000;
+      const execs = readExecutions(ctx.log);
+      const dead = await readDeadLetters(c, stream);
+      const a = account(jobIds, execs, dead);
+      const running = victims.reduce((sum, pid) => sum + interrupted(execs, pid).size, 0);
+      const results = await readResults(c, `qw_${stream}_results`, jobIds);
+      const final = (r: ResultRecord | null | undefined) => r?.state === "SUCCESS" || r?.state === "FAILURE";
+      const without = jobIds.filter((id) => !final(results.get(id)));
+      const withoutDone = without.filter((id) => a.ends.has(id)).length;
+      const succeeded = jobIds.filter((id) => results.get(id)?.state === "SUCCESS").length;
+      const problems: string[] = [];
+      if (a.lost > 0) problems.push(`lost ${a.lost} acksLate jobs, e.g. ${a.lostIds.join(", ")}`);
+      if (without.length > 0) {
+        problems.push(`${without.length} jobs without a stored final result (${withoutDone} of them ran to the end), e.g. ${without.slice(0, 5).join(", ")}`);
+      }
+      if (a.deadLettered > 0) problems.push(`${a.deadLettered} jobs dead-lettered`);
+      if (killsMidRun < KILLS) problems.push(`only ${killsMidRun} of ${KILLS} kills came while jobs were left`);
+      const exited = live.filter((p) => !p.alive);
+      if (exited.length > 0) problems.push(exited.map(describeExit).join("; "));
+      return {
+        jobs: N, done: a.done, lost: a.lost, duplicates: a.duplicates, seconds, acksLate: true, problems,
+        afterLost: [["without result", without.length]],
+        extra: [
+          ["job ms", ms],
+          ["kills", `${killsMidRun}/${KILLS} mid-run`],
+          ["running at kills", running],
+          ["redelivered runs", redeliveredRuns(execs)],
+          ["results SUCCESS", succeeded],
+        ],
+      };
+    } finally {
+      await stopAll(procs);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
 
 const SCENARIOS: Scenario[] = [
   { no: 1, name: "1 kill -9 qw (acksLate)", inShort: true, run: (c) => kill9(c, "late") },
@@ -817,6 +913,7 @@ const SCENARIOS: Scenario[] = [
   { no: 7, name: "7 SIGTERM under load", inShort: false, run: sigterm },
   { no: 8, name: "8 soak", inShort: false, run: soak },
   { no: 9, name: "9 mixed faults", inShort: true, run: mixedFaults },
+  { no: 10, name: "10 kill -9 acksLate with results", inShort: true, run: kill9Results },
 ];
 
 const selected = SCENARIOS.filter((s) => (ONLY ? ONLY.has(s.no) : !SHORT || s.inShort));
