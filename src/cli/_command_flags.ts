@@ -7,8 +7,35 @@
  * @module
  */
 
-import type { CommandFlags, DlqAction } from "./args.ts";
 import type { Command } from "./help.ts";
+
+export type DlqAction = "ls" | "show" | "replay" | "purge";
+
+/** Subcommand flags and arguments, validated; defaults where not given. */
+export interface CommandFlags {
+  /** inspect, dlq, events: print JSON instead of text. */
+  json: boolean;
+  /** enqueue: args parsed from `--json ARGS_JSON`; null means the positionals after the task. */
+  args: unknown[] | null;
+  /** enqueue: task id. */
+  id: string | null;
+  /** enqueue: seconds before the job may run. */
+  countdown: number | null;
+  /** enqueue: earliest run time, as an ISO 8601 string in UTC. */
+  eta: string | null;
+  /** enqueue: copies to enqueue. */
+  count: number;
+  /** enqueue: message headers in order given. */
+  headers: [string, string][];
+  /** result: seconds to wait for a final state; null means do not wait. */
+  wait: number | null;
+  /** dlq: the action; "ls" when none is given. */
+  dlqAction: DlqAction | null;
+  /** dlq show/replay: the stream sequence of the dead letter. */
+  seq: number | null;
+  /** dlq replay: every dead letter. */
+  all: boolean;
+}
 
 export const USAGE = "run 'qw --help' for usage";
 export const ATTEMPT: Record<Command, string> = {

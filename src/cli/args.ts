@@ -19,37 +19,11 @@ import {
   TASK_FLAGS,
   WORKER_FLAGS,
 } from "./help.ts";
-import { ATTEMPT, q, readCommand, USAGE } from "./_command_flags.ts";
+import { ATTEMPT, type CommandFlags, type DlqAction, q, readCommand, USAGE } from "./_command_flags.ts";
 
 export type { Command };
 
-export type DlqAction = "ls" | "show" | "replay" | "purge";
-
-/** Subcommand flags and arguments, validated; defaults where not given. */
-export interface CommandFlags {
-  /** inspect, dlq, events: print JSON instead of text. */
-  json: boolean;
-  /** enqueue: args parsed from `--json ARGS_JSON`; null means the positionals after the task. */
-  args: unknown[] | null;
-  /** enqueue: task id. */
-  id: string | null;
-  /** enqueue: seconds before the job may run. */
-  countdown: number | null;
-  /** enqueue: earliest run time, as an ISO 8601 string in UTC. */
-  eta: string | null;
-  /** enqueue: copies to enqueue. */
-  count: number;
-  /** enqueue: message headers in order given. */
-  headers: [string, string][];
-  /** result: seconds to wait for a final state; null means do not wait. */
-  wait: number | null;
-  /** dlq: the action; "ls" when none is given. */
-  dlqAction: DlqAction | null;
-  /** dlq show/replay: the stream sequence of the dead letter. */
-  seq: number | null;
-  /** dlq replay: every dead letter. */
-  all: boolean;
-}
+export type { CommandFlags, DlqAction };
 
 export interface CommandCli {
   kind: "command";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { QwOptions } from "./config.ts";
+import type { QwOptions } from "./options.ts";
 
 type Key = keyof QwOptions;
 

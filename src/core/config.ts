@@ -10,35 +10,14 @@
 
 import { quoteName, Reader, ratePerSecond, show } from "./_config_reader.ts";
 import type { ResolvedTaskOptions } from "./types.ts";
+import type { QwOptions } from "./options.ts";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
 export type LogFormat = "text" | "json";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
-type Num = number | string;
-type Bool = boolean | string;
-
-/** Configuration input from flags, code or a config file. Numbers and booleans may be strings. */
-export interface QwOptions {
-  // Connection. `server` may be comma-separated.
-  server?: string | readonly string[];
-  user?: string | null; password?: string | null; token?: string | null;
-  nkeySeedFile?: string | null; credsFile?: string | null;
-  tlsCaFile?: string | null; tlsCertFile?: string | null; tlsKeyFile?: string | null;
-  connectTimeout?: Num;
-  // Worker.
-  stream?: string; tasks?: string; consumer?: string; concurrency?: Num;
-  logLevel?: string; logFormat?: string;
-  ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
-  http?: string | null; name?: string; maxTasksPerChild?: Num | null;
-  stallTimeout?: Num; spawnTimeout?: Num;
-  // Task defaults. `null` or "none" means unlimited for the nullable ones.
-  acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
-  maxRetries?: Num | null; defaultRetryDelay?: Num;
-  retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
-  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool;
-}
+export type { QwOptions };
 
 /** Worker-wide task options: every task starts from these and may override them. */
 export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind">;

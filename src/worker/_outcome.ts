@@ -51,3 +51,8 @@ export function resultRecord(
   if (extra.deadLetter !== undefined) record.deadLetter = extra.deadLetter;
   return record;
 }
+
+/** The job fields every job event carries, copied off a held job. Pure. */
+export function fields(h: JobFields): JobFields {
+  return { id: h.id, task: h.task, retries: h.retries, deliveryCount: h.deliveryCount, seq: h.seq };
+}

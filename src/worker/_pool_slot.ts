@@ -1,16 +1,22 @@
 /**
- * One Web Worker of the pool and the jobs queued to it: spawning it, wiring
- * its messages to the pool, and reading which of its jobs runs now from the
- * shared ring. Private to pool.ts.
+ * One Web Worker of the pool and the jobs queued to it: spawning it (with a
+ * bound on how long it may take to become ready), wiring its messages to the
+ * pool, reading which of its jobs runs now from the shared ring, taking
+ * queued jobs back, and what its jobs become when it dies. Private to pool.ts.
  *
  * @module
  */
 
+import type { Outcome } from "../core/ack_policy.ts";
+import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "../core/errors.ts";
 import {
   type HostMessage,
   RING_SIZE,
+  serializeError,
+  slotOf,
   Status,
   statusOf,
+  tag,
   type TaskDefaults,
   type WireResult,
   type WorkerMessage,
@@ -147,4 +153,109 @@ export function markStarted<T>(s: Slot<T>, now: number): Entry<T>[] {
     break;
   }
   return started;
+}
+
+/** Take every job from the tail of a queue that has not been claimed yet (QUEUED -> STOLEN). */
+export function stealQueued<T>(s: Slot<T>): PoolJob<T>[] {
+  const moved: PoolJob<T>[] = [];
+  for (let i = s.fifo.length - 1; i >= 0; i--) {
+    const e = s.fifo[i];
+    const queued = tag(e.k, Status.QUEUED);
+    if (Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) break;
+    s.fifo.splice(i, 1);
+    s.assigned--;
+    moved.unshift(e.job);
+  }
+  return moved;
+}
+
+/** Take one queued job back from a slot; false when it is not there or was claimed meanwhile. */
+export function withdrawFrom<T>(s: Slot<T>, ref: T): "absent" | "withdrawn" | "started" {
+  const i = s.fifo.findIndex((e) => e.job.ref === ref);
+  if (i < 0) return "absent";
+  const e = s.fifo[i];
+  const queued = tag(e.k, Status.QUEUED);
+  if (s.dead || Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) return "started";
+  s.fifo.splice(i, 1);
+  s.assigned--;
+  return "withdrawn";
+}
+
+/**
+ * The outcome of each job left in a dead Web Worker's queue (the queued ones
+ * were stolen back first): the time-limit victim failed with
+ * TimeLimitExceeded, every other one with WorkerLostError, saying whether it
+ * had finished (its result was lost) or was running.
+ */
+export function deathOutcomes<T>(s: Slot<T>, reason: string): [Entry<T>, Outcome][] {
+  return s.fifo.map((e) => {
+    if (e === s.killedFor) {
+      const error = serializeError(new TimeLimitExceeded(`Task '${e.job.task}' exceeded its time limit: its Web Worker ${reason}`));
+      return [e, { kind: "time_limit", error }];
+    }
+    const message = statusOf(s.ring, e.k) === Status.DONE
+      ? `Task '${e.job.task}' finished but its result was lost: its Web Worker ${reason}`
+      : `Task '${e.job.task}' was running when its Web Worker ${reason}`;
+    return [e, { kind: "worker_lost", error: serializeError(new WorkerLostError(message)) }];
+  });
+}
+
+/**
+ * Spawn a Web Worker and resolve once it loaded the tasks file; reject with a
+ * one-line TasksFileError when it cannot, or is not ready within `timeoutMs`
+ * (then it is terminated). `h.onLost` is only called for a Web Worker that was ready.
+ */
+export function spawnSlot<T>(
+  id: number,
+  spawner: SlotSpawner,
+  timeoutMs: number,
+  h: Omit<SlotHandlers, "onInitError">,
+): { slot: Slot<T>; ready: Promise<void> } {
+  let settle!: { resolve: () => void; reject: (e: Error) => void };
+  const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const fail = (message: string) => {
+    clearTimeout(timer);
+    slot.dead = true;
+    slot.worker.terminate();
+    settle.reject(new TasksFileError(message));
+  };
+  const slot: Slot<T> = openSlot<T>(id, spawner, {
+    onReady: (tasks) => {
+      if (slot.dead) return;
+      clearTimeout(timer);
+      slot.ready = true;
+      h.onReady(tasks);
+      settle.resolve();
+    },
+    onInitError: (message) => fail(message),
+    onResults: h.onResults,
+    onLost: (reason) => {
+      if (slot.ready) h.onLost(reason);
+      else if (!slot.dead) fail(`Cannot load tasks file: its Web Worker ${reason}`);
+    },
+  });
+  const timer = setTimeout(() => {
+    if (!slot.ready && !slot.dead) fail(`Cannot load tasks file: its Web Worker was not ready within ${timeoutMs / 1000} s (--spawn-timeout)`);
+  }, timeoutMs);
+  return { slot, ready };
+}
+
+/** The entries finished by a batch of results, taken off the queue. Results come in queue order: one splice. */
+export function takeResults<T>(s: Slot<T>, items: WireResult[]): [Entry<T>, WireResult][] {
+  const out: [Entry<T>, WireResult][] = [];
+  let head = 0;
+  for (const item of items) {
+    let entry: Entry<T>;
+    if (s.fifo[head]?.k === item.k) entry = s.fifo[head++];
+    else {
+      s.fifo.splice(0, head);
+      head = 0;
+      const at = s.fifo.findIndex((e) => e.k === item.k);
+      if (at < 0) continue;
+      entry = s.fifo.splice(at, 1)[0];
+    }
+    out.push([entry, item]);
+  }
+  s.fifo.splice(0, head);
+  return out;
 }

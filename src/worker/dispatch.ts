@@ -13,47 +13,23 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { admitDelivery, decideAck, type Decision, type Outcome } from "../core/ack_policy.ts";
+import { admitDelivery, decideAck, type Outcome } from "../core/ack_policy.ts";
 import type { RandomSource } from "../core/backoff.ts";
 import { errorText } from "../client/connection.ts";
-import type { Emitter, HandBackCause, JobFields } from "../core/events.ts";
+import type { Emitter, HandBackCause } from "../core/events.ts";
 import { leaseAction } from "../core/lease.ts";
 import type { PoolJob } from "./pool.ts";
-import type { ResultRecord, ResultStore } from "../client/result_store.ts";
-import type { ResolvedTaskOptions, SerializedError } from "../core/types.ts";
+import type { ResultStore } from "../client/result_store.ts";
+import type { ResolvedTaskOptions } from "../core/types.ts";
 import { ackNumbers, jobHeaders } from "./job_headers.ts";
 import { RateGate } from "./rate_gate.ts";
-import { outcomeEvent, resultRecord } from "./_outcome.ts";
+import type { Held, JobSink } from "./held.ts";
+import { fields, resultRecord } from "./_outcome.ts";
+import { Settler } from "./settle.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
 
-/** A message the worker holds, from pull to settlement. */
-export interface Held extends JobFields {
-  msg: JsMsg;
-  policy: ResolvedTaskOptions;
-  acked: boolean;
-  started: boolean;
-  startedAt: number;
-  /** When qw received it (epoch ms). */
-  heldAt: number;
-  lastTouch: number;
-  /** It ended, and what follows (a retry, a dead letter, its result) is being published before it settles. */
-  settling: boolean;
-  /** The STARTED write (trackStarted), which the final write must follow. */
-  startedWrite?: Promise<void>;
-}
-
-/** Publishing a retry and dead-lettering, as the dispatcher needs them. */
-export interface JobSink {
-  /** Publish the next attempt of a job; resolves when the server stored it. */
-  retry(h: Held, countdownS: number, retries: number): Promise<void>;
-  /** Copy a job to the dead letters; resolves when the server stored it. */
-  deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
-  /** Remove a rejected message from the work stream, so it is gone even if the term is lost. */
-  remove(seq: number): void;
-  /** Publish a copy that waits on the server until `at` (epoch ms) with its rate-limit token reserved. */
-  defer(h: Held, at: number): Promise<void>;
-}
+export type { Held, JobSink };
 
 /** Collaborators and settings of a {@linkcode Dispatcher}. */
 export interface DispatchOptions {
@@ -80,6 +56,7 @@ export class Dispatcher {
   readonly held = new Set<Held>();
   #o: DispatchOptions;
   #gate: RateGate<Held>;
+  #settler: Settler;
   #prefix: string;
   #now: () => number;
 
@@ -87,6 +64,7 @@ export class Dispatcher {
     this.#o = options;
     this.#prefix = options.stream + ".";
     this.#now = options.now ?? Date.now;
+    this.#settler = new Settler({ ...options, held: this.held, now: this.#now });
     this.#gate = new RateGate<Held>({
       ackWaitMs: options.ackWaitMs,
       now: this.#now,
@@ -109,19 +87,19 @@ export class Dispatcher {
     if (hdr.retries) {
       const retries = Number(hdr.retries);
       if (!Number.isInteger(retries) || retries < 0 || hdr.retries.trim() === "") {
-        return this.#invalid(msg, job, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`);
+        return this.#settler.invalid(msg, job, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`);
       }
       job.retries = retries;
     }
     const policy = this.#o.tasks()[task];
-    if (!policy) return this.#invalid(msg, job, `Unknown task '${task}' (subject '${msg.subject}')`);
+    if (!policy) return this.#settler.invalid(msg, job, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
     const held: Held = { ...job, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false };
     this.held.add(held);
     if (!admitDelivery(deliveryCount, this.#o.maxDeliveries)) {
       const reason = `Delivered ${deliveryCount} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
       const error = { name: "DeliveryCapExceeded", message: reason };
-      void this.#apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
+      void this.#settler.apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
       return;
     }
     if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
@@ -183,7 +161,7 @@ export class Dispatcher {
       maxDeliveries: this.#o.maxDeliveries,
       random: this.#o.random ?? Math.random,
     });
-    void this.#apply(h, decision, ms, outcome.kind === "success" ? outcome.value : undefined);
+    void this.#settler.apply(h, decision, ms, outcome.kind === "success" ? outcome.value : undefined);
   }
 
   /** Give a job back to the stream now: acksLate or not-yet-acked ones only. */
@@ -225,126 +203,4 @@ export class Dispatcher {
     return n;
   }
 
-  // Synchronous unless something must be published first (a retry, a dead letter, an acksLate result).
-  #apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
-    if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
-    this.#settle(h, d, ms, value);
-  }
-
-  async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
-    const { emitter, sink } = this.#o;
-    h.settling = true;
-    if (d.retry) {
-      try {
-        await sink.retry(h, d.retry.countdown, d.retry.retries);
-      } catch (e) {
-        // Not scheduled: hand the job back rather than lose it.
-        emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
-        if (!h.acked) h.msg.nak(1000);
-        this.held.delete(h);
-        return;
-      }
-    }
-    if (d.deadLetter !== undefined) {
-      try {
-        await sink.deadLetter(h, d.deadLetter, d.error);
-      } catch (e) {
-        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
-        if (!h.acked) {
-          h.msg.nak(1000);
-          this.held.delete(h);
-          return;
-        }
-      }
-    }
-    this.#settle(h, d, ms, value);
-  }
-
-  #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
-    const { store } = this.#o;
-    const record = store && d.state
-      ? resultRecord(h, this.#o.workerName, this.#now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
-      : null;
-    if (record === null) return this.#finish(h, d, ms);
-    if (!h.policy.acksLate || h.acked) {
-      this.#finish(h, d, ms);
-      void this.#write(h, record);
-      return;
-    }
-    // acksLate: the result is stored before the job is acked, so a crash in
-    // between runs the job again rather than losing its result.
-    h.settling = true;
-    void this.#write(h, record).then((stored) => {
-      if (stored || d.broker.op !== "ack") return this.#finish(h, d, ms);
-      h.msg.nak(1000);
-      this.held.delete(h);
-      this.#o.emitter.emit({ type: "job.requeued", note: "its result could not be stored: it runs again", ...fields(h) });
-    });
-  }
-
-  /** Resolves true once the record is stored; false (and an event) when it cannot be. */
-  #write(h: Held, record: ResultRecord): Promise<boolean> {
-    const store = this.#o.store!;
-    const write = () => store.write(record);
-    return (h.startedWrite ? h.startedWrite.then(write) : write()).then(
-      () => true,
-      (e) => {
-        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
-        return false;
-      },
-    );
-  }
-
-  #finish(h: Held, d: Decision, ms: number): void {
-    try {
-      switch (d.broker.op) {
-        case "ack":
-          h.msg.ack();
-          break;
-        case "acked":
-          if (!h.acked) h.msg.ack();
-          break;
-        case "nak":
-          h.msg.nak(d.broker.delayMs || undefined);
-          break;
-        case "term":
-          this.#term(h.msg, d.broker.reason);
-          this.#o.sink.remove(h.seq);
-          break;
-      }
-      h.acked = true;
-      this.#o.emitter.emit(outcomeEvent(h, d, ms));
-    } finally {
-      this.held.delete(h);
-    }
-  }
-
-  #term(msg: JsMsg, reason: string): void {
-    if (this.#o.termReasons) msg.term(reason);
-    else msg.term();
-  }
-
-  /** A message that cannot run: dead-letter it, term it, and store FAILURE for its id so `qw result` says why. */
-  #invalid(msg: JsMsg, job: JobFields, reason: string): void {
-    const { emitter, sink, store } = this.#o;
-    emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
-    sink.deadLetter({ msg, seq: job.seq }, reason).then(
-      () => {
-        this.#term(msg, reason);
-        sink.remove(job.seq);
-        if (!store) return;
-        const error = { name: "InvalidJobError", message: reason };
-        const record = resultRecord(job, this.#o.workerName, this.#now(), "FAILURE", { error, deadLetter: reason });
-        store.write(record).catch((e) => emitter.emit({ type: "result.store_failed", id: job.id, state: "FAILURE", error: errorText(e) }));
-      },
-      (e) => {
-        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
-        msg.nak(1000);
-      },
-    );
-  }
-}
-
-function fields(h: Held): JobFields {
-  return { id: h.id, task: h.task, retries: h.retries, deliveryCount: h.deliveryCount, seq: h.seq };
 }

@@ -12,64 +12,29 @@
  * @module
  */
 
-import type { Outcome } from "../core/ack_policy.ts";
-import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "../core/errors.ts";
-import { type HostMessage, packBatch, RING_SIZE, serializeError, slotOf, Status, statusOf, tag, type TaskDefaults } from "./protocol.ts";
+import type { WireResult } from "./protocol.ts";
+import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
+import { dispatchTo, windowFor } from "./_pool_dispatch.ts";
 import type { ResolvedTaskOptions } from "../core/types.ts";
-import { currentEntry, type Entry, markStarted, openSlot, type PoolJob, type Slot } from "./_pool_slot.ts";
+import {
+  currentEntry,
+  deathOutcomes,
+  markStarted,
+  type PoolJob,
+  type Slot,
+  spawnSlot,
+  stealQueued,
+  takeResults,
+  withdrawFrom,
+} from "./_pool_slot.ts";
 
-export type { PoolJob };
+export type { PoolEvent, PoolJob, PoolOptions, PoolStatus };
 export { uncaughtText } from "./_pool_slot.ts";
+export { windowFor } from "./_pool_dispatch.ts";
 
-/** What the pool tells its owner about its Web Workers. */
-export type PoolEvent =
-  | { type: "worker.lost"; worker: number; reason: string }
-  | { type: "worker.time_limit"; worker: number; task: string; id: string }
-  | { type: "worker.recycled"; worker: number; jobs: number }
-  | { type: "worker.spawn_failed"; worker: number; error: string; attempt: number; retryInMs: number }
-  | { type: "pool.size"; ready: number; size: number };
-
-/** Pool settings. */
-export interface PoolOptions<T> {
-  size: number;
-  tasksUrl: string;
-  defaults: TaskDefaults;
-  maxTasksPerChild: number | null;
-  /** A Web Worker not ready this long after it was spawned is terminated (and spawned again). @default 30_000 */
-  spawnTimeoutMs?: number;
-  /** The early-ack moment: the Web Worker started the job. */
-  onStarted(ref: T): void;
-  onResult(ref: T, outcome: Outcome, ms: number): void;
-  onEvent?(e: PoolEvent): void;
-  createWorker(name: string): Worker;
-}
-
-/** How the pool is doing, for leases and the stall detector. */
-export interface PoolStatus {
-  size: number;
-  /** Web Workers that loaded the tasks file and are alive. */
-  ready: number;
-  /** Web Workers running a job now. */
-  running: number;
-  /** Jobs held and not running: queued to a Web Worker or not yet sent. */
-  waiting: number;
-  /** Milliseconds since a job started or finished or a Web Worker came up. */
-  sinceProgressMs: number;
-}
-
-// Keep about this much work queued in each Web Worker; deep windows for fast
-// jobs, one job for slow ones.
-const TARGET_QUEUE_MS = 4;
-const MAX_WINDOW = 256;
 const TICK_MS = 10;
 const STEAL_AFTER_MS = 20;
 const DEFAULT_SPAWN_TIMEOUT_MS = 30_000;
-
-/** Jobs to queue in one Web Worker, from the average run time (-1: none measured yet). Pure. */
-export function windowFor(avgMs: number): number {
-  if (avgMs < 0) return 1;
-  return Math.max(1, Math.min(MAX_WINDOW, Math.ceil(TARGET_QUEUE_MS / Math.max(avgMs, 0.001))));
-}
 
 /** The wait before respawn attempt `attempt` (0-based). Pure. */
 export const respawnDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt);
@@ -175,15 +140,10 @@ export class Pool<T> {
       return true;
     }
     for (const s of this.#slots) {
-      const i = s.fifo.findIndex((e) => e.job.ref === ref);
-      if (i < 0) continue;
-      const e = s.fifo[i];
-      const queued = tag(e.k, Status.QUEUED);
-      if (s.dead || Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) return false;
-      s.fifo.splice(i, 1);
-      s.assigned--;
-      this.#wake();
-      return true;
+      const r = withdrawFrom(s, ref);
+      if (r === "absent") continue;
+      if (r === "withdrawn") this.#wake();
+      return r === "withdrawn";
     }
     return false;
   }
@@ -195,7 +155,7 @@ export class Pool<T> {
   async close(options: { timeoutMs: number }): Promise<{ unstarted: T[]; unfinished: T[] }> {
     this.#closing = true;
     const unstarted = this.#unassigned.splice(0).map((j) => j.ref);
-    for (const s of this.#slots) unstarted.push(...this.#stealQueued(s).map((j) => j.ref));
+    for (const s of this.#slots) unstarted.push(...stealQueued(s).map((j) => j.ref));
     this.#closeDeadline = Math.min(this.#closeDeadline, Date.now() + options.timeoutMs);
     while (this.held > 0 && Date.now() < this.#closeDeadline) {
       await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, this.#closeDeadline - Date.now())))]);
@@ -224,45 +184,20 @@ export class Pool<T> {
 
   #spawn(replacing?: Slot<T>): Promise<void> {
     const id = replacing?.id ?? this.#spawned++;
-    const timeoutMs = this.#opts.spawnTimeoutMs ?? DEFAULT_SPAWN_TIMEOUT_MS;
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const fail = (message: string) => {
-        clearTimeout(timer);
-        slot.dead = true;
-        slot.worker.terminate();
-        reject(new TasksFileError(message));
-      };
-      const slot: Slot<T> = openSlot<T>(id, this.#opts, {
-        onReady: (tasks) => {
-          if (slot.dead) return;
-          clearTimeout(timer);
-          this.tasks = tasks;
-          slot.ready = true;
-          this.#progressAt = Date.now();
-          this.#sizeChanged(+1);
-          resolve();
-          this.#dispatch();
-          this.#wake();
-        },
-        onInitError: (message) => fail(message),
-        onResults: (items) => this.#onResults(slot, items),
-        onLost: (reason) => {
-          if (!slot.ready) {
-            if (!slot.dead) fail(`Cannot load tasks file: its Web Worker ${reason}`);
-            return;
-          }
-          this.#onDeath(slot, reason);
-        },
-      });
-      if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
-      else this.#slots.push(slot);
-      timer = setTimeout(() => {
-        if (!slot.ready && !slot.dead) {
-          fail(`Cannot load tasks file: its Web Worker was not ready within ${timeoutMs / 1000} s (--spawn-timeout)`);
-        }
-      }, timeoutMs);
+    const { slot, ready } = spawnSlot<T>(id, this.#opts, this.#opts.spawnTimeoutMs ?? DEFAULT_SPAWN_TIMEOUT_MS, {
+      onReady: (tasks) => {
+        this.tasks = tasks;
+        this.#progressAt = Date.now();
+        this.#sizeChanged(+1);
+        this.#dispatch();
+        this.#wake();
+      },
+      onResults: (items) => this.#onResults(slot, items),
+      onLost: (reason) => this.#onDeath(slot, reason),
     });
+    if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
+    else this.#slots.push(slot);
+    return ready;
   }
 
   #sizeChanged(delta: number): void {
@@ -279,26 +214,7 @@ export class Pool<T> {
     // where an idle Web Worker (or withdraw) can still take it.
     const open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window && !this.#stuck(s, now));
     if (open.length === 0) return;
-    const batches = new Map<Slot<T>, { k0: number; jobs: PoolJob<T>[] }>();
-    let i = 0;
-    // Spread evenly so a burst does not fill one Web Worker while another idles.
-    while (this.#unassigned.length > 0 && open.length > 0) {
-      const s = open[i % open.length];
-      const job = this.#unassigned.shift()!;
-      const k = s.nextK++;
-      Atomics.store(s.ring, slotOf(k), tag(k, Status.QUEUED));
-      s.fifo.push({ k, job, started: false, startedAt: 0 });
-      s.assigned++;
-      let b = batches.get(s);
-      if (!b) batches.set(s, b = { k0: k, jobs: [] });
-      b.jobs.push(job);
-      if (s.fifo.length >= window || s.fifo[0].k + RING_SIZE <= s.nextK || s.assigned >= max) open.splice(open.indexOf(s), 1);
-      else i++;
-    }
-    for (const [s, { k0, jobs }] of batches) {
-      const batch = packBatch(k0, jobs);
-      s.worker.postMessage({ type: "run", batch } satisfies HostMessage, [batch.body]);
-    }
+    dispatchTo(open, this.#unassigned, { window, max });
   }
 
   #retiring(s: Slot<T>): boolean {
@@ -310,27 +226,15 @@ export class Pool<T> {
     return c !== null && now - c.startedAt >= STEAL_AFTER_MS;
   }
 
-  #onResults(slot: Slot<T>, items: { k: number; ms: number; outcome: Outcome }[]): void {
+  #onResults(slot: Slot<T>, items: WireResult[]): void {
     if (slot.dead) return;
     this.#progressAt = Date.now();
-    // Results come in queue order: take them off the front in one splice.
-    let head = 0;
-    for (const item of items) {
-      let entry: Entry<T>;
-      if (slot.fifo[head]?.k === item.k) entry = slot.fifo[head++];
-      else {
-        slot.fifo.splice(0, head);
-        head = 0;
-        const at = slot.fifo.findIndex((e) => e.k === item.k);
-        if (at < 0) continue;
-        entry = slot.fifo.splice(at, 1)[0];
-      }
+    for (const [entry, item] of takeResults(slot, items)) {
       if (!entry.started && item.outcome.kind !== "invalid") this.#opts.onStarted(entry.job.ref);
       slot.runs++;
       this.#avgMs = this.#avgMs < 0 ? item.ms : this.#avgMs * 0.9 + item.ms * 0.1;
       this.#opts.onResult(entry.job.ref, item.outcome, item.ms);
     }
-    slot.fifo.splice(0, head);
     if (this.#retiring(slot) && slot.fifo.length === 0 && !this.#closing) {
       this.#opts.onEvent?.({ type: "worker.recycled", worker: slot.id, jobs: slot.runs });
       slot.dead = true;
@@ -369,23 +273,9 @@ export class Pool<T> {
   #steal(now: number): void {
     for (const s of this.#slots) {
       if (s.dead || s.fifo.length < 2 || !this.#stuck(s, now)) continue;
-      this.#unassigned.unshift(...this.#stealQueued(s));
+      this.#unassigned.unshift(...stealQueued(s));
     }
     this.#dispatch();
-  }
-
-  /** Take every job from the tail of a queue that has not been claimed yet. */
-  #stealQueued(s: Slot<T>): PoolJob<T>[] {
-    const moved: PoolJob<T>[] = [];
-    for (let i = s.fifo.length - 1; i >= 0; i--) {
-      const e = s.fifo[i];
-      const queued = tag(e.k, Status.QUEUED);
-      if (Atomics.compareExchange(s.ring, slotOf(e.k), queued, tag(e.k, Status.STOLEN)) !== queued) break;
-      s.fifo.splice(i, 1);
-      s.assigned--;
-      moved.unshift(e.job);
-    }
-    return moved;
   }
 
   #onDeath(slot: Slot<T>, reason: string): void {
@@ -393,23 +283,9 @@ export class Pool<T> {
     slot.dead = true;
     if (slot.ready) this.#sizeChanged(-1);
     slot.worker.terminate();
-    const victim = slot.killedFor;
-    if (victim === null) this.#opts.onEvent?.({ type: "worker.lost", worker: slot.id, reason });
-    const requeue = this.#stealQueued(slot);
-    for (const e of slot.fifo) {
-      const finished = statusOf(slot.ring, e.k) === Status.DONE;
-      const outcome: Outcome = e === victim
-        ? { kind: "time_limit", error: serializeError(new TimeLimitExceeded(`Task '${e.job.task}' exceeded its time limit: its Web Worker ${reason}`)) }
-        : {
-          kind: "worker_lost",
-          error: serializeError(
-            new WorkerLostError(
-              finished
-                ? `Task '${e.job.task}' finished but its result was lost: its Web Worker ${reason}`
-                : `Task '${e.job.task}' was running when its Web Worker ${reason}`,
-            ),
-          ),
-        };
+    if (slot.killedFor === null) this.#opts.onEvent?.({ type: "worker.lost", worker: slot.id, reason });
+    const requeue = stealQueued(slot);
+    for (const [e, outcome] of deathOutcomes(slot, reason)) {
       if (!e.started) this.#opts.onStarted(e.job.ref);
       this.#opts.onResult(e.job.ref, outcome, 0);
     }

@@ -1,0 +1,30 @@
+/**
+ * The options qw takes, as given: from flags, code or a config file, before
+ * validation (config.ts resolves them). Types only.
+ *
+ * @module
+ */
+
+type Num = number | string;
+type Bool = boolean | string;
+
+/** Configuration input from flags, code or a config file. Numbers and booleans may be strings. */
+export interface QwOptions {
+  // Connection. `server` may be comma-separated.
+  server?: string | readonly string[];
+  user?: string | null; password?: string | null; token?: string | null;
+  nkeySeedFile?: string | null; credsFile?: string | null;
+  tlsCaFile?: string | null; tlsCertFile?: string | null; tlsKeyFile?: string | null;
+  connectTimeout?: Num;
+  // Worker.
+  stream?: string; tasks?: string; consumer?: string; concurrency?: Num;
+  logLevel?: string; logFormat?: string;
+  ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
+  http?: string | null; name?: string; maxTasksPerChild?: Num | null;
+  stallTimeout?: Num; spawnTimeout?: Num;
+  // Task defaults. `null` or "none" means unlimited for the nullable ones.
+  acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
+  maxRetries?: Num | null; defaultRetryDelay?: Num;
+  retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
+  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool;
+}

@@ -1,0 +1,157 @@
+/**
+ * Applying a decision to a held job: publish what must exist before the
+ * message is settled (a retry, a dead letter; with acksLate, the result),
+ * then ack, nak or term it, store its result and emit its event. Also the
+ * fate of a message that cannot run at all: dead-lettered, termed, FAILURE.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+import type { Decision } from "../core/ack_policy.ts";
+import { errorText } from "../client/connection.ts";
+import type { Emitter, JobFields } from "../core/events.ts";
+import type { ResultRecord, ResultStore } from "../client/result_store.ts";
+import type { Held, JobSink } from "./held.ts";
+import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
+
+/** What settling needs. */
+export interface SettleOptions {
+  sink: JobSink;
+  store: ResultStore | null;
+  emitter: Emitter;
+  workerName: string;
+  /** Send the reason with a term; nats-server before 2.10 ignores a term that carries one. */
+  termReasons: boolean;
+  /** The dispatcher's held jobs: a job leaves it once settled. */
+  held: Set<Held>;
+  now: () => number;
+}
+
+/** Applies decisions; see the module doc. */
+export class Settler {
+  #o: SettleOptions;
+
+  constructor(options: SettleOptions) {
+    this.#o = options;
+  }
+
+  /** Apply a decision. Synchronous unless something must be published first (a retry, a dead letter, an acksLate result). */
+  apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
+    if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
+    this.#settle(h, d, ms, value);
+  }
+
+  async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
+    const { emitter, sink } = this.#o;
+    h.settling = true;
+    if (d.retry) {
+      try {
+        await sink.retry(h, d.retry.countdown, d.retry.retries);
+      } catch (e) {
+        // Not scheduled: hand the job back rather than lose it.
+        emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
+        if (!h.acked) h.msg.nak(1000);
+        this.#o.held.delete(h);
+        return;
+      }
+    }
+    if (d.deadLetter !== undefined) {
+      try {
+        await sink.deadLetter(h, d.deadLetter, d.error);
+      } catch (e) {
+        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
+        if (!h.acked) {
+          h.msg.nak(1000);
+          this.#o.held.delete(h);
+          return;
+        }
+      }
+    }
+    this.#settle(h, d, ms, value);
+  }
+
+  #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
+    const { store } = this.#o;
+    const record = store && d.state
+      ? resultRecord(h, this.#o.workerName, this.#o.now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
+      : null;
+    if (record === null) return this.#finish(h, d, ms);
+    if (!h.policy.acksLate || h.acked) {
+      this.#finish(h, d, ms);
+      void this.#write(h, record);
+      return;
+    }
+    // acksLate: the result is stored before the job is acked, so a crash in
+    // between runs the job again rather than losing its result.
+    h.settling = true;
+    void this.#write(h, record).then((stored) => {
+      if (stored || d.broker.op !== "ack") return this.#finish(h, d, ms);
+      h.msg.nak(1000);
+      this.#o.held.delete(h);
+      this.#o.emitter.emit({ type: "job.requeued", note: "its result could not be stored: it runs again", ...fields(h) });
+    });
+  }
+
+  /** Resolves true once the record is stored; false (and an event) when it cannot be. */
+  #write(h: Held, record: ResultRecord): Promise<boolean> {
+    const store = this.#o.store!;
+    const write = () => store.write(record);
+    return (h.startedWrite ? h.startedWrite.then(write) : write()).then(
+      () => true,
+      (e) => {
+        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
+        return false;
+      },
+    );
+  }
+
+  #finish(h: Held, d: Decision, ms: number): void {
+    try {
+      switch (d.broker.op) {
+        case "ack":
+          h.msg.ack();
+          break;
+        case "acked":
+          if (!h.acked) h.msg.ack();
+          break;
+        case "nak":
+          h.msg.nak(d.broker.delayMs || undefined);
+          break;
+        case "term":
+          this.#term(h.msg, d.broker.reason);
+          this.#o.sink.remove(h.seq);
+          break;
+      }
+      h.acked = true;
+      this.#o.emitter.emit(outcomeEvent(h, d, ms));
+    } finally {
+      this.#o.held.delete(h);
+    }
+  }
+
+  #term(msg: JsMsg, reason: string): void {
+    if (this.#o.termReasons) msg.term(reason);
+    else msg.term();
+  }
+
+  /** A message that cannot run: dead-letter it, term it, and store FAILURE for its id so `qw result` says why. */
+  invalid(msg: JsMsg, job: JobFields, reason: string): void {
+    const { emitter, sink, store } = this.#o;
+    emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
+    sink.deadLetter({ msg, seq: job.seq }, reason).then(
+      () => {
+        this.#term(msg, reason);
+        sink.remove(job.seq);
+        if (!store) return;
+        const error = { name: "InvalidJobError", message: reason };
+        const record = resultRecord(job, this.#o.workerName, this.#o.now(), "FAILURE", { error, deadLetter: reason });
+        store.write(record).catch((e) => emitter.emit({ type: "result.store_failed", id: job.id, state: "FAILURE", error: errorText(e) }));
+      },
+      (e) => {
+        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
+        msg.nak(1000);
+      },
+    );
+  }
+}
