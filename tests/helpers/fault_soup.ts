@@ -1,0 +1,290 @@
+/**
+ * The fault soup: a generated mix of jobs that succeed, retry, requeue,
+ * reject, crash their Web Worker, overrun time limits or sleep, run by a real
+ * `dist/qw` process against a real nats-server. A run passes when every job
+ * ends with the runs, stored state and dead letters the oracle gives
+ * (fault_soup_case.ts) and the server holds nothing for qw. Usable from tests
+ * and scripts under Bun and Deno: node: built-ins, the NATS client and
+ * fast-check only.
+ *
+ * @module
+ */
+
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { jetstream, jetstreamManager, type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { spawnQw } from "./cli.ts";
+import { type Expected, ORACLE, reached, type Seen, type SoupCase, type SoupState, stateText, type Verdict, verdict } from "./fault_soup_case.ts";
+
+export * from "./fault_soup_case.ts";
+
+/** How a case is run. */
+export interface SoupOptions {
+  /** nats-server URL; one server serves many cases (each has its own stream). */
+  server: string;
+  /** Where the record file goes. */
+  dir: string;
+  /** How long qw may take to settle every job (default 30 s). */
+  boundMs?: number;
+  /** Pause after settling, to catch runs beyond the expected ones (default 500 ms). */
+  settleMs?: number;
+}
+
+/** One job's outcome. */
+export interface JobReport {
+  id: string;
+  behaviour: string;
+  phase: string;
+  expected: Expected;
+  seen: Seen;
+  verdict: Verdict;
+}
+
+/** One case's outcome. */
+export interface SoupReport {
+  case: SoupCase;
+  stream: string;
+  jobs: JobReport[];
+  stuck: number;
+  wrong: number;
+  /** Problems of the run as a whole (qw died, did not stop cleanly). */
+  problems: string[];
+  /** What the server held for qw at the end: pending and unacked on the work consumer, pending on the delayed one. */
+  held: { pending: number; ackPending: number; delayed: number };
+  exit: { code: number | null; signal: string | null } | null;
+  seconds: number;
+  logTail: string;
+}
+
+type Qw = ChildProcess & { output(): string };
+type Exit = { code: number | null; signal: string | null };
+
+// A qw left behind by a crashed test or script would hold its jobs forever: kill it on exit.
+const live = new Set<Qw>();
+const killLive = () => {
+  for (const p of live) p.kill("SIGKILL");
+};
+process.on("exit", killLive);
+(globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.("unload", killLive);
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run one case to the end; never throws for what qw does, only for a broken set-up. */
+export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> {
+  const t0 = Date.now();
+  const stream = `soup${c.seed}_${crypto.randomUUID().slice(0, 6)}`;
+  const file = join(o.dir, `${stream}.jsonl`);
+  const nc = await connect({ servers: o.server });
+  let qw: Qw | null = null;
+  try {
+    const jsm = await jetstreamManager(nc);
+    if (c.kind === "limits") {
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], retention: RetentionPolicy.Limits, storage: StorageType.File });
+    }
+    const before = c.jobs.filter((j) => j.phase === "before");
+    const during = c.jobs.filter((j) => j.phase === "during");
+    const js = jetstream(nc);
+    const publish = async (j: SoupCase["jobs"][number]) => {
+      const h = makeHeaders();
+      h.set("Qw-Id", j.id);
+      const data = JSON.stringify({ args: [file, ...j.args] });
+      // A stream the server has just created may not listen on its subjects yet: no responders, for a moment.
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await js.publish(`${stream}.${j.behaviour}`, data, { headers: h, msgID: `${stream}-${j.id}` });
+        } catch (e) {
+          if (attempt >= 40) throw e;
+          await sleep(25);
+        }
+      }
+    };
+    if (c.kind === "limits") for (const j of before) await publish(j);
+    qw = spawnQw([
+      "--stream", stream, "--tasks", "tests/fixtures/tasks/soup.ts", "--server", o.server,
+      "--concurrency", String(c.concurrency), "--ack-wait", "5", "--log-level", "warning",
+      // Bounds the shutdown of a stuck run; a settled run has nothing running at SIGTERM.
+      "--grace", "2",
+    ]);
+    live.add(qw);
+    const exited = new Promise<Exit>((r) => qw!.once("exit", (code, signal) => r({ code, signal })));
+    let exit: Exit | null = null;
+    void exited.then((e) => (exit = e));
+    const problems: string[] = [];
+    const alive = () => exit === null;
+
+    // Workqueue: the stream is qw's own, so "before" means the moment qw created it, ahead of its first pull.
+    if (c.kind === "workqueue") {
+      if (!(await poll(() => jsm.streams.info(stream).then(() => true), alive, 15_000, 5))) {
+        throw new Error(`seed ${c.seed}: qw did not create stream ${stream} within 15 s: ${tail(qw)}`);
+      }
+      for (const j of before) await publish(j);
+    }
+    const pulling = () =>
+      jsm.consumers.info(stream, `qw_${stream}`).then((ci) => ci.num_waiting > 0 || ci.delivered.consumer_seq > 0);
+    if (!(await poll(pulling, alive, 15_000, 10))) throw new Error(`seed ${c.seed}: qw did not start pulling within 15 s: ${tail(qw)}`);
+    for (const j of during) {
+      await sleep(j.gapMs);
+      await publish(j);
+    }
+
+    const watch = new Watch(nc, jsm, stream, file);
+    const bound = Date.now() + (o.boundMs ?? 30_000);
+    let settled = false;
+    while (Date.now() < bound && alive()) {
+      const seen = await watch.seen(c);
+      const held = await watch.held();
+      if (c.jobs.every((j) => reached(ORACLE[j.behaviour], seen.get(j.id)!)) && held.pending + held.ackPending === 0) {
+        settled = true;
+        break;
+      }
+      await sleep(100);
+    }
+    if (!alive()) problems.push(`qw exited during the run: ${JSON.stringify(exit)}`);
+    if (settled) await sleep(o.settleMs ?? 500);
+    const seen = await watch.seen(c);
+    const held = await watch.held();
+    const dead = await watch.deadLetters();
+    const holds = held.pending + held.ackPending + held.delayed > 0;
+    const jobs = c.jobs.map((j): JobReport => {
+      const s = { ...seen.get(j.id)!, deadLetters: dead.get(j.id) ?? 0 };
+      const expected = ORACLE[j.behaviour];
+      return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, verdict: verdict(expected, s, holds) };
+    });
+
+    const stop = await stopQw(qw, exited);
+    if (alive() || stop === null) problems.push("qw did not exit within 15 s of SIGTERM");
+    else if (stop.code !== 0 && !problems.length) problems.push(`qw exited ${JSON.stringify(stop)} after SIGTERM, not 0`);
+    return {
+      case: c,
+      stream,
+      jobs,
+      stuck: jobs.filter((j) => j.verdict === "stuck").length,
+      wrong: jobs.filter((j) => j.verdict === "wrong").length,
+      problems,
+      held,
+      exit: stop,
+      seconds: (Date.now() - t0) / 1000,
+      logTail: tail(qw),
+    };
+  } finally {
+    if (qw && qw.exitCode === null && qw.signalCode === null) qw.kill("SIGKILL");
+    if (qw) live.delete(qw);
+    await nc.close();
+  }
+}
+
+/** True when a run passed. */
+export const passed = (r: SoupReport): boolean => r.stuck === 0 && r.wrong === 0 && r.problems.length === 0;
+
+/** One line: the seed, its shape and each job that failed. */
+export function failureLine(r: SoupReport): string {
+  const c = r.case;
+  const bad = r.jobs.filter((j) => j.verdict !== "ok").map((j) =>
+    `${j.verdict} ${j.id} ${j.behaviour} (runs ${j.seen.runs}/${j.expected.runs}, ${stateText(j.seen)}/${stateText(j.expected)}` +
+    `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""})`
+  );
+  const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
+  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ${c.jobs.length} jobs, ${held}): ` +
+    [...r.problems, ...bad].join("; ");
+}
+
+/** A failure in full: the line, how to replay it, the case as JSON and the tail of qw's log. */
+export function describeFailure(r: SoupReport, replay: string): string {
+  return [
+    `fault soup ${failureLine(r)}`,
+    `replay: ${replay}`,
+    `case: ${JSON.stringify(r.case)}`,
+    `qw log (tail):`,
+    r.logTail || "(empty)",
+  ].join("\n");
+}
+
+/** What the server and the record file say about a case's jobs. */
+class Watch {
+  #kv: KV | null = null;
+  constructor(readonly nc: NatsConnection, readonly jsm: JetStreamManager, readonly stream: string, readonly file: string) {}
+
+  /** Runs (from the record file) and stored state of every job; dead letters are read separately. */
+  async seen(c: SoupCase): Promise<Map<string, Seen>> {
+    const runs = new Map<string, number>();
+    for (const line of readLines(this.file)) {
+      try {
+        const id = (JSON.parse(line) as { id: string }).id;
+        runs.set(id, (runs.get(id) ?? 0) + 1);
+      } catch { /* a line being written */ }
+    }
+    const out = new Map<string, Seen>();
+    for (const j of c.jobs) out.set(j.id, { runs: runs.get(j.id) ?? 0, ...(await this.#state(j.id)), deadLetters: 0 });
+    return out;
+  }
+
+  async #state(id: string): Promise<{ state: SoupState; error?: string }> {
+    try {
+      this.#kv ??= await new Kvm(this.nc).open(`qw_${this.stream}_results`);
+      const e = await this.#kv.get(id); // soup ids are their own KV keys
+      if (!e || e.operation !== "PUT") return { state: "PENDING" };
+      const r = e.json<{ state: SoupState; error?: { name?: string } }>();
+      return { state: r.state, error: r.error?.name };
+    } catch {
+      return { state: "PENDING" }; // no bucket yet
+    }
+  }
+
+  /** What the server holds for qw. */
+  async held(): Promise<SoupReport["held"]> {
+    const info = (name: string) => this.jsm.consumers.info(this.stream, name).catch(() => null);
+    const [work, delayed] = await Promise.all([info(`qw_${this.stream}`), info(`qw_${this.stream}_delayed`)]);
+    const waiting = (delayed?.num_pending ?? 0) + (delayed?.num_ack_pending ?? 0); // a countdown is a nak with delay
+    return { pending: work?.num_pending ?? 0, ackPending: work?.num_ack_pending ?? 0, delayed: waiting };
+  }
+
+  /** Dead letters per task id. */
+  async deadLetters(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const name = `${this.stream}_dlq`;
+    const si = await this.jsm.streams.info(name).catch(() => null);
+    if (!si || si.state.messages === 0) return out;
+    for (let seq = si.state.first_seq; seq <= si.state.last_seq; seq++) {
+      const m = await this.jsm.streams.getMessage(name, { seq }).catch(() => null);
+      const id = m?.header?.get("Qw-Id");
+      if (id) out.set(id, (out.get(id) ?? 0) + 1);
+    }
+    return out;
+  }
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, "utf8").split("\n").filter((l) => l !== "");
+  } catch {
+    return [];
+  }
+}
+
+/** Poll `fn` until true; false when `timeoutMs` passes or `go()` turns false. A throw counts as "not yet". */
+async function poll(fn: () => Promise<boolean>, go: () => boolean, timeoutMs: number, everyMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && go()) {
+    if (await fn().catch(() => false)) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+/** SIGTERM (process.kill: Deno misreports a child signalled through kill()), SIGKILL after 15 s. */
+async function stopQw(qw: Qw, exited: Promise<Exit>): Promise<Exit | null> {
+  if (qw.exitCode === null && qw.signalCode === null) process.kill(qw.pid!, "SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), 15_000)));
+  const e = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  return e;
+}
+
+function tail(qw: Qw | null, chars = 3_000): string {
+  return (qw?.output() ?? "").slice(-chars).trim();
+}

@@ -1,0 +1,163 @@
+/**
+ * The fault soup's pure half: the behaviours of tests/fixtures/tasks/soup.ts,
+ * the oracle (what each must end as, read off `decideAck()` and the README's
+ * reliability table), the case generator (fast-check, from an integer seed)
+ * and the verdict on what a run observed. No I/O; fault_soup.ts runs a case.
+ *
+ * @module
+ */
+
+import fc from "fast-check";
+
+/** Every task of the soup fixture. */
+export const BEHAVIOURS = [
+  "succeed",
+  "succeedLate",
+  "throwsRetried",
+  "throwsPlain",
+  "retryOnce",
+  "requeueOnce",
+  "requeueEarly",
+  "rejectDrop",
+  "ignore",
+  "exits",
+  "exitsRequeue",
+  "uncaught",
+  "spins",
+  "softLimit",
+  "slow",
+] as const;
+export type Behaviour = typeof BEHAVIOURS[number];
+
+/** The stored state, or PENDING when nothing is stored. */
+export type SoupState = "SUCCESS" | "FAILURE" | "RETRY" | "STARTED" | "PENDING";
+
+/** What one job must end as once qw has settled it. */
+export interface Expected {
+  /** Executions of the task, retries and redeliveries included. */
+  runs: number;
+  /** The final stored state. */
+  state: "SUCCESS" | "FAILURE" | "PENDING";
+  /** The stored error's name, for FAILURE. */
+  error?: string;
+  /** Copies in `<stream>_dlq`. */
+  deadLetters: number;
+}
+
+const ok = (runs: number): Expected => ({ runs, state: "SUCCESS", deadLetters: 0 });
+const failed = (runs: number, error: string, deadLetters = 0): Expected => ({ runs, state: "FAILURE", error, deadLetters });
+const pending = (runs: number): Expected => ({ runs, state: "PENDING", deadLetters: 0 });
+
+/**
+ * The oracle. Each row follows `decideAck()`: early ack settles every outcome
+ * with the ack it already sent; with acksLate, Reject(requeue) naks (a second
+ * delivery), Reject terms and dead-letters, a lost Web Worker with
+ * rejectOnWorkerLost naks once and terms (dead-letters) on the redelivery, and
+ * a hard time limit acks (acksOnFailureOrTimeout defaults to true).
+ */
+export const ORACLE: Record<Behaviour, Expected> = {
+  succeed: ok(1),
+  succeedLate: ok(1),
+  throwsRetried: failed(3, "TypeError"), // the first run and maxRetries 2; then the original error
+  throwsPlain: failed(1, "RangeError"),
+  retryOnce: ok(2),
+  requeueOnce: ok(2),
+  requeueEarly: pending(1), // already acked: nothing to requeue, nothing stored
+  rejectDrop: failed(1, "Reject", 1),
+  ignore: pending(1),
+  exits: failed(1, "WorkerLostError"),
+  exitsRequeue: failed(2, "WorkerLostError", 1),
+  uncaught: failed(1, "WorkerLostError"),
+  spins: failed(1, "TimeLimitExceeded"),
+  softLimit: failed(1, "SoftTimeLimitExceeded"),
+  slow: ok(1),
+};
+
+/** One job of a case. */
+export interface SoupJob {
+  /** The task id (`Qw-Id`); a valid KV key as it is. */
+  id: string;
+  behaviour: Behaviour;
+  /** Args after the record file. */
+  args: unknown[];
+  /** Published before qw starts pulling, or while it runs. */
+  phase: "before" | "during";
+  /** Pause before publishing it (jobs published while qw runs only). */
+  gapMs: number;
+}
+
+/** One generated case. */
+export interface SoupCase {
+  seed: number;
+  concurrency: 1 | 2 | 4;
+  /** "workqueue": qw creates the stream; "limits": the runner creates a limits-retention stream first. */
+  kind: "workqueue" | "limits";
+  jobs: SoupJob[];
+}
+
+const jobArb = fc.record({
+  behaviour: fc.constantFrom(...BEHAVIOURS),
+  ms: fc.integer({ min: 20, max: 300 }),
+  during: fc.boolean(),
+  gapMs: fc.integer({ min: 0, max: 100 }),
+});
+
+const caseArb = fc.record({
+  concurrency: fc.constantFrom(1 as const, 2 as const, 4 as const),
+  kind: fc.constantFrom("workqueue" as const, "limits" as const),
+  jobs: fc.array(jobArb, { minLength: 4, maxLength: 20 }),
+});
+
+/** The case of a seed; the same seed always gives the same case. */
+export function soupCase(seed: number): SoupCase {
+  const c = fc.sample(caseArb, { seed, numRuns: 1 })[0];
+  return {
+    seed,
+    concurrency: c.concurrency,
+    kind: c.kind,
+    jobs: c.jobs.map((j, i) => ({
+      id: `j${i}`,
+      behaviour: j.behaviour,
+      args: j.behaviour === "slow" ? [j.ms] : [],
+      phase: j.during ? "during" : "before",
+      gapMs: j.during ? j.gapMs : 0,
+    })),
+  };
+}
+
+/** What the runner saw of one job. */
+export interface Seen {
+  runs: number;
+  state: SoupState;
+  error?: string;
+  deadLetters: number;
+}
+
+/** A job's verdict: as expected, held past the bound, or settled otherwise. */
+export type Verdict = "ok" | "stuck" | "wrong";
+
+/** True when a job ended exactly as the oracle says. */
+export function matches(exp: Expected, seen: Seen): boolean {
+  return seen.runs === exp.runs && seen.state === exp.state && seen.deadLetters === exp.deadLetters &&
+    (exp.state !== "FAILURE" || seen.error === exp.error);
+}
+
+/** True when a job reached its expected runs and state (dead letters are checked once settled). */
+export function reached(exp: Expected, seen: Seen): boolean {
+  return seen.runs >= exp.runs && seen.state === exp.state && (exp.state !== "FAILURE" || seen.error === exp.error);
+}
+
+/**
+ * The verdict once the run is over. A job that is not as expected is stuck
+ * when the server still holds work for qw (so it may yet be settled) and it
+ * has not run more than expected; otherwise qw settled it wrongly.
+ */
+export function verdict(exp: Expected, seen: Seen, held: boolean): Verdict {
+  if (matches(exp, seen)) return "ok";
+  return held && seen.runs <= exp.runs ? "stuck" : "wrong";
+}
+
+/** "SUCCESS", "FAILURE TypeError" or "PENDING". */
+export function stateText(s: { state: string; error?: string }): string {
+  return s.state === "FAILURE" && s.error ? `FAILURE ${s.error}` : s.state;
+}
