@@ -16,10 +16,19 @@
  * Some scenarios put their own figures first (9: rounds) or after "lost"
  * (9: jobs held; 10: jobs without a stored result).
  *
- *   bun scripts/chaos.ts            scenarios 1-10 at full size (make chaos)
- *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
+ *   bun scripts/chaos.ts            scenarios 1-11 at full size (make chaos)
+ *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10, 11 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
  *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
+ *   bun scripts/chaos.ts --seed 31  scenario 11 (the fault soup) with this one seed (a replay)
  *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
+ *
+ * Scenario 11, the fault soup, prints its own line instead:
+ *
+ *   11 fault soup: seeds N, jobs J, stuck S, wrong W, seconds T
+ *
+ * then one line per failing seed. "stuck" counts jobs the server still held
+ * for qw after the bound; "wrong" counts jobs settled otherwise than the
+ * decision table says, and seeds whose qw died or did not stop cleanly.
  *
  * Exits 1 if anything acksLate was lost or a scenario's own check failed.
  *
@@ -59,12 +68,20 @@ import {
   waitDrained,
 } from "./_harness.ts";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { failureLine, passed, runSoup, soupCase } from "../tests/helpers/fault_soup.ts";
 
 const argv = process.argv.slice(2);
 const SHORT = argv.includes("--short");
 const KEEP = argv.includes("--keep");
 const onlyArg = argv.indexOf("--only");
-const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(",").map(Number)) : null;
+const seedArg = argv.indexOf("--seed");
+const SEED = seedArg >= 0 ? Number(argv[seedArg + 1]) : null;
+if (SEED !== null && !Number.isSafeInteger(SEED)) {
+  out(`chaos: --seed takes an integer, not '${argv[seedArg + 1]}'`);
+  process.exit(2);
+}
+// A seed replays the fault soup alone unless --only says otherwise.
+const ONLY = onlyArg >= 0 ? new Set(argv[onlyArg + 1].split(",").map(Number)) : SEED !== null ? new Set([11]) : null;
 const SCALE = SHORT ? 0.1 : 1;
 const TASKS = join(FIXTURES, "chaos_tasks.ts");
 const CONSUMER = (s: string) => `qw_${s}`;
@@ -100,6 +117,9 @@ interface Report {
   problems: string[];
   /** True when the jobs were acksLate: a loss fails the run. */
   acksLate: boolean;
+  /** A scenario's own figures, printed instead of the standard ones, and lines printed under it. */
+  line?: string;
+  details?: string[];
 }
 
 interface Ctx {
@@ -809,6 +829,47 @@ async function mixedFaults(ctx: Ctx): Promise<Report> {
 }
 
 // ---------------------------------------------------------------------------
+// 11: the fault soup, many seeds of mixed faults (tests/helpers/fault_soup.ts).
+
+async function faultSoup(ctx: Ctx): Promise<Report> {
+  const seeds = SEED !== null ? [SEED] : Array.from({ length: n(200) }, (_, i) => i + 1);
+  return await withServer(async (server) => {
+    const t0 = Date.now();
+    let jobs = 0, stuck = 0, wrong = 0, doneSeeds = 0;
+    const details: string[] = [];
+    const one = async (seed: number) => {
+      const c = soupCase(seed);
+      jobs += c.jobs.length;
+      try {
+        const r = await runSoup(c, { server: server.url, dir: ctx.dir });
+        stuck += r.stuck;
+        wrong += r.wrong + (r.problems.length > 0 ? 1 : 0);
+        if (!passed(r)) details.push(failureLine(r));
+      } catch (e) {
+        wrong++;
+        details.push(`seed ${seed}: ${(e as Error).message.split("\n")[0]}`);
+      }
+      if (++doneSeeds % 20 === 0) progress(`fault soup: ${doneSeeds}/${seeds.length} seeds, stuck ${stuck}, wrong ${wrong}`);
+    };
+    // Two cases at a time (each on its own stream): this machine has 2 cores.
+    let next = 0;
+    const lane = async () => {
+      while (next < seeds.length) await one(seeds[next++]);
+    };
+    await Promise.all([lane(), lane()]);
+    const seconds = (Date.now() - t0) / 1000;
+    const bySeed = (l: string) => Number(/^seed (-?\d+)/.exec(l)?.[1]);
+    details.sort((a, b) => bySeed(a) - bySeed(b));
+    return {
+      jobs, done: jobs - stuck - wrong, lost: 0, duplicates: 0, seconds, extra: [], acksLate: false,
+      problems: stuck + wrong > 0 ? [`${details.length} of ${seeds.length} seeds failed`] : [],
+      line: `seeds ${seeds.length}, jobs ${jobs}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
+      details: details.map((d) => `${d} (replay: bun scripts/chaos.ts --seed ${bySeed(d)})`),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------
 // 10: kill -9 under acksLate with results on: every job that was acked must
 // have its final result stored.
 
@@ -914,6 +975,7 @@ const SCENARIOS: Scenario[] = [
   { no: 8, name: "8 soak", inShort: false, run: soak },
   { no: 9, name: "9 mixed faults", inShort: true, run: mixedFaults },
   { no: 10, name: "10 kill -9 acksLate with results", inShort: true, run: kill9Results },
+  { no: 11, name: "11 fault soup", inShort: true, run: faultSoup },
 ];
 
 const selected = SCENARIOS.filter((s) => (ONLY ? ONLY.has(s.no) : !SHORT || s.inShort));
@@ -932,7 +994,12 @@ for (const s of selected) {
       `duplicates ${r.duplicates}`, `seconds ${fmt(r.seconds)}`, ...show(r.extra),
     ];
     const ok = r.problems.length === 0 && !(r.acksLate && r.lost > 0);
-    out(`${s.name}: ${figures.join(", ")}${ok ? "" : ` -- FAIL: ${r.problems.join("; ")}`}`);
+    if (r.line !== undefined) {
+      out(`${s.name}: ${r.line}`);
+      for (const d of r.details ?? []) out(`  ${d}`);
+    } else {
+      out(`${s.name}: ${figures.join(", ")}${ok ? "" : ` -- FAIL: ${r.problems.join("; ")}`}`);
+    }
     if (!ok) failed = true;
   } catch (e) {
     failed = true;
