@@ -51,7 +51,9 @@ function configFlagsFor(command: Command): readonly ConfigFlag[] {
 
 function tableFor(command: Command): Table {
   const table: Table = {};
-  for (const f of configFlagsFor(command)) table[f.name] = { type: f.sets === undefined ? "string" : "boolean" };
+  for (const f of configFlagsFor(command)) {
+    table[f.name] = { type: f.sets === undefined ? "string" : "boolean", ...(f.short ? { short: f.short } : {}) };
+  }
   for (const f of [...COMMAND_FLAGS, ...GENERAL_FLAGS] as CommandFlag[]) {
     if (!f.commands.includes(command)) continue;
     table[f.name] = { type: f.arg ? "string" : "boolean", ...(f.short ? { short: f.short } : {}) };

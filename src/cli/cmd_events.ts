@@ -17,6 +17,12 @@ import { messageOf } from "./log.ts";
 import * as rt from "../core/runtime.ts";
 import { namesFor } from "../client/topology.ts";
 
+/** How long `qw events` waits before saying how to turn events on. */
+export const NO_EVENTS_HINT_MS = 5_000;
+/** What `qw events` says when no event came. */
+export const NO_EVENTS_HINT =
+  "No events yet: workers publish events only when started with --events (-E) or QW_EVENTS=1 (off by default, as in Celery)";
+
 /** The environment variable that stops `qw events` after that many events. */
 export const EVENTS_LIMIT_ENV = "QW_EVENTS_LIMIT";
 
@@ -54,6 +60,7 @@ export async function runEvents(ctx: CommandContext): Promise<number> {
   const stop = () => sub.unsubscribe();
   const offs = [rt.onSignal("SIGINT", stop), rt.onSignal("SIGTERM", stop)];
   let failure: string | null = null;
+  let hint: ReturnType<typeof setTimeout> | undefined;
   void nc.closed().then((err) => {
     if (err) failure = errorText(err);
     stop();
@@ -63,6 +70,11 @@ export async function runEvents(ctx: CommandContext): Promise<number> {
     ctx.err(`Following events on '${subject}': press Ctrl-C to stop\n`);
     const decoder = new TextDecoder();
     let seen = 0;
+    // Events are opt-in on the worker: say so when none come.
+    hint = setTimeout(() => {
+      if (seen === 0) ctx.err(`${NO_EVENTS_HINT}\n`);
+    }, NO_EVENTS_HINT_MS);
+    (hint as { unref?: () => void }).unref?.();
     // A message carries a batch of events, one JSON line each.
     for await (const m of sub) {
       for (const text of decoder.decode(m.data).split("\n")) {
@@ -72,6 +84,7 @@ export async function runEvents(ctx: CommandContext): Promise<number> {
       }
     }
   } finally {
+    clearTimeout(hint);
     for (const off of offs) off();
     await nc.close().catch(() => {});
   }

@@ -28,6 +28,8 @@ export interface ConfigFlag {
   arg?: string;
   /** What a boolean flag sets `key` to. */
   sets?: boolean;
+  /** One-letter alias. */
+  short?: string;
   help: string;
 }
 
@@ -76,7 +78,8 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "grace", key: "grace", arg: "SECONDS", help: `On shutdown, wait this long for running jobs (default ${DEFAULT_GRACE})` },
   { name: "max-deliveries", key: "maxDeliveries", arg: "N", help: `Dead-letter jobs delivered more often (default ${DEFAULT_MAX_DELIVERIES})` },
   ...off("results", "results", "Do not store task results"),
-  ...off("events", "events", "Do not publish job events on _qw.events.<stream>"),
+  { name: "events", short: "E", key: "events", sets: true, help: "Publish job events on _qw.events.<stream> (default off, as Celery's -E)" },
+  { name: "no-events", key: "events", sets: false, help: "Opposite of --events" },
   { name: "result-ttl", key: "resultTtl", arg: "SECONDS", help: `Keep results this long (default ${DEFAULT_RESULT_TTL})` },
   { name: "http", key: "http", arg: "HOST:PORT", help: "Serve the HTTP status endpoint here (default none)" },
   { name: "name", key: "name", arg: "NAME", help: "Worker name (default <hostname>:<pid>)" },
@@ -99,6 +102,7 @@ export const TASK_FLAGS: readonly ConfigFlag[] = [
   { name: "soft-time-limit", key: "softTimeLimit", arg: "SECONDS", help: "Abort the task's signal after this long (default none)" },
   { name: "rate-limit", key: "rateLimit", arg: "RATE", help: "Jobs per process: N/s, N/m or N/h (default none)" },
   ...on("track-started", "trackStarted", "Store a STARTED result when a job starts (one more write a job)"),
+  ...on("ignore-result", "ignoreResult", "Store no result (Celery's ignore_result; per task: ignoreResult)"),
 ];
 
 const LISTS: readonly Command[] = ["inspect", "dlq", "events"];

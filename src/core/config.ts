@@ -74,14 +74,15 @@ export const DEFAULT_ACK_WAIT = 30;
 export const DEFAULT_GRACE = 30;
 export const DEFAULT_MAX_DELIVERIES = 5;
 export const DEFAULT_RESULTS = true;
-export const DEFAULT_EVENTS = true;
+/** Events are opt-in, as Celery's `worker_send_task_events` (`-E`): publishing them costs throughput. */
+export const DEFAULT_EVENTS = false;
 export const DEFAULT_RESULT_TTL = 86400;
 export const DEFAULT_STALL_TIMEOUT = 30;
 export const DEFAULT_SPAWN_TIMEOUT = 30;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
-  timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false,
+  timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false,
 });
 
 type Key = keyof QwOptions;
@@ -102,6 +103,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
   retryBackoff: "QW_RETRY_BACKOFF", retryBackoffMax: "QW_RETRY_BACKOFF_MAX", retryJitter: "QW_RETRY_JITTER",
   timeLimit: "QW_TIME_LIMIT", softTimeLimit: "QW_SOFT_TIME_LIMIT", rateLimit: "QW_RATE_LIMIT", trackStarted: "QW_TRACK_STARTED",
+  ignoreResult: "QW_IGNORE_RESULT",
 });
 
 // deno-lint-ignore no-control-regex
@@ -147,6 +149,7 @@ function readTaskDefaults(r: Reader): TaskDefaults {
     softTimeLimit: r.number("softTimeLimit", d.softTimeLimit, { min: 0, exclusive: true }, true),
     rateLimit: r.rateLimit(),
     trackStarted: r.boolean("trackStarted", d.trackStarted),
+    ignoreResult: r.boolean("ignoreResult", d.ignoreResult),
   };
 }
 

@@ -26,5 +26,5 @@ export interface QwOptions {
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;
   retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
-  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool;
+  timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool; ignoreResult?: Bool;
 }

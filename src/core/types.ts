@@ -41,6 +41,8 @@ export interface TaskOptions {
   rateLimit?: string | null;
   /** Store a STARTED state when the job starts (Celery's track_started): one more result write per job. @default false */
   trackStarted?: boolean;
+  /** Store no result for this task (Celery's `ignore_result`): no write per job. @default false */
+  ignoreResult?: boolean;
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
 }
@@ -61,6 +63,7 @@ export interface ResolvedTaskOptions {
   softTimeLimit: number | null;
   rateLimit: string | null;
   trackStarted: boolean;
+  ignoreResult: boolean;
   bind: boolean;
 }
 

@@ -126,6 +126,16 @@ export class Dispatcher {
     );
   }
 
+  /** How many more jobs result writes allow now (see settle.ts). */
+  get room(): number {
+    return this.#settler.room;
+  }
+
+  /** Resolves when result writes in flight went down. */
+  whenRoom(): Promise<void> {
+    return this.#settler.whenRoom();
+  }
+
   /** Shutdown: give back every job waiting for a rate-limit token. */
   releaseWaiting(): number {
     const waiting = this.#gate.drain();
@@ -141,7 +151,7 @@ export class Dispatcher {
       h.acked = true;
       h.msg.ack();
     }
-    if (h.policy.trackStarted && this.#o.store) {
+    if (h.policy.trackStarted && !h.policy.ignoreResult && this.#o.store) {
       h.startedWrite = this.#o.store.write(resultRecord(h, this.#o.workerName, this.#now(), "STARTED")).catch((e) =>
         this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: "STARTED", error: errorText(e) })
       );

@@ -135,8 +135,9 @@ async function wire(
   p.setDispatcher(dispatcher);
   const puller = new Puller({
     consumer,
-    room: () => pool.room,
-    whenRoom: () => pool.whenRoom(),
+    room: () => Math.min(pool.room, dispatcher.room),
+    // Wait on whichever limits now: the pool's room, or result writes in flight.
+    whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
     onMessage: (m) => dispatcher.onMessage(m),
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),

@@ -28,9 +28,18 @@ export interface SettleOptions {
   now: () => number;
 }
 
+/**
+ * Result writes in flight at most. They are pipelined (none waits for
+ * another); past this many the worker stops pulling until half have landed,
+ * so a slow results bucket slows the worker instead of growing its memory.
+ */
+export const MAX_WRITES_IN_FLIGHT = 4096;
+
 /** Applies decisions; see the module doc. */
 export class Settler {
   #o: SettleOptions;
+  #writes = 0;
+  #drained: Array<() => void> = [];
 
   constructor(options: SettleOptions) {
     this.#o = options;
@@ -73,7 +82,7 @@ export class Settler {
 
   #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
     const { store } = this.#o;
-    const record = store && d.state
+    const record = store && d.state && !h.policy.ignoreResult
       ? resultRecord(h, this.#o.workerName, this.#o.now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
       : null;
     if (record === null) return this.#finish(h, d, ms);
@@ -93,17 +102,34 @@ export class Settler {
     });
   }
 
+  /** How many more jobs the worker may take before result writes catch up (0 while too many are in flight). */
+  get room(): number {
+    return Math.max(0, MAX_WRITES_IN_FLIGHT - this.#writes);
+  }
+
+  /** Resolves once result writes in flight dropped to half the bound. */
+  whenRoom(): Promise<void> {
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */
   #write(h: Held, record: ResultRecord): Promise<boolean> {
     const store = this.#o.store!;
     const write = () => store.write(record);
+    this.#writes++;
     return (h.startedWrite ? h.startedWrite.then(write) : write()).then(
       () => true,
       (e) => {
         this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
         return false;
       },
-    );
+    ).finally(() => {
+      if (--this.#writes <= MAX_WRITES_IN_FLIGHT / 2 && this.#drained.length > 0) {
+        const w = this.#drained;
+        this.#drained = [];
+        for (const f of w) f();
+      }
+    });
   }
 
   #finish(h: Held, d: Decision, ms: number): void {

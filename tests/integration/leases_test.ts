@@ -133,4 +133,21 @@ describe("leases and results", () => {
       await svc.close();
     }
   });
+
+  it("ignoreResult: the job runs and is acked, and nothing is stored for it", SLOW, async () => {
+    const stream = "ignored";
+    const { svc, store, events } = await worker(stream, { concurrency: 1, acksLate: true });
+    try {
+      const js = jetstream(t.nc);
+      await js.publish(`${stream}.quiet`, JSON.stringify({ args: [] }), { msgID: "q1" });
+      await js.publish(`${stream}.now`, JSON.stringify({ args: [] }), { msgID: "n1" });
+      await waitFor(() => store.records.get("n1"), { timeoutMs: 10_000 });
+      await waitFor(() => events.some((e) => e.type === "job.succeeded" && e.id === "q1"), { timeoutMs: 10_000 });
+      assert.equal(store.records.has("q1"), false);
+      const jsm = await jetstreamManager(t.nc);
+      await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, { timeoutMs: 5_000, message: "not acked" });
+    } finally {
+      await svc.close();
+    }
+  });
 });

@@ -86,6 +86,7 @@ async function worker(
       results: false,
       http: "127.0.0.1:0",
       name: "w1",
+      events: true,
       ...extra,
     },
     { env: {}, cpuCount: 2, hostname: "test", pid: 1 },
@@ -252,6 +253,19 @@ describe("job events", () => {
     assert.equal(await cli.exit, 0);
     const lines = cli.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((e) => e.type), ["job.started", "job.succeeded"]);
+  });
+
+  it("'qw events' says how to turn events on when a worker publishes none (the default)", SLOW, async () => {
+    const { stream } = await worker({ events: undefined });
+    const cli = qw(["events", "--stream", stream, "--server", server.url]);
+    await enqueue(stream, "add", [1, 1]);
+    await waitFor(() => cli.stderr.includes("No events yet: workers publish events only when started with --events (-E)"), {
+      timeoutMs: 10_000,
+      message: "no hint",
+    });
+    process.kill(cli.child.pid!, "SIGINT");
+    assert.equal(await cli.exit, 0);
+    assert.equal(cli.stdout, "");
   });
 
   it("are printed as text by 'qw events' until SIGINT, which exits 0", SLOW, async () => {

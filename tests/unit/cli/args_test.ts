@@ -41,7 +41,7 @@ describe("parseCliArgs()", () => {
       "--stall-timeout", "8", "--spawn-timeout", "6",
       "--acks-late", "--reject-on-worker-lost", "--no-acks-on-failure-or-timeout", "--max-retries", "7",
       "--default-retry-delay", "1", "--retry-backoff", "true", "--retry-backoff-max", "30", "--no-retry-jitter",
-      "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started",
+      "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started", "--ignore-result",
     ]);
     assert.deepEqual(cli.options, {
       server: "nats://a:4222", user: "u", password: "p", token: "t", nkeySeedFile: "/k", credsFile: "/c",
@@ -50,7 +50,7 @@ describe("parseCliArgs()", () => {
       grace: "3", maxDeliveries: "4", results: false, events: false, resultTtl: "60", http: "localhost:8080", name: "w1",
       maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
       maxRetries: "7", defaultRetryDelay: "1", retryBackoff: "true", retryBackoffMax: "30", retryJitter: false,
-      timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true,
+      timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true, ignoreResult: true,
     });
     assert.deepEqual(Object.keys(cli.options).sort(), Object.keys(ENV_VARS).sort(), "every option has a flag");
   });
@@ -60,6 +60,14 @@ describe("parseCliArgs()", () => {
     const config = resolveConfig(options, { env: { QW_CONCURRENCY: "9" }, cpuCount: 1, hostname: "h", pid: 1 });
     assert.equal(config.concurrency, 3);
     assert.equal(config.taskDefaults.retryBackoff, 2);
+  });
+
+  test("-E and --events turn events on; they are off by default, as Celery's", () => {
+    for (const flag of ["-E", "--events"]) {
+      assert.equal(command(["--stream", "s", "--tasks", "t.ts", flag]).options.events, true);
+    }
+    assert.equal(command(["--stream", "s", "--tasks", "t.ts"]).options.events, undefined);
+    assert.equal(resolveConfig({ stream: "s", tasks: "t.ts" }, { env: {}, cpuCount: 1, hostname: "h", pid: 1 }).events, false);
   });
 
   test("--no-results turns results off", () => {
@@ -101,7 +109,8 @@ describe("parseCliArgs()", () => {
     const parsed = parseCliArgs(["--help"]);
     assert.ok(parsed.kind === "help");
     for (const flag of [...CONNECTION_FLAGS, ...WORKER_FLAGS, ...TASK_FLAGS]) {
-      const line: string | undefined = parsed.text.split("\n").find((l) => l.startsWith(`  --${flag.name} `));
+      const left = flag.short ? `  -${flag.short}, --${flag.name} ` : `  --${flag.name} `;
+      const line: string | undefined = parsed.text.split("\n").find((l) => l.startsWith(left));
       assert.ok(line, `--${flag.name} is listed`);
       assert.ok(line.includes(flag.help) && line.includes(`[${ENV_VARS[flag.key]}]`), line);
     }

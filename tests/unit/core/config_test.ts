@@ -41,12 +41,12 @@ describe("resolveConfig()", () => {
       connectTimeout: 30,
       stream: "jobs", tasks: "./tasks.ts", consumer: "qw_jobs", concurrency: 4,
       logLevel: "info", logFormat: "text", ackWait: 30, grace: 30, maxDeliveries: 5,
-      results: true, resultTtl: 86400, events: true, http: null, name: "box:42", maxTasksPerChild: null,
+      results: true, resultTtl: 86400, events: false, http: null, name: "box:42", maxTasksPerChild: null,
       stallTimeout: 30, spawnTimeout: 30,
       taskDefaults: {
         acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
         maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
-        timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false,
+        timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false,
       },
     });
   });
@@ -76,7 +76,7 @@ describe("resolveConfig()", () => {
       QW_MAX_TASKS_PER_CHILD: "100", QW_STALL_TIMEOUT: "7", QW_SPAWN_TIMEOUT: "2.5", QW_ACKS_LATE: "yes", QW_REJECT_ON_WORKER_LOST: "1",
       QW_ACKS_ON_FAILURE_OR_TIMEOUT: "FALSE", QW_MAX_RETRIES: "none", QW_DEFAULT_RETRY_DELAY: "0",
       QW_RETRY_BACKOFF: "2", QW_RETRY_BACKOFF_MAX: "60", QW_RETRY_JITTER: "no", QW_TIME_LIMIT: "10",
-      QW_SOFT_TIME_LIMIT: "5", QW_RATE_LIMIT: "10/m", QW_TRACK_STARTED: "1",
+      QW_SOFT_TIME_LIMIT: "5", QW_RATE_LIMIT: "10/m", QW_TRACK_STARTED: "1", QW_IGNORE_RESULT: "1",
     };
     assert.deepEqual(Object.keys(env).sort(), Object.values(ENV_VARS).sort());
     assert.deepEqual(resolveConfig({}, ctx(env)), {
@@ -89,7 +89,7 @@ describe("resolveConfig()", () => {
       taskDefaults: {
         acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false, maxRetries: null,
         defaultRetryDelay: 0, retryBackoff: 2, retryBackoffMax: 60, retryJitter: false,
-        timeLimit: 10, softTimeLimit: 5, rateLimit: "10/m", trackStarted: true,
+        timeLimit: 10, softTimeLimit: 5, rateLimit: "10/m", trackStarted: true, ignoreResult: true,
       },
     });
   });
