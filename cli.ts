@@ -19,7 +19,8 @@ import { startService } from "./src/worker/service.ts";
 import type { CommandContext } from "./src/cli/context.ts";
 
 /** The version `qw --version` prints. */
-export const VERSION = "0.1.0";
+export { VERSION } from "./src/core/version.ts";
+import { VERSION } from "./src/core/version.ts";
 
 type Runner = (ctx: CommandContext) => Promise<number>;
 const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
@@ -28,6 +29,7 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,
   dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
   events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
+  revoke: async () => (await import("./src/cli/cmd_revoke.ts")).runRevoke,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

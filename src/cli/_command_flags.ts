@@ -35,6 +35,10 @@ export interface CommandFlags {
   seq: number | null;
   /** dlq replay: every dead letter. */
   all: boolean;
+  /** inspect: only the workers. */
+  workers: boolean;
+  /** revoke: also terminate a running job's Web Worker. */
+  terminate: boolean;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -45,6 +49,7 @@ export const ATTEMPT: Record<Command, string> = {
   inspect: "inspect",
   dlq: "manage dead letters",
   events: "follow events",
+  revoke: "revoke job",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -80,8 +85,14 @@ export function readCommand(
   const extra = (from: number) =>
     positionals.length > from ? `Unexpected argument ${q(positionals[from])} for 'qw ${command}': ${USAGE}` : null;
   switch (command) {
-    case "run":
+    case "revoke":
+      flags.terminate = raw.has("terminate");
+      return positionals.length === 0 ? `Missing job id for 'qw revoke': ${USAGE}` : null;
     case "inspect":
+      flags.workers = raw.has("workers");
+      flags.json = raw.has("json");
+      return extra(0);
+    case "run":
     case "events":
       flags.json = raw.has("json");
       return extra(0);

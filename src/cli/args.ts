@@ -166,6 +166,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     dlqAction: null,
     seq: null,
     all: false,
+    workers: false,
+    terminate: false,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

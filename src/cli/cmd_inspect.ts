@@ -10,7 +10,9 @@ import type { ConsumerInfo, JetStreamManager, StreamInfo } from "@nats-io/jetstr
 import { connectClient, streamNotFound } from "../client/client.ts";
 import type { CommandContext } from "./context.ts";
 import { errorText } from "../client/connection.ts";
-import { buildReport, formatReport, type InspectReport } from "../ops/inspect.ts";
+import { buildReport, formatReport, formatWorkers, type InspectReport } from "../ops/inspect.ts";
+import { listWorkers, type WorkerRecord } from "../ops/presence.ts";
+import { Kvm } from "@nats-io/kv";
 import { namesFor } from "../client/topology.ts";
 
 /** Fetch the info of a stream and its consumers and build the report. */
@@ -34,7 +36,19 @@ export async function gatherReport(
   });
   const consumers: ConsumerInfo[] = [];
   for await (const c of jsm.consumers.list(stream)) consumers.push(c);
-  return buildReport({ stream, consumer: names.consumer, streamInfo, dlqInfo, consumers, now: now() });
+  const workers = await readWorkers(jsm, names.workersBucket);
+  return buildReport({ stream, consumer: names.consumer, streamInfo, dlqInfo, consumers, workers, now: now() });
+}
+
+/** The live worker records; none when no worker created the bucket yet. */
+async function readWorkers(jsm: JetStreamManager, bucket: string): Promise<WorkerRecord[]> {
+  try {
+    await jsm.streams.info(`KV_${bucket}`);
+  } catch (e) {
+    if (/not found/i.test(errorText(e))) return [];
+    throw e;
+  }
+  return await listWorkers(await new Kvm(jsm.nc).open(bucket));
 }
 
 /** Runs `qw inspect`; resolves to the exit code. */
@@ -43,7 +57,11 @@ export async function runInspect(ctx: CommandContext): Promise<number> {
   const client = await connectClient(config, { events: ctx.events });
   try {
     const report = await gatherReport(client.jsm, config.stream, config.consumer);
-    ctx.out(ctx.cli.flags.json ? JSON.stringify(report) + "\n" : formatReport(report, Date.now()));
+    if (ctx.cli.flags.workers) {
+      ctx.out(ctx.cli.flags.json ? JSON.stringify({ workers: report.workers }) + "\n" : formatWorkers(report.workers, Date.now()) + "\n");
+    } else {
+      ctx.out(ctx.cli.flags.json ? JSON.stringify(report) + "\n" : formatReport(report, Date.now()));
+    }
     return 0;
   } finally {
     await client.close();

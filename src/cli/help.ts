@@ -17,8 +17,8 @@ import {
   type QwOptions,
 } from "../core/config.ts";
 
-export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events";
-export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events"];
+export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke";
+export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events", "revoke"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -118,6 +118,8 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },
   { name: "json", help: "Print JSON, one object a line", commands: LISTS },
   { name: "all", help: "With replay: replay every dead letter", commands: ["dlq"] },
+  { name: "workers", help: "Show only the workers", commands: ["inspect"] },
+  { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
 ];
 
 /** Flags of every command that are about the command line itself. */
@@ -163,6 +165,7 @@ export function helpText(): string {
     "  qw inspect [--json]                              Show the stream, consumer and workers",
     "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
+    "  qw revoke ID [ID...] [--terminate]               Revoke jobs: those not started never run; exit 1 if one already ended",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -180,6 +183,10 @@ export function helpText(): string {
     commandSection("qw inspect, qw dlq, qw events:", LISTS),
     "",
     commandSection("qw dlq:", ["dlq"]),
+    "",
+    commandSection("qw inspect:", ["inspect"]),
+    "",
+    commandSection("qw revoke:", ["revoke"]),
     "",
     `General:\n${GENERAL_FLAGS.map((f) => line(f, f.help)).join("\n")}`,
     "",

@@ -58,6 +58,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}[${e.id}] rejected: ${e.reason}`;
     case "job.ignored":
       return `${e.task}[${e.id}] ignored`;
+    case "job.revoked":
+      return `${e.task}[${e.id}] revoked: ${e.reason}`;
     case "job.handed_back":
       return `${e.task}[${e.id}] handed back: ${e.reason}`;
     case "job.deferred":

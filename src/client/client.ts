@@ -10,13 +10,15 @@
 import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SERVERS, validateStreamName } from "../core/config.ts";
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config.ts";
+import { openRevoked, putRevoke } from "./revocations.ts";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 import { publishJob } from "./producer.ts";
 import { keyFor, type ResultRecord } from "./result_store.ts";
+import { isFinalState, type TaskState } from "../core/types.ts";
 import type { Task } from "../core/task.ts";
 import { namesFor } from "./topology.ts";
 
@@ -67,7 +69,7 @@ export type TaskArgs<T, K> = 0 extends 1 & T ? unknown[]
   : never;
 
 /** True for the states a job ends in. */
-export const isFinalState = (state: string): boolean => state === "SUCCESS" || state === "FAILURE";
+export { isFinalState };
 
 const notFound = (e: unknown): boolean => /not found/i.test(errorText(e));
 
@@ -87,6 +89,7 @@ export class Client<T = any> implements AsyncDisposable {
   #js: JetStreamClient;
   #bucket: string;
   #kv: KV | null = null;
+  #revoked: KV | null = null;
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
   #onClose: () => void;
@@ -128,42 +131,75 @@ export class Client<T = any> implements AsyncDisposable {
     return e && e.operation === "PUT" ? e.json<TaskResult<R>>() : { id, state: "PENDING" };
   }
 
+  /** The current record of a job: PENDING (no record), STARTED, PROGRESS, RETRY, or a final state. Same as {@linkcode get}. */
+  state<R = unknown>(id: string): Promise<TaskResult<R> | PendingResult> {
+    return this.get<R>(id);
+  }
+
   /**
-   * Wait for a job's final state (SUCCESS or FAILURE) by watching its KV key.
+   * Every change of a job's record, starting with the current one, until a
+   * final state (SUCCESS, FAILURE or REVOKED), which is yielded last. Ends
+   * early, without an error, after `timeout` seconds or when the client closes.
+   */
+  async *watch<R = unknown>(id: string, options: { timeout?: number } = {}): AsyncGenerator<TaskResult<R>> {
+    this.#open();
+    checkId("watch result", id);
+    const { timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      throw bad(RangeError, "watch result", "'timeout'", "a number >= 0", timeout);
+    }
+    const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
+    const kv = await this.#results("get result from", deadline);
+    if (!kv) return;
+    const w = await kv.watch({ key: keyFor(id) });
+    this.#watchers.add(w);
+    const left = deadline - Date.now();
+    const timer = Number.isFinite(left) ? setTimeout(() => w.stop(), Math.max(0, left)) : undefined;
+    try {
+      for await (const e of w) {
+        if (e.operation !== "PUT") continue;
+        const record = e.json<TaskResult<R>>();
+        yield record;
+        if (isFinalState(record.state)) return;
+      }
+    } finally {
+      clearTimeout(timer);
+      w.stop();
+      this.#watchers.delete(w);
+    }
+  }
+
+  /**
+   * Wait for a job's final state (SUCCESS, FAILURE or REVOKED) by watching its KV key.
    * A failed job resolves too: check `state`. Throws `ResultTimeoutError` after `timeout` seconds.
    */
   async result<R = unknown>(id: string, options: { timeout?: number } = {}): Promise<TaskResult<R>> {
-    this.#open();
-    checkId("get result", id);
-    const { timeout } = options;
-    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
-      throw bad(RangeError, "get result", "'timeout'", "a number >= 0", timeout);
-    }
-    const deadline = timeout === undefined ? Infinity : Date.now() + timeout * 1000;
     let last: TaskResult<R> | null = null;
-    const kv = await this.#results("get result from", deadline);
-    if (kv) {
-      const w = await kv.watch({ key: keyFor(id) });
-      this.#watchers.add(w);
-      const left = deadline - Date.now();
-      const timer = Number.isFinite(left) ? setTimeout(() => w.stop(), Math.max(0, left)) : undefined;
-      try {
-        for await (const e of w) {
-          if (e.operation !== "PUT") continue;
-          last = e.json<TaskResult<R>>();
-          if (isFinalState(last.state)) return last;
-        }
-      } finally {
-        clearTimeout(timer);
-        w.stop();
-        this.#watchers.delete(w);
-      }
-      this.#open();
-      if (timeout === undefined) throw new Error(`Cannot get result of '${id}' as the connection closed while waiting`);
+    for await (const r of this.watch<R>(id, options)) {
+      last = r;
+      if (isFinalState(r.state)) return r;
     }
+    this.#open();
+    if (options.timeout === undefined) throw new Error(`Cannot get result of '${id}' as the connection closed while waiting`);
     throw new ResultTimeoutError(
-      `No final result for '${id}' within ${timeout} s: current state is "${last?.state ?? "PENDING"}"`,
+      `No final result for '${id}' within ${options.timeout} s: current state is "${last?.state ?? "PENDING"}"`,
     );
+  }
+
+  /**
+   * Revoke a job: stored in the bucket every worker watches, so one that has
+   * not started never runs (its state becomes REVOKED when a worker sees it,
+   * even one that starts later); with `terminate`, a running one's Web Worker
+   * is terminated. A job that already ended is left as it is: `revoked` is
+   * false and `state` says how it ended.
+   */
+  async revoke(id: string, options: { terminate?: boolean } = {}): Promise<{ revoked: boolean; state: TaskState }> {
+    const current = await this.get(id);
+    if (isFinalState(current.state)) return { revoked: false, state: current.state };
+    await this.#requireStream("revoke a job of");
+    this.#revoked ??= await openRevoked(this.nc, namesFor(this.stream).revokedBucket, DEFAULT_RESULT_TTL);
+    await putRevoke(this.#revoked, { id, terminate: options.terminate === true, at: new Date().toISOString() });
+    return { revoked: true, state: current.state };
   }
 
   /** Stop waiting for results and close the connection. Idempotent. */

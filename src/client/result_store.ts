@@ -9,7 +9,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import type { SerializedError, TaskState } from "../core/types.ts";
+import { isFinalState, type Progress, type SerializedError, type TaskState } from "../core/types.ts";
 
 /** One stored result. */
 export interface ResultRecord {
@@ -27,6 +27,8 @@ export interface ResultRecord {
   finishedAt: number;
   /** Why the job was dead-lettered, when it was (see `qw dlq ls`). */
   deadLetter?: string;
+  /** With state PROGRESS: what the task reported last. */
+  progress?: Progress;
 }
 
 /** Reads and fenced writes of results by task id. */
@@ -41,13 +43,16 @@ export function isNewerAttempt(a: Pick<ResultRecord, "retries" | "deliveryCount"
 }
 
 /**
- * True when `record` may replace `old`: it is not from an older attempt, and a
- * STARTED never replaces the final state of the same attempt. Pure.
+ * True when `record` may replace `old`: it is not from an older attempt, and
+ * within one attempt a STARTED or PROGRESS never replaces a final state (nor
+ * STARTED a PROGRESS). Pure.
  */
 export function supersedes(record: ResultRecord, old: ResultRecord): boolean {
   if (isNewerAttempt(old, record)) return false;
   const same = old.retries === record.retries && old.deliveryCount === record.deliveryCount;
-  return !(same && record.state === "STARTED" && old.state !== "STARTED");
+  if (!same) return true;
+  if (isFinalState(old.state)) return isFinalState(record.state);
+  return !(record.state === "STARTED" && old.state === "PROGRESS");
 }
 
 const PLAIN_KEY = /^[-/_a-zA-Z0-9]+(\.[-/_a-zA-Z0-9]+)*$/;

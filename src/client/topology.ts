@@ -7,6 +7,8 @@
  * - consumer `<consumer>_delayed`: releases delayed jobs when their eta passes.
  * - `<stream>_dlq`: dead letters, kept until purged.
  * - KV bucket `qw_<stream>_results`: results.
+ * - KV bucket `qw_<stream>_revoked`: revoked task ids (durable revokes).
+ * - KV bucket `qw_<stream>_workers`: one record per running qw process.
  *
  * @module
  */
@@ -28,6 +30,10 @@ export interface Names {
   delayedConsumer: string;
   dlqStream: string;
   resultsBucket: string;
+  /** KV bucket of revoked task ids, watched by every worker. */
+  revokedBucket: string;
+  /** KV bucket of the records of running qw processes (TTL 15 s). */
+  workersBucket: string;
   eventsSubject: string;
 }
 
@@ -40,6 +46,8 @@ export function namesFor(stream: string, consumer?: string | null): Names {
     delayedConsumer: `${c}_delayed`,
     dlqStream: `${stream}_dlq`,
     resultsBucket: `qw_${stream}_results`,
+    revokedBucket: `qw_${stream}_revoked`,
+    workersBucket: `qw_${stream}_workers`,
     eventsSubject: `_qw.events.${stream}`,
   };
 }

@@ -19,7 +19,8 @@ export type Outcome =
   | { kind: "ignore" }
   | { kind: "worker_lost"; error: SerializedError }
   | { kind: "time_limit"; error: SerializedError }
-  | { kind: "invalid"; reason: string };
+  | { kind: "invalid"; reason: string }
+  | { kind: "revoked"; reason: string };
 
 /** The task options the decision reads. */
 export type AckPolicy = Pick<
@@ -60,13 +61,14 @@ export type OutcomeEvent =
   | "job.retry_scheduled"
   | "job.requeued"
   | "job.rejected"
-  | "job.ignored";
+  | "job.ignored"
+  | "job.revoked";
 
 /** The full decision for one execution. */
 export interface Decision {
   broker: BrokerAction;
   /** The state to store, or null to store nothing. */
-  state: "SUCCESS" | "FAILURE" | "RETRY" | null;
+  state: "SUCCESS" | "FAILURE" | "RETRY" | "REVOKED" | null;
   event: OutcomeEvent;
   /** Schedule a new attempt: countdown in seconds and the retries count it carries. */
   retry?: { countdown: number; retries: number };
@@ -142,6 +144,9 @@ function decide(outcome: Outcome, ctx: DecisionContext): Decision {
       const broker: BrokerAction = policy.acksOnFailureOrTimeout ? { op: "ack" } : { op: "nak", delayMs: 0 };
       return { broker, state: "FAILURE", event: "job.failed", error: outcome.error };
     }
+    case "revoked":
+      // Revoked: never runs again, whatever its ack mode; acked, not dead-lettered.
+      return { broker: late ? { op: "ack" } : settled, state: "REVOKED", event: "job.revoked", note: outcome.reason };
     case "invalid":
       return {
         broker: { op: "term", reason: outcome.reason },

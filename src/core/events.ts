@@ -35,6 +35,7 @@ export type QwEvent =
   | ({ type: "job.requeued"; reason?: string; note?: string } & JobFields)
   | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
   | ({ type: "job.ignored" } & JobFields)
+  | ({ type: "job.revoked"; reason: string } & JobFields)
   | ({ type: "job.handed_back"; reason: string; cause: HandBackCause } & JobFields)
   | ({ type: "job.deferred"; until: number } & JobFields)
   | { type: "job.invalid"; seq: number; subject: string; reason: string }

@@ -95,15 +95,35 @@ export interface TaskContext {
   retry(options?: RetryOptions): never;
   /** Throws a `Reject`; requeue defaults to false as in Celery. */
   reject(reason?: string, options?: { requeue?: boolean }): never;
+  /**
+   * Report progress: stored as state PROGRESS with `{ fraction, meta }`, at most
+   * one write per 250 ms per job (the latest wins); never after the final state.
+   * Throws a RangeError when `fraction` is not a number in [0, 1].
+   */
+  progress(fraction: number, meta?: unknown): void;
 }
 
-/** Result states, as Celery's. */
+/** Result states, as Celery's (PROGRESS is Celery's custom state of `update_state`). */
 export type TaskState =
   | "PENDING"
   | "STARTED"
+  | "PROGRESS"
   | "SUCCESS"
   | "FAILURE"
-  | "RETRY";
+  | "RETRY"
+  | "REVOKED";
+
+/** The states a job ends in: nothing replaces them but a later attempt. */
+export const FINAL_STATES: readonly TaskState[] = ["SUCCESS", "FAILURE", "REVOKED"];
+
+/** True for a state a job ends in. Pure. */
+export const isFinalState = (state: string): boolean => (FINAL_STATES as readonly string[]).includes(state);
+
+/** Progress a task reported: a fraction in [0, 1] and any JSON value. */
+export interface Progress {
+  fraction: number;
+  meta?: unknown;
+}
 
 /** An error as data, safe to send across threads and store as JSON. */
 export interface SerializedError {

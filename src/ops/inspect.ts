@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { WorkerRecord } from "./presence.ts";
+
 /** The parts of a JetStream stream info that inspect reads. */
 export interface StreamInfoLike {
   state: { messages: number; subjects?: Record<string, number> };
@@ -75,6 +77,8 @@ export interface InspectReport {
   consumerFound: boolean;
   tasks: TaskReport[];
   consumers: ConsumerReport[];
+  /** The qw processes that are running (their records in `qw_<stream>_workers`). */
+  workers: WorkerRecord[];
 }
 
 const EPOCH = Date.parse("1971-01-01T00:00:00Z");
@@ -128,6 +132,7 @@ export function buildReport(input: {
   streamInfo: StreamInfoLike;
   dlqInfo: StreamInfoLike | null;
   consumers: ConsumerInfoLike[];
+  workers?: WorkerRecord[];
   now: number;
 }): InspectReport {
   const tasks = taskCounts(input.stream, input.streamInfo.state.subjects);
@@ -150,6 +155,7 @@ export function buildReport(input: {
     consumerFound: main !== undefined,
     tasks,
     consumers,
+    workers: input.workers ?? [],
   };
 }
 
@@ -174,6 +180,18 @@ export function renderTable(header: string[], rows: (string | number)[][]): stri
     .join("\n");
 }
 
+/** The workers table as text. Pure. */
+export function formatWorkers(workers: WorkerRecord[], now: number): string {
+  if (workers.length === 0) return "Workers: none running";
+  return renderTable(
+    ["worker", "host", "pid", "version", "ready", "done", "failed", "retried", "running", "started", "state"],
+    workers.map((w) => [
+      w.name, w.host, w.pid, w.version, `${w.ready}/${w.concurrency}`, w.done, w.failed, w.retried,
+      w.running.length === 0 ? "-" : w.running.join(","), formatAgo(w.startedAt, now), w.draining ? "draining" : "running",
+    ]),
+  );
+}
+
 /** The report as text for a terminal. */
 export function formatReport(r: InspectReport, now: number): string {
   const out: string[] = [];
@@ -191,6 +209,8 @@ export function formatReport(r: InspectReport, now: number): string {
   out.push("");
   if (r.tasks.length === 0) out.push("Tasks: no jobs stored");
   else out.push(renderTable(["task", "queued", "delayed"], r.tasks.map((t) => [t.task, t.queued, t.delayed])));
+  out.push("");
+  out.push(formatWorkers(r.workers, now));
   out.push("");
   if (r.consumers.length === 0) out.push("Consumers: none");
   else {

@@ -18,7 +18,7 @@
 import type { QwEvent } from "../core/events.ts";
 
 /** The `outcome` label values of `qw_jobs_total`, in the order they are rendered. */
-export const OUTCOMES = ["succeeded", "failed", "retried", "rejected", "requeued", "ignored", "invalid"] as const;
+export const OUTCOMES = ["succeeded", "failed", "retried", "rejected", "requeued", "ignored", "revoked", "invalid"] as const;
 /** How a job was settled. */
 export type JobOutcome = typeof OUTCOMES[number];
 
@@ -78,6 +78,7 @@ const EVENT_OUTCOME: Partial<Record<QwEvent["type"], JobOutcome>> = {
   "job.rejected": "rejected",
   "job.requeued": "requeued",
   "job.ignored": "ignored",
+  "job.revoked": "revoked",
   "job.invalid": "invalid",
 };
 
@@ -132,6 +133,7 @@ export class Metrics {
       case "job.rejected":
       case "job.requeued":
       case "job.ignored":
+      case "job.revoked":
         break;
       case "worker.lost":
         this.#workerLost++;

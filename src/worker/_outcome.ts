@@ -26,6 +26,8 @@ export function outcomeEvent(h: JobFields, d: Decision, ms: number): QwEvent {
       return { type: "job.rejected", reason: d.deadLetter ?? "", error: d.error, id, task, retries, deliveryCount, seq };
     case "job.ignored":
       return { type: "job.ignored", id, task, retries, deliveryCount, seq };
+    case "job.revoked":
+      return { type: "job.revoked", reason: d.note ?? "revoked", id, task, retries, deliveryCount, seq };
   }
 }
 

@@ -48,8 +48,9 @@ export interface Slot<T> {
   ring: Int32Array;
   ready: boolean;
   dead: boolean;
-  /** The job whose hard time limit ended this Web Worker. */
+  /** The job this Web Worker was terminated for, and why. */
   killedFor: Entry<T> | null;
+  killedAs: "time_limit" | "revoked";
   nextK: number;
   fifo: Entry<T>[];
   runs: number;
@@ -62,6 +63,8 @@ export interface SlotHandlers {
   onReady(tasks: Record<string, ResolvedTaskOptions>): void;
   onInitError(message: string): void;
   onResults(items: WireResult[]): void;
+  /** A running job reported progress. */
+  onProgress(k: number, fraction: number, meta: unknown): void;
   /** The Web Worker is gone: it exited, threw an uncaught error or closed. */
   onLost(reason: string): void;
 }
@@ -91,7 +94,8 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
   const worker = spawner.createWorker(`qw-${id}`);
   const sab = new SharedArrayBuffer(RING_SIZE * 4);
   const slot: Slot<T> = {
-    id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, nextK: 0, fifo: [], runs: 0, assigned: 0,
+    id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, killedAs: "time_limit", nextK: 0, fifo: [], runs: 0,
+    assigned: 0,
   };
   worker.onmessage = (e: MessageEvent) => {
     const msg = e.data as WorkerMessage;
@@ -102,6 +106,8 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
         return h.onInitError(msg.error.message);
       case "results":
         return h.onResults(msg.items);
+      case "progress":
+        return h.onProgress(msg.k, msg.fraction, msg.meta);
       case "exiting":
         // Deno reports no event when a Web Worker calls process.exit().
         return h.onLost(`exited with code ${msg.code ?? 0}`);
@@ -189,6 +195,7 @@ export function withdrawFrom<T>(s: Slot<T>, ref: T): "absent" | "withdrawn" | "s
  */
 export function deathOutcomes<T>(s: Slot<T>, reason: string): [Entry<T>, Outcome][] {
   return s.fifo.map((e) => {
+    if (e === s.killedFor && s.killedAs === "revoked") return [e, { kind: "revoked", reason: `terminated while running: its Web Worker ${reason}` }];
     if (e === s.killedFor) {
       const error = serializeError(new TimeLimitExceeded(`Task '${e.job.task}' exceeded its time limit: its Web Worker ${reason}`));
       return [e, { kind: "time_limit", error }];
@@ -229,6 +236,7 @@ export function spawnSlot<T>(
     },
     onInitError: (message) => fail(message),
     onResults: h.onResults,
+    onProgress: h.onProgress,
     onLost: (reason) => {
       if (slot.ready) h.onLost(reason);
       else if (!slot.dead) fail(`Cannot load tasks file: its Web Worker ${reason}`);

@@ -36,6 +36,8 @@ export class DelayedRelease {
       js: JetStreamClient;
       stream: string;
       emitter: Emitter;
+      /** True for a revoked task id: such a job is released at once, for the worker to mark REVOKED without running it. */
+      revoked?: (id: string) => boolean;
       now?: () => number;
     },
   ) {
@@ -60,7 +62,8 @@ export class DelayedRelease {
   #onMessage(m: JsMsg): void {
     const now = (this.o.now ?? Date.now)();
     const eta = Number(m.headers?.get(Header.eta) ?? 0);
-    if (Number.isFinite(eta) && eta - now > EARLY_MS) {
+    const revoked = this.o.revoked?.(m.headers?.get(Header.id) ?? "") ?? false;
+    if (!revoked && Number.isFinite(eta) && eta - now > EARLY_MS) {
       m.nak(eta - now);
       return;
     }

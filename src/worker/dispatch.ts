@@ -20,7 +20,8 @@ import type { Emitter, HandBackCause } from "../core/events.ts";
 import { leaseAction } from "../core/lease.ts";
 import type { PoolJob } from "./pool.ts";
 import type { ResultStore } from "../client/result_store.ts";
-import type { ResolvedTaskOptions } from "../core/types.ts";
+import type { Progress, ResolvedTaskOptions } from "../core/types.ts";
+import type { RevokeRecord } from "../client/revocations.ts";
 import { ackNumbers, jobHeaders } from "./job_headers.ts";
 import { RateGate } from "./rate_gate.ts";
 import type { Held, JobSink } from "./held.ts";
@@ -38,6 +39,10 @@ export interface DispatchOptions {
   submit: (job: PoolJob<Held>) => void;
   /** Take a job back from the pool if it has not started; false when it has. */
   withdraw: (h: Held) => boolean;
+  /** Terminate the Web Worker running a job; false when it does not run (yet). */
+  terminate: (h: Held) => boolean;
+  /** The revoke of a task id, if it was revoked. */
+  revoked: (id: string) => RevokeRecord | undefined;
   sink: JobSink;
   store: ResultStore | null;
   emitter: Emitter;
@@ -57,6 +62,7 @@ export class Dispatcher {
   #o: DispatchOptions;
   #gate: RateGate<Held>;
   #settler: Settler;
+  #revokeLater = new Map<Held, RevokeRecord>();
   #prefix: string;
   #now: () => number;
 
@@ -102,6 +108,7 @@ export class Dispatcher {
       void this.#settler.apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
       return;
     }
+    if (this.#o.revoked(id)) return this.#revoked(held, "revoked before it started");
     if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
   }
 
@@ -151,27 +158,65 @@ export class Dispatcher {
       h.acked = true;
       h.msg.ack();
     }
-    if (h.policy.trackStarted && !h.policy.ignoreResult && this.#o.store) {
-      h.startedWrite = this.#o.store.write(resultRecord(h, this.#o.workerName, this.#now(), "STARTED")).catch((e) =>
-        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: "STARTED", error: errorText(e) })
-      );
-    }
+    if (h.policy.trackStarted) this.#writeInterim(h, "STARTED");
     if (this.#o.emitter.active) {
       const { id, task, retries, deliveryCount, seq } = h;
       this.#o.emitter.emit({ type: "job.started", id, task, retries, deliveryCount, seq });
     }
   }
 
-  /** A job ended; decide and apply. */
-  onResult(h: Held, outcome: Outcome, ms: number): void {
-    const decision = decideAck(outcome, {
+  /** A running job reported progress: store it as PROGRESS, after whatever was written before. */
+  onProgress(h: Held, fraction: number, meta: unknown): void {
+    if (!this.held.has(h) || h.settling) return;
+    this.#writeInterim(h, "PROGRESS", { fraction, meta });
+  }
+
+  #writeInterim(h: Held, state: "STARTED" | "PROGRESS", progress?: Progress): void {
+    const store = this.#o.store;
+    if (!store || h.policy.ignoreResult) return;
+    const record = resultRecord(h, this.#o.workerName, this.#now(), state);
+    if (progress) record.progress = progress;
+    const write = () =>
+      store.write(record).catch((e) => this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state, error: errorText(e) }));
+    h.lastWrite = h.lastWrite ? h.lastWrite.then(write) : write();
+  }
+
+  /**
+   * A revoke arrived: a held job that has not started never will (it is
+   * acked, REVOKED); a running one is terminated when the revoke says so,
+   * else it finishes. One that is starting this very moment is tried again.
+   */
+  revoke(r: RevokeRecord): void {
+    for (const h of this.held) {
+      if (h.id !== r.id || h.settling) continue;
+      if (this.#gate.cancel(h) || (!h.started && this.#o.withdraw(h))) {
+        this.#revoked(h, "revoked before it started");
+      } else if (!h.started) {
+        this.#revokeLater.set(h, r);
+      } else if (r.terminate && !this.#o.terminate(h)) {
+        this.#revokeLater.set(h, r);
+      }
+    }
+  }
+
+  #revoked(h: Held, reason: string): void {
+    this.#settler.apply(h, this.#decide(h, { kind: "revoked", reason }), 0);
+  }
+
+  #decide(h: Held, outcome: Outcome) {
+    return decideAck(outcome, {
       policy: h.policy,
       deliveryCount: h.deliveryCount,
       retries: h.retries,
       maxDeliveries: this.#o.maxDeliveries,
       random: this.#o.random ?? Math.random,
     });
-    void this.#settler.apply(h, decision, ms, outcome.kind === "success" ? outcome.value : undefined);
+  }
+
+  /** A job ended; decide and apply. */
+  onResult(h: Held, outcome: Outcome, ms: number): void {
+    this.#revokeLater.delete(h);
+    void this.#settler.apply(h, this.#decide(h, outcome), ms, outcome.kind === "success" ? outcome.value : undefined);
   }
 
   /** Give a job back to the stream now: acksLate or not-yet-acked ones only. */
@@ -188,6 +233,10 @@ export class Dispatcher {
    * many leases were renewed.
    */
   touchLeases(pool: { sinceProgressMs: number }): number {
+    for (const [h, r] of [...this.#revokeLater]) {
+      this.#revokeLater.delete(h);
+      if (this.held.has(h)) this.revoke(r);
+    }
     const now = this.#now();
     const ackWaitMs = this.#o.ackWaitMs;
     let n = 0;

@@ -21,8 +21,8 @@ export interface Held extends JobFields {
   lastTouch: number;
   /** It ended, and what follows (a retry, a dead letter, its result) is being published before it settles. */
   settling: boolean;
-  /** The STARTED write (trackStarted), which the final write must follow. */
-  startedWrite?: Promise<void>;
+  /** The last STARTED or PROGRESS write, which the next write (and the final one) must follow. */
+  lastWrite?: Promise<void>;
 }
 
 /** Publishing a retry and dead-lettering, as the dispatcher needs them. */

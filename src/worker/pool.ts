@@ -149,6 +149,22 @@ export class Pool<T> {
   }
 
   /**
+   * Terminate the Web Worker running this job (to revoke it); the jobs queued
+   * behind it go to other Web Workers. False when the job does not run here.
+   */
+  terminate(ref: T): boolean {
+    for (const s of this.#slots) {
+      const current = s.dead ? null : currentEntry(s);
+      if (current?.job.ref !== ref) continue;
+      s.killedFor = current;
+      s.killedAs = "revoked";
+      this.#onDeath(s, "was terminated to revoke its job");
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Stop taking jobs, hand back those not started, let running ones finish
    * for up to `timeoutMs`, then terminate every Web Worker.
    */
@@ -193,6 +209,10 @@ export class Pool<T> {
         this.#wake();
       },
       onResults: (items) => this.#onResults(slot, items),
+      onProgress: (k, fraction, meta) => {
+        const e = slot.fifo.find((x) => x.k === k);
+        if (e) this.#opts.onProgress?.(e.job.ref, fraction, meta);
+      },
       onLost: (reason) => this.#onDeath(slot, reason),
     });
     if (replacing) this.#slots[this.#slots.indexOf(replacing)] = slot;
@@ -261,6 +281,7 @@ export class Pool<T> {
       if (current && limit && now - current.startedAt > limit * 1000) {
         this.#opts.onEvent?.({ type: "worker.time_limit", worker: s.id, task: current.job.task, id: current.job.id });
         s.killedFor = current;
+        s.killedAs = "time_limit";
         this.#onDeath(s, `was terminated after the time limit of ${limit}s`);
       }
     }

@@ -28,6 +28,8 @@ export interface PoolOptions<T> {
   /** The early-ack moment: the Web Worker started the job. */
   onStarted(ref: T): void;
   onResult(ref: T, outcome: Outcome, ms: number): void;
+  /** A running job reported progress (at most every 250 ms). */
+  onProgress?(ref: T, fraction: number, meta: unknown): void;
   onEvent?(e: PoolEvent): void;
   createWorker(name: string): Worker;
 }

@@ -126,6 +126,7 @@ export type WorkerMessage =
   | { type: "ready"; tasks: Record<string, ResolvedTaskOptions> }
   | { type: "init_error"; error: SerializedError }
   | { type: "results"; items: WireResult[] }
+  | { type: "progress"; k: number; fraction: number; meta?: unknown }
   | { type: "exiting"; code: number | undefined };
 
 const MAX_CAUSE_DEPTH = 4;

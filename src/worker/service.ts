@@ -6,27 +6,28 @@
  * @module
  */
 
-import { accessSync, constants } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { jetstream, type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
 import { Puller } from "./consumer.ts";
 import { Dispatcher, type Held } from "./dispatch.ts";
-import { Emitter, type QwEvent } from "../core/events.ts";
+import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
+import { JobCounts, Presence } from "../ops/presence.ts";
 import { Pool } from "./pool.ts";
 import { jetStreamSink } from "./job_sink.ts";
 import type { TaskDefaults } from "./protocol.ts";
-import { KvResultStore, type ResultStore } from "../client/result_store.ts";
-import { createTaskWorker } from "../core/runtime.ts";
+import type { ResultStore } from "../client/result_store.ts";
+import { RevokedSet } from "../client/revocations.ts";
+import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./delayed_release.ts";
-import { ensureTopology, namesFor } from "../client/topology.ts";
-import { TasksFileError } from "../core/errors.ts";
+import { namesFor } from "../client/topology.ts";
+import { VERSION } from "../core/version.ts";
 import { watchStalls } from "./stall_watch.ts";
+import { setUpServer, tasksFileUrl } from "./setup.ts";
+
+export { tasksFileUrl };
 
 /** What a worker needs; `ResolvedConfig` from config.ts satisfies it. */
 export interface ServiceConfig extends ConnectionConfig {
@@ -76,7 +77,8 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
   const emit = events.emit.bind(events);
   const tasksUrl = tasksFileUrl(cfg.tasks);
   let dispatcher: Dispatcher | null = null;
-  const pool = await Pool.start<Held>({
+  // The Web Workers load the tasks file while the connection is made.
+  const starting = Pool.start<Held>({
     size: cfg.concurrency,
     tasksUrl,
     defaults: cfg.taskDefaults,
@@ -85,15 +87,18 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
     createWorker: createTaskWorker,
     onStarted: (h) => dispatcher!.onStarted(h),
     onResult: (h, outcome, ms) => dispatcher!.onResult(h, outcome, ms),
+    onProgress: (h, fraction, meta) => dispatcher!.onProgress(h, fraction, meta),
     onEvent: (e) => emit(e),
   });
-  let nc: NatsConnection;
-  try {
-    nc = await openConnection(cfg, { name: `qw ${cfg.name}`, emit });
-  } catch (e) {
-    await pool.close({ timeoutMs: 0 });
-    throw e;
+  const connecting = openConnection(cfg, { name: `qw ${cfg.name}`, emit });
+  const [pooled, connected] = await Promise.allSettled([starting, connecting]);
+  if (pooled.status === "rejected" || connected.status === "rejected") {
+    if (pooled.status === "fulfilled") await pooled.value.close({ timeoutMs: 0 });
+    if (connected.status === "fulfilled") await connected.value.close().catch(() => {});
+    throw pooled.status === "rejected" ? pooled.reason : (connected as PromiseRejectedResult).reason;
   }
+  const pool = pooled.value;
+  const nc = connected.value;
   try {
     return await wire(cfg, { nc, pool, events, store: options.store, setDispatcher: (d) => (dispatcher = d) });
   } catch (e) {
@@ -110,20 +115,15 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, consumer, delayed, store } = await settingUp(cfg, emit, async () => {
-    const jsm = await jetstreamManager(nc);
-    await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit });
-    const js: JetStreamClient = jetstream(nc);
-    const store = p.store ?? (cfg.results ? await KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null);
-    const consumer = await js.consumers.get(cfg.stream, names.consumer);
-    const delayed = await js.consumers.get(cfg.stream, names.delayedConsumer);
-    return { jsm, js, consumer, delayed, store };
-  });
+  const { jsm, js, consumer, delayed, store, revoked, workers } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const revokes = new RevokedSet();
   const dispatcher = new Dispatcher({
     stream: cfg.stream,
     tasks: () => pool.tasks,
     submit: (job) => pool.submit(job),
     withdraw: (h) => pool.withdraw(h),
+    terminate: (h) => pool.terminate(h),
+    revoked: (id) => revokes.get(id),
     store,
     emitter: events,
     maxDeliveries: cfg.maxDeliveries,
@@ -142,14 +142,33 @@ async function wire(
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
-  const delayedRelease = new DelayedRelease({ consumer: delayed, js, stream: cfg.stream, emitter: events });
+  // Every revoke stored so far is known before the first job is pulled.
+  await revokes.watch(revoked, (r) => dispatcher.revoke(r));
+  const delayedRelease = new DelayedRelease({
+    consumer: delayed,
+    js,
+    stream: cfg.stream,
+    emitter: events,
+    revoked: (id) => revokes.get(id) !== undefined,
+  });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });
   const publisher = new EventPublisher(nc, { subject: names.eventsSubject, source: cfg.name });
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  for (const l of [metrics.listener, health.listener]) events.on(l);
+  const counts = new JobCounts();
+  for (const l of [metrics.listener, health.listener, counts.listener]) events.on(l);
+  let draining = false;
+  const startedAt = new Date().toISOString();
+  const presence = new Presence(workers, {
+    record: () => ({
+      name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
+      startedAt, done: counts.done, failed: counts.failed, retried: counts.retried,
+      running: [...dispatcher.held].filter((h) => h.started).map((h) => h.id), draining, at: new Date().toISOString(),
+    }),
+    onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
+  });
   if (cfg.events !== false) events.on(publisher.listener);
   const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
   let fatal: string | null = null;
@@ -164,6 +183,7 @@ async function wire(
   });
   puller.start();
   delayedRelease.start();
+  await presence.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
 
   let closing: Promise<void> | null = null;
@@ -187,6 +207,8 @@ async function wire(
     return closing = (async () => {
       emit({ type: "service.closing", reason });
       stopWatch();
+      draining = true;
+      void presence.refresh();
       // Pulling stops at once; open pull requests run out while running jobs finish.
       const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
       let handedBack = dispatcher.releaseWaiting();
@@ -206,6 +228,8 @@ async function wire(
         dispatcher.handBack(h, fatal === null ? "still held at shutdown" : "the pool stalled", cause);
         handedBack++;
       }
+      revokes.stop();
+      await step("close.presence", () => presence.stop());
       await step("close.http", () => http?.close());
       publisher.close();
       await step("close.drain", () => nc.drain());
@@ -234,45 +258,4 @@ async function wire(
     },
     [Symbol.asyncDispose]: () => close(),
   };
-}
-
-/**
- * Run the JetStream set-up, retrying timeouts (a cluster without a leader
- * yet) for `connectTimeout` seconds with a line per attempt; other errors
- * fail at once with what to do.
- */
-async function settingUp<T>(cfg: ServiceConfig, emit: (e: QwEvent) => void, fn: () => Promise<T>): Promise<T> {
-  const where = `'${cfg.servers.join(",")}'`;
-  const deadline = Date.now() + cfg.connectTimeout * 1000;
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const msg = errorText(e);
-      if (/not enabled|no responders/i.test(msg)) {
-        throw new Error(`Cannot use JetStream on ${where}: ${msg} (start nats-server with -js)`);
-      }
-      if (!/timeout|timed out/i.test(msg)) throw new Error(`Cannot set up stream '${cfg.stream}' on ${where}: ${msg}`);
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `Cannot set up stream '${cfg.stream}' on ${where} after ${attempt} attempts in ${cfg.connectTimeout}s: ${msg} (does the JetStream cluster have a leader?)`,
-        );
-      }
-      emit({ type: "connection.retry", attempt, error: `JetStream set-up: ${msg}`, server: cfg.servers.join(",") });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
-/** The tasks file as a URL a Web Worker can import; a clear error if it cannot be read. */
-export function tasksFileUrl(path: string): string {
-  const abs = resolve(path);
-  try {
-    accessSync(abs, constants.R_OK);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorText(e);
-    throw new TasksFileError(`Cannot read tasks file '${path}': ${why}`);
-  }
-  return pathToFileURL(abs).href;
 }

@@ -117,7 +117,7 @@ export class Settler {
     const store = this.#o.store!;
     const write = () => store.write(record);
     this.#writes++;
-    return (h.startedWrite ? h.startedWrite.then(write) : write()).then(
+    return (h.lastWrite ? h.lastWrite.then(write) : write()).then(
       () => true,
       (e) => {
         this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });

@@ -27,6 +27,7 @@ import {
 import { registerQwModule } from "../core/runtime.ts";
 import { collectTasks, matchesError, type TaskEntry } from "../core/task.ts";
 import * as api from "../core/task_api.ts";
+import { type ProgressReporter, progressReporter } from "./_progress.ts";
 import type { RetryOptions, TaskContext } from "../core/types.ts";
 
 declare const self: {
@@ -147,17 +148,21 @@ function runJob(job: WireJob): WireResult | Promise<WireResult> {
   Atomics.store(ring, slotOf(job.k), tag(job.k, Status.RUNNING));
   let controller: AbortController | undefined;
   const signal = () => (controller ??= new AbortController()).signal;
-  const ctx = () => makeContext(job, signal());
+  let reporter: ProgressReporter | undefined;
+  const progress = () => (reporter ??= progressReporter((fraction, meta) => self.postMessage({ type: "progress", k: job.k, fraction, meta })));
+  const ctx = () => makeContext(job, signal(), progress);
   api._setCurrentTask(ctx);
   let value: unknown;
   try {
     value = entry.options.bind ? entry.fn(ctx(), ...args) : entry.fn(...args);
   } catch (e) {
     api._setCurrentTask(null);
+    reporter?.end();
     return finish(job, t0, classify(e, entry));
   }
   if (!isThenable(value)) {
     api._setCurrentTask(null);
+    reporter?.end();
     return finish(job, t0, { kind: "success", value });
   }
   const soft = entry.options.softTimeLimit;
@@ -170,6 +175,7 @@ function runJob(job: WireJob): WireResult | Promise<WireResult> {
     (e) => finish(job, t0, classify(e, entry)),
   ).finally(() => {
     clearTimeout(timer);
+    reporter?.end();
     api._setCurrentTask(null);
   });
 }
@@ -196,7 +202,7 @@ function classify(e: unknown, entry: TaskEntry): Outcome {
   return { kind: "error", error: serializeError(e), autoretry };
 }
 
-function makeContext(job: WireJob, signal: AbortSignal): TaskContext {
+function makeContext(job: WireJob, signal: AbortSignal, progress: () => ProgressReporter): TaskContext {
   return {
     id: job.id,
     name: job.task,
@@ -209,6 +215,9 @@ function makeContext(job: WireJob, signal: AbortSignal): TaskContext {
     },
     reject(reason?: string, options?: { requeue?: boolean }): never {
       throw new Reject(reason, options);
+    },
+    progress(fraction: number, meta?: unknown): void {
+      progress().report(fraction, meta);
     },
   };
 }

@@ -6,7 +6,7 @@ import { ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false,
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false,
 };
 
 function command(argv: string[]): CommandCli {
@@ -68,6 +68,14 @@ describe("parseCliArgs()", () => {
     }
     assert.equal(command(["--stream", "s", "--tasks", "t.ts"]).options.events, undefined);
     assert.equal(resolveConfig({ stream: "s", tasks: "t.ts" }, { env: {}, cpuCount: 1, hostname: "h", pid: 1 }).events, false);
+  });
+
+  test("revoke takes ids and --terminate; inspect takes --workers", () => {
+    const r = command(["revoke", "--stream", "s", "a", "b", "--terminate"]);
+    assert.deepEqual([r.command, r.positionals, r.flags.terminate], ["revoke", ["a", "b"], true]);
+    assert.equal(command(["revoke", "--stream", "s", "a"]).flags.terminate, false);
+    assert.equal(error(["revoke", "--stream", "s"]), "Missing job id for 'qw revoke': run 'qw --help' for usage");
+    assert.equal(command(["inspect", "--stream", "s", "--workers"]).flags.workers, true);
   });
 
   test("--no-results turns results off", () => {

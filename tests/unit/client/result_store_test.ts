@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { keyFor, supersedes } from "../../../src/client/result_store.ts";
+import { keyFor, type ResultRecord, supersedes } from "../../../src/client/result_store.ts";
 
 /** A valid KV key, as the server and `@nats-io/kv` take it. */
 const VALID_KEY = /^[-/_=a-zA-Z0-9]([-/_=.a-zA-Z0-9]*[-/_=a-zA-Z0-9])?$/;
@@ -122,3 +122,21 @@ describe("supersedes()", () => {
     assert.equal(supersedes(rec("STARTED", 0, 2), rec("SUCCESS", 0, 1)), true, "a later delivery's start");
   });
 });
+
+describe("supersedes() with progress and revokes", () => {
+  const rec = (state: ResultRecord["state"], retries = 0, deliveryCount = 1): ResultRecord =>
+    ({ id: "x", task: "t", state, retries, deliveryCount, worker: "w", finishedAt: 0 });
+  test("PROGRESS replaces STARTED and PROGRESS, never a final state of the same attempt", () => {
+    assert.equal(supersedes(rec("PROGRESS"), rec("STARTED")), true);
+    assert.equal(supersedes(rec("PROGRESS"), rec("PROGRESS")), true);
+    for (const final of ["SUCCESS", "FAILURE", "REVOKED"] as const) assert.equal(supersedes(rec("PROGRESS"), rec(final)), false, final);
+    assert.equal(supersedes(rec("STARTED"), rec("PROGRESS")), false);
+  });
+  test("a final state replaces the interim ones, and a later attempt replaces anything", () => {
+    assert.equal(supersedes(rec("REVOKED"), rec("PROGRESS")), true);
+    assert.equal(supersedes(rec("SUCCESS"), rec("REVOKED")), true, "the same attempt's final write wins over an earlier one");
+    assert.equal(supersedes(rec("PROGRESS", 1), rec("SUCCESS", 0)), true);
+    assert.equal(supersedes(rec("SUCCESS", 0), rec("REVOKED", 1)), false);
+  });
+});
+

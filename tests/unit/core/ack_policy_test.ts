@@ -36,6 +36,7 @@ const O = {
   lost: { kind: "worker_lost", error: LOST },
   timeLimit: { kind: "time_limit", error: TLE },
   invalid: { kind: "invalid", reason: "Unknown task 'nope'" },
+  revoked: { kind: "revoked", reason: "revoked before it started" },
 } satisfies Record<string, Outcome>;
 
 const EARLY_REQUEUE_NOTE = "Cannot requeue: the job was acked when it started (early ack)";
@@ -219,6 +220,8 @@ const TABLE: Row[] = [
       }),
     )
   ),
+  row("revoked, early ack: acked (at once if not yet); REVOKED", O.revoked, {}, D(acked, "REVOKED", "job.revoked", { note: "revoked before it started" })),
+  row("revoked, acksLate on: ack, never requeued; REVOKED", O.revoked, late, D(ack, "REVOKED", "job.revoked", { note: "revoked before it started" })),
 ];
 
 describe("decideAck(): the table of issue 3, one row per cell", () => {
@@ -231,7 +234,7 @@ describe("decideAck(): the table of issue 3, one row per cell", () => {
 
   it("decideAck() covers every outcome kind with acksLate off and on", () => {
     const kinds = new Set(TABLE.map((r) => `${r.outcome.kind}/${r.policy?.acksLate === true}`));
-    for (const kind of ["success", "error", "retry", "reject", "ignore", "worker_lost", "time_limit", "invalid"]) {
+    for (const kind of ["success", "error", "retry", "reject", "ignore", "worker_lost", "time_limit", "invalid", "revoked"]) {
       assert.ok(kinds.has(`${kind}/false`) && kinds.has(`${kind}/true`), kind);
     }
   });

@@ -102,6 +102,7 @@ describe("buildReport()", () => {
         consumerFound: true,
         tasks: undefined,
         consumers: undefined,
+        workers: [],
       },
     );
     assert.deepEqual(r.consumers.map((c) => c.name), ["qw_jobs", "qw_jobs_delayed"]);
@@ -161,5 +162,16 @@ describe("formatReport()", () => {
     assert.match(empty, /Consumer 'qw_jobs' not found/);
     assert.match(empty, /Tasks: no jobs stored/);
     assert.match(empty, /Consumers: none/);
+    assert.match(empty, /Workers: none running/);
+  });
+
+  test("shows each worker with its counts, running jobs and whether it drains", () => {
+    const w = {
+      name: "h1:42", host: "h1", pid: 42, version: "0.1.0", concurrency: 2, ready: 2, startedAt: "2030-01-01T11:59:00.000Z",
+      done: 10, failed: 1, retried: 2, running: ["a", "b"], draining: false, at: "2030-01-01T11:59:58.000Z",
+    };
+    const r = buildReport({ stream: "jobs", consumer: "qw_jobs", streamInfo, dlqInfo: null, consumers: [], workers: [w], now: NOW });
+    assert.deepEqual(r.workers, [w]);
+    assert.match(formatReport(r, NOW), /\nh1:42 +h1 +42 +0\.1\.0 +2\/2 +10 +1 +2 +a,b +1 min ago +running\n/);
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * A worker's set-up on the server: the streams, consumers and buckets it
+ * needs, opened in parallel once the streams exist, with timeouts (a cluster
+ * without a leader yet) retried for `connectTimeout` seconds; and the tasks
+ * file as a URL the Web Workers can import.
+ *
+ * @module
+ */
+
+import { accessSync, constants } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type Consumer, jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { KV } from "@nats-io/kv";
+import { errorText } from "../client/connection.ts";
+import type { QwEvent } from "../core/events.ts";
+import { TasksFileError } from "../core/errors.ts";
+import { KvResultStore, type ResultStore } from "../client/result_store.ts";
+import { openRevoked } from "../client/revocations.ts";
+import { ensureTopology, type Names } from "../client/topology.ts";
+import { openWorkers } from "../ops/presence.ts";
+
+/** What the set-up needs to know. */
+export interface SetupConfig {
+  servers: string[];
+  stream: string;
+  connectTimeout: number;
+  ackWait: number;
+  results: boolean;
+  resultTtl: number;
+}
+
+/** Everything a worker uses on the server. */
+export interface ServerSide {
+  jsm: JetStreamManager;
+  js: JetStreamClient;
+  consumer: Consumer;
+  delayed: Consumer;
+  store: ResultStore | null;
+  revoked: KV;
+  workers: KV;
+}
+
+/** Create what is missing and open it all. */
+export function setUpServer(
+  nc: NatsConnection,
+  names: Names,
+  cfg: SetupConfig,
+  o: { emit: (e: QwEvent) => void; store?: ResultStore },
+): Promise<ServerSide> {
+  return settingUp(cfg, o.emit, async () => {
+    const jsm = await jetstreamManager(nc);
+    await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
+    const js: JetStreamClient = jetstream(nc);
+    const [store, consumer, delayed, revoked, workers] = await Promise.all([
+      o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
+      js.consumers.get(cfg.stream, names.consumer),
+      js.consumers.get(cfg.stream, names.delayedConsumer),
+      openRevoked(nc, names.revokedBucket, cfg.resultTtl),
+      openWorkers(nc, names.workersBucket),
+    ]);
+    return { jsm, js, consumer, delayed, store, revoked, workers };
+  });
+}
+
+/**
+ * Run the JetStream set-up, retrying timeouts (a cluster without a leader
+ * yet) for `connectTimeout` seconds with a line per attempt; other errors
+ * fail at once with what to do.
+ */
+async function settingUp<T>(cfg: SetupConfig, emit: (e: QwEvent) => void, fn: () => Promise<T>): Promise<T> {
+  const where = `'${cfg.servers.join(",")}'`;
+  const deadline = Date.now() + cfg.connectTimeout * 1000;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const msg = errorText(e);
+      if (/not enabled|no responders/i.test(msg)) {
+        throw new Error(`Cannot use JetStream on ${where}: ${msg} (start nats-server with -js)`);
+      }
+      if (!/timeout|timed out/i.test(msg)) throw new Error(`Cannot set up stream '${cfg.stream}' on ${where}: ${msg}`);
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `Cannot set up stream '${cfg.stream}' on ${where} after ${attempt} attempts in ${cfg.connectTimeout}s: ${msg} (does the JetStream cluster have a leader?)`,
+        );
+      }
+      emit({ type: "connection.retry", attempt, error: `JetStream set-up: ${msg}`, server: cfg.servers.join(",") });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** The tasks file as a URL a Web Worker can import; a clear error if it cannot be read. */
+export function tasksFileUrl(path: string): string {
+  const abs = resolve(path);
+  try {
+    accessSync(abs, constants.R_OK);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorText(e);
+    throw new TasksFileError(`Cannot read tasks file '${path}': ${why}`);
+  }
+  return pathToFileURL(abs).href;
+}
