@@ -137,7 +137,16 @@ export {
   Emitter,
 } from "./src/core/events.ts";
 
-export type { ErrorMatcher, ResolvedTaskOptions, RetryOptions, SerializedError, TaskContext, TaskOptions, TaskState } from "./src/core/types.ts";
+export type {
+  ErrorMatcher,
+  Progress,
+  ResolvedTaskOptions,
+  RetryOptions,
+  SerializedError,
+  TaskContext,
+  TaskOptions,
+  TaskState,
+} from "./src/core/types.ts";
 export type { Task } from "./src/core/task.ts";
 export type { QwEvent, QwEventType, QwListener } from "./src/core/events.ts";
 export type { Service, ServiceConfig } from "./src/worker/service.ts";
@@ -169,8 +178,10 @@ export {
    * returns the task id (also the `Nats-Msg-Id`, so the same id twice within
    * the stream's duplicate window runs once); `get(id)` reads the current
    * record (`PENDING` when there is none); `result(id, { timeout })` watches
-   * the record until SUCCESS or FAILURE and throws `ResultTimeoutError` on
-   * timeout. Typed by a tasks module: `Client<typeof import("./tasks.ts")>`.
+   * the record until a final state (SUCCESS, FAILURE or REVOKED) and throws
+   * `ResultTimeoutError` on timeout; `watch(id)` yields every change (PROGRESS
+   * included) until the final state; `revoke(id, { terminate })` revokes a job
+   * durably. Typed by a tasks module: `Client<typeof import("./tasks.ts")>`.
    *
    * @example Idempotent enqueue with a caller's id
    * ```ts ignore
