@@ -66,6 +66,31 @@ export {
 } from "./src/core/task_api.ts";
 
 export {
+  /**
+   * Build workflows (Celery's canvas): `sig(task, args)` is one step
+   * (`.immutable()` takes no parent result); `chain(...)` passes each result as
+   * the first argument of the next step; `group(...)` runs steps in parallel
+   * and gives the list of their results; `chord(group, body)` calls `body`
+   * with that list. Start one with `client.enqueueFlow()`.
+   *
+   * @example A chord that sums squares
+   * ```ts ignore
+   * import { chain, chord, connectClient, group, sig } from "qw";
+   *
+   * await using client = await connectClient({ stream: "jobs" });
+   * const id = await client.enqueueFlow(chord(group(sig("square", [2]), sig("square", [3])), sig("sum")));
+   * console.log((await client.result(id)).result); // 13
+   * await client.enqueueFlow(chain(sig("add", [1, 1]), sig("add", [2]), sig("mul", [10]))); // 40
+   * ```
+   */
+  chain,
+  chord,
+  group,
+  sig,
+} from "./src/core/flow.ts";
+export type { FlowNode, Signature, SigNode } from "./src/core/flow.ts";
+
+export {
   ClosedError,
   errors,
   Ignore,

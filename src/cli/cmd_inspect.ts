@@ -48,7 +48,7 @@ async function readWorkers(jsm: JetStreamManager, bucket: string): Promise<Worke
     if (/not found/i.test(errorText(e))) return [];
     throw e;
   }
-  return await listWorkers(await new Kvm(jsm.nc).open(bucket));
+  return await listWorkers(await new Kvm(jsm.jetstream()).open(bucket));
 }
 
 /** Runs `qw inspect`; resolves to the exit code. */

@@ -16,7 +16,8 @@ import { type ConnectionConfig, errorText, openConnection } from "./connection.t
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
-import { publishJob } from "./producer.ts";
+import { publishFlow, publishJob } from "./producer.ts";
+import { type FlowNode, normalizeFlow } from "../core/flow.ts";
 import { keyFor, type ResultRecord } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { Task } from "../core/task.ts";
@@ -129,6 +130,23 @@ export class Client<T = any> implements AsyncDisposable {
     const kv = await this.#results("get result from");
     const e = kv ? await kv.get(keyFor(id)) : null;
     return e && e.operation === "PUT" ? e.json<TaskResult<R>>() : { id, state: "PENDING" };
+  }
+
+  /**
+   * Start a workflow built with `sig`, `chain`, `group` and `chord`; resolves to
+   * its id once the server stored it. `result(flowId)` gives the flow's final
+   * state and result; each step's own record is under `<flow id>.<path>`.
+   */
+  async enqueueFlow(flow: FlowNode, options: { id?: string } = {}): Promise<string> {
+    this.#open();
+    const id = checkId("start flow", options.id ?? crypto.randomUUID());
+    const normalized = normalizeFlow(flow);
+    try {
+      await publishFlow(this.#js, this.stream, { id, flow: normalized });
+    } catch (e) {
+      throw await this.#publishError(e, "_flow");
+    }
+    return id;
   }
 
   /** The current record of a job: PENDING (no record), STARTED, PROGRESS, RETRY, or a final state. Same as {@linkcode get}. */

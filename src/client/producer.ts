@@ -29,6 +29,12 @@ export const Header = {
   dlqAt: "Qw-Dlq-At",
 } as const;
 
+/** The header that marks a step of a flow; its body carries `flow` (see worker/flow_runner.ts). */
+export const FLOW_HEADER = "Qw-Flow";
+
+/** The subject a flow is started on: a worker publishes its first steps. */
+export const flowStartSubject = (stream: string): string => `${stream}._flow`;
+
 /** A job to publish. */
 export interface OutgoingJob {
   task: string;
@@ -66,6 +72,19 @@ export async function publishJob(
   const base = msgIdFor(job.id, job.retries, delayed);
   const msgID = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
   const ack = await js.publish(subject, job.data, { msgID, headers: h });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/**
+ * Start a flow: one message on `<stream>._flow` (dedup id `flow:<id>`) that a
+ * worker expands into the flow's first steps. Resolves when the server stored it.
+ */
+export async function publishFlow(
+  js: JetStreamClient,
+  stream: string,
+  flow: { id: string; flow: unknown },
+): Promise<{ seq: number; duplicate: boolean }> {
+  const ack = await js.publish(flowStartSubject(stream), JSON.stringify(flow), { msgID: `flow:${flow.id}` });
   return { seq: ack.seq, duplicate: ack.duplicate };
 }
 

@@ -34,6 +34,8 @@ export interface Names {
   revokedBucket: string;
   /** KV bucket of the records of running qw processes (TTL 15 s). */
   workersBucket: string;
+  /** KV bucket of flows' group joins. */
+  flowsBucket: string;
   eventsSubject: string;
 }
 
@@ -48,6 +50,7 @@ export function namesFor(stream: string, consumer?: string | null): Names {
     resultsBucket: `qw_${stream}_results`,
     revokedBucket: `qw_${stream}_revoked`,
     workersBucket: `qw_${stream}_workers`,
+    flowsBucket: `qw_${stream}_flows`,
     eventsSubject: `_qw.events.${stream}`,
   };
 }

@@ -16,7 +16,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { admitDelivery, decideAck, type Outcome } from "../core/ack_policy.ts";
 import type { RandomSource } from "../core/backoff.ts";
 import { errorText } from "../client/connection.ts";
-import type { Emitter, HandBackCause } from "../core/events.ts";
+import type { Emitter, HandBackCause, JobFields } from "../core/events.ts";
 import { leaseAction } from "../core/lease.ts";
 import type { PoolJob } from "./pool.ts";
 import type { ResultStore } from "../client/result_store.ts";
@@ -24,6 +24,7 @@ import type { Progress, ResolvedTaskOptions } from "../core/types.ts";
 import type { RevokeRecord } from "../client/revocations.ts";
 import { ackNumbers, jobHeaders } from "./job_headers.ts";
 import { RateGate } from "./rate_gate.ts";
+import { FLOW_START_TASK, type FlowStarter, flowOf } from "./flow_steps.ts";
 import type { Held, JobSink } from "./held.ts";
 import { fields, resultRecord } from "./_outcome.ts";
 import { Settler } from "./settle.ts";
@@ -39,6 +40,8 @@ export interface DispatchOptions {
   submit: (job: PoolJob<Held>) => void;
   /** Take a job back from the pool if it has not started; false when it has. */
   withdraw: (h: Held) => boolean;
+  /** Starts flows and advances them; null without flows (no results bucket). */
+  flows?: FlowStarter | null;
   /** Terminate the Web Worker running a job; false when it does not run (yet). */
   terminate: (h: Held) => boolean;
   /** The revoke of a task id, if it was revoked. */
@@ -70,7 +73,7 @@ export class Dispatcher {
     this.#o = options;
     this.#prefix = options.stream + ".";
     this.#now = options.now ?? Date.now;
-    this.#settler = new Settler({ ...options, held: this.held, now: this.#now });
+    this.#settler = new Settler({ ...options, held: this.held, now: this.#now, flowRunner: () => options.flows?.runner ?? null });
     this.#gate = new RateGate<Held>({
       ackWaitMs: options.ackWaitMs,
       now: this.#now,
@@ -97,10 +100,16 @@ export class Dispatcher {
       }
       job.retries = retries;
     }
+    if (task === FLOW_START_TASK && this.#o.flows) return this.#o.flows.startMessage(msg, job);
     const policy = this.#o.tasks()[task];
     if (!policy) return this.#settler.invalid(msg, job, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
     const held: Held = { ...job, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false };
+    if (hdr.flow) {
+      const flow = flowOf(msg.data);
+      if (!flow) return this.#settler.invalid(msg, job, "Body of a flow step has no valid 'flow': expected {\"args\": [...], \"flow\": {id, path, then}}");
+      held.flow = flow;
+    }
     this.held.add(held);
     if (!admitDelivery(deliveryCount, this.#o.maxDeliveries)) {
       const reason = `Delivered ${deliveryCount} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
@@ -133,6 +142,11 @@ export class Dispatcher {
     );
   }
 
+  /** Dead-letter and term a message that cannot run, storing FAILURE for its id. */
+  invalid(msg: JsMsg, job: JobFields, reason: string): void {
+    this.#settler.invalid(msg, job, reason);
+  }
+
   /** How many more jobs result writes allow now (see settle.ts). */
   get room(): number {
     return this.#settler.room;
@@ -154,7 +168,8 @@ export class Dispatcher {
   onStarted(h: Held): void {
     h.started = true;
     h.startedAt = this.#now();
-    if (!h.policy.acksLate && !h.acked) {
+    // A flow's step is acked once the flow advanced, whatever its ack mode, so a crash never stalls the flow.
+    if (!h.policy.acksLate && !h.acked && !h.flow) {
       h.acked = true;
       h.msg.ack();
     }

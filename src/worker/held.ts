@@ -8,6 +8,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { JobFields } from "../core/events.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../core/types.ts";
+import type { FlowContext } from "./flow_runner.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {
@@ -21,6 +22,8 @@ export interface Held extends JobFields {
   lastTouch: number;
   /** It ended, and what follows (a retry, a dead letter, its result) is being published before it settles. */
   settling: boolean;
+  /** Where the job stands in its flow, when it is a step of one: acked only after the flow advanced. */
+  flow?: FlowContext;
   /** The last STARTED or PROGRESS write, which the next write (and the final one) must follow. */
   lastWrite?: Promise<void>;
 }

@@ -15,9 +15,11 @@ export interface JobHeaders {
   msgId: string | null;
   retries: string | null;
   rateSlot: string | null;
+  /** `Qw-Flow`: the job is a step of a flow (its body says where). */
+  flow: string | null;
 }
 
-const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null };
+const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null };
 const decoder = new TextDecoder();
 
 /**
@@ -33,6 +35,7 @@ export function parseJobHeaders(block: string): JobHeaders {
     msgId: value(block, lower, "\nnats-msg-id:"),
     retries: value(block, lower, "\nqw-retries:"),
     rateSlot: value(block, lower, "\nqw-rate-slot:"),
+    flow: value(block, lower, "\nqw-flow:"),
   };
 }
 
@@ -63,7 +66,7 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
   const h = msg.headers;
   if (!h) return NONE;
   const get = (k: string) => h.get(k) || null;
-  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot") };
+  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow") };
 }
 
 /**

@@ -14,7 +14,8 @@ import type { Names } from "../client/topology.ts";
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k)) out[k] = vs[0];
+  // A flow's mark travels with every attempt of its step.
+  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k) || /^qw-flow$/i.test(k)) out[k] = vs[0];
   return { ...out, ...extra };
 }
 

@@ -26,6 +26,8 @@ import { namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
+import { FlowRunner } from "./flow_runner.ts";
+import { FlowStarter } from "./flow_steps.ts";
 
 export { tasksFileUrl };
 
@@ -115,7 +117,13 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, consumer, delayed, store, revoked, workers } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const { jsm, js, consumer, delayed, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const flowStarter = new FlowStarter({
+    runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
+    emitter: events,
+    tasks: () => pool.tasks,
+    invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+  });
   const revokes = new RevokedSet();
   const dispatcher = new Dispatcher({
     stream: cfg.stream,
@@ -124,6 +132,7 @@ async function wire(
     withdraw: (h) => pool.withdraw(h),
     terminate: (h) => pool.terminate(h),
     revoked: (id) => revokes.get(id),
+    flows: flowStarter,
     store,
     emitter: events,
     maxDeliveries: cfg.maxDeliveries,

@@ -14,6 +14,7 @@ import type { Emitter, JobFields } from "../core/events.ts";
 import type { ResultRecord, ResultStore } from "../client/result_store.ts";
 import type { Held, JobSink } from "./held.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
+import type { FlowRunner } from "./flow_runner.ts";
 
 /** What settling needs. */
 export interface SettleOptions {
@@ -25,6 +26,8 @@ export interface SettleOptions {
   termReasons: boolean;
   /** The dispatcher's held jobs: a job leaves it once settled. */
   held: Set<Held>;
+  /** Advances flows; a step of a flow is settled only after its flow advanced. */
+  flowRunner?: () => FlowRunner | null;
   now: () => number;
 }
 
@@ -47,8 +50,30 @@ export class Settler {
 
   /** Apply a decision. Synchronous unless something must be published first (a retry, a dead letter, an acksLate result). */
   apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
+    if (h.flow && !d.retry && d.broker.op !== "nak") return this.#advanceThenApply(h, d, ms, value);
     if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
     this.#settle(h, d, ms, value);
+  }
+
+  /** A flow's step ended: publish what follows (or fail the flow) before anything acks it. */
+  async #advanceThenApply(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
+    const runner = this.#o.flowRunner?.() ?? null;
+    const flow = h.flow!;
+    h.settling = true;
+    try {
+      if (runner !== null) {
+        if (d.state === "SUCCESS" || d.event === "job.ignored") await runner.succeeded(flow, value);
+        else if (d.state === "FAILURE" || d.state === "REVOKED") await runner.failed(flow, { task: h.task, state: d.state }, d.error);
+      }
+    } catch (e) {
+      this.#o.emitter.emit({ type: "error", where: "flow", error: `Cannot advance flow '${flow.id}' after '${h.id}': ${errorText(e)}` });
+      // Not acked: the step runs again and advances then (its next steps are deduplicated by id).
+      if (!h.acked) h.msg.nak(1000);
+      this.#o.held.delete(h);
+      return;
+    }
+    h.flow = undefined;
+    return this.apply(h, d, ms, value);
   }
 
   async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {

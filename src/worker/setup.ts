@@ -20,6 +20,7 @@ import { KvResultStore, type ResultStore } from "../client/result_store.ts";
 import { openRevoked } from "../client/revocations.ts";
 import { ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
+import { openFlows } from "./flow_runner.ts";
 
 /** What the set-up needs to know. */
 export interface SetupConfig {
@@ -40,6 +41,7 @@ export interface ServerSide {
   store: ResultStore | null;
   revoked: KV;
   workers: KV;
+  flows: KV;
 }
 
 /** Create what is missing and open it all. */
@@ -53,14 +55,15 @@ export function setUpServer(
     const jsm = await jetstreamManager(nc);
     await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
     const js: JetStreamClient = jetstream(nc);
-    const [store, consumer, delayed, revoked, workers] = await Promise.all([
+    const [store, consumer, delayed, revoked, workers, flows] = await Promise.all([
       o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
       js.consumers.get(cfg.stream, names.consumer),
       js.consumers.get(cfg.stream, names.delayedConsumer),
       openRevoked(nc, names.revokedBucket, cfg.resultTtl),
       openWorkers(nc, names.workersBucket),
+      openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, consumer, delayed, store, revoked, workers };
+    return { jsm, js, consumer, delayed, store, revoked, workers, flows };
   });
 }
 

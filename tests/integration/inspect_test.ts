@@ -103,12 +103,15 @@ describe("qw inspect", () => {
       deadLettered: view.dlq.state.messages,
       consumerFound: true,
     };
-    assert.deepEqual({ ...report, at: undefined, tasks: undefined, consumers: undefined }, {
+    assert.deepEqual({ ...report, at: undefined, tasks: undefined, consumers: undefined, workers: undefined }, {
       ...expected,
       at: undefined,
       tasks: undefined,
       consumers: undefined,
+      workers: undefined,
     });
+    // The worker of this scenario is running: its record is there.
+    assert.equal(report.workers.length, 1);
     // The scenario itself: every kind of job is present.
     assert.deepEqual([report.messages, report.redelivered, report.delayed, report.deadLettered], [9, 2, 1, 1]);
     assert.ok(

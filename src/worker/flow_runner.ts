@@ -1,0 +1,207 @@
+/**
+ * Advancing flows on the server (the decisions are core/flow.ts): publish the
+ * next steps with a dedup id per step, count a group's members with
+ * compare-and-set in the KV bucket `qw_<stream>_flows`, and store the flow's
+ * own record (SUCCESS with its result, or FAILURE naming the step) under the
+ * flow id. The dispatcher calls it before it acks the step that finished, so
+ * a crash in between publishes the same next step again, which the stream
+ * drops as a duplicate: a flow advances exactly once and never stalls.
+ *
+ * @module
+ */
+
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import {
+  afterJoin,
+  continueWith,
+  type FlowAction,
+  type FlowNode,
+  type JoinState,
+  joinAdd,
+  joinCount,
+  startFlow,
+  type StepJob,
+  type Then,
+} from "../core/flow.ts";
+import type { SerializedError, TaskState } from "../core/types.ts";
+import { FLOW_HEADER, publishJob } from "../client/producer.ts";
+import { keyFor, type ResultStore } from "../client/result_store.ts";
+
+/** Where a step stands in its flow: carried in the step's body as `flow`. */
+export interface FlowContext {
+  id: string;
+  path: string;
+  then: Then;
+}
+
+/** True for a `flow` field of a step's body that can be advanced. Pure. */
+export function isFlowContext(v: unknown): v is FlowContext {
+  const f = v as FlowContext;
+  return typeof f === "object" && f !== null && typeof f.id === "string" && typeof f.path === "string" &&
+    typeof f.then === "object" && f.then !== null;
+}
+
+/** Open (or create) the flows bucket. */
+export async function openFlows(nc: NatsConnection, bucket: string, ttlSeconds: number): Promise<KV> {
+  return await new Kvm(nc).create(bucket, { ttl: ttlSeconds * 1000, history: 1 });
+}
+
+const encoder = new TextEncoder();
+const MAX_CAS_ATTEMPTS = 100;
+
+/** What a {@linkcode FlowRunner} needs. */
+export interface FlowRunnerOptions {
+  js: JetStreamClient;
+  stream: string;
+  /** The flows bucket (joins). */
+  kv: KV;
+  /** Where flow records go; none with --no-results. */
+  store: ResultStore | null;
+  workerName: string;
+  now: () => number;
+}
+
+interface JoinQueue {
+  waiting: { index: number; n: number; resolve: (complete: boolean) => void; reject: (e: unknown) => void }[];
+  busy: boolean;
+}
+
+/** Publishes steps, joins groups and stores flow records. */
+export class FlowRunner {
+  #o: FlowRunnerOptions;
+  #queues = new Map<string, JoinQueue>();
+
+  constructor(o: FlowRunnerOptions) {
+    this.#o = o;
+  }
+
+  /** Publish the first steps of a flow. */
+  start(id: string, node: FlowNode): Promise<void> {
+    return this.#perform(id, startFlow(node));
+  }
+
+  /** A step succeeded with `value`: publish what follows it. */
+  succeeded(f: FlowContext, value: unknown): Promise<void> {
+    return this.#perform(f.id, continueWith(f.then, value ?? null));
+  }
+
+  /** A step ended in FAILURE or REVOKED: the flow fails naming it, and a group it belongs to never runs its body. */
+  async failed(f: FlowContext, step: { task: string; state: TaskState }, error: SerializedError | undefined): Promise<void> {
+    const stepId = `${f.id}${f.path}`;
+    if ("join" in f.then) await this.#markFailed(f.id, f.then.join, stepId);
+    const why = error ? `${error.name}: ${error.message}` : step.state;
+    await this.#record(f.id, "FAILURE", undefined, { name: "FlowStepFailed", message: `Step '${stepId}' (task '${step.task}') ended in ${step.state}: ${why}` });
+  }
+
+  async #perform(id: string, actions: FlowAction[]): Promise<void> {
+    await Promise.all(actions.map((a) => {
+      switch (a.kind) {
+        case "run":
+          return this.#publish(id, a.step);
+        case "done":
+          return this.#record(id, "SUCCESS", a.value);
+        case "join":
+          return this.#join(id, a);
+      }
+    }));
+  }
+
+  async #publish(id: string, step: StepJob): Promise<void> {
+    const data = encoder.encode(JSON.stringify({ args: step.args, flow: { id, path: step.path, then: step.then } }));
+    // The step's task id is its dedup id: publishing it again after a crash stores it once.
+    await publishJob(this.#o.js, this.#o.stream, { task: step.task, data, id: `${id}${step.path}`, retries: 0, etaMs: null, headers: { [FLOW_HEADER]: "1" } });
+  }
+
+  async #join(id: string, a: Extract<FlowAction, { kind: "join" }>): Promise<void> {
+    const name = `${id}${a.join}`;
+    // The member's result first, under its own key: recording it again is harmless.
+    await this.#o.kv.put(keyFor(`${name}.r.${a.index}`), JSON.stringify({ value: a.value ?? null }));
+    const complete = await this.#mark(name, a.index, a.n);
+    if (complete) await this.#perform(id, afterJoin(a, await this.#results(name, a.n)));
+  }
+
+  /**
+   * Mark a member finished. Marks of one join that arrive while its
+   * compare-and-set is in flight go together in the next one, so a large group
+   * finishing at once costs a few updates, not one retry storm per member.
+   * Resolves true for one member of the update that saw every member in.
+   */
+  #mark(name: string, index: number, n: number): Promise<boolean> {
+    let q = this.#queues.get(name);
+    if (!q) this.#queues.set(name, q = { waiting: [], busy: false });
+    const queue = q;
+    return new Promise<boolean>((resolve, reject) => {
+      queue.waiting.push({ index, n, resolve, reject });
+      if (!queue.busy) void this.#drain(name, queue);
+    });
+  }
+
+  async #drain(name: string, q: JoinQueue): Promise<void> {
+    q.busy = true;
+    while (q.waiting.length > 0) {
+      const batch = q.waiting.splice(0);
+      try {
+        const r = await this.#update(name, (cur) => {
+          let state = cur;
+          let changed = false;
+          for (const w of batch) {
+            const x = joinAdd(state, w.index, w.n);
+            state = x.state;
+            changed ||= x.changed;
+          }
+          return { state: state!, changed, complete: state!.failed === undefined && joinCount(state!) === state!.n };
+        });
+        batch.forEach((w, i) => w.resolve(r.complete && i === 0));
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+    q.busy = false;
+    this.#queues.delete(name);
+  }
+
+  /** The results of a complete join's members, in order. */
+  async #results(name: string, n: number): Promise<unknown[]> {
+    return await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const e = await this.#o.kv.get(keyFor(`${name}.r.${i}`));
+      if (e?.operation !== "PUT") throw new Error(`Cannot join '${name}': the result of member ${i} is missing`);
+      return e.json<{ value: unknown }>().value;
+    }));
+  }
+
+  async #markFailed(id: string, join: string, stepId: string): Promise<void> {
+    await this.#update(`${id}${join}`, (cur) => {
+      const state: JoinState = cur ?? { n: 0, done: "" };
+      return { state: state.failed ? state : { ...state, failed: stepId }, changed: !state.failed, complete: false };
+    });
+  }
+
+  /** Compare-and-set the join state of `name` until it sticks. */
+  async #update(name: string, f: (cur: JoinState | null) => { state: JoinState; changed: boolean; complete: boolean }) {
+    const { kv } = this.#o;
+    const key = keyFor(name);
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const e = await kv.get(key);
+      const cur = e?.operation === "PUT" ? e.json<JoinState>() : null;
+      const r = f(cur);
+      if (!r.changed) return r;
+      try {
+        if (e === null || e.operation !== "PUT") await kv.create(key, JSON.stringify(r.state));
+        else await kv.update(key, JSON.stringify(r.state), e.revision);
+        return r;
+      } catch (err) {
+        // Another member got there first: read again.
+        if (!/wrong last sequence|exists/i.test(String((err as Error).message))) throw err;
+      }
+    }
+    throw new Error(`Cannot update the join of '${name}': it kept changing`);
+  }
+
+  async #record(id: string, state: TaskState, result?: unknown, error?: SerializedError): Promise<void> {
+    await this.#o.store?.write({
+      id, task: "flow", state, result, error, retries: 0, deliveryCount: 1, worker: this.#o.workerName, finishedAt: this.#o.now(),
+    });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Where flows meet the dispatcher: a flow's start message (`<stream>._flow`,
+ * body `{"id": ..., "flow": ...}`) is expanded into its first steps, and a
+ * step's `flow` is read from its body (only for messages marked `Qw-Flow`, so
+ * other jobs never pay for it). See core/flow.ts and flow_runner.ts.
+ *
+ * @module
+ */
+
+import type { JsMsg } from "@nats-io/jetstream";
+import { errorText } from "../client/connection.ts";
+import type { Emitter, JobFields } from "../core/events.ts";
+import { flowTasks, normalizeFlow } from "../core/flow.ts";
+import { type FlowContext, type FlowRunner, isFlowContext } from "./flow_runner.ts";
+
+/** The task name of a flow's start message: its subject is `<stream>._flow`. */
+export const FLOW_START_TASK = "_flow";
+
+const decoder = new TextDecoder();
+
+/** The `flow` of a step's body, or null when there is none that can be advanced. */
+export function flowOf(data: Uint8Array): FlowContext | null {
+  try {
+    const body = JSON.parse(decoder.decode(data));
+    return isFlowContext(body?.flow) ? body.flow : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts flows from their start messages. */
+export class FlowStarter {
+  constructor(
+    private readonly o: {
+      runner: FlowRunner;
+      emitter: Emitter;
+      /** The tasks this worker runs: a flow naming another fails at once. */
+      tasks: () => Record<string, unknown>;
+      /** Dead-letter and term a message that cannot start, storing FAILURE for its id. */
+      invalid(msg: JsMsg, job: JobFields, reason: string): void;
+    },
+  ) {}
+
+  /** The runner, for steps that finish. */
+  get runner(): FlowRunner {
+    return this.o.runner;
+  }
+
+  /** A start message arrived: publish the flow's first steps, then ack it. Never throws. */
+  startMessage(msg: JsMsg, job: JobFields): void {
+    let id: string;
+    let flow;
+    try {
+      const body = JSON.parse(decoder.decode(msg.data));
+      if (typeof body?.id !== "string" || body.id.trim() === "") throw new TypeError("Cannot start flow as 'id' must be a non-empty string");
+      id = body.id;
+      flow = normalizeFlow(body.flow);
+      const unknown = flowTasks(flow).filter((t) => !Object.hasOwn(this.o.tasks(), t));
+      if (unknown.length > 0) throw new TypeError(`Cannot start flow as task '${unknown[0]}' is not in the tasks file`);
+    } catch (e) {
+      return this.o.invalid(msg, { ...job, id: flowIdOf(msg.data) ?? job.id }, errorText(e));
+    }
+    this.o.runner.start(id, flow).then(
+      () => msg.ack(),
+      (e) => {
+        this.o.emitter.emit({ type: "error", where: "flow", error: `Cannot start flow '${id}': ${errorText(e)}` });
+        msg.nak(1000);
+      },
+    );
+  }
+}
+
+function flowIdOf(data: Uint8Array): string | null {
+  try {
+    const id = JSON.parse(decoder.decode(data))?.id;
+    return typeof id === "string" && id !== "" ? id : null;
+  } catch {
+    return null;
+  }
+}
