@@ -20,7 +20,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export type { QwOptions };
 
 /** Worker-wide task options: every task starts from these and may override them. */
-export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind">;
+export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules">;
 
 /** The validated configuration; `null` means "none". */
 export interface ResolvedConfig {
