@@ -7,6 +7,7 @@
  * - consumer `<consumer>_delayed`: releases delayed jobs when their eta passes.
  * - `<stream>_dlq`: dead letters, kept until purged.
  * - KV bucket `qw_<stream>_results`: results.
+ * - KV bucket `qw_<stream>_schedules`: each schedule's spec and last fired tick.
  *
  * @module
  */
@@ -28,6 +29,7 @@ export interface Names {
   delayedConsumer: string;
   dlqStream: string;
   resultsBucket: string;
+  schedulesBucket: string;
   eventsSubject: string;
 }
 
@@ -40,6 +42,7 @@ export function namesFor(stream: string, consumer?: string | null): Names {
     delayedConsumer: `${c}_delayed`,
     dlqStream: `${stream}_dlq`,
     resultsBucket: `qw_${stream}_results`,
+    schedulesBucket: `qw_${stream}_schedules`,
     eventsSubject: `_qw.events.${stream}`,
   };
 }
