@@ -83,6 +83,7 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "max-tasks-per-child", key: "maxTasksPerChild", arg: "N", help: "Replace a Web Worker after N jobs (default never)" },
   { name: "stall-timeout", key: "stallTimeout", arg: "SECONDS", help: `Stalled this long: /healthz fails; twice: exit 1 (default ${DEFAULT_STALL_TIMEOUT})` },
   { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
+  ...off("schedules", "schedules", "Do not publish the ticks of the tasks' schedules from this process"),
 ];
 
 /** Flags of `qw run` that set the defaults of every task. */

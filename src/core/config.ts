@@ -45,6 +45,8 @@ export interface ResolvedConfig {
   stallTimeout: number;
   /** Seconds a Web Worker may take to load the tasks file before it is terminated and spawned again. */
   spawnTimeout: number;
+  /** Publish the ticks of the tasks' schedules from this process. */
+  schedules: boolean;
   taskDefaults: TaskDefaults;
 }
 
@@ -78,6 +80,7 @@ export const DEFAULT_EVENTS = true;
 export const DEFAULT_RESULT_TTL = 86400;
 export const DEFAULT_STALL_TIMEOUT = 30;
 export const DEFAULT_SPAWN_TIMEOUT = 30;
+export const DEFAULT_SCHEDULES = true;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
@@ -97,6 +100,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   ackWait: "QW_ACK_WAIT", grace: "QW_GRACE", maxDeliveries: "QW_MAX_DELIVERIES",
   results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
   maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD", stallTimeout: "QW_STALL_TIMEOUT", spawnTimeout: "QW_SPAWN_TIMEOUT",
+  schedules: "QW_SCHEDULES",
   acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
@@ -210,6 +214,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
     maxTasksPerChild: r.number("maxTasksPerChild", null, { int: true, min: 1 }, true),
     stallTimeout: r.number("stallTimeout", DEFAULT_STALL_TIMEOUT, positive),
     spawnTimeout: r.number("spawnTimeout", DEFAULT_SPAWN_TIMEOUT, positive),
+    schedules: r.boolean("schedules", DEFAULT_SCHEDULES),
     taskDefaults: readTaskDefaults(r),
   };
   if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null)) {

@@ -27,6 +27,8 @@ import { DelayedRelease } from "./delayed_release.ts";
 import { ensureTopology, namesFor } from "../client/topology.ts";
 import { TasksFileError } from "../core/errors.ts";
 import { watchStalls } from "./stall_watch.ts";
+import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
+import { setUpFiring } from "./schedule_firing.ts";
 
 /** What a worker needs; `ResolvedConfig` from config.ts satisfies it. */
 export interface ServiceConfig extends ConnectionConfig {
@@ -50,6 +52,8 @@ export interface ServiceConfig extends ConnectionConfig {
   taskDefaults: TaskDefaults;
   /** "host:port" of /healthz, /readyz and /metrics; null or absent serves none. */
   http?: string | null;
+  /** Publish the ticks of the tasks' schedules; absent means true. */
+  schedules?: boolean;
 }
 
 /** A running worker. */
@@ -70,7 +74,10 @@ export interface Service {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Start a worker. Throws a one-line Error for bad tasks files and unreachable servers. */
+/**
+ * Start a worker. Throws a one-line Error for bad tasks files and unreachable
+ * servers, and a `TypeError` or `RangeError` for a bad schedule.
+ */
 export async function startService(cfg: ServiceConfig, options: { events?: Emitter; store?: ResultStore } = {}): Promise<Service> {
   const events = options.events ?? new Emitter();
   const emit = events.emit.bind(events);
@@ -88,14 +95,17 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
     onEvent: (e) => emit(e),
   });
   let nc: NatsConnection;
+  let schedules: TaskSchedule[];
   try {
+    // Checked before connecting: a bad schedule is a bad tasks file, whatever the server.
+    schedules = parseSchedules(pool.tasks, Date.now());
     nc = await openConnection(cfg, { name: `qw ${cfg.name}`, emit });
   } catch (e) {
     await pool.close({ timeoutMs: 0 });
     throw e;
   }
   try {
-    return await wire(cfg, { nc, pool, events, store: options.store, setDispatcher: (d) => (dispatcher = d) });
+    return await wire(cfg, { nc, pool, events, schedules, store: options.store, setDispatcher: (d) => (dispatcher = d) });
   } catch (e) {
     await pool.close({ timeoutMs: 0 });
     await nc.close().catch(() => {});
@@ -105,19 +115,20 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
 
 async function wire(
   cfg: ServiceConfig,
-  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; store?: ResultStore; setDispatcher(d: Dispatcher): void },
+  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; setDispatcher(d: Dispatcher): void },
 ): Promise<Service> {
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, consumer, delayed, store } = await settingUp(cfg, emit, async () => {
+  const { jsm, js, consumer, delayed, store, firing } = await settingUp(cfg, emit, async () => {
     const jsm = await jetstreamManager(nc);
     await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit });
     const js: JetStreamClient = jetstream(nc);
     const store = p.store ?? (cfg.results ? await KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null);
     const consumer = await js.consumers.get(cfg.stream, names.consumer);
     const delayed = await js.consumers.get(cfg.stream, names.delayedConsumer);
-    return { jsm, js, consumer, delayed, store };
+    const firing = await setUpFiring({ nc, js, jsm, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
+    return { jsm, js, consumer, delayed, store, firing };
   });
   const dispatcher = new Dispatcher({
     stream: cfg.stream,
@@ -163,6 +174,7 @@ async function wire(
   });
   puller.start();
   delayedRelease.start();
+  firing.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
 
   let closing: Promise<void> | null = null;
@@ -186,6 +198,8 @@ async function wire(
     return closing = (async () => {
       emit({ type: "service.closing", reason });
       stopWatch();
+      // This process publishes no tick once it is going away.
+      await step("close.schedules", () => firing.stop());
       // Pulling stops at once; open pull requests run out while running jobs finish.
       const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
       let handedBack = dispatcher.releaseWaiting();
