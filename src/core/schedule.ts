@@ -113,6 +113,8 @@ export function parseSchedule(task: string, index: number, spec: ScheduleSpec, n
   }
   const must = "a cron expression of 5 fields, or 6 with seconds first";
   if (typeof cron !== "string") throw fail(TypeError, "cron", must, cron);
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) throw fail(RangeError, "cron", must, cron);
   let c: Cron;
   try {
     c = new Cron(cron, { timezone: tz, mode: "5-or-6-parts" });

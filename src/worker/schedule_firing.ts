@@ -74,19 +74,22 @@ export class ScheduleFiring {
     await this.#loop;
   }
 
-  /** One round: fire what is due now. Exposed for tests with a fake clock; the loop calls it. */
+  /**
+   * One round: fire what is due now, every schedule at once so one slow
+   * publish delays no other schedule. False when one failed. Exposed for tests
+   * with a fake clock; the loop calls it.
+   */
   async round(): Promise<boolean> {
-    let ok = true;
-    for (const s of this.#o.schedules) {
-      if (this.#stopped) break;
+    const results = await Promise.all(this.#o.schedules.map(async (s) => {
       try {
         await this.#handle(s);
+        return true;
       } catch (e) {
-        ok = false;
         this.#o.emitter.emit({ type: "error", where: `schedule ${s.task}@${s.index}`, error: errorText(e) });
+        return false;
       }
-    }
-    return ok;
+    }));
+    return results.every(Boolean);
   }
 
   /** When the next round is due (epoch ms). */
@@ -133,6 +136,7 @@ export class ScheduleFiring {
       this.#o.emitter.emit({ type: "schedule.skipped", task: s.task, index: s.index, ticks: due.skipped, catchUp: s.spec.catchUp });
     }
     for (const tick of due.fire) {
+      if (this.#stopped) return;
       const id = tickId(s.task, s.index, tick);
       const { duplicate } = await this.#o.publish(prepareJob(s.task, s.spec.args, { id }));
       await this.#o.store.markFired(s.task, s.index, tick);
