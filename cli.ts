@@ -28,6 +28,7 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,
   dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
   events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
+  schedule: async () => (await import("./src/cli/cmd_schedule.ts")).runSchedule,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

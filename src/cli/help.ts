@@ -17,8 +17,8 @@ import {
   type QwOptions,
 } from "../core/config.ts";
 
-export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events";
-export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events"];
+export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "schedule";
+export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events", "schedule"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -102,7 +102,7 @@ export const TASK_FLAGS: readonly ConfigFlag[] = [
   ...on("track-started", "trackStarted", "Store a STARTED result when a job starts (one more write a job)"),
 ];
 
-const LISTS: readonly Command[] = ["inspect", "dlq", "events"];
+const LISTS: readonly Command[] = ["inspect", "dlq", "events", "schedule"];
 
 /** Flags of the subcommands. `--json` takes a value for enqueue only. */
 export const COMMAND_FLAGS: readonly CommandFlag[] = [
@@ -160,6 +160,7 @@ export function helpText(): string {
     "  qw inspect [--json]                              Show the stream, consumer and workers",
     "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
+    "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -174,7 +175,7 @@ export function helpText(): string {
     commandSection("qw result:", ["result"]),
     ...RESULT_EXIT_CODES.map((text, i) => `  ${(i === 0 ? "Exit status:" : "").padEnd(WIDTH)} ${text}`),
     "",
-    commandSection("qw inspect, qw dlq, qw events:", LISTS),
+    commandSection("qw inspect, qw dlq, qw events, qw schedule:", LISTS),
     "",
     commandSection("qw dlq:", ["dlq"]),
     "",

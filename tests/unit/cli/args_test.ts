@@ -108,7 +108,7 @@ describe("parseCliArgs()", () => {
     for (const flag of [...COMMAND_FLAGS, ...GENERAL_FLAGS]) {
       assert.ok(parsed.text.includes(`--${flag.name}`) && parsed.text.includes(flag.help), flag.name);
     }
-    for (const name of ["enqueue", "result", "inspect", "dlq", "events"]) assert.ok(parsed.text.includes(`qw ${name}`));
+    for (const name of ["enqueue", "result", "inspect", "dlq", "events", "schedule ls"]) assert.ok(parsed.text.includes(`qw ${name}`));
   });
 
   test("help says how enqueue reads its args, how --count names its ids and the exit codes of qw result", () => {
@@ -222,7 +222,24 @@ describe("parseCliArgs() enqueue", () => {
   }
 });
 
-describe("parseCliArgs() result, inspect, events and dlq", () => {
+describe("parseCliArgs() result, inspect, events, dlq and schedule", () => {
+  test("schedule lists by default, takes ls and --json, and rejects other actions", () => {
+    assert.equal(command(["schedule", "ls", "--stream", "jobs", "--json"]).flags.json, true);
+    assert.equal(command(["schedule"]).command, "schedule");
+    assert.equal(command(["schedule", "ls"]).flags.json, false);
+    assert.equal(error(["schedule", "rm"]), "Unknown schedule action 'rm': run 'qw --help' for usage");
+    assert.equal(error(["schedule", "ls", "x"]), "Unexpected argument 'x' for 'qw schedule': run 'qw --help' for usage");
+    assert.match(error(["schedule", "--tasks", "t.ts"]), /^Option '--tasks' is not valid for 'qw schedule'/);
+  });
+
+  test("--no-schedules and QW_SCHEDULES=0 turn firing off", () => {
+    const { options } = command(["--stream", "s", "--tasks", "t.ts", "--no-schedules"]);
+    assert.equal(resolveConfig(options, { cpuCount: 1, hostname: "h", pid: 1 }).schedules, false);
+    const fromEnv = resolveConfig({ stream: "s", tasks: "t.ts" }, { env: { QW_SCHEDULES: "0" }, cpuCount: 1, hostname: "h", pid: 1 });
+    assert.equal(fromEnv.schedules, false);
+    assert.equal(resolveConfig({ stream: "s", tasks: "t.ts" }, { cpuCount: 1, hostname: "h", pid: 1 }).schedules, true);
+  });
+
   test("result reads the job id and --wait", () => {
     const cli = command(["result", "job-1", "--wait", "10"]);
     assert.deepEqual(cli.positionals, ["job-1"]);
