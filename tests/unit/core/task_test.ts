@@ -147,6 +147,11 @@ describe("collectTasks()", () => {
     assert.deepEqual(resolveTaskOptions({}, defaults).schedules, []);
   });
 
+  it("resolved options, schedules included, cross to the host as data (structured clone)", () => {
+    const options = resolveTaskOptions({ schedule: [{ cron: "0 3 * * *", tz: "Europe/Berlin", args: [{ a: [1] }] }] }, defaults);
+    assert.deepEqual(structuredClone(options), options);
+  });
+
   it("scheduleSpecs() passes bad values through unchecked: the host checks them", () => {
     assert.deepEqual(scheduleSpecs({ every: 0, args: "x" as never, catchUp: "some" as never }), [
       { every: 0, cron: null, tz: "UTC", args: "x" as never, catchUp: "some" as never },
