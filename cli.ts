@@ -30,6 +30,7 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
   events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
   revoke: async () => (await import("./src/cli/cmd_revoke.ts")).runRevoke,
+  schedule: async () => (await import("./src/cli/cmd_schedule.ts")).runSchedule,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */
@@ -116,7 +117,13 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
   // The handlers stay until the process exits: a late signal must not kill it by default action.
   rt.onSignal("SIGINT", onSignal("SIGINT"));
   rt.onSignal("SIGTERM", onSignal("SIGTERM"));
-  service = await startService(config, { events });
+  try {
+    service = await startService(config, { events });
+  } catch (e) {
+    // A bad schedule in the tasks file is bad config, like a bad flag: exit 2.
+    if ((e instanceof TypeError || e instanceof RangeError) && e.message.startsWith("Cannot start worker as ")) return fail(e.message, 2);
+    throw e;
+  }
   if (stopRequested) void service.close(`received ${stopRequested}`);
   await service.closed;
   return service.fatal === null ? 0 : fail(service.fatal, 1);

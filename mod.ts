@@ -40,6 +40,15 @@ export {
    *   return `charged ${amount} on attempt ${ctx.retries + 1}`;
    * });
    * ```
+   *
+   * @example Periodic tasks: every process may fire them, each tick runs once
+   * ```ts
+   * import { task } from "qw";
+   *
+   * export const nightly = task({ schedule: { cron: "0 3 * * *", tz: "Europe/Berlin" } }, () => "report");
+   * export const ping = task({ schedule: { every: 30, args: ["eu"] } }, (region: string) => `checked ${region}`);
+   * export const both = task({ schedule: [{ every: 60 }, { cron: "15,45 * * * * *", args: [1] }] }, (n = 0) => n);
+   * ```
    */
   task,
 } from "./src/core/task.ts";
@@ -163,10 +172,13 @@ export {
 } from "./src/core/events.ts";
 
 export type {
+  CatchUp,
   ErrorMatcher,
   Progress,
   ResolvedTaskOptions,
   RetryOptions,
+  Schedule,
+  ScheduleSpec,
   SerializedError,
   TaskContext,
   TaskOptions,

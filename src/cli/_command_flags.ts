@@ -13,7 +13,7 @@ export type DlqAction = "ls" | "show" | "replay" | "purge";
 
 /** Subcommand flags and arguments, validated; defaults where not given. */
 export interface CommandFlags {
-  /** inspect, dlq, events: print JSON instead of text. */
+  /** inspect, dlq, events, schedule: print JSON instead of text. */
   json: boolean;
   /** enqueue: args parsed from `--json ARGS_JSON`; null means the positionals after the task. */
   args: unknown[] | null;
@@ -50,6 +50,7 @@ export const ATTEMPT: Record<Command, string> = {
   dlq: "manage dead letters",
   events: "follow events",
   revoke: "revoke job",
+  schedule: "list schedules",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -120,6 +121,12 @@ export function readCommand(
         flags.seq = n;
         return extra(2);
       }
+      return extra(1);
+    }
+    case "schedule": {
+      flags.json = raw.has("json");
+      const [action = "ls"] = positionals;
+      if (action !== "ls") return `Unknown schedule action ${q(action)}: ${USAGE}`;
       return extra(1);
     }
     case "enqueue":

@@ -17,8 +17,8 @@ import {
   type QwOptions,
 } from "../core/config.ts";
 
-export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke";
-export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events", "revoke"];
+export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule";
+export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -86,6 +86,7 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "max-tasks-per-child", key: "maxTasksPerChild", arg: "N", help: "Replace a Web Worker after N jobs (default never)" },
   { name: "stall-timeout", key: "stallTimeout", arg: "SECONDS", help: `Stalled this long: /healthz fails; twice: exit 1 (default ${DEFAULT_STALL_TIMEOUT})` },
   { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
+  ...off("schedules", "schedules", "Do not publish the ticks of the tasks' schedules from this process"),
 ];
 
 /** Flags of `qw run` that set the defaults of every task. */
@@ -105,7 +106,7 @@ export const TASK_FLAGS: readonly ConfigFlag[] = [
   ...on("ignore-result", "ignoreResult", "Store no result (Celery's ignore_result; per task: ignoreResult)"),
 ];
 
-const LISTS: readonly Command[] = ["inspect", "dlq", "events"];
+const LISTS: readonly Command[] = ["inspect", "dlq", "events", "schedule"];
 
 /** Flags of the subcommands. `--json` takes a value for enqueue only. */
 export const COMMAND_FLAGS: readonly CommandFlag[] = [
@@ -166,6 +167,7 @@ export function helpText(): string {
     "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
     "  qw revoke ID [ID...] [--terminate]               Revoke jobs: those not started never run; exit 1 if one already ended",
+    "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -180,7 +182,7 @@ export function helpText(): string {
     commandSection("qw result:", ["result"]),
     ...RESULT_EXIT_CODES.map((text, i) => `  ${(i === 0 ? "Exit status:" : "").padEnd(WIDTH)} ${text}`),
     "",
-    commandSection("qw inspect, qw dlq, qw events:", LISTS),
+    commandSection("qw inspect, qw dlq, qw events, qw schedule:", LISTS),
     "",
     commandSection("qw dlq:", ["dlq"]),
     "",

@@ -19,6 +19,8 @@ export function levelOf(e: QwEvent): LogLevel {
     case "job.deferred":
     case "pool.size":
       return "debug";
+    case "schedule.fired":
+      return e.duplicate ? "debug" : "info";
     case "job.failed":
     case "worker.time_limit":
     case "worker.spawn_failed":
@@ -33,6 +35,7 @@ export function levelOf(e: QwEvent): LogLevel {
     case "worker.lost":
     case "connection.retry":
     case "result.store_failed":
+    case "schedule.dedup_window_short":
       return "warning";
     case "connection.status":
       return e.status === "disconnect" || e.status === "error" || e.status === "pull_retry" ? "warning" : "info";
@@ -96,6 +99,14 @@ export function messageOf(e: QwEvent): string {
       return `the pool recovered after ${e.seconds} s`;
     case "result.store_failed":
       return `cannot store ${e.state} of '${e.id}': ${e.error}`;
+    case "schedule.started":
+      return `schedules: ${e.schedules.join("; ")}${e.firing ? "" : " (not fired by this process: --no-schedules)"}`;
+    case "schedule.fired":
+      return `${e.task}@${e.index} tick ${e.tick} ${e.duplicate ? "was published already" : "published"} as job '${e.id}'`;
+    case "schedule.skipped":
+      return `${e.task}@${e.index} skipped ${e.ticks} missed tick(s) (catchUp "${e.catchUp}")`;
+    case "schedule.dedup_window_short":
+      return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.allowanceSeconds} s clock-skew allowance: a tick of ${e.schedules.join(", ")} may run twice when host clocks differ; raise duplicate_window`;
     case "error":
       return `${e.where}: ${e.error}`;
   }

@@ -9,6 +9,7 @@
  * - KV bucket `qw_<stream>_results`: results.
  * - KV bucket `qw_<stream>_revoked`: revoked task ids (durable revokes).
  * - KV bucket `qw_<stream>_workers`: one record per running qw process.
+ * - KV bucket `qw_<stream>_schedules`: each schedule's spec and last fired tick.
  *
  * @module
  */
@@ -36,6 +37,7 @@ export interface Names {
   workersBucket: string;
   /** KV bucket of flows' group joins. */
   flowsBucket: string;
+  schedulesBucket: string;
   eventsSubject: string;
 }
 
@@ -51,6 +53,7 @@ export function namesFor(stream: string, consumer?: string | null): Names {
     revokedBucket: `qw_${stream}_revoked`,
     workersBucket: `qw_${stream}_workers`,
     flowsBucket: `qw_${stream}_flows`,
+    schedulesBucket: `qw_${stream}_schedules`,
     eventsSubject: `_qw.events.${stream}`,
   };
 }

@@ -20,7 +20,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export type { QwOptions };
 
 /** Worker-wide task options: every task starts from these and may override them. */
-export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind">;
+export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules">;
 
 /** The validated configuration; `null` means "none". */
 export interface ResolvedConfig {
@@ -45,6 +45,8 @@ export interface ResolvedConfig {
   stallTimeout: number;
   /** Seconds a Web Worker may take to load the tasks file before it is terminated and spawned again. */
   spawnTimeout: number;
+  /** Publish the ticks of the tasks' schedules from this process. */
+  schedules: boolean;
   taskDefaults: TaskDefaults;
 }
 
@@ -79,6 +81,7 @@ export const DEFAULT_EVENTS = false;
 export const DEFAULT_RESULT_TTL = 86400;
 export const DEFAULT_STALL_TIMEOUT = 30;
 export const DEFAULT_SPAWN_TIMEOUT = 30;
+export const DEFAULT_SCHEDULES = true;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
@@ -98,6 +101,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   ackWait: "QW_ACK_WAIT", grace: "QW_GRACE", maxDeliveries: "QW_MAX_DELIVERIES",
   results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
   maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD", stallTimeout: "QW_STALL_TIMEOUT", spawnTimeout: "QW_SPAWN_TIMEOUT",
+  schedules: "QW_SCHEDULES",
   acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
@@ -213,6 +217,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
     maxTasksPerChild: r.number("maxTasksPerChild", null, { int: true, min: 1 }, true),
     stallTimeout: r.number("stallTimeout", DEFAULT_STALL_TIMEOUT, positive),
     spawnTimeout: r.number("spawnTimeout", DEFAULT_SPAWN_TIMEOUT, positive),
+    schedules: r.boolean("schedules", DEFAULT_SCHEDULES),
     taskDefaults: readTaskDefaults(r),
   };
   if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null)) {

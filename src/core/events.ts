@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SerializedError, TaskState } from "./types.ts";
+import type { CatchUp, SerializedError, TaskState } from "./types.ts";
 
 /** Fields every job event carries. */
 export interface JobFields {
@@ -47,6 +47,14 @@ export type QwEvent =
   | { type: "pool.stalled"; waiting: number; seconds: number; fatal: boolean }
   | { type: "pool.recovered"; seconds: number }
   | { type: "result.store_failed"; id: string; state: TaskState; error: string }
+  /** The schedules of the tasks file at start (`<task>@<index> <spec>`), and whether this process fires them. */
+  | { type: "schedule.started"; schedules: string[]; firing: boolean }
+  /** A tick published as a job; `duplicate` when another process had published it first. */
+  | { type: "schedule.fired"; task: string; index: number; tick: string; id: string; duplicate: boolean }
+  /** Missed ticks not fired, per the schedule's `catchUp`. */
+  | { type: "schedule.skipped"; task: string; index: number; ticks: number; catchUp: CatchUp }
+  /** The stream's duplicate window is shorter than the clock-skew allowance: a tick may run twice. */
+  | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
   | { type: "error"; where: string; error: string };
 
 /** The `type` of every event. */

@@ -21,7 +21,7 @@ export interface QwOptions {
   logLevel?: string; logFormat?: string;
   ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
   http?: string | null; name?: string; maxTasksPerChild?: Num | null;
-  stallTimeout?: Num; spawnTimeout?: Num;
+  stallTimeout?: Num; spawnTimeout?: Num; schedules?: Bool;
   // Task defaults. `null` or "none" means unlimited for the nullable ones.
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ErrorMatcher, ResolvedTaskOptions, TaskContext, TaskOptions } from "./types.ts";
+import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "./types.ts";
 import type { TaskDefaults } from "./config.ts";
 
 const TASK = Symbol.for("qw.task");
@@ -54,16 +54,37 @@ export interface TaskEntry {
 
 const matcherName = (m: ErrorMatcher): string => typeof m === "string" ? m : m.name;
 
+/**
+ * A task's schedules as data for the host, defaults filled in. Nothing is
+ * checked here: the host checks every schedule at start (schedule.ts), so a
+ * Web Worker never loads the cron parser. Pure.
+ */
+export function scheduleSpecs(schedule: TaskOptions["schedule"]): ScheduleSpec[] {
+  if (schedule === undefined || schedule === null) return [];
+  const list: readonly unknown[] = Array.isArray(schedule) ? schedule : [schedule];
+  return list.map((item) => {
+    const s = (typeof item === "object" && item !== null ? item : {}) as Schedule;
+    return {
+      every: s.every ?? null,
+      cron: s.cron ?? null,
+      tz: s.tz ?? "UTC",
+      args: (Array.isArray(s.args) ? [...s.args] : s.args ?? []) as unknown[],
+      catchUp: s.catchUp ?? "latest",
+    };
+  });
+}
+
 /** Merge a task's options over the worker-wide defaults. Pure. */
 export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults): ResolvedTaskOptions {
   const backoff = options.retryBackoff ?? defaults.retryBackoff;
   return {
     ...defaults,
-    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== "schedule")),
     retryBackoff: backoff === true ? 1 : backoff === false ? 0 : Number(backoff),
     autoretryFor: (options.autoretryFor ?? []).map(matcherName),
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
+    schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }
 

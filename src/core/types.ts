@@ -45,6 +45,38 @@ export interface TaskOptions {
   ignoreResult?: boolean;
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
+  /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
+  schedule?: Schedule | readonly Schedule[];
+}
+
+/** What a schedule does with ticks no qw process was up for. */
+export type CatchUp = "latest" | "none" | "all";
+
+/**
+ * When a task runs by itself. Every tick is a normal job on `<stream>.<task>`
+ * whose task id and `Nats-Msg-Id` are `<task>@<schedule index>@<tick ISO time>`,
+ * so every qw process can publish it and the stream keeps one.
+ */
+export interface Schedule {
+  /** Seconds between ticks (fractions allowed, at least 1); ticks fall on whole multiples since the Unix epoch. */
+  every?: number;
+  /** A cron expression: 5 fields, or 6 with seconds first. */
+  cron?: string;
+  /** IANA time zone the cron expression is read in. @default "UTC" */
+  tz?: string;
+  /** The args of each tick's job. @default [] */
+  args?: readonly unknown[];
+  /** Missed ticks: fire the most recent once ("latest"), none, or each ("all", at most 100). @default "latest" */
+  catchUp?: CatchUp;
+}
+
+/** A schedule as the Web Worker reports it to the host: defaults filled in, checked by the host. */
+export interface ScheduleSpec {
+  every: number | null;
+  cron: string | null;
+  tz: string;
+  args: unknown[];
+  catchUp: CatchUp;
 }
 
 /** Task options with every default filled in; matchers reduced to names for the host. */
@@ -65,6 +97,8 @@ export interface ResolvedTaskOptions {
   trackStarted: boolean;
   ignoreResult: boolean;
   bind: boolean;
+  /** The task's schedules, in declaration order (the index is part of each tick's id). */
+  schedules: ScheduleSpec[];
 }
 
 /** Options of an explicit retry, as Celery's `Task.retry`. */

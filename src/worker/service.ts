@@ -28,6 +28,8 @@ import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
 import { FlowRunner } from "./flow_runner.ts";
 import { FlowStarter } from "./flow_steps.ts";
+import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
+import { setUpFiring } from "./schedule_firing.ts";
 
 export { tasksFileUrl };
 
@@ -53,6 +55,8 @@ export interface ServiceConfig extends ConnectionConfig {
   taskDefaults: TaskDefaults;
   /** "host:port" of /healthz, /readyz and /metrics; null or absent serves none. */
   http?: string | null;
+  /** Publish the ticks of the tasks' schedules; absent means true. */
+  schedules?: boolean;
 }
 
 /** A running worker. */
@@ -73,7 +77,10 @@ export interface Service {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Start a worker. Throws a one-line Error for bad tasks files and unreachable servers. */
+/**
+ * Start a worker. Throws a one-line Error for bad tasks files and unreachable
+ * servers, and a `TypeError` or `RangeError` for a bad schedule.
+ */
 export async function startService(cfg: ServiceConfig, options: { events?: Emitter; store?: ResultStore } = {}): Promise<Service> {
   const events = options.events ?? new Emitter();
   const emit = events.emit.bind(events);
@@ -91,18 +98,26 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
     onResult: (h, outcome, ms) => dispatcher!.onResult(h, outcome, ms),
     onProgress: (h, fraction, meta) => dispatcher!.onProgress(h, fraction, meta),
     onEvent: (e) => emit(e),
+  }).then(async (pool) => {
+    // Checked as soon as the tasks file is loaded: a bad schedule is a bad tasks file, whatever the server.
+    try {
+      return { pool, schedules: parseSchedules(pool.tasks, Date.now()) };
+    } catch (e) {
+      await pool.close({ timeoutMs: 0 });
+      throw e;
+    }
   });
   const connecting = openConnection(cfg, { name: `qw ${cfg.name}`, emit });
   const [pooled, connected] = await Promise.allSettled([starting, connecting]);
   if (pooled.status === "rejected" || connected.status === "rejected") {
-    if (pooled.status === "fulfilled") await pooled.value.close({ timeoutMs: 0 });
+    if (pooled.status === "fulfilled") await pooled.value.pool.close({ timeoutMs: 0 });
     if (connected.status === "fulfilled") await connected.value.close().catch(() => {});
     throw pooled.status === "rejected" ? pooled.reason : (connected as PromiseRejectedResult).reason;
   }
-  const pool = pooled.value;
+  const { pool, schedules } = pooled.value;
   const nc = connected.value;
   try {
-    return await wire(cfg, { nc, pool, events, store: options.store, setDispatcher: (d) => (dispatcher = d) });
+    return await wire(cfg, { nc, pool, events, schedules, store: options.store, setDispatcher: (d) => (dispatcher = d) });
   } catch (e) {
     await pool.close({ timeoutMs: 0 });
     await nc.close().catch(() => {});
@@ -112,12 +127,13 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
 
 async function wire(
   cfg: ServiceConfig,
-  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; store?: ResultStore; setDispatcher(d: Dispatcher): void },
+  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; setDispatcher(d: Dispatcher): void },
 ): Promise<Service> {
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
   const { jsm, js, consumer, delayed, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const firing = await setUpFiring({ nc, js, jsm, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
@@ -193,6 +209,7 @@ async function wire(
   puller.start();
   delayedRelease.start();
   await presence.start();
+  firing.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
 
   let closing: Promise<void> | null = null;
@@ -218,6 +235,8 @@ async function wire(
       stopWatch();
       draining = true;
       void presence.refresh();
+      // This process publishes no tick once it is going away.
+      await step("close.schedules", () => firing.stop());
       // Pulling stops at once; open pull requests run out while running jobs finish.
       const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
       let handedBack = dispatcher.releaseWaiting();

@@ -38,7 +38,7 @@ describe("parseCliArgs()", () => {
       "--stream", "jobs", "--consumer", "c", "--log-level", "debug", "--log-format", "json",
       "--tasks", "./t.ts", "--concurrency", "2", "--ack-wait", "10", "--grace", "3", "--max-deliveries", "4",
       "--no-results", "--no-events", "--result-ttl", "60", "--http", "localhost:8080", "--name", "w1", "--max-tasks-per-child", "9",
-      "--stall-timeout", "8", "--spawn-timeout", "6",
+      "--stall-timeout", "8", "--spawn-timeout", "6", "--no-schedules",
       "--acks-late", "--reject-on-worker-lost", "--no-acks-on-failure-or-timeout", "--max-retries", "7",
       "--default-retry-delay", "1", "--retry-backoff", "true", "--retry-backoff-max", "30", "--no-retry-jitter",
       "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started", "--ignore-result",
@@ -48,7 +48,7 @@ describe("parseCliArgs()", () => {
       tlsCaFile: "/ca", tlsCertFile: "/cert", tlsKeyFile: "/key", connectTimeout: "5", stream: "jobs",
       consumer: "c", logLevel: "debug", logFormat: "json", tasks: "./t.ts", concurrency: "2", ackWait: "10",
       grace: "3", maxDeliveries: "4", results: false, events: false, resultTtl: "60", http: "localhost:8080", name: "w1",
-      maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
+      maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", schedules: false, acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
       maxRetries: "7", defaultRetryDelay: "1", retryBackoff: "true", retryBackoffMax: "30", retryJitter: false,
       timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true, ignoreResult: true,
     });
@@ -125,7 +125,7 @@ describe("parseCliArgs()", () => {
     for (const flag of [...COMMAND_FLAGS, ...GENERAL_FLAGS]) {
       assert.ok(parsed.text.includes(`--${flag.name}`) && parsed.text.includes(flag.help), flag.name);
     }
-    for (const name of ["enqueue", "result", "inspect", "dlq", "events"]) assert.ok(parsed.text.includes(`qw ${name}`));
+    for (const name of ["enqueue", "result", "inspect", "dlq", "events", "schedule ls"]) assert.ok(parsed.text.includes(`qw ${name}`));
   });
 
   test("help says how enqueue reads its args, how --count names its ids and the exit codes of qw result", () => {
@@ -239,7 +239,24 @@ describe("parseCliArgs() enqueue", () => {
   }
 });
 
-describe("parseCliArgs() result, inspect, events and dlq", () => {
+describe("parseCliArgs() result, inspect, events, dlq and schedule", () => {
+  test("schedule lists by default, takes ls and --json, and rejects other actions", () => {
+    assert.equal(command(["schedule", "ls", "--stream", "jobs", "--json"]).flags.json, true);
+    assert.equal(command(["schedule"]).command, "schedule");
+    assert.equal(command(["schedule", "ls"]).flags.json, false);
+    assert.equal(error(["schedule", "rm"]), "Unknown schedule action 'rm': run 'qw --help' for usage");
+    assert.equal(error(["schedule", "ls", "x"]), "Unexpected argument 'x' for 'qw schedule': run 'qw --help' for usage");
+    assert.match(error(["schedule", "--tasks", "t.ts"]), /^Option '--tasks' is not valid for 'qw schedule'/);
+  });
+
+  test("--no-schedules and QW_SCHEDULES=0 turn firing off", () => {
+    const { options } = command(["--stream", "s", "--tasks", "t.ts", "--no-schedules"]);
+    assert.equal(resolveConfig(options, { cpuCount: 1, hostname: "h", pid: 1 }).schedules, false);
+    const fromEnv = resolveConfig({ stream: "s", tasks: "t.ts" }, { env: { QW_SCHEDULES: "0" }, cpuCount: 1, hostname: "h", pid: 1 });
+    assert.equal(fromEnv.schedules, false);
+    assert.equal(resolveConfig({ stream: "s", tasks: "t.ts" }, { cpuCount: 1, hostname: "h", pid: 1 }).schedules, true);
+  });
+
   test("result reads the job id and --wait", () => {
     const cli = command(["result", "job-1", "--wait", "10"]);
     assert.deepEqual(cli.positionals, ["job-1"]);

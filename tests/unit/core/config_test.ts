@@ -42,7 +42,7 @@ describe("resolveConfig()", () => {
       stream: "jobs", tasks: "./tasks.ts", consumer: "qw_jobs", concurrency: 4,
       logLevel: "info", logFormat: "text", ackWait: 30, grace: 30, maxDeliveries: 5,
       results: true, resultTtl: 86400, events: false, http: null, name: "box:42", maxTasksPerChild: null,
-      stallTimeout: 30, spawnTimeout: 30,
+      stallTimeout: 30, spawnTimeout: 30, schedules: true,
       taskDefaults: {
         acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
         maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
@@ -73,7 +73,7 @@ describe("resolveConfig()", () => {
       QW_NATS_TLS_KEY: "/key", QW_CONNECT_TIMEOUT: "0", QW_STREAM: "s", QW_TASKS: "t.ts", QW_CONSUMER: "c",
       QW_CONCURRENCY: "2", QW_LOG_LEVEL: "DEBUG", QW_LOG_FORMAT: "json", QW_ACK_WAIT: "1.5", QW_GRACE: "0",
       QW_MAX_DELIVERIES: "2", QW_RESULTS: "off", QW_RESULT_TTL: "60", QW_EVENTS: "no", QW_HTTP: "0.0.0.0:8080", QW_NAME: "w1",
-      QW_MAX_TASKS_PER_CHILD: "100", QW_STALL_TIMEOUT: "7", QW_SPAWN_TIMEOUT: "2.5", QW_ACKS_LATE: "yes", QW_REJECT_ON_WORKER_LOST: "1",
+      QW_MAX_TASKS_PER_CHILD: "100", QW_STALL_TIMEOUT: "7", QW_SPAWN_TIMEOUT: "2.5", QW_SCHEDULES: "0", QW_ACKS_LATE: "yes", QW_REJECT_ON_WORKER_LOST: "1",
       QW_ACKS_ON_FAILURE_OR_TIMEOUT: "FALSE", QW_MAX_RETRIES: "none", QW_DEFAULT_RETRY_DELAY: "0",
       QW_RETRY_BACKOFF: "2", QW_RETRY_BACKOFF_MAX: "60", QW_RETRY_JITTER: "no", QW_TIME_LIMIT: "10",
       QW_SOFT_TIME_LIMIT: "5", QW_RATE_LIMIT: "10/m", QW_TRACK_STARTED: "1", QW_IGNORE_RESULT: "1",
@@ -85,7 +85,7 @@ describe("resolveConfig()", () => {
       tlsCaFile: "/ca", tlsCertFile: "/cert", tlsKeyFile: "/key", connectTimeout: 0,
       stream: "s", tasks: "t.ts", consumer: "c", concurrency: 2, logLevel: "debug", logFormat: "json",
       ackWait: 1.5, grace: 0, maxDeliveries: 2, results: false, resultTtl: 60, events: false, http: "0.0.0.0:8080",
-      name: "w1", maxTasksPerChild: 100, stallTimeout: 7, spawnTimeout: 2.5,
+      name: "w1", maxTasksPerChild: 100, stallTimeout: 7, spawnTimeout: 2.5, schedules: false,
       taskDefaults: {
         acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false, maxRetries: null,
         defaultRetryDelay: 0, retryBackoff: 2, retryBackoffMax: 60, retryJitter: false,

@@ -7,7 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_TASK_DEFAULTS } from "../../../src/core/config.ts";
-import { collectTasks, matchesError, resolveTaskOptions, task } from "../../../src/core/task.ts";
+import { collectTasks, matchesError, resolveTaskOptions, scheduleSpecs, task } from "../../../src/core/task.ts";
 import type { ErrorMatcher } from "../../../src/core/types.ts";
 
 class NetworkError extends Error {
@@ -68,7 +68,7 @@ describe("matchesError()", () => {
 
 describe("collectTasks()", () => {
   const defaults = { ...DEFAULT_TASK_DEFAULTS };
-  const resolved = { ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false };
+  const resolved = { ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, schedules: [] };
   const declaredFn = (x: number) => x * 2;
   const module: Record<string, unknown> = {
     add: (a: number, b: number) => a + b,
@@ -133,6 +133,30 @@ describe("collectTasks()", () => {
     assert.equal(resolveTaskOptions({}, on).retryBackoff, 3);
     assert.equal(resolveTaskOptions({ acksLate: false }, on).acksLate, false);
     assert.equal(resolveTaskOptions({ acksLate: undefined }, on).acksLate, true, "undefined means the default");
+  });
+
+  it("resolveTaskOptions() turns one schedule or a list into specs with defaults, and keeps no raw 'schedule'", () => {
+    const one = resolveTaskOptions({ schedule: { every: 30, args: ["eu"] } }, defaults);
+    assert.deepEqual(one.schedules, [{ every: 30, cron: null, tz: "UTC", args: ["eu"], catchUp: "latest" }]);
+    assert.equal("schedule" in one, false);
+    const both = resolveTaskOptions({ schedule: [{ every: 60 }, { cron: "*/5 * * * * *", tz: "Europe/Berlin", args: [1], catchUp: "all" }] }, defaults);
+    assert.deepEqual(both.schedules, [
+      { every: 60, cron: null, tz: "UTC", args: [], catchUp: "latest" },
+      { every: null, cron: "*/5 * * * * *", tz: "Europe/Berlin", args: [1], catchUp: "all" },
+    ]);
+    assert.deepEqual(resolveTaskOptions({}, defaults).schedules, []);
+  });
+
+  it("resolved options, schedules included, cross to the host as data (structured clone)", () => {
+    const options = resolveTaskOptions({ schedule: [{ cron: "0 3 * * *", tz: "Europe/Berlin", args: [{ a: [1] }] }] }, defaults);
+    assert.deepEqual(structuredClone(options), options);
+  });
+
+  it("scheduleSpecs() passes bad values through unchecked: the host checks them", () => {
+    assert.deepEqual(scheduleSpecs({ every: 0, args: "x" as never, catchUp: "some" as never }), [
+      { every: 0, cron: null, tz: "UTC", args: "x" as never, catchUp: "some" as never },
+    ]);
+    assert.deepEqual(scheduleSpecs([42 as never]), [{ every: null, cron: null, tz: "UTC", args: [], catchUp: "latest" }]);
   });
 
   it("task() without a function throws a TypeError", () => {
