@@ -107,9 +107,12 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
       throw e;
     }
   });
-  const connecting = openConnection(cfg, { name: `qw ${cfg.name}`, emit });
+  // A start that fails closes the connection quietly: the error is the one line to say.
+  let failed = false;
+  const connecting = openConnection(cfg, { name: `qw ${cfg.name}`, emit: (e) => (failed && e.type === "connection.status" ? undefined : emit(e)) });
   const [pooled, connected] = await Promise.allSettled([starting, connecting]);
   if (pooled.status === "rejected" || connected.status === "rejected") {
+    failed = true;
     if (pooled.status === "fulfilled") await pooled.value.pool.close({ timeoutMs: 0 });
     if (connected.status === "fulfilled") await connected.value.close().catch(() => {});
     throw pooled.status === "rejected" ? pooled.reason : (connected as PromiseRejectedResult).reason;
