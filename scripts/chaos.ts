@@ -16,8 +16,8 @@
  * Some scenarios put their own figures first (9: rounds) or after "lost"
  * (9: jobs held; 10: jobs without a stored result).
  *
- *   bun scripts/chaos.ts            scenarios 1-11 at full size (make chaos)
- *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10, 11 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
+ *   bun scripts/chaos.ts            scenarios 1-12 at full size (make chaos)
+ *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10, 11, 12 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
  *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
  *   bun scripts/chaos.ts --seed 31  scenario 11 (the fault soup) with this one seed (a replay)
  *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
@@ -69,6 +69,8 @@ import {
 } from "./_harness.ts";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { failureLine, passed, runSoup, soupCase } from "../tests/helpers/fault_soup.ts";
+import { chain, chord, group, sig } from "../src/core/flow.ts";
+import { connectClient } from "../src/client/client.ts";
 
 const argv = process.argv.slice(2);
 const SHORT = argv.includes("--short");
@@ -964,6 +966,79 @@ async function kill9Results(ctx: Ctx): Promise<Report> {
 
 // ---------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------
+// 12: flows under kill -9: chords and chains on two processes, one killed
+// again and again; every flow must end, and no chord body may run twice.
+
+async function flowsUnderKill(ctx: Ctx): Promise<Report> {
+  const stream = "C12";
+  const FLOWS = n(200);
+  const MEMBERS = 20;
+  const KILLS = 3;
+  return await withServer(async (server, c) => {
+    const runs = join(ctx.dir, "flow-runs.txt");
+    const args = ["--stream", stream, "--tasks", join(ROOT, "tests/fixtures/tasks/flows.ts"), "--server", server.url, "--log-level", "warning",
+      "--concurrency", "2", "--ack-wait", "3"];
+    const env = { QW_FLOW_RUNS: runs };
+    const t0 = Date.now();
+    const procs = [0, 1].map((i) => QwProcess.start(args, { logFile: ctx.qwLog(i), env }));
+    const live = [...procs];
+    const qwc = await connectClient({ servers: server.url, stream });
+    try {
+      // qw creates the stream; flows go in once it exists.
+      await until(async () => (await c.jsm.streams.info(stream).catch(() => null)) !== null, 15_000, 50);
+      const ids: string[] = [];
+      for (let i = 0; i < FLOWS; i++) {
+        const flow = i % 2 === 0
+          ? chord(group(...Array.from({ length: MEMBERS }, (_, k) => sig("sq", [k + i]))), sig("total"))
+          : chain(sig("sq", [2]), sig("sq"), sig("sq"));
+        ids.push(await qwc.enqueueFlow(flow, { id: `flow-${i}` }));
+      }
+      for (let k = 0; k < KILLS; k++) {
+        await sleep(700);
+        const victim = live.shift()!;
+        await victim.kill9();
+        progress(`kill ${k + 1}: qw ${victim.pid}`);
+        const p = QwProcess.start(args, { logFile: ctx.qwLog(procs.length), env });
+        procs.push(p);
+        live.push(p);
+      }
+      const finalOf = async (id: string) => (await qwc.get(id)).state;
+      await until(async () => (await Promise.all(ids.map(finalOf))).every((s) => s === "SUCCESS" || s === "FAILURE"), DRAIN_TIMEOUT_MS, 200);
+      const states = await Promise.all(ids.map(finalOf));
+      const seconds = (Date.now() - t0) / 1000;
+      const done = states.filter((s) => s === "SUCCESS").length;
+      const stalled = states.filter((s) => s !== "SUCCESS" && s !== "FAILURE").length;
+      const lines = existsSync(runs) ? readFileSync(runs, "utf8").split("\n").filter(Boolean) : [];
+      const bodies = new Map<string, number>();
+      for (const l of lines) if (l.endsWith(".body")) bodies.set(l, (bodies.get(l) ?? 0) + 1);
+      const twice = [...bodies.values()].filter((k) => k > 1).length;
+      const wrong: string[] = [];
+      for (const [i, id] of ids.entries()) {
+        const r = await qwc.get(id);
+        if (r.state !== "SUCCESS" || !("result" in r)) continue;
+        const want = i % 2 === 0
+          ? { n: MEMBERS, sum: Array.from({ length: MEMBERS }, (_, k) => (k + i) ** 2).reduce((a, b) => a + b, 0) }
+          : 256;
+        if (JSON.stringify(r.result) !== JSON.stringify(want)) wrong.push(id);
+      }
+      const problems: string[] = [];
+      if (stalled > 0) problems.push(`${stalled} flows never ended`);
+      if (done < FLOWS) problems.push(`${FLOWS - done} flows did not succeed`);
+      if (twice > 0) problems.push(`${twice} chord bodies ran twice`);
+      if (wrong.length > 0) problems.push(`${wrong.length} flows with a wrong result, e.g. ${wrong.slice(0, 3).join(", ")}`);
+      return {
+        jobs: FLOWS, done, lost: stalled, duplicates: twice, seconds, acksLate: true, problems, extra: [],
+        line: `flows ${FLOWS}, done ${done}, stalled ${stalled}, bodies run twice ${twice}, seconds ${fmt(seconds)}`,
+        details: [],
+      };
+    } finally {
+      await qwc.close();
+      await stopAll(procs);
+    }
+  });
+}
+
 const SCENARIOS: Scenario[] = [
   { no: 1, name: "1 kill -9 qw (acksLate)", inShort: true, run: (c) => kill9(c, "late") },
   { no: 2, name: "2 kill -9 qw (early ack)", inShort: false, run: (c) => kill9(c, "early") },
@@ -976,6 +1051,7 @@ const SCENARIOS: Scenario[] = [
   { no: 9, name: "9 mixed faults", inShort: true, run: mixedFaults },
   { no: 10, name: "10 kill -9 acksLate with results", inShort: true, run: kill9Results },
   { no: 11, name: "11 fault soup", inShort: true, run: faultSoup },
+  { no: 12, name: "12 flows under kill -9", inShort: true, run: flowsUnderKill },
 ];
 
 const selected = SCENARIOS.filter((s) => (ONLY ? ONLY.has(s.no) : !SHORT || s.inShort));
