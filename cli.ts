@@ -10,7 +10,8 @@
 import { readFileSync } from "node:fs";
 import { parseCliArgs } from "./src/cli/args.ts";
 import type { Command, CommandCli } from "./src/cli/args.ts";
-import { maskSecrets, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { configFile, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { ATTEMPT } from "./src/cli/_command_flags.ts";
 import { errorText } from "./src/client/connection.ts";
 import { Emitter, type QwEvent } from "./src/core/events.ts";
 import { setupLogging } from "./src/cli/log.ts";
@@ -45,15 +46,19 @@ export async function main(argv: string[]): Promise<number> {
     case "command":
       break;
   }
+  if (parsed.printConfig) {
+    try {
+      rt.writeStdout(JSON.stringify(configFile(resolve(parsed, "print")), null, 2) + "\n");
+      return 0;
+    } catch (e) {
+      return fail(errorText(e), 2);
+    }
+  }
   let config: ResolvedConfig;
   try {
-    config = resolve(parsed);
+    config = resolve(parsed, parsed.command === "run" ? "worker" : "client") as ResolvedConfig;
   } catch (e) {
     return fail(errorText(e), 2);
-  }
-  if (parsed.printConfig) {
-    rt.writeStdout(JSON.stringify(maskSecrets(config), null, 2) + "\n");
-    return 0;
   }
   const log = await setupLogging({ level: config.logLevel, format: config.logFormat, write: rt.writeStderr });
   try {
@@ -70,19 +75,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function resolve(parsed: CommandCli): ResolvedConfig {
+function resolve(parsed: CommandCli, purpose: "worker" | "client" | "print") {
+  const attempt = purpose === "print" ? "print config" : ATTEMPT[parsed.command];
   let fileValues: QwOptions | undefined;
   if (parsed.configFile !== null) {
     let text: string;
     try {
       text = readFileSync(parsed.configFile, "utf8");
     } catch (e) {
-      throw new Error(`Cannot read config file '${parsed.configFile}': ${errorText(e)}`);
+      throw new Error(`Cannot ${attempt} as config file '${parsed.configFile}' must be readable: ${errorText(e)}`);
     }
     try {
       fileValues = JSON.parse(text);
     } catch (e) {
-      throw new Error(`Cannot parse config file '${parsed.configFile}' as JSON: ${errorText(e)}`);
+      throw new Error(`Cannot ${attempt} as config file '${parsed.configFile}' must be JSON: ${errorText(e)}`);
+    }
+    if (typeof fileValues !== "object" || fileValues === null || Array.isArray(fileValues)) {
+      const shown = JSON.stringify(fileValues).slice(0, 40);
+      throw new TypeError(`Cannot ${attempt} as config file '${parsed.configFile}' must hold a JSON object: current value is ${JSON.stringify(shown)}`);
     }
   }
   return resolveConfig(parsed.options, {
@@ -91,7 +101,8 @@ function resolve(parsed: CommandCli): ResolvedConfig {
     cpuCount: rt.cpuCount(),
     hostname: rt.hostname(),
     pid: rt.pid(),
-    purpose: parsed.command === "run" ? "worker" : "client",
+    purpose,
+    attempt,
   });
 }
 

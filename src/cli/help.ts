@@ -14,7 +14,7 @@ import {
   DEFAULT_SERVERS,
   DEFAULT_TASK_DEFAULTS as T,
   ENV_VARS,
-  type QwOptions,
+  type OptionKey,
 } from "../core/config.ts";
 
 export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events";
@@ -23,7 +23,7 @@ export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspec
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
   name: string;
-  key: keyof QwOptions;
+  key: OptionKey;
   /** Value name in the help; absent for boolean flags. */
   arg?: string;
   /** What a boolean flag sets `key` to. */
@@ -41,11 +41,11 @@ export interface CommandFlag {
   commands: readonly Command[];
 }
 
-const on = (name: string, key: keyof QwOptions, help: string): ConfigFlag[] => [
+const on = (name: string, key: OptionKey, help: string): ConfigFlag[] => [
   { name, key, sets: true, help },
   { name: `no-${name}`, key, sets: false, help: `Opposite of --${name}` },
 ];
-const off = (name: string, key: keyof QwOptions, help: string): ConfigFlag[] => [
+const off = (name: string, key: OptionKey, help: string): ConfigFlag[] => [
   { name: `no-${name}`, key, sets: false, help },
   { name, key, sets: true, help: `Opposite of --no-${name}` },
 ];
@@ -119,7 +119,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
 /** Flags of every command that are about the command line itself. */
 export const GENERAL_FLAGS: readonly CommandFlag[] = [
   { name: "config", arg: "FILE", help: "Read options from this config file (flags and env win)", commands: COMMANDS },
-  { name: "print-config", help: "Print the resolved config, secrets masked, and exit", commands: COMMANDS },
+  { name: "print-config", help: "Print the resolved config as a --config file, secrets masked, and exit", commands: COMMANDS },
   { name: "help", short: "h", help: "Show this help and exit", commands: COMMANDS },
   { name: "version", short: "V", help: "Show the version and exit", commands: COMMANDS },
 ];

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type CommandCli, type CommandFlags, parseCliArgs, type ParsedCli } from "../../../src/cli/args.ts";
 import { COMMAND_FLAGS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../../src/cli/help.ts";
-import { ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
+import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
@@ -94,6 +94,14 @@ describe("parseCliArgs()", () => {
     for (const argv of [["--help"], ["-h"], ["help"], ["enqueue", "--help"], ["--bogus", "-h"]]) {
       const parsed = parseCliArgs(argv);
       assert.equal(parsed.kind, "help", argv.join(" "));
+    }
+  });
+
+  test("the config file key of every value flag is the flag in camelCase", () => {
+    const keys = Object.keys(configFile(resolveConfig({ stream: "s", tasks: "t" }, { cpuCount: 1, hostname: "h", pid: 1 })));
+    for (const flag of [...CONNECTION_FLAGS, ...WORKER_FLAGS, ...TASK_FLAGS]) {
+      const camel = flag.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      assert.ok(keys.includes(flag.sets === undefined ? camel : flag.key), `--${flag.name}`);
     }
   });
 
