@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (parsed.printConfig) {
     try {
-      rt.writeStdout(JSON.stringify(configFile(resolve(parsed, "print")), null, 2) + "\n");
+      rt.writeStdout(JSON.stringify(configFile(resolve(parsed, true)), null, 2) + "\n");
       return 0;
     } catch (e) {
       return fail(errorText(e), 2);
@@ -56,11 +56,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config: ResolvedConfig;
   try {
-    config = resolve(parsed, parsed.command === "run" ? "worker" : "client") as ResolvedConfig;
+    config = resolve(parsed, false) as ResolvedConfig;
   } catch (e) {
     return fail(errorText(e), 2);
   }
-  const log = await setupLogging({ level: config.logLevel, format: config.logFormat, write: rt.writeStderr });
+  const log = await setupLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    write: rt.writeStderr,
+    oneShot: parsed.command !== "run",
+  });
   try {
     if (parsed.command === "run") return await runWorker(config as WorkerConfig, log.listener);
     const runner = await RUNNERS[parsed.command]();
@@ -75,8 +80,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function resolve(parsed: CommandCli, purpose: "worker" | "client" | "print") {
-  const attempt = purpose === "print" ? "print config" : ATTEMPT[parsed.command];
+function resolve(parsed: CommandCli, partial: boolean) {
+  const attempt = partial ? "print config" : ATTEMPT[parsed.command];
   let fileValues: QwOptions | undefined;
   if (parsed.configFile !== null) {
     let text: string;
@@ -101,8 +106,9 @@ function resolve(parsed: CommandCli, purpose: "worker" | "client" | "print") {
     cpuCount: rt.cpuCount(),
     hostname: rt.hostname(),
     pid: rt.pid(),
-    purpose,
+    purpose: parsed.command === "run" ? "worker" : "client",
     attempt,
+    partial,
   });
 }
 

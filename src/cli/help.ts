@@ -5,6 +5,7 @@
 
 import {
   DEFAULT_ACK_WAIT,
+  DEFAULT_CLIENT_CONNECT_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_GRACE,
   DEFAULT_MAX_DELIVERIES,
@@ -61,7 +62,7 @@ export const CONNECTION_FLAGS: readonly ConfigFlag[] = [
   { name: "tls-ca", key: "tlsCaFile", arg: "FILE", help: "CA certificate that signed the server's" },
   { name: "tls-cert", key: "tlsCertFile", arg: "FILE", help: "Client certificate (with --tls-key)" },
   { name: "tls-key", key: "tlsKeyFile", arg: "FILE", help: "Client private key (with --tls-cert)" },
-  { name: "connect-timeout", key: "connectTimeout", arg: "SECONDS", help: `Retry the first connection this long (default ${DEFAULT_CONNECT_TIMEOUT})` },
+  { name: "connect-timeout", key: "connectTimeout", arg: "SECONDS", help: `Retry connecting this long (default ${DEFAULT_CONNECT_TIMEOUT}; other commands ${DEFAULT_CLIENT_CONNECT_TIMEOUT})` },
   { name: "stream", key: "stream", arg: "NAME", help: "JetStream stream of the jobs (required)" },
   { name: "consumer", key: "consumer", arg: "NAME", help: "Durable consumer (default qw_<stream>)" },
   { name: "log-level", key: "logLevel", arg: "LEVEL", help: "debug, info, warning or error (default info)" },

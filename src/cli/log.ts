@@ -12,8 +12,12 @@ import type { QwEvent } from "../core/events.ts";
 /** Levels as the CLI names them. */
 export type CliLogLevel = "debug" | "info" | "warning" | "error";
 
-/** The level of each event: failures are errors, things to look at are warnings. */
-export function levelOf(e: QwEvent): LogLevel {
+/**
+ * The level of each event: failures are errors, things to look at are warnings. A failed connection
+ * attempt is a warning the first time only (the final error says the rest), and only at debug for a
+ * one-shot command, whose single line is the error.
+ */
+export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLevel {
   switch (e.type) {
     case "job.started":
     case "job.deferred":
@@ -31,9 +35,10 @@ export function levelOf(e: QwEvent): LogLevel {
     case "job.invalid":
     case "job.handed_back":
     case "worker.lost":
-    case "connection.retry":
     case "result.store_failed":
       return "warning";
+    case "connection.retry":
+      return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
     case "connection.status":
       return e.status === "disconnect" || e.status === "error" || e.status === "pull_retry" ? "warning" : "info";
     default:
@@ -75,7 +80,7 @@ export function messageOf(e: QwEvent): string {
     case "connection.status":
       return `connection ${e.status}${e.detail ? `: ${e.detail}` : ""}`;
     case "connection.retry":
-      return `cannot connect to NATS at '${e.server}' (attempt ${e.attempt}): ${e.error}; retrying`;
+      return `cannot connect to NATS at '${e.server}' (attempt ${e.attempt}): ${e.error}; retrying for up to ${e.timeoutSeconds} s`;
     case "worker.lost":
       return `Web Worker ${e.worker} lost: ${e.reason}; replacing it`;
     case "worker.time_limit":
@@ -137,7 +142,7 @@ export function bufferedSink(write: (s: string) => void, format: "text" | "json"
 
 /** Configure LogTape and return a listener that logs events, plus flush for exit. */
 export async function setupLogging(
-  options: { level: CliLogLevel; format: "text" | "json"; write: (s: string) => void },
+  options: { level: CliLogLevel; format: "text" | "json"; write: (s: string) => void; oneShot?: boolean },
 ): Promise<{ listener: (e: QwEvent) => void; flush(): void }> {
   const sink = bufferedSink(options.write, options.format);
   await reset();
@@ -152,7 +157,7 @@ export async function setupLogging(
   // The level never changes at run time: decide once which levels pass.
   const enabled = new Set<LogLevel>((["debug", "info", "warning", "error"] as const).filter((l) => logger.isEnabledFor(l)));
   const listener = (e: QwEvent) => {
-    const level = levelOf(e);
+    const level = levelOf(e, options);
     if (!enabled.has(level)) return;
     const msg = messageOf(e);
     logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });

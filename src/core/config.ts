@@ -64,18 +64,22 @@ export interface ResolveContext {
   fileValues?: QwOptions;
   /** What the caller is doing, for error messages ("enqueue job"); by default from `purpose`. */
   attempt?: string;
+  /** For `--print-config`: the stream and the tasks file may be missing. */
+  partial?: boolean;
   cpuCount: number;
   hostname: string;
   pid: number;
   /**
-   * "worker" (default) requires a tasks file; "client" commands do not. Both require a stream.
-   * "print" requires neither: the config shown by `--print-config`.
+   * "worker" (default) requires a tasks file; "client" commands do not. Both require a stream. A client
+   * gives up connecting sooner: a one-shot command should fail fast when the server is down.
    */
-  purpose?: "worker" | "client" | "print";
+  purpose?: "worker" | "client";
 }
 
 export const DEFAULT_SERVERS: readonly string[] = Object.freeze(["nats://127.0.0.1:4222"]);
 export const DEFAULT_CONNECT_TIMEOUT = 30;
+/** The connect timeout of one-shot commands (enqueue, result, inspect, dlq, events): fail fast when the server is down. */
+export const DEFAULT_CLIENT_CONNECT_TIMEOUT = 5;
 export const DEFAULT_CONSUMER_PREFIX = "qw_";
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 export const DEFAULT_LOG_FORMAT: LogFormat = "text";
@@ -172,13 +176,14 @@ export function resolveTaskDefaults(
  * (wrong kind of value, missing value) or `RangeError` (value out of range).
  * Errors name the environment variable when the value came from there.
  */
-export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose: "client" }): ResolvedConfig;
-export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose: "print" }): PartialConfig;
-export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose?: "worker" }): WorkerConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose: "client"; partial?: false }): ResolvedConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext & { partial: true }): PartialConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose?: "worker"; partial?: false }): WorkerConfig;
 export function resolveConfig(options: QwOptions, context: ResolveContext): PartialConfig;
 export function resolveConfig(options: QwOptions, context: ResolveContext): PartialConfig {
   const purpose = context.purpose ?? "worker";
-  const attempt = context.attempt ?? { worker: "start worker", client: "run command", print: "print config" }[purpose];
+  const partial = context.partial === true;
+  const attempt = context.attempt ?? (partial ? "print config" : purpose === "worker" ? "start worker" : "run command");
   const keys = Object.keys(ENV_VARS) as Key[];
   const given = canonicalOptions(options as Record<string, unknown>, keys, { attempt, where: "option" });
   const file = canonicalOptions((context.fileValues ?? {}) as Record<string, unknown>, keys, { attempt, where: "config file" });
@@ -188,7 +193,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Part
 
   const servers = r.servers(DEFAULT_SERVERS);
   const text = (key: Key) => r.string(key, null, true);
-  const stream = purpose === "print" && r.source("stream") === undefined
+  const stream = partial && r.source("stream") === undefined
     ? null
     : validateStreamName(r.required("stream", "--stream"), r.source("stream")!.label, attempt);
   const consumerSrc = r.source("consumer");
@@ -200,9 +205,9 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Part
     user: text("user"), password: text("password"), token: text("token"),
     nkeySeedFile: text("nkeySeedFile"), credsFile: text("credsFile"),
     tlsCaFile: text("tlsCaFile"), tlsCertFile: text("tlsCertFile"), tlsKeyFile: text("tlsKeyFile"),
-    connectTimeout: r.number("connectTimeout", DEFAULT_CONNECT_TIMEOUT, { min: 0 }),
+    connectTimeout: r.number("connectTimeout", purpose === "worker" ? DEFAULT_CONNECT_TIMEOUT : DEFAULT_CLIENT_CONNECT_TIMEOUT, { min: 0 }),
     stream,
-    tasks: purpose === "worker" ? r.required("tasks", "--tasks") : r.string("tasks", null),
+    tasks: purpose === "worker" && !partial ? r.required("tasks", "--tasks") : r.string("tasks", null),
     consumer,
     concurrency: r.number("concurrency", cpus, { int: true, min: 1 }),
     logLevel: r.choice("logLevel", LOG_LEVELS, DEFAULT_LOG_LEVEL),

@@ -27,7 +27,7 @@ export type QwEvent =
   | { type: "service.closed"; handedBack: number }
   | { type: "stream.created"; stream: string; subjects: string[] }
   | { type: "connection.status"; status: string; detail?: string }
-  | { type: "connection.retry"; attempt: number; error: string; server: string }
+  | { type: "connection.retry"; attempt: number; error: string; server: string; timeoutSeconds: number }
   | ({ type: "job.started" } & JobFields)
   | ({ type: "job.succeeded"; ms: number } & JobFields)
   | ({ type: "job.failed"; ms: number; error: SerializedError } & JobFields)

@@ -133,6 +133,12 @@ describe("resolveConfig()", () => {
     }
   });
 
+  test("gives a client a short connect timeout and the worker a long one", () => {
+    assert.equal(resolveConfig({ stream: "jobs" }, ctx({}, { purpose: "client" })).connectTimeout, 5);
+    assert.equal(resolveConfig(base, ctx()).connectTimeout, 30);
+    assert.equal(resolveConfig({ stream: "jobs", connectTimeout: 12 }, ctx({}, { purpose: "client" })).connectTimeout, 12);
+  });
+
   test("needs no tasks file for a client, but a stream", () => {
     assert.equal(resolveConfig({ stream: "jobs" }, ctx({}, { purpose: "client" })).tasks, null);
     rejects(
@@ -228,7 +234,7 @@ describe("resolveConfig()", () => {
   });
 
   test("needs neither stream nor tasks to print a config", () => {
-    const config = resolveConfig({}, ctx({}, { purpose: "print" }));
+    const config = resolveConfig({}, ctx({}, { partial: true }));
     assert.equal(config.stream, null);
     assert.equal(config.consumer, null);
     assert.equal(config.tasks, null);
@@ -303,9 +309,10 @@ describe("validateStreamName()", () => {
 
 describe("configFile()", () => {
   const roundTrip = (options: QwOptions, purpose: "worker" | "client" | "print") => {
-    const config = resolveConfig(options, ctx({}, { purpose }));
+    const context = purpose === "print" ? { partial: true } : { purpose };
+    const config = resolveConfig(options, ctx({}, context));
     const file = JSON.parse(JSON.stringify(configFile(config)));
-    assert.deepEqual(resolveConfig({}, ctx({}, { purpose, fileValues: file })), config);
+    assert.deepEqual(resolveConfig({}, ctx({}, { ...context, fileValues: file })), config);
     return file;
   };
 
@@ -332,7 +339,7 @@ describe("configFile()", () => {
   });
 
   test("leaves out stream and consumer when no stream is given", () => {
-    const file = configFile(resolveConfig({}, ctx({}, { purpose: "print" })));
+    const file = configFile(resolveConfig({}, ctx({}, { partial: true })));
     assert.ok(!("stream" in file) && !("consumer" in file));
   });
 
