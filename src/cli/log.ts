@@ -8,6 +8,7 @@
 
 import { configure, getLogger, type LogLevel, type LogRecord, reset, type Sink } from "@logtape/logtape";
 import type { QwEvent } from "../core/events.ts";
+import { CONNECTED, connectionLine, type ConnectionLogState } from "./_connection_lines.ts";
 
 /** Levels as the CLI names them. */
 export type CliLogLevel = "debug" | "info" | "warning" | "error";
@@ -156,10 +157,17 @@ export async function setupLogging(
   const logger = getLogger(["qw"]);
   // The level never changes at run time: decide once which levels pass.
   const enabled = new Set<LogLevel>((["debug", "info", "warning", "error"] as const).filter((l) => logger.isEnabledFor(l)));
+  let connection: ConnectionLogState = CONNECTED;
   const listener = (e: QwEvent) => {
-    const level = levelOf(e, options);
+    let level = levelOf(e, options);
+    let msg: string | undefined;
+    const line = connectionLine(connection, e, Date.now());
+    if (line !== null) {
+      connection = line.state;
+      [level, msg] = [line.level, line.message];
+    }
     if (!enabled.has(level)) return;
-    const msg = messageOf(e);
+    msg ??= messageOf(e);
     logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });
   };
   return { listener, flush: sink.flush };
