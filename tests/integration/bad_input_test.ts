@@ -33,8 +33,18 @@ describe("bad input", () => {
     assertOneLineError(await run(["--tasks", t.dir]), /Cannot load tasks file/);
   });
 
-  it("a tasks file with a syntax error is a one-line error", SLOW, async () => {
-    assertOneLineError(await run(["--tasks", "tests/fixtures/tasks/bad/syntax_error.ts"]), /Cannot load tasks file/);
+  it("a tasks file with a syntax error is a one-line error naming the first error's file, line and column", SLOW, async () => {
+    assertOneLineError(
+      await run(["--tasks", "tests/fixtures/tasks/bad/syntax_error.ts"]),
+      /Cannot load tasks file '.*syntax_error\.ts': .*tests\/fixtures\/tasks\/bad\/syntax_error\.ts:2:\d+: Expected identifier/,
+    );
+  });
+
+  it("a syntax error in a module the tasks file imports names that module and counts the other errors", SLOW, async () => {
+    assertOneLineError(
+      await run(["--tasks", "tests/fixtures/tasks/bad/imports_broken.ts"]),
+      /Cannot load tasks file '.*imports_broken\.ts': .*tests\/fixtures\/tasks\/bad\/_broken_helper\.ts:2:\d+: Expected "\)" but found "\{" \(and 1 more error\)$/,
+    );
   });
 
   it("a tasks file that throws at top level is a one-line error naming the cause", SLOW, async () => {
