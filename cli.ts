@@ -71,7 +71,16 @@ export async function main(argv: string[]): Promise<number> {
     const runner = await RUNNERS[parsed.command]();
     const events = new Emitter();
     events.on(log.listener);
-    return await runner({ cli: parsed, config, events, out: rt.writeStdout, err: rt.writeStderr, isTTY: rt.stdoutIsTTY() });
+    return await runner({
+      cli: parsed,
+      config,
+      events,
+      out: rt.writeStdout,
+      err: rt.writeStderr,
+      isTTY: rt.stdoutIsTTY(),
+      stdinIsTTY: rt.stdinIsTTY(),
+      ask: rt.askLine,
+    });
   } catch (e) {
     log.flush();
     return fail(errorText(e), 1);

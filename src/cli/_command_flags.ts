@@ -35,6 +35,8 @@ export interface CommandFlags {
   seq: number | null;
   /** dlq replay: every dead letter. */
   all: boolean;
+  /** dlq purge: purge without asking. */
+  yes: boolean;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -98,10 +100,12 @@ export function readCommand(
     case "dlq": {
       flags.json = raw.has("json");
       flags.all = raw.has("all");
+      flags.yes = raw.has("yes");
       const [action = "ls", seq] = positionals;
       if (!["ls", "show", "replay", "purge"].includes(action)) return `Unknown dlq action ${q(action)}: ${USAGE}`;
       flags.dlqAction = action as DlqAction;
       if (flags.all && action !== "replay") return `Option '--all' is only valid with 'qw dlq replay': ${USAGE}`;
+      if (flags.yes && action !== "purge") return `Option '--yes' is only valid with 'qw dlq purge': ${USAGE}`;
       if (action === "show" || (action === "replay" && !flags.all)) {
         if (seq === undefined) return `Missing sequence number for 'qw dlq ${action}': ${USAGE}`;
         const n = numberFlag(attempt, "SEQ", seq, true, 1);

@@ -164,6 +164,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     dlqAction: null,
     seq: null,
     all: false,
+    yes: false,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

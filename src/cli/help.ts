@@ -115,6 +115,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },
   { name: "json", help: "Print JSON, one object a line", commands: LISTS },
   { name: "all", help: "With replay: replay every dead letter", commands: ["dlq"] },
+  { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
 ];
 
 /** Flags of every command that are about the command line itself. */
@@ -158,7 +159,7 @@ export function helpText(): string {
     "  qw enqueue TASK [ARG...] [options]               Enqueue a job; each ARG is a JSON value, or a string if not JSON",
     "  qw result ID [--wait SECONDS]                    Show the state and result of a job",
     "  qw inspect [--json]                              Show the stream, consumer and workers",
-    "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
+    "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge [--yes]] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
