@@ -74,6 +74,8 @@ export function messageOf(e: QwEvent): string {
       return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}`;
     case "service.closing":
       return `shutting down: ${e.reason}`;
+    case "service.draining":
+      return `waiting up to ${e.graceSeconds} s for ${e.running} running job${e.running === 1 ? "" : "s"}; signal again to stop now`;
     case "service.closed":
       return `shut down; ${e.handedBack} job(s) handed back`;
     case "stream.created":

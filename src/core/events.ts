@@ -24,6 +24,8 @@ export type HandBackCause = "shutdown" | "waited" | "stall";
 export type QwEvent =
   | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
   | { type: "service.closing"; reason: string }
+  /** Closing waits up to `graceSeconds` for the jobs running now; a second close() with grace 0 cuts it short. */
+  | { type: "service.draining"; running: number; graceSeconds: number }
   | { type: "service.closed"; handedBack: number }
   | { type: "stream.created"; stream: string; subjects: string[] }
   | { type: "connection.status"; status: string; detail?: string }

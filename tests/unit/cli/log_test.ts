@@ -22,6 +22,15 @@ describe("levelOf()", () => {
 });
 
 describe("messageOf()", () => {
+  test("says how long shutdown waits for running jobs and how to cut it short", () => {
+    assert.equal(
+      messageOf({ type: "service.draining", running: 1, graceSeconds: 30 }),
+      "waiting up to 30 s for 1 running job; signal again to stop now",
+    );
+    assert.equal(messageOf({ type: "service.draining", running: 2, graceSeconds: 0.5 }), "waiting up to 0.5 s for 2 running jobs; signal again to stop now");
+    assert.equal(levelOf({ type: "service.draining", running: 1, graceSeconds: 30 }), "info");
+  });
+
   test("says how long a failed connection is retried", () => {
     assert.equal(
       messageOf(retry(1)),
