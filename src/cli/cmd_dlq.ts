@@ -146,10 +146,16 @@ export function showEntry(dl: DeadLetter): Record<string, unknown> {
 export function formatList(dls: DeadLetter[], dlqStream: string): string {
   if (dls.length === 0) return `No dead letters in stream '${dlqStream}'\n`;
   const rows = [
-    ["SEQ", "TASK", "ORIG SEQ", "DELIVERIES", "DEAD-LETTERED AT", "REASON"],
-    ...dls.map((
-      d,
-    ) => [String(d.seq), d.task, String(d.originalSeq ?? "-"), String(d.deliveries ?? "-"), d.at, d.reason]),
+    ["SEQ", "TASK", "ID", "ORIG SEQ", "DELIVERIES", "DEAD-LETTERED AT", "REASON"],
+    ...dls.map((d) => [
+      String(d.seq),
+      d.task,
+      d.id ?? "-",
+      String(d.originalSeq ?? "-"),
+      String(d.deliveries ?? "-"),
+      d.at,
+      d.reason,
+    ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join(

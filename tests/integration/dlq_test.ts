@@ -204,7 +204,8 @@ describe("dead letters", () => {
     const ls = await dlq("ls");
     assert.equal(ls.code, 0);
     const lines = ls.out.trimEnd().split("\n");
-    assert.match(lines[0], /^SEQ +TASK +ORIG SEQ +DELIVERIES +DEAD-LETTERED AT +REASON$/);
+    assert.match(lines[0], /^SEQ +TASK +ID +ORIG SEQ +DELIVERIES +DEAD-LETTERED AT +REASON$/);
+    assert.ok(lines.some((l) => /^\d+ +gate +gate-1 +/.test(l)), ls.out);
     assert.equal(lines.length, 9);
     const gate = (await list()).find((d) => d.task === "gate")!;
     const show = await dlq("show", String(gate.seq));
