@@ -209,6 +209,10 @@ describe("qw CLI round trip", () => {
     assert.match(enq.stdout, /^Enqueued 5 jobs of 'add' to stream 'jobs' in \d+\.\d\d s \(\d+ jobs\/s\)\n$/);
     const c = await client("jobs");
     for (let i = 1; i <= 5; i++) assert.equal((await c.result(`batch-${i}`, { timeout: 10 })).result, 3);
+    const again = await qw(["enqueue", ...S(), "--count", "5", "--id", "batch", "add", "1", "2"]);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /^Enqueued 0 jobs \(of 5\) of 'add' to stream 'jobs' in /);
+    assert.equal(again.stderr, "qw: 5 of 5 ids were already enqueued within the duplicate window: not stored again\n");
   });
 
   it("qw enqueue --eta in the past runs now", SLOW, async () => {
