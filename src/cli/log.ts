@@ -37,6 +37,7 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "job.handed_back":
     case "worker.lost":
     case "result.store_failed":
+    case "result.converted":
       return "warning";
     case "connection.retry":
       return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
@@ -102,6 +103,8 @@ export function messageOf(e: QwEvent): string {
       return `the pool recovered after ${e.seconds} s`;
     case "result.store_failed":
       return `cannot store ${e.state} of '${e.id}': ${e.error}`;
+    case "result.converted":
+      return `${e.task}[${e.id}] returned ${e.converted}: JSON cannot hold it as it is (said once per task)`;
     case "error":
       return `${e.where}: ${e.error}`;
   }

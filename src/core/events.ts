@@ -48,6 +48,8 @@ export type QwEvent =
   | { type: "pool.stalled"; waiting: number; seconds: number; fatal: boolean }
   | { type: "pool.recovered"; seconds: number }
   | { type: "result.store_failed"; id: string; state: TaskState; error: string }
+  /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
+  | { type: "result.converted"; task: string; id: string; converted: string }
   | { type: "error"; where: string; error: string };
 
 /** The `type` of every event. */

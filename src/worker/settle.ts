@@ -12,6 +12,7 @@ import type { Decision } from "../core/ack_policy.ts";
 import { errorText } from "../client/connection.ts";
 import type { Emitter, JobFields } from "../core/events.ts";
 import type { ResultRecord, ResultStore } from "../client/result_store.ts";
+import { toJsonValue } from "../core/json_value.ts";
 import type { Held, JobSink } from "./held.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
 
@@ -31,6 +32,8 @@ export interface SettleOptions {
 /** Applies decisions; see the module doc. */
 export class Settler {
   #o: SettleOptions;
+  /** Tasks whose converted return value was reported already. */
+  #converted = new Set<string>();
 
   constructor(options: SettleOptions) {
     this.#o = options;
@@ -73,6 +76,7 @@ export class Settler {
 
   #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
     const { store } = this.#o;
+    if (store && d.state && value !== undefined) value = this.#jsonValue(h, value);
     const record = store && d.state
       ? resultRecord(h, this.#o.workerName, this.#o.now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
       : null;
@@ -91,6 +95,16 @@ export class Settler {
       this.#o.held.delete(h);
       this.#o.emitter.emit({ type: "job.requeued", note: "its result could not be stored: it runs again", ...fields(h) });
     });
+  }
+
+  /** The value as the results bucket stores it; the first conversion of each task is reported. */
+  #jsonValue(h: Held, value: unknown): unknown {
+    const j = toJsonValue(value);
+    if (j.converted !== null && !this.#converted.has(h.task)) {
+      this.#converted.add(h.task);
+      this.#o.emitter.emit({ type: "result.converted", task: h.task, id: h.id, converted: j.converted });
+    }
+    return j.value;
   }
 
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */
