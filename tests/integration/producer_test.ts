@@ -201,6 +201,9 @@ describe("qw CLI round trip", () => {
     const res = await qw(["result", ...S(), "--wait", "10", "cli-fail"]);
     assert.equal(res.code, 1);
     assert.deepEqual(JSON.parse(res.stdout).error.message, "from the cli");
+    const stack: string = JSON.parse(res.stdout).error.stack;
+    assert.match(stack, /tests\/fixtures\/tasks\/producer\.ts:\d+:\d+/, "the task's own frame stays");
+    assert.doesNotMatch(stack, /\$bunfs|worker_entry/, "qw's frames are dropped");
   });
 
   it("qw enqueue --count N enqueues N numbered ids and prints the rate", SLOW, async () => {
