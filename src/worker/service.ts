@@ -209,9 +209,10 @@ async function wire(
         handedBack++;
       }
       await step("close.http", () => http?.close());
+      // Every job is settled or handed back: say so while the event can still be published.
+      emit({ type: "service.closed", handedBack });
       publisher.close();
       await step("close.drain", () => nc.drain());
-      emit({ type: "service.closed", handedBack });
       resolveClosed();
     })();
   };
