@@ -24,6 +24,7 @@ export const VERSION = "0.1.0";
 
 type Runner = (ctx: CommandContext) => Promise<number>;
 const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
+  init: async () => (await import("./src/cli/cmd_init.ts")).runInit,
   enqueue: async () => (await import("./src/cli/cmd_enqueue.ts")).runEnqueue,
   result: async () => (await import("./src/cli/cmd_result.ts")).runResult,
   inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,

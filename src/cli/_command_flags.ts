@@ -42,6 +42,7 @@ export interface CommandFlags {
 export const USAGE = "run 'qw --help' for usage";
 export const ATTEMPT: Record<Command, string> = {
   run: "start worker",
+  init: "set up stream",
   enqueue: "enqueue job",
   result: "get result",
   inspect: "inspect",
@@ -83,6 +84,7 @@ export function readCommand(
     positionals.length > from ? `Unexpected argument ${q(positionals[from])} for 'qw ${command}': ${USAGE}` : null;
   switch (command) {
     case "run":
+    case "init":
     case "inspect":
     case "events":
       flags.json = raw.has("json");

@@ -18,8 +18,8 @@ import {
   type OptionKey,
 } from "../core/config.ts";
 
-export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events";
-export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events"];
+export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events";
+export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -85,6 +85,9 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "stall-timeout", key: "stallTimeout", arg: "SECONDS", help: `Stalled this long: /healthz fails; twice: exit 1 (default ${DEFAULT_STALL_TIMEOUT})` },
   { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
 ];
+
+/** Flags of `qw init`, besides the connection's: what shapes the consumer and the results bucket. */
+export const INIT_FLAGS: readonly ConfigFlag[] = WORKER_FLAGS.filter((f) => ["ackWait", "results", "resultTtl"].includes(f.key));
 
 /** Flags of `qw run` that set the defaults of every task. */
 export const TASK_FLAGS: readonly ConfigFlag[] = [
@@ -156,6 +159,7 @@ export function helpText(): string {
     "",
     "Usage:",
     "  qw [run] --stream NAME --tasks FILE [options]   Run the worker (the default command)",
+    "  qw init [options]                                Create the streams, consumers and bucket a worker would",
     "  qw enqueue TASK [ARG...] [options]               Enqueue a job; each ARG is a JSON value, or a string if not JSON",
     "  qw result ID [--wait SECONDS]                    Show the state and result of a job",
     "  qw inspect [--json]                              Show the stream, consumer and workers",
@@ -169,6 +173,8 @@ export function helpText(): string {
     section("Worker (qw run):", WORKER_FLAGS),
     "",
     section("Task defaults (qw run; a task's own options win):", TASK_FLAGS),
+    "",
+    `qw init: takes ${INIT_FLAGS.map((f) => `--${f.name}`).join(", ")} as the worker does`,
     "",
     commandSection("qw enqueue:", ["enqueue"]),
     "",
