@@ -1,4 +1,4 @@
-// The README's TypeScript blocks compile against mod.ts: an example that drifts from the API fails here.
+// The README's TypeScript blocks compile against this repository: an example that drifts from the API fails here.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -31,7 +31,7 @@ describe("README", () => {
     ]);
   });
 
-  it("has TypeScript blocks that type-check against mod.ts", { timeout: 120_000 }, () => {
+  it("has TypeScript blocks that type-check against this repository (qw is mod.ts, @qwjobs/qw is client.ts)", { timeout: 120_000 }, () => {
     const blocks = tsBlocks(readFileSync(join(ROOT, "README.md"), "utf8")).filter((b) => b.info !== "no-check");
     assert.ok(blocks.length >= 2, "the tasks and client examples are found");
     // Inside the repository, so the import map of deno.json resolves "qw" and the npm packages.
