@@ -3,7 +3,7 @@ BIN := node_modules/.bin
 BUN := $(BIN)/bun
 DENO := $(BIN)/deno
 
-.PHONY: install build demo test test-bun test-deno check lint chaos chaos-short bench clean
+.PHONY: install build package demo test test-bun test-deno check lint chaos chaos-short bench clean
 
 install: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -15,6 +15,10 @@ node_modules/.installed: package.json package-lock.json
 build: install
 	$(BUN) build --compile --outfile dist/qw cli.ts src/worker/worker_entry.ts
 
+# The npm package @qwjobs/qw (the producer client): prepack builds dist/npm with tsc, then a tarball in dist/.
+package: install
+	mkdir -p dist && npm pack --pack-destination dist
+
 demo: build
 	$(BUN) scripts/demo.ts
 
@@ -25,12 +29,12 @@ test-bun: build
 
 # Type-check once, then run without checking each Web Worker module again.
 test-deno: build
-	$(DENO) check mod.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
+	$(DENO) check mod.ts client.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) test -A --no-check tests/
 	$(DENO) test -A --doc mod.ts
 
 check: install
-	$(DENO) check mod.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
+	$(DENO) check mod.ts client.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) lint
 
 chaos: build

@@ -10,7 +10,8 @@
 import { readFileSync } from "node:fs";
 import { parseCliArgs } from "./src/cli/args.ts";
 import type { Command, CommandCli } from "./src/cli/args.ts";
-import { maskSecrets, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { configFile, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { ATTEMPT } from "./src/cli/_command_flags.ts";
 import { errorText } from "./src/client/connection.ts";
 import { Emitter, type QwEvent } from "./src/core/events.ts";
 import { setupLogging } from "./src/cli/log.ts";
@@ -24,6 +25,7 @@ import { VERSION } from "./src/core/version.ts";
 
 type Runner = (ctx: CommandContext) => Promise<number>;
 const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
+  init: async () => (await import("./src/cli/cmd_init.ts")).runInit,
   enqueue: async () => (await import("./src/cli/cmd_enqueue.ts")).runEnqueue,
   result: async () => (await import("./src/cli/cmd_result.ts")).runResult,
   inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,
@@ -48,23 +50,41 @@ export async function main(argv: string[]): Promise<number> {
     case "command":
       break;
   }
+  if (parsed.printConfig) {
+    try {
+      rt.writeStdout(JSON.stringify(configFile(resolve(parsed, true)), null, 2) + "\n");
+      return 0;
+    } catch (e) {
+      return fail(errorText(e), 2);
+    }
+  }
   let config: ResolvedConfig;
   try {
-    config = resolve(parsed);
+    config = resolve(parsed, false) as ResolvedConfig;
   } catch (e) {
     return fail(errorText(e), 2);
   }
-  if (parsed.printConfig) {
-    rt.writeStdout(JSON.stringify(maskSecrets(config), null, 2) + "\n");
-    return 0;
-  }
-  const log = await setupLogging({ level: config.logLevel, format: config.logFormat, write: rt.writeStderr });
+  const log = await setupLogging({
+    level: config.logLevel,
+    format: config.logFormat,
+    write: rt.writeStderr,
+    oneShot: parsed.command !== "run",
+  });
   try {
     if (parsed.command === "run") return await runWorker(config as WorkerConfig, log.listener);
     const runner = await RUNNERS[parsed.command]();
     const events = new Emitter();
     events.on(log.listener);
-    return await runner({ cli: parsed, config, events, out: rt.writeStdout, err: rt.writeStderr, isTTY: rt.stdoutIsTTY() });
+    return await runner({
+      cli: parsed,
+      config,
+      events,
+      out: rt.writeStdout,
+      err: rt.writeStderr,
+      isTTY: rt.stdoutIsTTY(),
+      stdinIsTTY: rt.stdinIsTTY(),
+      ask: rt.askLine,
+    });
   } catch (e) {
     log.flush();
     return fail(errorText(e), 1);
@@ -73,19 +93,24 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function resolve(parsed: CommandCli): ResolvedConfig {
+function resolve(parsed: CommandCli, partial: boolean) {
+  const attempt = partial ? "print config" : ATTEMPT[parsed.command];
   let fileValues: QwOptions | undefined;
   if (parsed.configFile !== null) {
     let text: string;
     try {
       text = readFileSync(parsed.configFile, "utf8");
     } catch (e) {
-      throw new Error(`Cannot read config file '${parsed.configFile}': ${errorText(e)}`);
+      throw new Error(`Cannot ${attempt} as config file '${parsed.configFile}' must be readable: ${errorText(e)}`);
     }
     try {
       fileValues = JSON.parse(text);
     } catch (e) {
-      throw new Error(`Cannot parse config file '${parsed.configFile}' as JSON: ${errorText(e)}`);
+      throw new Error(`Cannot ${attempt} as config file '${parsed.configFile}' must be JSON: ${errorText(e)}`);
+    }
+    if (typeof fileValues !== "object" || fileValues === null || Array.isArray(fileValues)) {
+      const shown = JSON.stringify(fileValues).slice(0, 40);
+      throw new TypeError(`Cannot ${attempt} as config file '${parsed.configFile}' must hold a JSON object: current value is ${JSON.stringify(shown)}`);
     }
   }
   return resolveConfig(parsed.options, {
@@ -95,6 +120,8 @@ function resolve(parsed: CommandCli): ResolvedConfig {
     hostname: rt.hostname(),
     pid: rt.pid(),
     purpose: parsed.command === "run" ? "worker" : "client",
+    attempt,
+    partial,
   });
 }
 

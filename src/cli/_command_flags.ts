@@ -39,11 +39,14 @@ export interface CommandFlags {
   workers: boolean;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
+  /** dlq purge: purge without asking. */
+  yes: boolean;
 }
 
 export const USAGE = "run 'qw --help' for usage";
 export const ATTEMPT: Record<Command, string> = {
   run: "start worker",
+  init: "set up stream",
   enqueue: "enqueue job",
   result: "get result",
   inspect: "inspect",
@@ -94,6 +97,7 @@ export function readCommand(
       flags.json = raw.has("json");
       return extra(0);
     case "run":
+    case "init":
     case "events":
       flags.json = raw.has("json");
       return extra(0);
@@ -110,10 +114,12 @@ export function readCommand(
     case "dlq": {
       flags.json = raw.has("json");
       flags.all = raw.has("all");
+      flags.yes = raw.has("yes");
       const [action = "ls", seq] = positionals;
       if (!["ls", "show", "replay", "purge"].includes(action)) return `Unknown dlq action ${q(action)}: ${USAGE}`;
       flags.dlqAction = action as DlqAction;
       if (flags.all && action !== "replay") return `Option '--all' is only valid with 'qw dlq replay': ${USAGE}`;
+      if (flags.yes && action !== "purge") return `Option '--yes' is only valid with 'qw dlq purge': ${USAGE}`;
       if (action === "show" || (action === "replay" && !flags.all)) {
         if (seq === undefined) return `Missing sequence number for 'qw dlq ${action}': ${USAGE}`;
         const n = numberFlag(attempt, "SEQ", seq, true, 1);

@@ -16,6 +16,7 @@ import {
   CONNECTION_FLAGS,
   GENERAL_FLAGS,
   helpText,
+  INIT_FLAGS,
   TASK_FLAGS,
   WORKER_FLAGS,
 } from "./help.ts";
@@ -46,7 +47,8 @@ type Table = Record<string, OptionSpec>;
 type Token = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
 
 function configFlagsFor(command: Command): readonly ConfigFlag[] {
-  return command === "run" ? [...CONNECTION_FLAGS, ...WORKER_FLAGS, ...TASK_FLAGS] : CONNECTION_FLAGS;
+  if (command === "run") return [...CONNECTION_FLAGS, ...WORKER_FLAGS, ...TASK_FLAGS];
+  return command === "init" ? [...CONNECTION_FLAGS, ...INIT_FLAGS] : CONNECTION_FLAGS;
 }
 
 function tableFor(command: Command): Table {
@@ -168,6 +170,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     all: false,
     workers: false,
     terminate: false,
+    yes: false,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

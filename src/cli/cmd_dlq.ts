@@ -15,10 +15,24 @@ import { type DeadLetter, DeadLetters, type Replayed } from "../ops/dlq.ts";
 
 const line = (v: unknown) => JSON.stringify(v) + "\n";
 
+/** Whether `qw dlq purge` may go ahead, must ask first, or must refuse (no terminal to ask on). Pure. */
+export function purgeConsent(yes: boolean, stdinIsTTY: boolean): "purge" | "ask" | "refuse" {
+  return yes ? "purge" : stdinIsTTY ? "ask" : "refuse";
+}
+
+/** True for an answer that confirms: "y" or "yes", any case. Pure. */
+export const confirms = (answer: string | null): boolean => answer !== null && /^\s*y(es)?\s*$/i.test(answer);
+
 /** Runs `qw dlq`; resolves to the exit code. */
 export async function runDlq(ctx: CommandContext): Promise<number> {
   const { config } = ctx;
   const { flags } = ctx.cli;
+  if (flags.dlqAction === "purge" && purgeConsent(flags.yes, ctx.stdinIsTTY) === "refuse") {
+    ctx.err(
+      `qw: Cannot purge dead letters as '--yes' must be given when stdin is not a terminal to ask on: current value is "false"\n`,
+    );
+    return 2;
+  }
   const nc = await openConnection(config, { name: "qw dlq", emit: quietClose(ctx) });
   try {
     const dlq = await deadLetters(nc, config.servers, config.stream);
@@ -36,7 +50,21 @@ export async function runDlq(ctx: CommandContext): Promise<number> {
       case "replay":
         return flags.all ? await replayAll(ctx, dlq) : (report(ctx, await dlq.replay(flags.seq!)), 0);
       case "purge": {
-        const n = await dlq.purge();
+        let throughSeq: number | undefined;
+        if (purgeConsent(flags.yes, ctx.stdinIsTTY) === "ask") {
+          const { count, lastSeq } = await dlq.count();
+          if (count === 0) {
+            ctx.out(flags.json ? line({ purged: 0 }) : `No dead letters in stream '${dlq.dlqStream}'\n`);
+            return 0;
+          }
+          const question = `Purge ${count} dead letter${count === 1 ? "" : "s"} from stream '${dlq.dlqStream}'? This cannot be undone [y/N] `;
+          if (!confirms(await ctx.ask(question))) {
+            ctx.err("qw: Purge cancelled: no dead letter was deleted\n");
+            return 1;
+          }
+          throughSeq = lastSeq;
+        }
+        const n = await dlq.purge(throughSeq);
         ctx.out(
           flags.json
             ? line({ purged: n })
@@ -118,10 +146,16 @@ export function showEntry(dl: DeadLetter): Record<string, unknown> {
 export function formatList(dls: DeadLetter[], dlqStream: string): string {
   if (dls.length === 0) return `No dead letters in stream '${dlqStream}'\n`;
   const rows = [
-    ["SEQ", "TASK", "ORIG SEQ", "DELIVERIES", "DEAD-LETTERED AT", "REASON"],
-    ...dls.map((
-      d,
-    ) => [String(d.seq), d.task, String(d.originalSeq ?? "-"), String(d.deliveries ?? "-"), d.at, d.reason]),
+    ["SEQ", "TASK", "ID", "ORIG SEQ", "DELIVERIES", "DEAD-LETTERED AT", "REASON"],
+    ...dls.map((d) => [
+      String(d.seq),
+      d.task,
+      d.id ?? "-",
+      String(d.originalSeq ?? "-"),
+      String(d.deliveries ?? "-"),
+      d.at,
+      d.reason,
+    ]),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join(

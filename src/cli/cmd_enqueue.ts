@@ -102,12 +102,28 @@ async function enqueueMany(
     ctx.err("\n");
   }
   if (failure !== null) throw new Error(`${errorText(failure)} (after ${done} of ${count} jobs)`);
-  const s = (performance.now() - started) / 1000;
-  const dup = duplicates > 0 ? `; ${duplicates} duplicate ids not stored again` : "";
-  ctx.out(
-    `Enqueued ${count} jobs of '${task}' to stream '${client.stream}' in ${s.toFixed(2)} s (${
-      Math.round(count / s)
-    } jobs/s)${dup}\n`,
-  );
+  const seconds = (performance.now() - started) / 1000;
+  const summary = enqueueSummary({ count, duplicates, task, stream: client.stream, seconds });
+  ctx.out(summary.out + "\n");
+  if (summary.err !== null) ctx.err(`qw: ${summary.err}\n`);
   return 0;
+}
+
+/**
+ * What `qw enqueue --count N` reports: the jobs stored (on stdout), and the ids the server had already
+ * (on stderr), so a second run with the same `--id` does not read as N more jobs. Pure.
+ */
+export function enqueueSummary(
+  r: { count: number; duplicates: number; task: string; stream: string; seconds: number },
+): { out: string; err: string | null } {
+  const stored = r.count - r.duplicates;
+  const rate = r.seconds > 0 ? Math.round(r.count / r.seconds) : r.count;
+  const jobs = (n: number) => `${n} ${n === 1 ? "job" : "jobs"}`;
+  const what = r.duplicates === 0 ? jobs(stored) : `${jobs(stored)} (of ${r.count})`;
+  return {
+    out: `Enqueued ${what} of '${r.task}' to stream '${r.stream}' in ${r.seconds.toFixed(2)} s (${rate} jobs/s)`,
+    err: r.duplicates === 0
+      ? null
+      : `${r.duplicates} of ${r.count} ids were already enqueued within the duplicate window: not stored again`,
+  };
 }

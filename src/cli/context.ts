@@ -21,4 +21,8 @@ export interface CommandContext {
   err(s: string): void;
   /** Standard output is a terminal: tables and progress bars are allowed. */
   isTTY: boolean;
+  /** Standard input is a terminal: a question can be asked. */
+  stdinIsTTY: boolean;
+  /** Ask on the terminal and resolve to the answer, or null when stdin closed first. */
+  ask(question: string): Promise<string | null>;
 }

@@ -5,6 +5,7 @@
 
 import {
   DEFAULT_ACK_WAIT,
+  DEFAULT_CLIENT_CONNECT_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_GRACE,
   DEFAULT_MAX_DELIVERIES,
@@ -14,16 +15,16 @@ import {
   DEFAULT_SERVERS,
   DEFAULT_TASK_DEFAULTS as T,
   ENV_VARS,
-  type QwOptions,
+  type OptionKey,
 } from "../core/config.ts";
 
-export type Command = "run" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule";
-export const COMMANDS: readonly Command[] = ["run", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule"];
+export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule";
+export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
   name: string;
-  key: keyof QwOptions;
+  key: OptionKey;
   /** Value name in the help; absent for boolean flags. */
   arg?: string;
   /** What a boolean flag sets `key` to. */
@@ -43,11 +44,11 @@ export interface CommandFlag {
   commands: readonly Command[];
 }
 
-const on = (name: string, key: keyof QwOptions, help: string): ConfigFlag[] => [
+const on = (name: string, key: OptionKey, help: string): ConfigFlag[] => [
   { name, key, sets: true, help },
   { name: `no-${name}`, key, sets: false, help: `Opposite of --${name}` },
 ];
-const off = (name: string, key: keyof QwOptions, help: string): ConfigFlag[] => [
+const off = (name: string, key: OptionKey, help: string): ConfigFlag[] => [
   { name: `no-${name}`, key, sets: false, help },
   { name, key, sets: true, help: `Opposite of --no-${name}` },
 ];
@@ -63,7 +64,7 @@ export const CONNECTION_FLAGS: readonly ConfigFlag[] = [
   { name: "tls-ca", key: "tlsCaFile", arg: "FILE", help: "CA certificate that signed the server's" },
   { name: "tls-cert", key: "tlsCertFile", arg: "FILE", help: "Client certificate (with --tls-key)" },
   { name: "tls-key", key: "tlsKeyFile", arg: "FILE", help: "Client private key (with --tls-cert)" },
-  { name: "connect-timeout", key: "connectTimeout", arg: "SECONDS", help: `Retry the first connection this long (default ${DEFAULT_CONNECT_TIMEOUT})` },
+  { name: "connect-timeout", key: "connectTimeout", arg: "SECONDS", help: `Retry connecting this long (default ${DEFAULT_CONNECT_TIMEOUT}; other commands ${DEFAULT_CLIENT_CONNECT_TIMEOUT})` },
   { name: "stream", key: "stream", arg: "NAME", help: "JetStream stream of the jobs (required)" },
   { name: "consumer", key: "consumer", arg: "NAME", help: "Durable consumer (default qw_<stream>)" },
   { name: "log-level", key: "logLevel", arg: "LEVEL", help: "debug, info, warning or error (default info)" },
@@ -88,6 +89,9 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
   ...off("schedules", "schedules", "Do not publish the ticks of the tasks' schedules from this process"),
 ];
+
+/** Flags of `qw init`, besides the connection's: what shapes the consumer and the results bucket. */
+export const INIT_FLAGS: readonly ConfigFlag[] = WORKER_FLAGS.filter((f) => ["ackWait", "results", "resultTtl"].includes(f.key));
 
 /** Flags of `qw run` that set the defaults of every task. */
 export const TASK_FLAGS: readonly ConfigFlag[] = [
@@ -121,12 +125,13 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "all", help: "With replay: replay every dead letter", commands: ["dlq"] },
   { name: "workers", help: "Show only the workers", commands: ["inspect"] },
   { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
+  { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
 ];
 
 /** Flags of every command that are about the command line itself. */
 export const GENERAL_FLAGS: readonly CommandFlag[] = [
   { name: "config", arg: "FILE", help: "Read options from this config file (flags and env win)", commands: COMMANDS },
-  { name: "print-config", help: "Print the resolved config, secrets masked, and exit", commands: COMMANDS },
+  { name: "print-config", help: "Print the resolved config as a --config file, secrets masked, and exit", commands: COMMANDS },
   { name: "help", short: "h", help: "Show this help and exit", commands: COMMANDS },
   { name: "version", short: "V", help: "Show the version and exit", commands: COMMANDS },
 ];
@@ -161,10 +166,11 @@ export function helpText(): string {
     "",
     "Usage:",
     "  qw [run] --stream NAME --tasks FILE [options]   Run the worker (the default command)",
+    "  qw init [options]                                Create the streams, consumers and bucket a worker would",
     "  qw enqueue TASK [ARG...] [options]               Enqueue a job; each ARG is a JSON value, or a string if not JSON",
     "  qw result ID [--wait SECONDS]                    Show the state and result of a job",
     "  qw inspect [--json]                              Show the stream, consumer and workers",
-    "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge] [--json]   Manage dead letters",
+    "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge [--yes]] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
     "  qw revoke ID [ID...] [--terminate]               Revoke jobs: those not started never run; exit 1 if one already ended",
     "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
@@ -176,6 +182,8 @@ export function helpText(): string {
     section("Worker (qw run):", WORKER_FLAGS),
     "",
     section("Task defaults (qw run; a task's own options win):", TASK_FLAGS),
+    "",
+    `qw init: takes ${INIT_FLAGS.map((f) => `--${f.name}`).join(", ")} as the worker does`,
     "",
     commandSection("qw enqueue:", ["enqueue"]),
     "",

@@ -8,12 +8,17 @@
 
 import { configure, getLogger, type LogLevel, type LogRecord, reset, type Sink } from "@logtape/logtape";
 import type { QwEvent } from "../core/events.ts";
+import { CONNECTED, connectionLine, type ConnectionLogState } from "./_connection_lines.ts";
 
 /** Levels as the CLI names them. */
 export type CliLogLevel = "debug" | "info" | "warning" | "error";
 
-/** The level of each event: failures are errors, things to look at are warnings. */
-export function levelOf(e: QwEvent): LogLevel {
+/**
+ * The level of each event: failures are errors, things to look at are warnings. A failed connection
+ * attempt is a warning the first time only (the final error says the rest), and only at debug for a
+ * one-shot command, whose single line is the error.
+ */
+export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLevel {
   switch (e.type) {
     case "job.started":
     case "job.deferred":
@@ -33,10 +38,12 @@ export function levelOf(e: QwEvent): LogLevel {
     case "job.invalid":
     case "job.handed_back":
     case "worker.lost":
-    case "connection.retry":
     case "result.store_failed":
     case "schedule.dedup_window_short":
+    case "result.converted":
       return "warning";
+    case "connection.retry":
+      return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
     case "connection.status":
       return e.status === "disconnect" || e.status === "error" || e.status === "pull_retry" ? "warning" : "info";
     default:
@@ -73,6 +80,8 @@ export function messageOf(e: QwEvent): string {
       return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}`;
     case "service.closing":
       return `shutting down: ${e.reason}`;
+    case "service.draining":
+      return `waiting up to ${e.graceSeconds} s for ${e.running} running job${e.running === 1 ? "" : "s"}; signal again to stop now`;
     case "service.closed":
       return `shut down; ${e.handedBack} job(s) handed back`;
     case "stream.created":
@@ -80,7 +89,7 @@ export function messageOf(e: QwEvent): string {
     case "connection.status":
       return `connection ${e.status}${e.detail ? `: ${e.detail}` : ""}`;
     case "connection.retry":
-      return `cannot connect to NATS at '${e.server}' (attempt ${e.attempt}): ${e.error}; retrying`;
+      return `cannot connect to NATS at '${e.server}' (attempt ${e.attempt}): ${e.error}; retrying for up to ${e.timeoutSeconds} s`;
     case "worker.lost":
       return `Web Worker ${e.worker} lost: ${e.reason}; replacing it`;
     case "worker.time_limit":
@@ -107,6 +116,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}@${e.index} skipped ${e.ticks} missed tick(s) (catchUp "${e.catchUp}")`;
     case "schedule.dedup_window_short":
       return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.allowanceSeconds} s clock-skew allowance: a tick of ${e.schedules.join(", ")} may run twice when host clocks differ; raise duplicate_window`;
+    case "result.converted":
+      return `${e.task}[${e.id}] returned ${e.converted}: JSON cannot hold it as it is (said once per task)`;
     case "error":
       return `${e.where}: ${e.error}`;
   }
@@ -150,7 +161,7 @@ export function bufferedSink(write: (s: string) => void, format: "text" | "json"
 
 /** Configure LogTape and return a listener that logs events, plus flush for exit. */
 export async function setupLogging(
-  options: { level: CliLogLevel; format: "text" | "json"; write: (s: string) => void },
+  options: { level: CliLogLevel; format: "text" | "json"; write: (s: string) => void; oneShot?: boolean },
 ): Promise<{ listener: (e: QwEvent) => void; flush(): void }> {
   const sink = bufferedSink(options.write, options.format);
   await reset();
@@ -164,10 +175,17 @@ export async function setupLogging(
   const logger = getLogger(["qw"]);
   // The level never changes at run time: decide once which levels pass.
   const enabled = new Set<LogLevel>((["debug", "info", "warning", "error"] as const).filter((l) => logger.isEnabledFor(l)));
+  let connection: ConnectionLogState = CONNECTED;
   const listener = (e: QwEvent) => {
-    const level = levelOf(e);
+    let level = levelOf(e, options);
+    let msg: string | undefined;
+    const line = connectionLine(connection, e, Date.now());
+    if (line !== null) {
+      connection = line.state;
+      [level, msg] = [line.level, line.message];
+    }
     if (!enabled.has(level)) return;
-    const msg = messageOf(e);
+    msg ??= messageOf(e);
     logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });
   };
   return { listener, flush: sink.flush };

@@ -57,7 +57,7 @@ export async function openConnection(cfg: ConnectionConfig, options: OpenOptions
           `Cannot connect to NATS at '${cfg.servers.join(",")}' after ${attempt} attempts in ${cfg.connectTimeout}s: ${message}`,
         );
       }
-      emit({ type: "connection.retry", attempt, error: message, server: cfg.servers.join(",") });
+      emit({ type: "connection.retry", attempt, error: message, server: cfg.servers.join(","), timeoutSeconds: cfg.connectTimeout });
       await sleep(Math.min(2000, 250 * attempt, Math.max(0, deadline - Date.now())));
     }
   }

@@ -8,9 +8,7 @@
  * @module
  */
 
-import type { QwOptions } from "./options.ts";
-
-type Key = keyof QwOptions;
+import type { OptionKey as Key, QwOptions } from "./options.ts";
 
 /** A value for an error message: strings, numbers and booleans in double quotes. */
 export function show(value: unknown): string {

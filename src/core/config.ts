@@ -8,16 +8,17 @@
  * and checked by the reader in _config_reader.ts.
  */
 
-import { quoteName, Reader, ratePerSecond, show } from "./_config_reader.ts";
+import { Reader, ratePerSecond, show } from "./_config_reader.ts";
+import { canonicalOptions, fileKey } from "./_config_keys.ts";
 import type { ResolvedTaskOptions } from "./types.ts";
-import type { QwOptions } from "./options.ts";
+import type { OptionKey, QwOptions } from "./options.ts";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
 export type LogFormat = "text" | "json";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
-export type { QwOptions };
+export type { OptionKey, QwOptions };
 
 /** Worker-wide task options: every task starts from these and may override them. */
 export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules">;
@@ -50,6 +51,9 @@ export interface ResolvedConfig {
   taskDefaults: TaskDefaults;
 }
 
+/** A config resolved for `--print-config`: the stream (and so the default consumer) may be unknown. */
+export type PartialConfig = Omit<ResolvedConfig, "stream" | "consumer"> & { stream: string | null; consumer: string | null };
+
 /** A config resolved for the worker: the tasks file is known. */
 export interface WorkerConfig extends ResolvedConfig {
   tasks: string;
@@ -60,15 +64,24 @@ export interface ResolveContext {
   env?: Readonly<Record<string, string | undefined>>;
   /** Values of the config file, parsed by the caller; unknown keys are rejected. */
   fileValues?: QwOptions;
+  /** What the caller is doing, for error messages ("enqueue job"); by default from `purpose`. */
+  attempt?: string;
+  /** For `--print-config`: the stream and the tasks file may be missing. */
+  partial?: boolean;
   cpuCount: number;
   hostname: string;
   pid: number;
-  /** "worker" (default) requires a tasks file; "client" commands do not. Both require a stream. */
+  /**
+   * "worker" (default) requires a tasks file; "client" commands do not. Both require a stream. A client
+   * gives up connecting sooner: a one-shot command should fail fast when the server is down.
+   */
   purpose?: "worker" | "client";
 }
 
 export const DEFAULT_SERVERS: readonly string[] = Object.freeze(["nats://127.0.0.1:4222"]);
 export const DEFAULT_CONNECT_TIMEOUT = 30;
+/** The connect timeout of one-shot commands (enqueue, result, inspect, dlq, events): fail fast when the server is down. */
+export const DEFAULT_CLIENT_CONNECT_TIMEOUT = 5;
 export const DEFAULT_CONSUMER_PREFIX = "qw_";
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 export const DEFAULT_LOG_FORMAT: LogFormat = "text";
@@ -88,7 +101,7 @@ export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
   timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false,
 });
 
-type Key = keyof QwOptions;
+type Key = OptionKey;
 
 /** The environment variable of every option. */
 export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
@@ -170,38 +183,38 @@ export function resolveTaskDefaults(
  * (wrong kind of value, missing value) or `RangeError` (value out of range).
  * Errors name the environment variable when the value came from there.
  */
-export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose: "client" }): ResolvedConfig;
-export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose?: "worker" }): WorkerConfig;
-export function resolveConfig(options: QwOptions, context: ResolveContext): ResolvedConfig;
-export function resolveConfig(options: QwOptions, context: ResolveContext): ResolvedConfig {
-  const worker = (context.purpose ?? "worker") === "worker";
-  const attempt = worker ? "start worker" : "run command";
-  const file = context.fileValues ?? {};
-  for (const key of Object.keys(file)) {
-    if (!Object.hasOwn(ENV_VARS, key)) {
-      const value = (file as Record<string, unknown>)[key];
-      throw new TypeError(`Cannot ${attempt} as config file key ${quoteName(key)} must be a known option: current value is ${show(value)}`);
-    }
-  }
-  const r = new Reader(attempt, options, context.env ?? {}, file, ENV_VARS);
+export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose: "client"; partial?: false }): ResolvedConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext & { partial: true }): PartialConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext & { purpose?: "worker"; partial?: false }): WorkerConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext): PartialConfig;
+export function resolveConfig(options: QwOptions, context: ResolveContext): PartialConfig {
+  const purpose = context.purpose ?? "worker";
+  const partial = context.partial === true;
+  const attempt = context.attempt ?? (partial ? "print config" : purpose === "worker" ? "start worker" : "run command");
+  const keys = Object.keys(ENV_VARS) as Key[];
+  const given = canonicalOptions(options as Record<string, unknown>, keys, { attempt, where: "option" });
+  const file = canonicalOptions((context.fileValues ?? {}) as Record<string, unknown>, keys, { attempt, where: "config file" });
+  const r = new Reader(attempt, given, context.env ?? {}, file, ENV_VARS);
   const positive = { min: 0, exclusive: true };
   const cpus = Number.isFinite(context.cpuCount) ? Math.max(1, Math.floor(context.cpuCount)) : 1;
 
   const servers = r.servers(DEFAULT_SERVERS);
   const text = (key: Key) => r.string(key, null, true);
-  const stream = validateStreamName(r.required("stream", "--stream"), r.source("stream")!.label, attempt);
+  const stream = partial && r.source("stream") === undefined
+    ? null
+    : validateStreamName(r.required("stream", "--stream"), r.source("stream")!.label, attempt);
   const consumerSrc = r.source("consumer");
   const consumer = consumerSrc === undefined
-    ? `${DEFAULT_CONSUMER_PREFIX}${stream}`
+    ? stream === null ? null : `${DEFAULT_CONSUMER_PREFIX}${stream}`
     : validateStreamName(consumerSrc.value, consumerSrc.label, attempt);
-  const config: ResolvedConfig = {
+  const config: PartialConfig = {
     servers,
     user: text("user"), password: text("password"), token: text("token"),
     nkeySeedFile: text("nkeySeedFile"), credsFile: text("credsFile"),
     tlsCaFile: text("tlsCaFile"), tlsCertFile: text("tlsCertFile"), tlsKeyFile: text("tlsKeyFile"),
-    connectTimeout: r.number("connectTimeout", DEFAULT_CONNECT_TIMEOUT, { min: 0 }),
+    connectTimeout: r.number("connectTimeout", purpose === "worker" ? DEFAULT_CONNECT_TIMEOUT : DEFAULT_CLIENT_CONNECT_TIMEOUT, { min: 0 }),
     stream,
-    tasks: worker ? r.required("tasks", "--tasks") : r.string("tasks", null),
+    tasks: purpose === "worker" && !partial ? r.required("tasks", "--tasks") : r.string("tasks", null),
     consumer,
     concurrency: r.number("concurrency", cpus, { int: true, min: 1 }),
     logLevel: r.choice("logLevel", LOG_LEVELS, DEFAULT_LOG_LEVEL),
@@ -221,8 +234,8 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Reso
     taskDefaults: readTaskDefaults(r),
   };
   if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null)) {
-    const [given, missing] = config.tlsCertFile === null ? ["tlsKeyFile", "tlsCertFile"] : ["tlsCertFile", "tlsKeyFile"];
-    throw new TypeError(`Cannot ${attempt} as '${given}' and '${missing}' must be set together: current value of '${missing}' is null`);
+    const [given, missing]: Key[] = config.tlsCertFile === null ? ["tlsKeyFile", "tlsCertFile"] : ["tlsCertFile", "tlsKeyFile"];
+    throw new TypeError(`Cannot ${attempt} as '${fileKey(given)}' and '${fileKey(missing)}' must be set together: current value of '${fileKey(missing)}' is null`);
   }
   return config;
 }
@@ -234,13 +247,26 @@ function maskUrl(url: string): string {
   });
 }
 
-/** The config as plain data for `--print-config`: password, token and URL credentials become "***". */
-export function maskSecrets(config: ResolvedConfig): Record<string, unknown> {
-  return {
+/** Options a resolved config never holds as null, so a config file must leave them out then. */
+const NEVER_NULL: ReadonlySet<Key> = new Set(["stream", "consumer", "tasks"]);
+
+/**
+ * The config as a config file, for `--print-config`: the keys are the long flags in camelCase, task defaults
+ * are top-level options, and password, token and URL credentials are "***". Reading it back with
+ * `--config` gives the same config (with the masked secrets as "***").
+ */
+export function configFile(config: PartialConfig): Record<string, unknown> {
+  const values: Record<string, unknown> = {
     ...config,
-    servers: config.servers.map(maskUrl),
+    ...config.taskDefaults,
+    server: config.servers.map(maskUrl),
     password: config.password === null ? null : "***",
     token: config.token === null ? null : "***",
-    taskDefaults: { ...config.taskDefaults },
   };
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(ENV_VARS) as Key[]) {
+    if (values[key] === null && NEVER_NULL.has(key)) continue;
+    out[fileKey(key)] = values[key];
+  }
+  return out;
 }

@@ -24,10 +24,12 @@ export type HandBackCause = "shutdown" | "waited" | "stall";
 export type QwEvent =
   | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
   | { type: "service.closing"; reason: string }
+  /** Closing waits up to `graceSeconds` for the jobs running now; a second close() with grace 0 cuts it short. */
+  | { type: "service.draining"; running: number; graceSeconds: number }
   | { type: "service.closed"; handedBack: number }
   | { type: "stream.created"; stream: string; subjects: string[] }
   | { type: "connection.status"; status: string; detail?: string }
-  | { type: "connection.retry"; attempt: number; error: string; server: string }
+  | { type: "connection.retry"; attempt: number; error: string; server: string; timeoutSeconds: number }
   | ({ type: "job.started" } & JobFields)
   | ({ type: "job.succeeded"; ms: number } & JobFields)
   | ({ type: "job.failed"; ms: number; error: SerializedError } & JobFields)
@@ -55,6 +57,8 @@ export type QwEvent =
   | { type: "schedule.skipped"; task: string; index: number; ticks: number; catchUp: CatchUp }
   /** The stream's duplicate window is shorter than the clock-skew allowance: a tick may run twice. */
   | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
+  /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
+  | { type: "result.converted"; task: string; id: string; converted: string }
   | { type: "error"; where: string; error: string };
 
 /** The `type` of every event. */

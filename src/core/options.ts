@@ -27,4 +27,16 @@ export interface QwOptions {
   maxRetries?: Num | null; defaultRetryDelay?: Num;
   retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
   timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool; ignoreResult?: Bool;
+  // The flags' names for options the library names otherwise; give one name or the other.
+  /** Same as `nkeySeedFile` (`--nkey-file`). */
+  nkeyFile?: string | null;
+  /** Same as `tlsCaFile` (`--tls-ca`). */
+  tlsCa?: string | null;
+  /** Same as `tlsCertFile` (`--tls-cert`). */
+  tlsCert?: string | null;
+  /** Same as `tlsKeyFile` (`--tls-key`). */
+  tlsKey?: string | null;
 }
+
+/** The name of an option; the flag-named aliases (`nkeyFile`, `tlsCa`, ...) are folded into these. */
+export type OptionKey = Exclude<keyof QwOptions, "nkeyFile" | "tlsCa" | "tlsCert" | "tlsKey">;

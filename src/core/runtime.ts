@@ -7,6 +7,7 @@
  */
 
 import os from "node:os";
+import { createInterface } from "node:readline";
 
 declare const Bun:
   | {
@@ -24,6 +25,7 @@ declare const process: {
   off(sig: string, fn: () => void): void;
   memoryUsage(): { rss: number };
   execPath: string;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: { write(s: string): boolean; isTTY?: boolean };
   stderr: { write(s: string): boolean; isTTY?: boolean };
 };
@@ -73,6 +75,20 @@ export const writeStdout = (s: string): void => void process.stdout.write(s);
 export const writeStderr = (s: string): void => void process.stderr.write(s);
 /** True when standard output is a terminal. */
 export const stdoutIsTTY = (): boolean => process.stdout.isTTY === true;
+/** True when standard input is a terminal. */
+export const stdinIsTTY = (): boolean => process.stdin.isTTY === true;
+
+/** Ask a question on standard error and read one line of standard input; null when input ends first. */
+export function askLine(question: string): Promise<string | null> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr as unknown as NodeJS.WritableStream });
+  return new Promise<string | null>((resolve) => {
+    rl.on("close", () => resolve(null));
+    rl.question(question, (answer) => {
+      resolve(answer);
+      rl.close();
+    });
+  });
+}
 
 /** Spawn the Web Worker that runs tasks. The entry's URL must be a literal for `bun build --compile`. */
 export function createTaskWorker(name: string): Worker {

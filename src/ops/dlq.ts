@@ -223,10 +223,19 @@ export class DeadLetters {
     return { seq: dl.seq, id: r.id, task: dl.task, subject: r.subject, jobSeq: ack.seq, duplicate: ack.duplicate };
   }
 
-  /** Delete every dead letter; resolves to how many there were. */
-  async purge(): Promise<number> {
+  /** How many dead letters there are, and the sequence of the last one (0 when none ever was). */
+  async count(): Promise<{ count: number; lastSeq: number }> {
+    const info = await this.#info("count dead letters of");
+    return { count: info.state.messages, lastSeq: info.state.last_seq };
+  }
+
+  /**
+   * Delete every dead letter, or with `throughSeq` those up to it (what was counted before asking,
+   * so letters that arrive meanwhile stay); resolves to how many were deleted.
+   */
+  async purge(throughSeq?: number): Promise<number> {
     await this.#info("purge dead letters of");
-    const r = await this.#jsm.streams.purge(this.dlqStream);
+    const r = await this.#jsm.streams.purge(this.dlqStream, throughSeq === undefined ? undefined : { seq: throughSeq + 1 });
     return r.purged;
   }
 

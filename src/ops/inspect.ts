@@ -65,7 +65,11 @@ export interface InspectReport {
   messages: number;
   /** Jobs no worker has received yet (the shared consumer's pending count). */
   waiting: number;
-  /** Jobs delivered to a worker and not acked (the shared consumer's ack pending). */
+  /**
+   * Jobs delivered to a worker and not acked (the shared consumer's ack pending). The server cannot tell
+   * running from held: these are acksLate jobs running, and jobs a worker received but has not started
+   * (early-ack jobs are acked when they start, so they leave this count then).
+   */
   inFlight: number;
   /** In-flight jobs delivered more than once. */
   redelivered: number;
@@ -199,12 +203,17 @@ export function formatReport(r: InspectReport, now: number): string {
   out.push(
     renderTable(["", "jobs"], [
       ["waiting", r.waiting],
-      ["in flight", r.inFlight],
+      ["delivered, not acked", r.inFlight],
       ["redelivered", r.redelivered],
       ["delayed", r.delayed],
       ["dead-lettered", r.deadLettered],
     ]),
   );
+  if (r.inFlight > 0) {
+    out.push(
+      "(delivered, not acked: held by a worker, running with acksLate or not started yet; the server cannot tell which)",
+    );
+  }
   if (!r.consumerFound) out.push(`Consumer '${r.consumer}' not found: no worker has run on this stream yet`);
   out.push("");
   if (r.tasks.length === 0) out.push("Tasks: no jobs stored");

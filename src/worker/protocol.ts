@@ -131,6 +131,14 @@ export type WorkerMessage =
 
 const MAX_CAUSE_DEPTH = 4;
 
+/** A stack frame in qw itself: bundled in the binary (`/$bunfs/root/`), or the Web Worker entry run from source. */
+const QW_FRAME = /^\s*at .*(\/\$bunfs\/root\/|\/~BUN\/root\/|[/\\]src[/\\]worker[/\\]worker_entry\.[jt]s)/;
+
+/** A stack without qw's own frames, which say nothing about the task that failed. Pure. */
+export function userStack(stack: string): string {
+  return stack.split("\n").filter((line) => !QW_FRAME.test(line)).join("\n");
+}
+
 /**
  * Turn anything thrown into a {@linkcode SerializedError}; non-Errors are
  * wrapped. Never throws, whatever getters, proxies or prototypes it meets.
@@ -154,7 +162,7 @@ function serialize(e: unknown, depth: number): SerializedError {
     message: safeString(attempt(() => err.message)),
   };
   const stack = attempt(() => err.stack);
-  if (typeof stack === "string") out.stack = stack;
+  if (typeof stack === "string") out.stack = userStack(stack);
   const cause = attempt(() => err.cause);
   if (cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(cause, depth + 1);
   const data: Record<string, unknown> = {};

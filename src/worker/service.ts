@@ -243,8 +243,11 @@ async function wire(
       // Pulling stops at once; open pull requests run out while running jobs finish.
       const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
       let handedBack = dispatcher.releaseWaiting();
+      const graceSeconds = o.graceSeconds ?? cfg.grace;
+      const running = pool.status().running;
+      if (running > 0 && graceSeconds > 0) emit({ type: "service.draining", running, graceSeconds });
       await step("close.pool", async () => {
-        const { unstarted, unfinished } = await pool.close({ timeoutMs: (o.graceSeconds ?? cfg.grace) * 1000 });
+        const { unstarted, unfinished } = await pool.close({ timeoutMs: graceSeconds * 1000 });
         const cause = fatal === null ? "shutdown" : "stall";
         for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown", cause);
         for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended", cause);
@@ -262,9 +265,10 @@ async function wire(
       revokes.stop();
       await step("close.presence", () => presence.stop());
       await step("close.http", () => http?.close());
+      // Every job is settled or handed back: say so while the event can still be published.
+      emit({ type: "service.closed", handedBack });
       publisher.close();
       await step("close.drain", () => nc.drain());
-      emit({ type: "service.closed", handedBack });
       resolveClosed();
     })();
   };

@@ -12,6 +12,7 @@ import type { Decision } from "../core/ack_policy.ts";
 import { errorText } from "../client/connection.ts";
 import type { Emitter, JobFields } from "../core/events.ts";
 import type { ResultRecord, ResultStore } from "../client/result_store.ts";
+import { toJsonValue } from "../core/json_value.ts";
 import type { Held, JobSink } from "./held.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
 import type { FlowRunner } from "./flow_runner.ts";
@@ -43,6 +44,8 @@ export class Settler {
   #o: SettleOptions;
   #writes = 0;
   #drained: Array<() => void> = [];
+  /** Tasks whose converted return value was reported already. */
+  #converted = new Set<string>();
 
   constructor(options: SettleOptions) {
     this.#o = options;
@@ -107,6 +110,7 @@ export class Settler {
 
   #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
     const { store } = this.#o;
+    if (store && d.state && value !== undefined && !h.policy.ignoreResult) value = this.#jsonValue(h, value);
     const record = store && d.state && !h.policy.ignoreResult
       ? resultRecord(h, this.#o.workerName, this.#o.now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
       : null;
@@ -135,6 +139,16 @@ export class Settler {
   /** Resolves once result writes in flight dropped to half the bound. */
   whenRoom(): Promise<void> {
     return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  /** The value as the results bucket stores it; the first conversion of each task is reported. */
+  #jsonValue(h: Held, value: unknown): unknown {
+    const j = toJsonValue(value);
+    if (j.converted !== null && !this.#converted.has(h.task)) {
+      this.#converted.add(h.task);
+      this.#o.emitter.emit({ type: "result.converted", task: h.task, id: h.id, converted: j.converted });
+    }
+    return j.value;
   }
 
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */

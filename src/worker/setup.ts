@@ -89,7 +89,7 @@ async function settingUp<T>(cfg: SetupConfig, emit: (e: QwEvent) => void, fn: ()
           `Cannot set up stream '${cfg.stream}' on ${where} after ${attempt} attempts in ${cfg.connectTimeout}s: ${msg} (does the JetStream cluster have a leader?)`,
         );
       }
-      emit({ type: "connection.retry", attempt, error: `JetStream set-up: ${msg}`, server: cfg.servers.join(",") });
+      emit({ type: "connection.retry", attempt, error: `JetStream set-up: ${msg}`, server: cfg.servers.join(","), timeoutSeconds: cfg.connectTimeout });
       await new Promise((r) => setTimeout(r, 500));
     }
   }

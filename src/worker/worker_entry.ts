@@ -12,6 +12,7 @@
  */
 
 import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../core/errors.ts";
+import { displayPath, loadErrorText } from "../core/load_error.ts";
 import type { Outcome } from "../core/ack_policy.ts";
 import {
   type HostMessage,
@@ -85,13 +86,13 @@ async function init(msg: Extract<HostMessage, { type: "init" }>): Promise<void> 
   try {
     mod = await import(msg.tasksUrl);
   } catch (e) {
-    const error = new TasksFileError(`Cannot load tasks file '${msg.tasksUrl}': ${firstLine(e)}`);
+    const error = new TasksFileError(`Cannot load tasks file '${displayPath(msg.tasksUrl)}': ${loadErrorText(e)}`);
     self.postMessage({ type: "init_error", error: serializeError(error) });
     return;
   }
   tasks = collectTasks(mod, msg.defaults);
   if (tasks.size === 0) {
-    const error = new TasksFileError(`Cannot run tasks file '${msg.tasksUrl}' as it exports no function`);
+    const error = new TasksFileError(`Cannot run tasks file '${displayPath(msg.tasksUrl)}' as it exports no function`);
     self.postMessage({ type: "init_error", error: serializeError(error) });
     return;
   }

@@ -88,7 +88,12 @@ after(async () => {
 });
 
 /** `qw dlq ...` in this process; resolves to the exit code and what it printed. */
-async function dlq(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+function dlq(...args: string[]): Promise<{ code: number; out: string; err: string; asked: string[] }> {
+  return dlqOnTerminal(undefined, ...args);
+}
+
+/** `qw dlq ...` with a terminal on stdin that answers `answer` (undefined: stdin is not a terminal). */
+async function dlqOnTerminal(answer: string | null | undefined, ...args: string[]) {
   const parsed = parseCliArgs([
     "dlq",
     ...args,
@@ -101,6 +106,7 @@ async function dlq(...args: string[]): Promise<{ code: number; out: string; err:
   const config = resolveConfig(parsed.options, { env: {}, cpuCount: 1, hostname: "test", pid: 1, purpose: "client" });
   let out = "";
   let err = "";
+  const asked: string[] = [];
   const code = await runDlq({
     cli: parsed,
     config,
@@ -108,8 +114,13 @@ async function dlq(...args: string[]): Promise<{ code: number; out: string; err:
     out: (s) => (out += s),
     err: (s) => (err += s),
     isTTY: false,
+    stdinIsTTY: answer !== undefined,
+    ask: (question) => {
+      asked.push(question);
+      return Promise.resolve(answer ?? null);
+    },
   });
-  return { code, out, err };
+  return { code, out, err, asked };
 }
 
 async function list(): Promise<Record<string, unknown>[]> {
@@ -193,7 +204,8 @@ describe("dead letters", () => {
     const ls = await dlq("ls");
     assert.equal(ls.code, 0);
     const lines = ls.out.trimEnd().split("\n");
-    assert.match(lines[0], /^SEQ +TASK +ORIG SEQ +DELIVERIES +DEAD-LETTERED AT +REASON$/);
+    assert.match(lines[0], /^SEQ +TASK +ID +ORIG SEQ +DELIVERIES +DEAD-LETTERED AT +REASON$/);
+    assert.ok(lines.some((l) => /^\d+ +gate +gate-1 +/.test(l)), ls.out);
     assert.equal(lines.length, 9);
     const gate = (await list()).find((d) => d.task === "gate")!;
     const show = await dlq("show", String(gate.seq));
@@ -246,8 +258,29 @@ describe("dead letters", () => {
     assert.equal(after.find((d) => d.task === "ghost")!.id, `${stream}:${seqs.ghost}`);
   });
 
-  it("purge deletes every dead letter", SLOW, async () => {
+  it("purge refuses without --yes when stdin is not a terminal, and deletes nothing", SLOW, async () => {
     const r = await dlq("purge");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^qw: Cannot purge dead letters as '--yes' must be given when stdin is not a terminal/);
+    assert.equal((await jsm.streams.info(dlqStream)).state.messages, 7);
+    const piped = await qw(["dlq", "purge", "--stream", stream, "--server", server.url]);
+    assert.equal(piped.code, 2);
+    assert.equal(piped.stderr.split("\n").length, 2, piped.stderr);
+    assert.equal((await jsm.streams.info(dlqStream)).state.messages, 7);
+  });
+
+  it("purge asks on a terminal and deletes nothing unless the answer is yes", SLOW, async () => {
+    for (const answer of ["n", "", null]) {
+      const r = await dlqOnTerminal(answer, "purge");
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.asked, [`Purge 7 dead letters from stream '${dlqStream}'? This cannot be undone [y/N] `]);
+      assert.equal(r.err, "qw: Purge cancelled: no dead letter was deleted\n");
+      assert.equal((await jsm.streams.info(dlqStream)).state.messages, 7);
+    }
+  });
+
+  it("purge deletes every dead letter with --yes", SLOW, async () => {
+    const r = await dlq("purge", "--yes");
     assert.equal(r.code, 0);
     assert.equal(r.out, `Purged 7 dead letters from stream '${dlqStream}'\n`);
     assert.equal((await dlq("ls")).out, `No dead letters in stream '${dlqStream}'\n`);

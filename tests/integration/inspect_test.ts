@@ -151,7 +151,7 @@ describe("qw inspect", () => {
     assert.deepEqual(totals(printed), totals(report));
     const text = await qw(["inspect", "--server", server.url, "--stream", STREAM]);
     assert.equal(text.code, 0);
-    assert.match(text.stdout, new RegExp(`\\nin flight +${report.inFlight}\\n`));
+    assert.match(text.stdout, new RegExp(`\\ndelivered, not acked +${report.inFlight}\\n`));
     assert.match(text.stdout, /\nredelivered +2\n/);
     assert.match(text.stdout, /\ndead-lettered +1\n/);
     assert.match(text.stdout, /\nslow +8 +1\n/);

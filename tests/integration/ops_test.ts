@@ -234,6 +234,20 @@ describe("job events", () => {
     assert.deepEqual([(failed.error as Error).name, (failed.error as Error).message], ["Error", "boom"]);
   });
 
+  it("end with service.closing and service.closed when the worker shuts down", SLOW, async () => {
+    const { svc, stream } = await worker();
+    const got: Record<string, unknown>[] = [];
+    const sub = nc.subscribe(`_qw.events.${stream}`, {
+      callback: (_err, m) => void got.push(...m.string().split("\n").map((l) => JSON.parse(l))),
+    });
+    await nc.flush();
+    await svc.close("test over");
+    await waitFor(() => got.some((e) => e.type === "service.closed"), { message: "No final event published" });
+    sub.unsubscribe();
+    assert.deepEqual(got.map((e) => e.type).filter((t) => t !== "service.started"), ["service.closing", "service.closed"]);
+    assert.equal(got.at(-1)!.handedBack, 0);
+  });
+
   it("are not published with events: false (--no-events)", SLOW, async () => {
     const { stream } = await worker({ events: false });
     let got = 0;

@@ -201,6 +201,9 @@ describe("qw CLI round trip", () => {
     const res = await qw(["result", ...S(), "--wait", "10", "cli-fail"]);
     assert.equal(res.code, 1);
     assert.deepEqual(JSON.parse(res.stdout).error.message, "from the cli");
+    const stack: string = JSON.parse(res.stdout).error.stack;
+    assert.match(stack, /tests\/fixtures\/tasks\/producer\.ts:\d+:\d+/, "the task's own frame stays");
+    assert.doesNotMatch(stack, /\$bunfs|worker_entry/, "qw's frames are dropped");
   });
 
   it("qw enqueue --count N enqueues N numbered ids and prints the rate", SLOW, async () => {
@@ -209,6 +212,10 @@ describe("qw CLI round trip", () => {
     assert.match(enq.stdout, /^Enqueued 5 jobs of 'add' to stream 'jobs' in \d+\.\d\d s \(\d+ jobs\/s\)\n$/);
     const c = await client("jobs");
     for (let i = 1; i <= 5; i++) assert.equal((await c.result(`batch-${i}`, { timeout: 10 })).result, 3);
+    const again = await qw(["enqueue", ...S(), "--count", "5", "--id", "batch", "add", "1", "2"]);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /^Enqueued 0 jobs \(of 5\) of 'add' to stream 'jobs' in /);
+    assert.equal(again.stderr, "qw: 5 of 5 ids were already enqueued within the duplicate window: not stored again\n");
   });
 
   it("qw enqueue --eta in the past runs now", SLOW, async () => {

@@ -78,4 +78,27 @@ describe("shutdown and leases", () => {
       for (const p of [a, b]) if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
     }
   });
+
+  it("SIGTERM says how long it waits for running jobs; a second signal stops at once", SLOW, async () => {
+    const stream = uniq();
+    const log = join(t.dir, `${stream}.log`);
+    writeFileSync(log, "");
+    const p = qw(stream, ["--concurrency", "1", "--grace", "30"]);
+    try {
+      await started(p);
+      await jetstream(t.nc).publish(`${stream}.lateNap`, JSON.stringify({ args: [log, "long", 20_000] }));
+      await waitFor(() => lines(log, "start long").length === 1, { timeoutMs: 10_000 });
+      process.kill(p.pid!, "SIGTERM");
+      await waitFor(() => p.output().includes("waiting up to 30 s for 1 running job; signal again to stop now"), {
+        timeoutMs: 5_000,
+        message: `no waiting line: ${p.output()}`,
+      });
+      const tSecond = Date.now();
+      process.kill(p.pid!, "SIGTERM");
+      assert.equal(await exited(p), 0);
+      assert.ok(Date.now() - tSecond < 5_000, "the second signal skipped the grace period");
+    } finally {
+      if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
+    }
+  });
 });

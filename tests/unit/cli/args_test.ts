@@ -2,11 +2,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type CommandCli, type CommandFlags, parseCliArgs, type ParsedCli } from "../../../src/cli/args.ts";
 import { COMMAND_FLAGS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../../src/cli/help.ts";
-import { ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
+import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
+import { confirms, purgeConsent } from "../../../src/cli/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false,
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, yes: false,
 };
 
 function command(argv: string[]): CommandCli {
@@ -110,6 +111,14 @@ describe("parseCliArgs()", () => {
     for (const argv of [["--help"], ["-h"], ["help"], ["enqueue", "--help"], ["--bogus", "-h"]]) {
       const parsed = parseCliArgs(argv);
       assert.equal(parsed.kind, "help", argv.join(" "));
+    }
+  });
+
+  test("the config file key of every value flag is the flag in camelCase", () => {
+    const keys = Object.keys(configFile(resolveConfig({ stream: "s", tasks: "t" }, { cpuCount: 1, hostname: "h", pid: 1 })));
+    for (const flag of [...CONNECTION_FLAGS, ...WORKER_FLAGS, ...TASK_FLAGS]) {
+      const camel = flag.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+      assert.ok(keys.includes(flag.sets === undefined ? camel : flag.key), `--${flag.name}`);
     }
   });
 
@@ -303,5 +312,25 @@ describe("parseCliArgs() result, inspect, events, dlq and schedule", () => {
     for (const a of words) for (const b of words) for (const c of words) {
       assert.doesNotThrow(() => parseCliArgs([a, b, c]), JSON.stringify([a, b, c]));
     }
+  });
+});
+
+describe("qw dlq purge consent", () => {
+  test("purgeConsent() purges with --yes, asks on a terminal, refuses otherwise", () => {
+    assert.equal(purgeConsent(true, false), "purge");
+    assert.equal(purgeConsent(true, true), "purge");
+    assert.equal(purgeConsent(false, true), "ask");
+    assert.equal(purgeConsent(false, false), "refuse");
+  });
+
+  test("confirms() takes y and yes in any case, nothing else", () => {
+    for (const yes of ["y", "Y", "yes", " YES "]) assert.equal(confirms(yes), true, yes);
+    for (const no of ["", "n", "no", "yess", "sure", null]) assert.equal(confirms(no), false, String(no));
+  });
+
+  test("--yes and -y are read for purge only", () => {
+    assert.equal(command(["dlq", "purge", "--yes"]).flags.yes, true);
+    assert.equal(command(["dlq", "purge", "-y"]).flags.yes, true);
+    assert.match(error(["dlq", "ls", "--yes"]), /^Option '--yes' is only valid with 'qw dlq purge'/);
   });
 });

@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Client, isFinalState, prepareJob, type TaskArgs, type TaskName } from "../../../src/client/client.ts";
-import { copyId, parseArg, progressLine } from "../../../src/cli/cmd_enqueue.ts";
+import { copyId, enqueueSummary, parseArg, progressLine } from "../../../src/cli/cmd_enqueue.ts";
 import { exitCodeOf, resultView } from "../../../src/cli/cmd_result.ts";
 import { delayedSubject } from "../../../src/client/topology.ts";
 
@@ -147,6 +147,19 @@ describe("qw enqueue helpers", () => {
     assert.equal(copyId("job", 1, 1), "job");
     assert.equal(copyId("job", 3, 5), "job-3");
     assert.equal(copyId(null, 3, 5), undefined);
+  });
+
+  test("enqueueSummary() reports the jobs stored, and the duplicate ids apart", () => {
+    const r = { count: 5, task: "add", stream: "jobs", seconds: 0.5 };
+    assert.deepEqual(enqueueSummary({ ...r, duplicates: 0 }), {
+      out: "Enqueued 5 jobs of 'add' to stream 'jobs' in 0.50 s (10 jobs/s)",
+      err: null,
+    });
+    assert.deepEqual(enqueueSummary({ ...r, duplicates: 5 }), {
+      out: "Enqueued 0 jobs (of 5) of 'add' to stream 'jobs' in 0.50 s (10 jobs/s)",
+      err: "5 of 5 ids were already enqueued within the duplicate window: not stored again",
+    });
+    assert.equal(enqueueSummary({ ...r, duplicates: 4 }).out, "Enqueued 1 job (of 5) of 'add' to stream 'jobs' in 0.50 s (10 jobs/s)");
   });
 
   test("draws a progress bar with the rate", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_TASK_DEFAULTS,
   ENV_VARS,
-  maskSecrets,
+  configFile,
   parseRateLimit,
   type QwOptions,
   resolveConfig,
@@ -133,6 +133,12 @@ describe("resolveConfig()", () => {
     }
   });
 
+  test("gives a client a short connect timeout and the worker a long one", () => {
+    assert.equal(resolveConfig({ stream: "jobs" }, ctx({}, { purpose: "client" })).connectTimeout, 5);
+    assert.equal(resolveConfig(base, ctx()).connectTimeout, 30);
+    assert.equal(resolveConfig({ stream: "jobs", connectTimeout: 12 }, ctx({}, { purpose: "client" })).connectTimeout, 12);
+  });
+
   test("needs no tasks file for a client, but a stream", () => {
     assert.equal(resolveConfig({ stream: "jobs" }, ctx({}, { purpose: "client" })).tasks, null);
     rejects(
@@ -173,8 +179,8 @@ describe("resolveConfig()", () => {
     ["an empty server list", { server: " , " }, {}, "TypeError", `Cannot start worker as 'server' must be comma-separated NATS URLs (nats://, tls://, ws:// or wss://): current value is " , "`],
     ["an empty user", {}, { QW_NATS_USER: "" }, "TypeError", `Cannot start worker as 'QW_NATS_USER' must be a non-empty string: current value is ""`],
     ["an empty worker name", { name: " " }, {}, "TypeError", `Cannot start worker as 'name' must be a non-empty string: current value is " "`],
-    ["a TLS certificate without a key", { tlsCertFile: "/cert" }, {}, "TypeError", `Cannot start worker as 'tlsCertFile' and 'tlsKeyFile' must be set together: current value of 'tlsKeyFile' is null`],
-    ["a TLS key without a certificate", {}, { QW_NATS_TLS_KEY: "/key" }, "TypeError", `Cannot start worker as 'tlsKeyFile' and 'tlsCertFile' must be set together: current value of 'tlsCertFile' is null`],
+    ["a TLS certificate without a key", { tlsCertFile: "/cert" }, {}, "TypeError", `Cannot start worker as 'tlsCert' and 'tlsKey' must be set together: current value of 'tlsKey' is null`],
+    ["a TLS key without a certificate", {}, { QW_NATS_TLS_KEY: "/key" }, "TypeError", `Cannot start worker as 'tlsKey' and 'tlsCert' must be set together: current value of 'tlsCert' is null`],
     ["a stream name with a dot", { stream: "a.b" }, {}, "RangeError", `Cannot start worker as 'stream' must be a name without whitespace, ".", "*", ">", "/" or "\\": current value is "a.b"`],
     ["a consumer name with a space", {}, { QW_CONSUMER: "my consumer" }, "RangeError", `Cannot start worker as 'QW_CONSUMER' must be a name without whitespace, ".", "*", ">", "/" or "\\": current value is "my consumer"`],
     ["a missing stream", { stream: undefined }, {}, "TypeError", "Cannot start worker as 'stream' is required (--stream or QW_STREAM): no value is set"],
@@ -186,22 +192,61 @@ describe("resolveConfig()", () => {
     });
   }
 
-  test("rejects an unknown config file key with a one-line TypeError", () => {
+  test("rejects an unknown config file key with a one-line TypeError listing the valid keys", () => {
     const fileValues = { concurency: 4 } as QwOptions;
+    assert.throws(() => resolveConfig(base, ctx({}, { fileValues })), (e: Error) => {
+      assert.equal(e.name, "TypeError");
+      assert.match(e.message, /^Cannot start worker as config file key 'concurency' must be one of 'server', 'user', /);
+      assert.match(e.message, / 'nkeyFile', 'credsFile', 'tlsCa', 'tlsCert', 'tlsKey', /);
+      assert.match(e.message, / 'concurrency', .* 'trackStarted', 'ignoreResult': current value is "4"$/);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    });
+  });
+
+  test("accepts the flags' names nkeyFile, tlsCa, tlsCert and tlsKey as well as the library's names", () => {
+    const paths = { nkeySeedFile: "/k", tlsCaFile: "/ca", tlsCertFile: "/c", tlsKeyFile: "/key" };
+    const flagNamed = { nkeyFile: "/k", tlsCa: "/ca", tlsCert: "/c", tlsKey: "/key" };
+    for (const fileValues of [paths, flagNamed] as QwOptions[]) {
+      const config = resolveConfig(base, ctx({}, { fileValues }));
+      assert.deepEqual(
+        { nkeySeedFile: config.nkeySeedFile, tlsCaFile: config.tlsCaFile, tlsCertFile: config.tlsCertFile, tlsKeyFile: config.tlsKeyFile },
+        paths,
+      );
+    }
+    assert.equal(resolveConfig({ ...base, tlsCa: "/from-code" }, ctx()).tlsCaFile, "/from-code");
+  });
+
+  test("rejects an option given under both of its names", () => {
     rejects(
-      () => resolveConfig(base, ctx({}, { fileValues })),
+      () => resolveConfig(base, ctx({}, { fileValues: { tlsCaFile: "/a", tlsCa: "/b" } })),
       "TypeError",
-      `Cannot start worker as config file key 'concurency' must be a known option: current value is "4"`,
+      `Cannot start worker as config file keys 'tlsCaFile' and 'tlsCa' must not both be set: current value is "/b"`,
     );
+  });
+
+  test("names the caller's attempt in its errors", () => {
+    rejects(
+      () => resolveConfig({}, ctx({}, { purpose: "client", attempt: "enqueue job" })),
+      "TypeError",
+      "Cannot enqueue job as 'stream' is required (--stream or QW_STREAM): no value is set",
+    );
+  });
+
+  test("needs neither stream nor tasks to print a config", () => {
+    const config = resolveConfig({}, ctx({}, { partial: true }));
+    assert.equal(config.stream, null);
+    assert.equal(config.consumer, null);
+    assert.equal(config.tasks, null);
+    assert.equal(config.connectTimeout, 30);
   });
 
   test("escapes control characters of an unknown config file key, so the message stays one line", () => {
     const fileValues = { "x\ny": 1, "a\u2028b": 2 } as unknown as QwOptions;
-    rejects(
-      () => resolveConfig(base, ctx({}, { fileValues })),
-      "TypeError",
-      `Cannot start worker as config file key 'x\\ny' must be a known option: current value is "1"`,
-    );
+    assert.throws(() => resolveConfig(base, ctx({}, { fileValues })), (e: Error) => {
+      assert.match(e.message, /^Cannot start worker as config file key 'x\\ny' must be one of 'server', .*: current value is "1"$/);
+      return true;
+    });
     for (const key of ["\r", "\u0000", "\u001b[31m", "\u007f", "\u2028", "\u2029", "a\r\nb"]) {
       const file = { [key]: true } as unknown as QwOptions;
       assert.throws(() => resolveConfig(base, ctx({}, { fileValues: file })), (e: Error) => {
@@ -262,25 +307,60 @@ describe("validateStreamName()", () => {
   });
 });
 
-describe("maskSecrets()", () => {
+describe("configFile()", () => {
+  const roundTrip = (options: QwOptions, purpose: "worker" | "client" | "print") => {
+    const context = purpose === "print" ? { partial: true } : { purpose };
+    const config = resolveConfig(options, ctx({}, context));
+    const file = JSON.parse(JSON.stringify(configFile(config)));
+    assert.deepEqual(resolveConfig({}, ctx({}, { ...context, fileValues: file })), config);
+    return file;
+  };
+
+  test("gives a config file that resolves to the same config", () => {
+    roundTrip(base, "worker");
+    roundTrip({ stream: "jobs" }, "client");
+    roundTrip({}, "print");
+    roundTrip({
+      ...base, server: "nats://a:1,b:2", user: "u", credsFile: "/creds", nkeySeedFile: "/nk",
+      tlsCaFile: "/ca", tlsCertFile: "/c", tlsKeyFile: "/k", consumer: "mine", concurrency: 3, logFormat: "json",
+      http: "localhost:9090", maxTasksPerChild: 10, acksLate: true, maxRetries: null, retryBackoff: 2,
+      timeLimit: 5, rateLimit: "10/m", trackStarted: true, results: false,
+    }, "worker");
+  });
+
+  test("names the keys as the flags in camelCase, task defaults at the top", () => {
+    const file = roundTrip({ stream: "jobs" }, "print");
+    assert.deepEqual(file.server, ["nats://127.0.0.1:4222"]);
+    assert.equal(file.nkeyFile, null);
+    assert.equal(file.tlsCa, null);
+    assert.equal(file.acksLate, false);
+    assert.equal(file.maxRetries, 3);
+    for (const key of ["servers", "taskDefaults", "nkeySeedFile", "tlsCaFile", "tasks"]) assert.ok(!(key in file), key);
+  });
+
+  test("leaves out stream and consumer when no stream is given", () => {
+    const file = configFile(resolveConfig({}, ctx({}, { partial: true })));
+    assert.ok(!("stream" in file) && !("consumer" in file));
+  });
+
   test("masks password, token and URL credentials but not file paths", () => {
     const config = resolveConfig({
       ...base, server: "nats://alice:s3cret@a:4222,nats://tok@b,c:4222", user: "alice", password: "s3cret", token: "tok",
       credsFile: "/etc/qw.creds", tlsCertFile: "/cert", tlsKeyFile: "/key",
     }, ctx());
-    const masked = maskSecrets(config);
-    assert.deepEqual(masked.servers, ["nats://alice:***@a:4222", "nats://***@b", "c:4222"]);
+    const masked = configFile(config);
+    assert.deepEqual(masked.server, ["nats://alice:***@a:4222", "nats://***@b", "c:4222"]);
     assert.equal(masked.password, "***");
     assert.equal(masked.token, "***");
     assert.equal(masked.user, "alice");
     assert.equal(masked.credsFile, "/etc/qw.creds");
-    assert.equal(masked.tlsKeyFile, "/key");
+    assert.equal(masked.tlsKey, "/key");
     assert.ok(!JSON.stringify(masked).includes("s3cret"));
     assert.equal(config.password, "s3cret", "the config itself is unchanged");
   });
 
   test("keeps unset secrets null", () => {
-    const masked = maskSecrets(resolveConfig(base, ctx()));
+    const masked = configFile(resolveConfig(base, ctx()));
     assert.equal(masked.password, null);
     assert.equal(masked.token, null);
   });

@@ -97,7 +97,7 @@ describe("replayMessage()", () => {
 });
 
 describe("formatList()", () => {
-  test("prints an aligned table with the reason last", () => {
+  test("prints an aligned table with the task id and the reason last", () => {
     const a = parseDeadLetter(raw(), "jobs");
     const b = parseDeadLetter({
       ...raw({ seq: 12, subject: "jobs_dlq.x" }),
@@ -106,9 +106,9 @@ describe("formatList()", () => {
     assert.equal(
       formatList([a, b], "jobs_dlq"),
       [
-        "SEQ  TASK    ORIG SEQ  DELIVERIES  DEAD-LETTERED AT          REASON",
-        "7    charge  41        3           2030-01-02T03:04:05.000Z  Card declined",
-        "12   x       -         -           2030-01-02T03:04:06.000Z  Unknown task 'x'",
+        "SEQ  TASK    ID     ORIG SEQ  DELIVERIES  DEAD-LETTERED AT          REASON",
+        "7    charge  job-1  41        3           2030-01-02T03:04:05.000Z  Card declined",
+        "12   x       -      -         -           2030-01-02T03:04:06.000Z  Unknown task 'x'",
         "",
       ].join("\n"),
     );

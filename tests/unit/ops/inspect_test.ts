@@ -141,7 +141,9 @@ describe("formatReport()", () => {
     const text = formatReport(r, NOW);
     assert.match(text, /^Stream 'jobs' at 2030-01-01T12:00:00.000Z\n/);
     assert.match(text, /\nwaiting +7\n/);
-    assert.match(text, /\nin flight +2\n/);
+    assert.match(text, /\ndelivered, not acked +2\n/);
+    assert.match(text, /\(delivered, not acked: held by a worker, running with acksLate or not started yet; the server cannot tell which\)/);
+    assert.doesNotMatch(text, /in flight/);
     assert.match(text, /\nredelivered +1\n/);
     assert.match(text, /\ndelayed +3\n/);
     assert.match(text, /\ndead-lettered +0\n/);

@@ -10,6 +10,7 @@ import {
   slotOf,
   tag,
   unpackBatch,
+  userStack,
 } from "../../../src/worker/protocol.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -88,5 +89,26 @@ describe("ackNumbers()", () => {
     );
     assert.equal(ackNumbers("_INBOX.abc.def"), null);
     assert.equal(ackNumbers("$JS.ACK.a.b.x.y.z.w.v"), null);
+  });
+});
+
+describe("userStack()", () => {
+  it("drops qw's frames from the binary and from source, keeping the task's", () => {
+    const stack = [
+      "Error: boom",
+      "    at fails (/app/tasks.ts:9:13)",
+      "    at runJob (/$bunfs/root/src/worker/worker_entry.js:570:69)",
+      "    at pump (/$bunfs/root/src/worker/worker_entry.js:533:23)",
+      "    at helper (/app/lib/helper.ts:3:1)",
+      "    at runJob (file:///work/qw/src/worker/worker_entry.ts:160:20)",
+      "    at <anonymous> (/work/qw/src/worker/worker_entry.ts:478:13)",
+    ].join("\n");
+    assert.equal(userStack(stack), "Error: boom\n    at fails (/app/tasks.ts:9:13)\n    at helper (/app/lib/helper.ts:3:1)");
+  });
+
+  it("is applied to every serialized error", () => {
+    const e = new Error("x");
+    e.stack = "Error: x\n    at t (/app/tasks.ts:1:1)\n    at runJob (/$bunfs/root/src/worker/worker_entry.js:1:1)";
+    assert.equal(serializeError(e).stack, "Error: x\n    at t (/app/tasks.ts:1:1)");
   });
 });
