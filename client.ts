@@ -39,7 +39,9 @@ export {
   /**
    * A producer connected to one stream: `enqueue(task, args, options)` returns the task id;
    * `get(id)` reads the current record (`PENDING` when there is none); `result(id, { timeout })`
-   * waits for SUCCESS or FAILURE and throws {@linkcode ResultTimeoutError} on timeout.
+   * waits for a final state (SUCCESS, FAILURE or REVOKED) and throws {@linkcode ResultTimeoutError} on
+   * timeout; `watch(id)` yields every change; `revoke(id, { terminate })` revokes durably;
+   * `enqueueFlow(flow)` starts a workflow.
    *
    * @example Read a record without waiting
    * ```ts ignore
@@ -119,6 +121,28 @@ export type {
 /** How to reach NATS: servers, credentials, TLS and the connect timeout. */
 export type { ConnectionConfig } from "./src/client/connection.ts";
 /** A job's state, a serialized error and the events a client reports. */
-export type { SerializedError, TaskState } from "./src/core/types.ts";
+export type { Progress, SerializedError, TaskState } from "./src/core/types.ts";
+
+export {
+  /**
+   * Build workflows to start with `client.enqueueFlow()`: `sig(task, args)`
+   * (`.immutable()` takes no parent result), `chain(...)`, `group(...)` and
+   * `chord(group, body)`, as Celery's canvas.
+   *
+   * @example A chain from Node
+   * ```ts ignore
+   * import { chain, connectClient, sig } from "@qwjobs/qw";
+   *
+   * const client = await connectClient({ stream: "jobs" });
+   * const id = await client.enqueueFlow(chain(sig("add", [1, 1]), sig("add", [2]), sig("mul", [10])));
+   * console.log((await client.result(id)).result); // 40
+   * ```
+   */
+  chain,
+  chord,
+  group,
+  sig,
+} from "./src/core/flow.ts";
+export type { FlowNode, Signature, SigNode } from "./src/core/flow.ts";
 /** Everything qw reports, as a discriminated union on `type`. */
 export type { QwEvent } from "./src/core/events.ts";
