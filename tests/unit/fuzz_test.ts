@@ -188,7 +188,8 @@ const errorValue: fc.Arbitrary<Error> = fc.letrec<{ err: Error }>((tie) => ({
     name: fc.option(errorName, { nil: undefined }),
     message: fc.string(),
     cause: fc.option(fc.oneof({ depthSize: "small" }, tie("err"), fc.anything()), { nil: undefined }),
-    fields: fc.dictionary(fc.string().filter((k) => k !== "__proto__"), fc.anything(), { maxKeys: 3 }),
+    // Extra own fields; name, message, stack and cause are generated above (as Errors have them).
+    fields: fc.dictionary(fc.string().filter((k) => !["__proto__", "name", "message", "stack", "cause"].includes(k)), fc.anything(), { maxKeys: 3 }),
   }).map(({ kind, name, message, cause, fields }) => {
     const e = kind === "TypeError"
       ? new TypeError(message, { cause })
