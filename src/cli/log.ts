@@ -20,7 +20,10 @@ export type CliLogLevel = "debug" | "info" | "warning" | "error";
  */
 export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLevel {
   switch (e.type) {
+    // A line per job that went well would cost more than some jobs: --log-level debug shows them.
     case "job.started":
+    case "job.succeeded":
+    case "job.ignored":
     case "job.deferred":
     case "pool.size":
       return "debug";

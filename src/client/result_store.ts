@@ -9,6 +9,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
+import { KeyExistsError, PipelinedCreate } from "./_pipelined_create.ts";
 import { isFinalState, type Progress, type SerializedError, type TaskState } from "../core/types.ts";
 
 /** One stored result. */
@@ -101,21 +102,34 @@ export class MemoryResultStore implements ResultStore {
 /** Results in a NATS KV bucket; compare-and-set on the revision fences stale attempts. */
 export class KvResultStore implements ResultStore {
   readonly kv: KV;
-  private constructor(kv: KV) {
+  #creates: PipelinedCreate;
+  private constructor(kv: KV, creates: PipelinedCreate) {
     this.kv = kv;
+    this.#creates = creates;
   }
 
   /** Open (or create) the bucket with a TTL in seconds. */
   static async open(nc: NatsConnection, bucket: string, options: { ttl: number }): Promise<KvResultStore> {
     const kv = await new Kvm(nc).create(bucket, { ttl: options.ttl * 1000, history: 1 });
-    return new KvResultStore(kv);
+    return new KvResultStore(kv, new PipelinedCreate(nc, bucket));
   }
 
+  /**
+   * Store a record, fenced. The common case (no record yet for this id) is one
+   * pipelined create and no read; only when the key exists is it read, and
+   * replaced with compare-and-set if the fence allows.
+   */
   async write(record: ResultRecord): Promise<void> {
     const key = keyFor(record.id);
     const data = encode(record);
+    try {
+      await this.#creates.create(key, data);
+      return;
+    } catch (e) {
+      if (!(e instanceof KeyExistsError)) throw e;
+    }
     for (let attempt = 0; attempt < 8; attempt++) {
-      const cur = attempt === 0 ? null : await this.kv.get(key);
+      const cur = await this.kv.get(key);
       try {
         if (cur === null || cur.operation !== "PUT") {
           await this.kv.create(key, data);

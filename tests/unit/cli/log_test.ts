@@ -15,6 +15,14 @@ describe("levelOf()", () => {
     assert.equal(levelOf(retry(9)), "debug");
   });
 
+  test("logs jobs that went well at debug and jobs that did not at warning or error", () => {
+    const job = { id: "a", task: "t", retries: 0, deliveryCount: 1, seq: 1 };
+    assert.equal(levelOf({ type: "job.succeeded", ms: 1, ...job }), "debug");
+    assert.equal(levelOf({ type: "job.started", ...job }), "debug");
+    assert.equal(levelOf({ type: "job.retry_scheduled", countdown: 1, ...job }), "warning");
+    assert.equal(levelOf({ type: "job.failed", ms: 1, error: { name: "E", message: "m" }, ...job }), "error");
+  });
+
   test("logs every failed connection attempt of a one-shot command at debug", () => {
     assert.equal(levelOf(retry(1), { oneShot: true }), "debug");
     assert.equal(levelOf(retry(2), { oneShot: true }), "debug");
