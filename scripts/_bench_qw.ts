@@ -11,7 +11,19 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { type Client, createStreams, FIXTURES, job, percentile, publishAll, QwProcess, RssSampler, rssMb, sleep, until } from "./_harness.ts";
+import {
+  type Client,
+  createStreams,
+  FIXTURES,
+  job,
+  percentile,
+  publishAll,
+  QwProcess,
+  rssMb,
+  RssSampler,
+  sleep,
+  until,
+} from "./_harness.ts";
 import { dropStream, emptyAt, prepare, RUN_TIMEOUT_MS } from "./_bench_raw.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
@@ -49,7 +61,10 @@ function readLines(file: string): string[] {
 
 function startQw(env: QwEnv, stream: string, flags: QwFlags): { qw: QwProcess; log: string } {
   const log = join(env.tmp, `${stream}.log`);
-  const qw = QwProcess.start(qwArgs(stream, env.url, flags), { logFile: join(env.tmp, `${stream}.qw.log`), env: { QW_BENCH_LOG: log } });
+  const qw = QwProcess.start(qwArgs(stream, env.url, flags), {
+    logFile: join(env.tmp, `${stream}.qw.log`),
+    env: { QW_BENCH_LOG: log },
+  });
   return { qw, log };
 }
 
@@ -81,7 +96,12 @@ function firstJobAt(log: string, qw: QwProcess): number {
  * Throughput on `n` pre-published no-op jobs: jobs / (first job started to
  * stream empty and, with results on, every result stored). Peak RSS too.
  */
-export async function qwThroughput(env: QwEnv, stream: string, n: number, flags: QwFlags): Promise<{ jobsPerS: number; peakRssMb: number }> {
+export async function qwThroughput(
+  env: QwEnv,
+  stream: string,
+  n: number,
+  flags: QwFlags,
+): Promise<{ jobsPerS: number; peakRssMb: number }> {
   await prepare(env.c, stream, n);
   const { qw, log } = startQw(env, stream, flags);
   const rss = new RssSampler(() => (qw.alive ? qw.pid : null), 250);
@@ -119,7 +139,9 @@ export async function rssOverRun(
       const left = (await env.c.jsm.streams.info(stream)).state.messages;
       const stored = results ? await resultCount(env.c, stream) : n - left;
       const r = rssMb(qw.pid);
-      if (r === null) throw new Error(`qw exited during the run (log: ${readFileSync(qw.logFile, "utf8").slice(0, 300)})`);
+      if (r === null) {
+        throw new Error(`qw exited during the run (log: ${readFileSync(qw.logFile, "utf8").slice(0, 300)})`);
+      }
       peak = Math.max(peak, r);
       if (Number.isNaN(start) && left < n) start = r;
       if (Number.isNaN(warm) && n - left >= n / 10) warm = r;
@@ -157,7 +179,13 @@ export async function latency(
     const sent = await paced(env.c.js, stream, total, o.rate);
     await until(() => readLines(log).length >= total, 30_000, 50);
     const measured = readLines(log).filter((l) => l.startsWith("L ")).map((l) => Number(l.slice(2))).slice(warm);
-    return { p50: percentile(measured, 50), p99: percentile(measured, 99), max: Math.max(...measured), n: measured.length, rate: sent.rate };
+    return {
+      p50: percentile(measured, 50),
+      p99: percentile(measured, 99),
+      max: Math.max(...measured),
+      n: measured.length,
+      rate: sent.rate,
+    };
   } finally {
     await qw.stop();
     await dropStream(env.c, stream);
@@ -190,7 +218,11 @@ async function paced(js: JetStreamClient, stream: string, total: number, rate: n
  * every 2 ms; each is deduplicated by its id), so the figure includes that
  * polling. The last trial also reads the RSS after 3 s idle.
  */
-export async function startup(env: QwEnv, streams: string[], flags: QwFlags): Promise<{ startMs: number[]; idleRssMb: number }> {
+export async function startup(
+  env: QwEnv,
+  streams: string[],
+  flags: QwFlags,
+): Promise<{ startMs: number[]; idleRssMb: number }> {
   const startMs: number[] = [];
   let idleRssMb = NaN;
   for (const [trial, stream] of streams.entries()) {
@@ -200,12 +232,19 @@ export async function startup(env: QwEnv, streams: string[], flags: QwFlags): Pr
       const m = job(stream, "noop", `${stream}-0`, []);
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const ok = await env.c.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 1000 }).then(() => true, () => false);
+        const ok = await env.c.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 1000 }).then(
+          () => true,
+          () => false,
+        );
         if (ok) break;
-        if (Date.now() > deadline || !qw.alive) throw new Error(`qw made no stream within 30 s (log: ${readFileSync(qw.logFile, "utf8").slice(0, 300)})`);
+        if (Date.now() > deadline || !qw.alive) {
+          throw new Error(`qw made no stream within 30 s (log: ${readFileSync(qw.logFile, "utf8").slice(0, 300)})`);
+        }
         await sleep(2);
       }
-      if (!(await until(() => readLines(log).length > 0, 30_000, 5))) throw new Error("qw did not run the job within 30 s");
+      if (!(await until(() => readLines(log).length > 0, 30_000, 5))) {
+        throw new Error("qw did not run the job within 30 s");
+      }
       startMs.push(Number(readLines(log)[0].slice(2)) - qw.spawnedAt);
       if (trial === streams.length - 1) {
         await sleep(3000);
@@ -230,7 +269,9 @@ export async function requeue(env: QwEnv, stream: string, flags: QwFlags, count 
       const id = `rq-${i}`;
       await publishAll(env.c.js, [job(stream, "requeue", id, [])]);
       const runs = () => readLines(log).filter((l) => l.startsWith(`R ${id} `)).map((l) => l.split(" "));
-      if (!(await until(() => runs().length >= 2, 10_000, 2))) throw new Error(`job ${id} did not run twice within 10 s`);
+      if (!(await until(() => runs().length >= 2, 10_000, 2))) {
+        throw new Error(`job ${id} did not run twice within 10 s`);
+      }
       const [a, b] = runs();
       gaps.push(Number(b[3]) - Number(a[3]));
     }

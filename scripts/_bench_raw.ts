@@ -20,13 +20,17 @@ const RESULT_TTL_S = 86_400;
 
 /** Remove a run's streams and bucket so the next run starts from the same state. */
 export async function dropStream(c: Client, stream: string): Promise<void> {
-  for (const name of [stream, `${stream}_dlq`, `KV_qw_${stream}_results`]) await c.jsm.streams.delete(name).catch(() => {});
+  for (const name of [stream, `${stream}_dlq`, `KV_qw_${stream}_results`]) {
+    await c.jsm.streams.delete(name).catch(() => {});
+  }
 }
 
 /** Create the work and dead-letter streams and publish `count` jobs of `task`. */
 export async function prepare(c: Client, stream: string, count: number, task = "noop"): Promise<void> {
   await createStreams(c.jsm, stream);
-  await publishAll(c.js, Array.from({ length: count }, (_, i) => job(stream, task, `${stream}-${i}`, [])), { window: 1024 });
+  await publishAll(c.js, Array.from({ length: count }, (_, i) => job(stream, task, `${stream}-${i}`, [])), {
+    window: 1024,
+  });
 }
 
 /** Poll until the stream holds no message; the time it became empty (ms epoch). */
@@ -95,7 +99,9 @@ export async function rawWithResults(c: Client, stream: string, n: number, via: 
       const h = headers();
       h.set("Nats-Expected-Last-Subject-Sequence", "0");
       const reply = `${inbox}.${++sent}`;
-      const p = new Promise<void>((resolve, reject) => waiting.set(reply, (e) => e === null ? resolve() : reject(new Error(e))));
+      const p = new Promise<void>((resolve, reject) =>
+        waiting.set(reply, (e) => e === null ? resolve() : reject(new Error(e)))
+      );
       c.nc.publish(`$KV.${bucket}.${key}`, data, { reply, headers: h });
       return p;
     };
@@ -116,7 +122,16 @@ export async function rawWithResults(c: Client, stream: string, n: number, via: 
       m.ack();
       while (inFlight >= RESULT_WINDOW) await new Promise<void>((r) => (wake = r));
       const id = m.headers?.get("Qw-Id") ?? `${stream}-${m.seq}`;
-      const record = { id, task: "noop", state: "SUCCESS", result: null, retries: 0, deliveryCount: 1, worker: "raw", finishedAt: Date.now() };
+      const record = {
+        id,
+        task: "noop",
+        state: "SUCCESS",
+        result: null,
+        retries: 0,
+        deliveryCount: 1,
+        worker: "raw",
+        finishedAt: Date.now(),
+      };
       inFlight++;
       const data = JSON.stringify(record);
       (via === "wire" ? onWire(id, data) : kv.create(id, data)).then(settled, (e) => {

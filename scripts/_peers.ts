@@ -59,7 +59,10 @@ function ensureRedis(progress: (s: string) => void): { path: string } | { why: s
 }
 
 /** Install bullmq into `scratch`; or why not. */
-function ensureBullmq(scratch: string, progress: (s: string) => void): { version: string; ioredis: string } | { why: string } {
+function ensureBullmq(
+  scratch: string,
+  progress: (s: string) => void,
+): { version: string; ioredis: string } | { why: string } {
   mkdirSync(scratch, { recursive: true });
   progress(`installing npm bullmq@${BULLMQ_VERSION} and ioredis@${IOREDIS_RANGE} into a scratch folder`);
   const pkgs = [`bullmq@${BULLMQ_VERSION}`, `ioredis@${IOREDIS_RANGE}`];
@@ -109,7 +112,10 @@ process.on("exit", () => {
 });
 
 /** Start the peer in `dir`, or say why it cannot run here. */
-export async function startBullmqPeer(dir: string, progress: (s: string) => void): Promise<BullmqPeer | { skipped: string }> {
+export async function startBullmqPeer(
+  dir: string,
+  progress: (s: string) => void,
+): Promise<BullmqPeer | { skipped: string }> {
   const redis = ensureRedis(progress);
   if ("why" in redis) return { skipped: redis.why };
   const bull = ensureBullmq(join(dir, "bullmq"), progress);
@@ -150,7 +156,9 @@ export async function startBullmqPeer(dir: string, progress: (s: string) => void
         ...config,
       };
       return new Promise((resolve, reject) => {
-        const p = spawn(NODE, [join(FIXTURES, "bullmq_peer.cjs"), JSON.stringify(o)], { stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(NODE, [join(FIXTURES, "bullmq_peer.cjs"), JSON.stringify(o)], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         p.stdout!.on("data", (d) => (stdout += d));

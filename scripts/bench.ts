@@ -31,7 +31,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { client, fmt, NatsServer, out, percentile, QW_BIN, tempDir } from "./_harness.ts";
-import { raw, RESULT_WINDOW, rawWithResults } from "./_bench_raw.ts";
+import { raw, rawWithResults, RESULT_WINDOW } from "./_bench_raw.ts";
 import { latency, qwArgs, type QwFlags, qwThroughput, requeue, rssOverRun, startup } from "./_bench_qw.ts";
 import { type BullmqPeer, startBullmqPeer } from "./_peers.ts";
 import { printTable, printTargets, type Row, type Target } from "./_bench_report.ts";
@@ -73,9 +73,15 @@ const version = (() => {
 })();
 const bunVersion = (globalThis as { Bun?: { version: string } }).Bun?.version;
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
-out(`qw bench: ${SIZES.map((n) => n.toLocaleString("en-US")).join(" and ")} pre-published no-op jobs per throughput run, ` +
-  `${REPS > 1 ? `best of ${REPS}` : "one run each"}${QUICK ? " (--quick)" : ""}; ${CPUS} CPUs; nats-server ${version} ` +
-  `(file storage, loopback); ${bunVersion ? `bun ${bunVersion}` : "deno"}; load average ${loadavg()}`);
+out(
+  `qw bench: ${
+    SIZES.map((n) => n.toLocaleString("en-US")).join(" and ")
+  } pre-published no-op jobs per throughput run, ` +
+    `${REPS > 1 ? `best of ${REPS}` : "one run each"}${
+      QUICK ? " (--quick)" : ""
+    }; ${CPUS} CPUs; nats-server ${version} ` +
+    `(file storage, loopback); ${bunVersion ? `bun ${bunVersion}` : "deno"}; load average ${loadavg()}`,
+);
 
 // The --events flag is new; a dist/qw without it publishes events unless told --no-events.
 const help = (() => {
@@ -86,6 +92,8 @@ const help = (() => {
   }
 })();
 const EVENTS_ON: Pick<QwFlags, "events"> = help.includes("--events ") ? { events: true } : {};
+/** The pipeline alone: no results, no events, no line per job (the --no-results rows, one latency run). */
+const PIPELINE = { results: false, events: false, logLevel: "warning" } as const;
 
 let peer: BullmqPeer | null = null;
 try {
@@ -95,7 +103,9 @@ try {
     if ("skipped" in p) out(`peers: skipped: ${p.skipped}`);
     else {
       peer = p;
-      out(`peers: ${p.describe}; redis-server on loopback without persistence; each BullMQ run is its own node process`);
+      out(
+        `peers: ${p.describe}; redis-server on loopback without persistence; each BullMQ run is its own node process`,
+      );
     }
   } else out(`peers: skipped: ${QUICK ? "--quick" : "--no-peers"}`);
 
@@ -110,7 +120,11 @@ try {
     run: (n) => qwThroughput(env, newStream("QW"), n, f),
   });
   const configs: Config[] = [
-    { key: "raw", name: "raw consumer, early ack (the limit)", run: async (n) => ({ jobsPerS: await raw(c, newStream("RAW"), n) }) },
+    {
+      key: "raw",
+      name: "raw consumer, early ack (the limit)",
+      run: async (n) => ({ jobsPerS: await raw(c, newStream("RAW"), n) }),
+    },
     {
       key: "rawResults",
       name: `raw + 1 KV create/msg, <=${RESULT_WINDOW} in flight (the limit w/ results)`,
@@ -122,26 +136,32 @@ try {
       run: async (n) => ({ jobsPerS: await rawWithResults(c, newStream("RAWK"), n, "kv") }),
     },
     qwRow("defaults", `qw defaults, concurrency ${C} (no other flag)`, { concurrency: C }),
-    qwRow("noResults", `qw --no-results --no-events, early ack, c=${C}`, { concurrency: C, results: false, events: false, logLevel: "warning" }),
+    qwRow("noResults", `qw --no-results --no-events, early ack, c=${C}`, { ...PIPELINE, concurrency: C }),
     qwRow("noResultsLate", `qw --no-results --no-events --acks-late, c=${C}`, {
+      ...PIPELINE,
       concurrency: C,
-      results: false,
-      events: false,
       acksLate: true,
-      logLevel: "warning",
     }),
     qwRow("events", `qw --no-results ${EVENTS_ON.events ? "--events" : "(events on by default)"}, early ack, c=${C}`, {
-      concurrency: C,
       results: false,
-      ...EVENTS_ON,
-      logLevel: "warning",
+      logLevel: PIPELINE.logLevel,
+      ...EVENTS_ON, // no --no-events: a dist/qw without --events publishes them by default
+      concurrency: C,
     }),
   ];
   if (peer) {
     const bull = peer;
     configs.push(
-      { key: "bullInline", name: "BullMQ inline processor, concurrency 50", run: (n) => bull.run(n, { mode: "inline", concurrency: 50 }) },
-      { key: "bullThreads", name: "BullMQ sandboxed, worker threads, concurrency 10", run: (n) => bull.run(n, { mode: "threads", concurrency: 10 }) },
+      {
+        key: "bullInline",
+        name: "BullMQ inline processor, concurrency 50",
+        run: (n) => bull.run(n, { mode: "inline", concurrency: 50 }),
+      },
+      {
+        key: "bullThreads",
+        name: "BullMQ sandboxed, worker threads, concurrency 10",
+        run: (n) => bull.run(n, { mode: "threads", concurrency: 10 }),
+      },
     );
   }
 
@@ -166,10 +186,18 @@ try {
   const defaults: QwFlags = { concurrency: C };
   progress(`RSS over ${SOAK.toLocaleString("en-US")} jobs (qw defaults, c=${C})`);
   const soak = await rssOverRun(env, newStream("SOAK"), SOAK, defaults);
-  const lat: Record<number, Awaited<ReturnType<typeof latency>>> = {};
-  for (const conc of [1, 2]) {
-    progress(`latency at ${LAT_RATE} jobs/s for ${LAT_SECONDS} s, concurrency ${conc}`);
-    lat[conc] = await latency(env, newStream("LAT"), { flags: { concurrency: conc }, rate: LAT_RATE, seconds: LAT_SECONDS });
+  // qw defaults at c=1 and c=2 (the targets), then the pipeline alone at c=2 in the same run, for
+  // telling what results and logging add from what the machine's other load does to a p99.
+  const latRuns: { name: string; flags: QwFlags }[] = [
+    { name: "qw defaults c=1", flags: { concurrency: 1 } },
+    { name: "qw defaults c=2", flags: { concurrency: 2 } },
+    { name: "--no-results --no-events --log-level warning c=2", flags: { ...PIPELINE, concurrency: 2 } },
+  ];
+  const lat: (Awaited<ReturnType<typeof latency>> & { load: number })[] = [];
+  for (const { name, flags } of latRuns) {
+    progress(`latency at ${LAT_RATE} jobs/s for ${LAT_SECONDS} s, ${name}`);
+    const l = await latency(env, newStream("LAT"), { flags, rate: LAT_RATE, seconds: LAT_SECONDS });
+    lat.push({ ...l, load: os.loadavg()[0] });
   }
   progress("start-up and idle RSS");
   const up = await startup(env, [newStream("UP"), newStream("UP"), newStream("UP")], { concurrency: C });
@@ -185,21 +213,42 @@ try {
   }));
   out("");
   printTable(rows, SIZES, REPS);
-  out(`qw defaults command: dist/qw ${qwArgs("<stream>", "<url>", defaults).join(" ")} (info logging: a line per job done)`);
-  out(`BullMQ runs: jobs added first (addBulk, 1,000 at a time, removeOnComplete and removeOnFail true), then one Worker`);
+  out(
+    `qw defaults command: dist/qw ${
+      qwArgs("<stream>", "<url>", defaults).join(" ")
+    } (info logging: a line per job done)`,
+  );
+  out(
+    `BullMQ runs: jobs added first (addBulk, 1,000 at a time, removeOnComplete and removeOnFail true), then one Worker`,
+  );
   out("");
-  for (const conc of [1, 2]) {
-    const l = lat[conc];
-    out(`enqueue-to-start latency at ${fmt(l.rate, 0)} jobs/s, qw defaults c=${conc} (${l.n} jobs after 1 s warm-up): ` +
-      `p50 ${fmt(l.p50, 2)} ms, p99 ${fmt(l.p99, 2)} ms, max ${fmt(l.max, 2)} ms`);
+  for (const [i, l] of lat.entries()) {
+    out(
+      `enqueue-to-start latency at ${fmt(l.rate, 0)} jobs/s, ${latRuns[i].name} (${l.n} jobs after 1 s warm-up): ` +
+        `p50 ${fmt(l.p50, 2)} ms, p99 ${fmt(l.p99, 2)} ms, max ${fmt(l.max, 2)} ms (load average ${fmt(l.load, 2)})`,
+    );
   }
   const startMedian = [...up.startMs].sort((a, b) => a - b)[Math.floor(up.startMs.length / 2)];
-  out(`process start to first job run (qw creates the stream, dead-letter stream and results bucket): median ${fmt(startMedian, 0)} ms ` +
-    `(runs: ${up.startMs.map((x) => fmt(x, 0)).join(", ")} ms)`);
-  out(`RSS of dist/qw: idle ${fmt(up.idleRssMb)} MB (defaults c=${C}, 3 s after its job); over ${SOAK.toLocaleString("en-US")} jobs ` +
-    `(defaults c=${C}, ${fmt(soak.jobsPerS / 1000, 1)}k jobs/s): at the first job ${fmt(soak.start)}, after a tenth ${fmt(soak.warm)}, ` +
-    `peak ${fmt(soak.peak)}, end ${fmt(soak.end)} MB`);
-  out(`requeued job (Reject requeue=true, acksLate) runs again after: p50 ${fmt(percentile(rq, 50), 1)} ms, max ${fmt(Math.max(...rq), 1)} ms (${rq.length} jobs)`);
+  out(
+    `process start to first job run (qw creates the stream, dead-letter stream and results bucket): median ${
+      fmt(startMedian, 0)
+    } ms ` +
+      `(runs: ${up.startMs.map((x) => fmt(x, 0)).join(", ")} ms)`,
+  );
+  out(
+    `RSS of dist/qw: idle ${fmt(up.idleRssMb)} MB (defaults c=${C}, 3 s after its job); over ${
+      SOAK.toLocaleString("en-US")
+    } jobs ` +
+      `(defaults c=${C}, ${fmt(soak.jobsPerS / 1000, 1)}k jobs/s): at the first job ${fmt(soak.start)}, after a tenth ${
+        fmt(soak.warm)
+      }, ` +
+      `peak ${fmt(soak.peak)}, end ${fmt(soak.end)} MB`,
+  );
+  out(
+    `requeued job (Reject requeue=true, acksLate) runs again after: p50 ${fmt(percentile(rq, 50), 1)} ms, max ${
+      fmt(Math.max(...rq), 1)
+    } ms (${rq.length} jobs)`,
+  );
   out("");
 
   const targets: Target[] = [];
@@ -208,11 +257,19 @@ try {
     const r = results[n];
     const k = `${n / 1000}k`;
     const d = r.defaults.best;
-    targets.push({ name: `${k}: qw defaults c=${C} >= 0.8x raw with results`, ok: d / r.rawResults.best >= 0.8, figure: `${fmt(d / r.rawResults.best, 2)}x` });
+    targets.push({
+      name: `${k}: qw defaults c=${C} >= 0.8x raw with results`,
+      ok: d / r.rawResults.best >= 0.8,
+      figure: `${fmt(d / r.rawResults.best, 2)}x`,
+    });
     if (r.bullInline) {
       const x = d / r.bullInline.best;
       targets.push({ name: `${k}: qw defaults c=${C} >= 1.5x BullMQ inline`, ok: x >= 1.5, figure: `${fmt(x, 2)}x` });
-    } else targets.push({ name: `${k}: qw defaults c=${C} >= 1.5x BullMQ inline`, ok: null, figure: "no peer in this run" });
+    } else {targets.push({
+        name: `${k}: qw defaults c=${C} >= 1.5x BullMQ inline`,
+        ok: null,
+        figure: "no peer in this run",
+      });}
     const early = r.noResults.best / r.raw.best;
     const late = r.noResultsLate.best / r.raw.best;
     targets.push({ name: `${k}: --no-results early ack >= 0.85x raw`, ok: early >= 0.85, figure: `${fmt(early, 2)}x` });
@@ -221,7 +278,11 @@ try {
     targets.push({ name: `${k}: events on costs <= 10% (vs --no-events)`, ok: cost <= 0.1, figure: pct(cost) });
   }
   for (const conc of [1, 2]) {
-    targets.push({ name: `p99 enqueue-to-start < 3 ms at ${LAT_RATE}/s, c=${conc}`, ok: lat[conc].p99 < 3, figure: `${fmt(lat[conc].p99, 2)} ms` });
+    targets.push({
+      name: `p99 enqueue-to-start < 3 ms at ${LAT_RATE}/s, c=${conc}`,
+      ok: lat[conc - 1].p99 < 3,
+      figure: `${fmt(lat[conc - 1].p99, 2)} ms`,
+    });
   }
   targets.push({ name: "idle RSS < 80 MB", ok: up.idleRssMb < 80, figure: `${fmt(up.idleRssMb)} MB` });
   targets.push({
@@ -229,8 +290,16 @@ try {
     ok: soak.end <= FLAT * soak.warm,
     figure: `${fmt(soak.end / soak.warm, 2)}x (${fmt(soak.warm)} -> ${fmt(soak.end)} MB)`,
   });
-  targets.push({ name: "start to first job < 150 ms (median of 3)", ok: startMedian < 150, figure: `${fmt(startMedian, 0)} ms` });
-  targets.push({ name: "requeued job re-runs < 100 ms", ok: Math.max(...rq) < 100, figure: `max ${fmt(Math.max(...rq), 1)} ms` });
+  targets.push({
+    name: "start to first job < 150 ms (median of 3)",
+    ok: startMedian < 150,
+    figure: `${fmt(startMedian, 0)} ms`,
+  });
+  targets.push({
+    name: "requeued job re-runs < 100 ms",
+    ok: Math.max(...rq) < 100,
+    figure: `max ${fmt(Math.max(...rq), 1)} ms`,
+  });
   printTargets(targets);
   out(`bench took ${fmt((Date.now() - t0) / 1000, 0)} s; load average at the end ${loadavg()}`);
 } finally {
