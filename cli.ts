@@ -30,6 +30,7 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
   events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
   revoke: async () => (await import("./src/cli/cmd_revoke.ts")).runRevoke,
+  dashboard: async () => (await import("./src/cli/cmd_dashboard.ts")).runDashboard,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

@@ -39,6 +39,10 @@ export interface CommandFlags {
   workers: boolean;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
+  /** dashboard: "host:port" to serve on; null means the default. */
+  http: string | null;
+  /** dashboard: the token API requests must carry; null means QW_HTTP_TOKEN or none. */
+  httpToken: string | null;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -50,6 +54,7 @@ export const ATTEMPT: Record<Command, string> = {
   dlq: "manage dead letters",
   events: "follow events",
   revoke: "revoke job",
+  dashboard: "serve dashboard",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -91,6 +96,13 @@ export function readCommand(
     case "inspect":
       flags.workers = raw.has("workers");
       flags.json = raw.has("json");
+      return extra(0);
+    case "dashboard":
+      flags.http = text("http") ?? null;
+      flags.httpToken = text("http-token") ?? null;
+      if (flags.httpToken !== null && flags.httpToken.trim() === "") {
+        return `Cannot ${attempt} as '--http-token' must be a non-empty string: current value is ""`;
+      }
       return extra(0);
     case "run":
     case "events":

@@ -168,6 +168,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     all: false,
     workers: false,
     terminate: false,
+    http: null,
+    httpToken: null,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

@@ -7,6 +7,7 @@ import { ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
   wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false,
+  http: null, httpToken: null,
 };
 
 function command(argv: string[]): CommandCli {
