@@ -100,7 +100,9 @@ export const PAGE_JS = String.raw`
   }
   function renderWorkers(ws) {
     fill("workers", table([
-      { label: "worker", cls: "mono", get: function (w) { return w.name; } },
+      { label: "worker", cls: "mono", get: function (w) {
+        return h("span", { title: w.host + " pid " + w.pid + ", qw " + w.version }, w.name + (w.draining ? " (draining)" : ""));
+      } },
       { label: "ready", get: function (w) { return w.ready + "/" + w.concurrency; } },
       { label: "done", num: true, get: function (w) { return w.done; } },
       { label: "failed", num: true, bad: true, get: function (w) { return w.failed; } },
@@ -110,9 +112,7 @@ export const PAGE_JS = String.raw`
         var shown = w.running.slice(0, 3).map(function (id) { return id.length > 12 ? id.slice(0, 8) + "…" : id; }).join(", ");
         return h("span", { title: w.running.join("\n") }, w.running.length + ": " + shown + (w.running.length > 3 ? ", …" : ""));
       } },
-      { label: "started", get: function (w) { return ago(w.startedAt); } },
-      { label: "version", get: function (w) { return w.version; } },
-      { label: "state", get: function (w) { return w.draining ? "draining" : "running"; } },
+      { label: "up since", get: function (w) { return ago(w.startedAt).replace(" ago", ""); } },
     ], ws, function (w) { return { "data-worker": w.name }; }) || h("div", { class: "none", text: "None online" }));
   }
   function renderSchedules(ss) {
@@ -132,9 +132,17 @@ export const PAGE_JS = String.raw`
     if (chart === null) {
       chart = new uPlot({
         width: width, height: 220,
-        scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
-        axes: [{}, { label: "jobs/s", size: 60 }],
-        series: [{}, { label: "enqueued/s", stroke: "#0969da", width: 2 }, { label: "acked/s", stroke: "#1a7f37", width: 2 }],
+        legend: { live: false },
+        cursor: { points: { show: false } },
+        scales: {
+          // At least a minute wide, so a short history does not zoom into fractions of a second.
+          x: { time: true, range: function (u, min, max) { return min === null ? [Date.now() / 1000 - 60, Date.now() / 1000] : [Math.min(min, max - 60), max]; } },
+          y: { range: function (u, min, max) { return [0, Math.max(1, (max || 0) * 1.15)]; } },
+        },
+        axes: [{ space: 70 }, { label: "jobs/s", size: 60 }],
+        series: [{},
+          { label: "enqueued/s", stroke: "#0969da", fill: "rgba(9,105,218,0.08)", width: 2, points: { show: false } },
+          { label: "acked/s", stroke: "#1a7f37", width: 2, points: { show: false } }],
       }, data, $("chart"));
       addEventListener("resize", function () { chart.setSize({ width: $("chart").clientWidth, height: 220 }); });
     } else chart.setData(data);
@@ -201,7 +209,8 @@ export const PAGE_JS = String.raw`
       var rows = [["task", r.task], ["retries", r.retries], ["deliveries", r.deliveryCount], ["worker", r.worker],
         ["finished", r.finishedAt && FINAL[r.state] ? new Date(r.finishedAt).toLocaleString() : null], ["dead-lettered", r.deadLetter]];
       var parts = [h("div", {}, h("span", { class: "mono", text: r.id }), " ", h("span", { class: "state " + r.state, id: "job-state", text: r.state }))];
-      if (r.state === "PENDING") parts.push(h("div", { class: "msg", text: "No record: waiting to run, unknown id, or its record expired" }));
+      if (r.runningOn && r.runningOn.length) parts.push(h("div", { class: "msg", text: "Running now on " + r.runningOn.join(", ") }));
+      else if (r.state === "PENDING") parts.push(h("div", { class: "msg", text: "No record: waiting to run, unknown id, or its record expired" }));
       parts.push(h("dl", { class: "kv" }, rows.filter(function (x) { return x[1] !== undefined && x[1] !== null; }).map(function (x) {
         return [h("dt", { text: x[0] }), h("dd", { text: String(x[1]) })];
       })));

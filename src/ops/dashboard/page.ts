@@ -50,7 +50,7 @@ export function pageHtml(stream: string): string {
   <details class="legend" open><summary>What the numbers mean</summary><ul>
     <li><b>waiting</b>: jobs stored on the stream and not running: not yet delivered, held by a worker, or counting down to a retry. <b>delayed</b>: a countdown or eta not due yet.</li>
     <li><b>in flight</b>: delivered to a worker and not acked (by default a job is acked when it starts).</li>
-    <li><b>running, succeeded, failed, retried</b>: summed over the workers online now, since each started (their records refresh every 5 s; a stopped worker's counts leave with it).</li>
+    <li><b>running, succeeded, failed, retried</b>: summed over the workers online now, since each started (their records refresh every 5 s; a stopped worker's counts leave with it). <b>failed</b> includes rejected jobs, which are dead-lettered too.</li>
     <li><b>dead-lettered</b>: kept in the dead-letter stream until replayed or purged.</li>
     <li><b>enqueued/s</b>: messages stored per second (new jobs, retries, released delays, replays); <b>acked/s</b>: messages that left the stream per second.</li>
   </ul></details>

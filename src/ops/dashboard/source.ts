@@ -11,6 +11,7 @@
 import { jetstream, type StreamInfo } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { Client, PendingResult, TaskResult } from "../../client/client.ts";
+import { isFinalState } from "../../core/types.ts";
 import { errorText } from "../../client/connection.ts";
 import { namesFor } from "../../client/topology.ts";
 import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
@@ -20,13 +21,16 @@ import { buildOverview, type Overview } from "./overview.ts";
 import { RateHistory } from "./rate.ts";
 import { readSchedules } from "./schedules.ts";
 
+/** A job's record, and the workers running it now (from their records) when it has not ended. */
+export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
+
 /** How many dead letters the page lists: the most recent. */
 export const DLQ_LIST_LIMIT = 100;
 
 /** The operations behind the JSON API; api.ts talks to this interface only. */
 export interface DashboardOps {
   overview(): Promise<Overview>;
-  job(id: string): Promise<TaskResult | PendingResult>;
+  job(id: string): Promise<JobView>;
   deadLetters(): Promise<{ total: number; letters: DeadLetter[] }>;
   deadLetter(seq: number): Promise<DeadLetter>;
   replay(seq: number): Promise<Replayed>;
@@ -76,8 +80,13 @@ export class DashboardSource implements DashboardOps {
     return this.#cached.value;
   }
 
-  job(id: string): Promise<TaskResult | PendingResult> {
-    return this.#client.get(id);
+  async job(id: string): Promise<JobView> {
+    const record = await this.#client.get(id);
+    if (isFinalState(record.state)) return record;
+    // Without trackStarted a running job has no record yet: the worker records say where it runs.
+    const workers = await this.#workers(namesFor(this.stream, this.#consumer).workersBucket);
+    const runningOn = workers.filter((w) => w.running.includes(id)).map((w) => w.name);
+    return runningOn.length > 0 ? { ...record, runningOn } : record;
   }
 
   /** The most recent dead letters (at most {@linkcode DLQ_LIST_LIMIT}), newest first, and how many there are. */
