@@ -1,6 +1,7 @@
 /** The page and its assets: embedded, offline, and the stream name escaped. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { ASSETS, pageHtml } from "../../../../src/ops/dashboard/page.ts";
 
 describe("dashboard page", () => {
@@ -18,5 +19,13 @@ describe("dashboard page", () => {
     assert.doesNotThrow(() => new Function(js));
     assert.match(js, /setTimeout\(poll, 1000\)/);
     assert.match(ASSETS["/assets/uplot.js"].body, /uPlot/);
+  });
+});
+
+describe("embedded uPlot", () => {
+  test("src/ops/dashboard/_vendor.ts is what scripts/build_dashboard_assets.ts makes of node_modules/uplot", async () => {
+    const { vendorModule } = await import("../../../../scripts/build_dashboard_assets.ts");
+    const file = new URL("../../../../src/ops/dashboard/_vendor.ts", import.meta.url);
+    assert.equal(readFileSync(file, "utf8"), vendorModule(), "stale: run 'bun scripts/build_dashboard_assets.ts'");
   });
 });
