@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { ROOT, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
@@ -109,6 +110,27 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
       await client.close();
       assert.equal(await qwStop(dash), 0, dash.output());
       assert.equal(await qwStop(worker), 0);
+    }
+  });
+
+  it("with a token: the page says it needs one, takes it once from ?token= and keeps it for the tab", { timeout: 60_000 }, async () => {
+    const { chromium } = await import("playwright-core");
+    await (await jetstreamManager(t.nc)).streams.add({ name: "tok", subjects: ["tok.>"] });
+    const dash = spawnQw(["dashboard", "--stream", "tok", "--server", t.srv.url, "--http", "127.0.0.1:0", "--http-token", "s3cret"]);
+    const url = await waitFor(() => /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dash.output())?.[1], { timeoutMs: 15_000, message: dash.output() });
+    const browser = await chromium.launch({ executablePath: CHROMIUM });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("A token is required"));
+      await page.goto(url + "?token=s3cret");
+      await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("live"));
+      assert.equal(page.url(), url, "the token leaves the address bar");
+      await page.reload();
+      await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("live"));
+    } finally {
+      await browser.close();
+      assert.equal(await qwStop(dash), 0, dash.output());
     }
   });
 });

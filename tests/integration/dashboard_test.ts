@@ -7,7 +7,7 @@ import { type Client, connectClient } from "../../src/client/client.ts";
 import { startDashboard } from "../../src/ops/dashboard/server.ts";
 import { DashboardSource } from "../../src/ops/dashboard/source.ts";
 import type { Overview, TaskRow } from "../../src/ops/dashboard/overview.ts";
-import { spawnQw } from "../helpers/cli.ts";
+import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -55,22 +55,25 @@ describe("dashboard API", () => {
       assert.equal(first.body.totals.workers, 1);
       assert.equal(first.body.schedules, null, "no schedules bucket: none");
       // One slow job runs; three more wait behind it (concurrency 1).
-      const slow = await client.enqueue("work", [1500]);
+      const slow = await client.enqueue("work", [3000]);
       for (let i = 0; i < 3; i++) await client.enqueue("work", [10]);
-      const waiting = await waitFor(async () => ((await task("work"))?.waiting ?? 0) >= 3 && (await task("work")), { timeoutMs: 3000 });
+      const waiting = await waitFor(async () => {
+        const r = await task("work");
+        return r !== undefined && r.waiting >= 3 ? r : null;
+      }, { timeoutMs: 3000 });
       assert.ok(waiting.waiting >= 3, JSON.stringify(waiting));
       const ok = await client.enqueue("add", [2, 3]);
       const failed = await client.enqueue("fail", ["boom"]);
       // Worker records refresh every 5 s.
       const done = await waitFor(async () => {
         const r = await task("work");
-        return r !== undefined && r.succeeded === 4 && r.waiting === 0 && r;
+        return r !== undefined && r.succeeded === 4 && r.waiting === 0 ? r : null;
       }, { timeoutMs: 15_000, intervalMs: 500, message: "work never showed 4 succeeded" });
       assert.equal(done.running, 0);
       assert.deepEqual(
         await waitFor(async () => {
           const r = await task("fail");
-          return r?.failed === 1 && r;
+          return r?.failed === 1 ? r : null;
         }, { timeoutMs: 8000, intervalMs: 500 }),
         { task: "fail", waiting: 0, delayed: 0, running: 0, succeeded: 0, failed: 1, retried: 0, deadLettered: 0 },
       );
@@ -83,7 +86,7 @@ describe("dashboard API", () => {
       assert.equal(f.body.state, "FAILURE");
       assert.equal(f.body.error.name, "TypeError");
       assert.match(f.body.error.stack, /cannot process: boom\n\s+at /);
-      assert.equal((await call("GET", `/api/job/${slow}`)).body.result, 1500);
+      assert.equal((await call("GET", `/api/job/${slow}`)).body.result, 3000);
       assert.deepEqual((await call("GET", "/api/job/no-such-job")).body, { id: "no-such-job", state: "PENDING" });
     } finally {
       await stop();
@@ -132,6 +135,29 @@ describe("dashboard API", () => {
       assert.deepEqual((await call("POST", `/api/job/${id}/revoke`)).body, { id, revoked: false, state: "REVOKED" });
     } finally {
       await stop();
+    }
+  });
+
+  it("dist/qw dashboard: beyond loopback only with a token, from --http-token or QW_HTTP_TOKEN", SLOW, async () => {
+    const stream = `dash${++n}`;
+    const args = ["dashboard", "--stream", stream, "--server", t.srv.url, "--http", "0.0.0.0:0"];
+    const refused = await runQw(args);
+    assert.equal(refused.code, 2);
+    assert.equal(
+      refused.stderr,
+      "qw: Cannot serve the dashboard on '0.0.0.0' without a token: pass --http-token (or QW_HTTP_TOKEN), or bind to 127.0.0.1\n",
+    );
+    const dash = spawnQw(args, { env: { QW_HTTP_TOKEN: "from-env" } });
+    try {
+      const port = await waitFor(() => /on http:\/\/0\.0\.0\.0:(\d+)\//.exec(dash.output())?.[1], { timeoutMs: 15_000, message: dash.output() });
+      const api = `http://127.0.0.1:${port}/api/dlq`;
+      assert.equal((await fetch(api)).status, 401);
+      const r = await fetch(api, { headers: { authorization: "Bearer from-env" } });
+      assert.deepEqual([r.status, await r.json()], [200, { total: 0, letters: [] }]);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.match(await page.text(), new RegExp(`stream <span class="stream">${stream}</span>`));
+    } finally {
+      assert.equal(await qwStop(dash), 0, dash.output());
     }
   });
 

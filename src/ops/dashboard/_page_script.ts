@@ -156,7 +156,9 @@ export const PAGE_JS = String.raw`
       fill("dlq", table([
         { label: "seq", num: true, get: function (l) { return l.seq; } },
         { label: "task", cls: "mono", get: function (l) { return l.task; } },
-        { label: "id", cls: "mono", get: function (l) { return l.id || "-"; } },
+        { label: "id", cls: "mono", get: function (l) {
+          return l.id ? h("a", { href: "#job", title: "Look this job up", onclick: function () { $("job-id").value = l.id; showJob(l.id); } }, l.id) : "-";
+        } },
         { label: "reason", cls: "wrap", get: function (l) { return l.reason + (l.error ? " (" + l.error.name + ": " + l.error.message + ")" : ""); } },
         { label: "deliveries", num: true, get: function (l) { return l.deliveries === null ? 0 : l.deliveries; } },
         { label: "when", get: function (l) { return ago(l.at); } },
@@ -248,7 +250,7 @@ export const PAGE_JS = String.raw`
       var st = $("status");
       st.className = "";
       st.textContent = "live · " + new Date(o.at).toLocaleTimeString() + (o.consumerFound ? "" : " · no worker has run on this stream yet");
-      var key = o.totals.deadLettered;
+      var key = o.totals.deadLettered + ":" + o.deadLetterSeq;
       if (dlqSeen !== key) { dlqSeen = key; return loadDlq(); }
     }).catch(function (e) {
       var st = $("status");

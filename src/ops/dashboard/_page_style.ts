@@ -56,4 +56,6 @@ details.legend summary { cursor: pointer; }
 details.legend li { margin: 2px 0; }
 #chart { min-height: 220px; }
 .fill { display: contents; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
 `;

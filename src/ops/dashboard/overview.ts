@@ -53,6 +53,8 @@ export interface Overview {
     retried: number;
     workers: number;
   };
+  /** The dead-letter stream's last sequence: with `totals.deadLettered`, tells the page when to re-read the list. */
+  deadLetterSeq: number;
   /** False while no worker ever ran on the stream. */
   consumerFound: boolean;
   tasks: TaskRow[];
@@ -76,6 +78,8 @@ export function deadLettersByTask(stream: string, subjects: Record<string, numbe
 export function buildOverview(input: {
   report: InspectReport;
   dlqSubjects?: Record<string, number>;
+  /** The dead-letter stream's last sequence. */
+  dlqLastSeq?: number;
   schedules: ScheduleRow[] | null;
   rate: RatePoints;
 }): Overview {
@@ -118,6 +122,7 @@ export function buildOverview(input: {
       retried: sumWorkers((w) => w.retried),
       workers: report.workers.length,
     },
+    deadLetterSeq: input.dlqLastSeq ?? 0,
     consumerFound: report.consumerFound,
     tasks: [...rows.values()].sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0)),
     workers: report.workers,

@@ -161,7 +161,7 @@ export class DashboardSource implements DashboardOps {
       readSchedules({ nc: this.#client.nc, jsm }, this.stream, now),
     ]);
     const report = buildReport({ stream: this.stream, consumer: this.#consumer, streamInfo, dlqInfo, consumers, workers, now });
-    return buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, schedules, rate: this.#rate.points() });
+    return buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {

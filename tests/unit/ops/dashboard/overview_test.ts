@@ -38,6 +38,7 @@ describe("buildOverview()", () => {
     const o = buildOverview({
       report: report(workers, { "jobs.add": 4, "jobs.mail": 3, "jobs._delayed.mail": 2 }),
       dlqSubjects: { "jobs_dlq.mail": 2, "jobs_dlq._invalid": 1 },
+      dlqLastSeq: 12,
       schedules: null,
       rate,
     });
@@ -51,6 +52,7 @@ describe("buildOverview()", () => {
     });
     assert.equal(o.stream, "jobs");
     assert.equal(o.consumerFound, true);
+    assert.equal(o.deadLetterSeq, 12);
     assert.equal(o.at, "2030-01-01T12:00:00.000Z");
   });
 

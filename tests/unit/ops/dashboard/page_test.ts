@@ -1,7 +1,7 @@
 /** The page and its assets: embedded, offline, and the stream name escaped. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { ASSETS, pageHtml } from "../../../../src/ops/dashboard/page.ts";
 
 describe("dashboard page", () => {
@@ -22,8 +22,11 @@ describe("dashboard page", () => {
   });
 });
 
+const UPLOT = new URL("../../../../node_modules/uplot/package.json", import.meta.url);
+
 describe("embedded uPlot", () => {
-  test("src/ops/dashboard/_vendor.ts is what scripts/build_dashboard_assets.ts makes of node_modules/uplot", async () => {
+  const skip = existsSync(UPLOT) ? false : "node_modules/uplot is not installed: run 'make install'";
+  test("src/ops/dashboard/_vendor.ts is what scripts/build_dashboard_assets.ts makes of node_modules/uplot", { skip }, async () => {
     const { vendorModule } = await import("../../../../scripts/build_dashboard_assets.ts");
     const file = new URL("../../../../src/ops/dashboard/_vendor.ts", import.meta.url);
     assert.equal(readFileSync(file, "utf8"), vendorModule(), "stale: run 'bun scripts/build_dashboard_assets.ts'");
