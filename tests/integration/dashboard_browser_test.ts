@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { ROOT, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
@@ -49,6 +50,14 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
       page.on("pageerror", (e) => errors.push(String(e)));
       await page.goto(url);
       assert.match(await page.textContent("header h1") ?? "", /stream jobs/);
+
+      // Schedules as the worker stores them (every in seconds, or cron with a zone).
+      const schedules = await new Kvm(t.nc).create(`qw_${stream}_schedules`);
+      const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+      await schedules.put("add.0", JSON.stringify({ task: "add", index: 0, every: 60, cron: null, tz: "UTC", args: [1, 2], catchUp: "latest", lastTick: tick }));
+      await schedules.put("steps.0", JSON.stringify({ task: "steps", index: 0, every: null, cron: "0 3 * * *", tz: "Europe/Paris", args: [5], catchUp: "none", lastTick: null }));
+      await page.waitForFunction(() => document.querySelector("#schedules")?.textContent?.includes("every 60 s"), undefined, { timeout: 5000 });
+      assert.match(await page.textContent("#schedules") ?? "", /cron 0 3 \* \* \* \(Europe\/Paris\)/);
 
       // A task's row.
       await client.enqueue("add", [2, 3]);

@@ -9,7 +9,7 @@
  */
 
 import { jetstream, type StreamInfo } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import type { Client, PendingResult, TaskResult } from "../../client/client.ts";
 import { isFinalState } from "../../core/types.ts";
 import { errorText } from "../../client/connection.ts";
@@ -50,6 +50,7 @@ export class DashboardSource implements DashboardOps {
   #cached: { at: number; value: Promise<Overview> } | null = null;
   #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #workersKv: KV | null = null;
 
   constructor(client: Client, options: { consumer?: string | null; now?: () => number } = {}) {
     this.#client = client;
@@ -165,12 +166,20 @@ export class DashboardSource implements DashboardOps {
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {
+    if (this.#workersKv === null) {
+      try {
+        await this.#client.jsm.streams.info(`KV_${bucket}`);
+      } catch (e) {
+        if (notFound(e)) return [];
+        throw e;
+      }
+      this.#workersKv = await new Kvm(this.#client.nc).open(bucket);
+    }
     try {
-      await this.#client.jsm.streams.info(`KV_${bucket}`);
+      return await listWorkers(this.#workersKv);
     } catch (e) {
-      if (notFound(e)) return [];
+      this.#workersKv = null; // the bucket may be gone: look it up again next time
       throw e;
     }
-    return await listWorkers(await new Kvm(this.#client.nc).open(bucket));
   }
 }
