@@ -18,6 +18,8 @@ const CHROMIUM = [process.env.QW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromi
 const SKIP = CHROMIUM === undefined
   ? "chromium not found: install it with 'apt-get install -y chromium' (make install does), or set QW_CHROMIUM"
   : false;
+// Bun's runner does not print a skip's reason: say it here.
+if (SKIP) console.error(`dashboard_browser_test.ts: skipped: ${SKIP}`);
 const SHOT = resolve(ROOT, ".tmp/dashboard.png");
 
 // What the functions run in the page touch (this file is checked without the DOM lib).
