@@ -9,10 +9,12 @@ install: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	scripts/ensure_nats_server.sh
+	scripts/ensure_chromium.sh
 	touch $@
 
 # One self-contained executable; the Web Worker entry is embedded explicitly.
 build: install
+	$(BUN) scripts/build_dashboard_assets.ts
 	$(BUN) build --compile --outfile dist/qw cli.ts src/worker/worker_entry.ts
 
 # The npm package @qwjobs/qw (the producer client): prepack builds dist/npm with tsc, then a tarball in dist/.

@@ -33,6 +33,7 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
   revoke: async () => (await import("./src/cli/cmd_revoke.ts")).runRevoke,
   schedule: async () => (await import("./src/cli/cmd_schedule.ts")).runSchedule,
+  dashboard: async () => (await import("./src/cli/cmd_dashboard.ts")).runDashboard,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

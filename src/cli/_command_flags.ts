@@ -41,6 +41,10 @@ export interface CommandFlags {
   terminate: boolean;
   /** dlq purge: purge without asking. */
   yes: boolean;
+  /** dashboard: "host:port" to serve on; null means the default. */
+  http: string | null;
+  /** dashboard: the token API requests must carry; null means QW_HTTP_TOKEN or none. */
+  httpToken: string | null;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -54,6 +58,7 @@ export const ATTEMPT: Record<Command, string> = {
   events: "follow events",
   revoke: "revoke job",
   schedule: "list schedules",
+  dashboard: "serve dashboard",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -95,6 +100,13 @@ export function readCommand(
     case "inspect":
       flags.workers = raw.has("workers");
       flags.json = raw.has("json");
+      return extra(0);
+    case "dashboard":
+      flags.http = text("http") ?? null;
+      flags.httpToken = text("http-token") ?? null;
+      if (flags.httpToken !== null && flags.httpToken.trim() === "") {
+        return `Cannot ${attempt} as '--http-token' must be a non-empty string: current value is ""`;
+      }
       return extra(0);
     case "run":
     case "init":

@@ -171,6 +171,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     workers: false,
     terminate: false,
     yes: false,
+    http: null,
+    httpToken: null,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

@@ -18,8 +18,8 @@ import {
   type OptionKey,
 } from "../core/config.ts";
 
-export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule";
-export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule"];
+export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard";
+export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard"];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -126,6 +126,8 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "workers", help: "Show only the workers", commands: ["inspect"] },
   { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
   { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
+  { name: "http", arg: "HOST:PORT", help: "Serve the page here (default 127.0.0.1:8080; other than loopback needs a token)", commands: ["dashboard"] },
+  { name: "http-token", arg: "TOKEN", help: "Token every API request must carry; open the page once with ?token= [QW_HTTP_TOKEN]", commands: ["dashboard"] },
 ];
 
 /** Flags of every command that are about the command line itself. */
@@ -174,6 +176,7 @@ export function helpText(): string {
     "  qw events [--json]                               Follow worker and job events",
     "  qw revoke ID [ID...] [--terminate]               Revoke jobs: those not started never run; exit 1 if one already ended",
     "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
+    "  qw dashboard [--http HOST:PORT] [--http-token T] Serve a live page: counts, workers, dead letters, job lookup",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -197,6 +200,8 @@ export function helpText(): string {
     commandSection("qw inspect:", ["inspect"]),
     "",
     commandSection("qw revoke:", ["revoke"]),
+    "",
+    commandSection("qw dashboard:", ["dashboard"]),
     "",
     `General:\n${GENERAL_FLAGS.map((f) => line(f, f.help)).join("\n")}`,
     "",

@@ -38,19 +38,54 @@ export interface WorkerRecord {
   draining: boolean;
   /** When this record was written (ISO 8601). */
   at: string;
+  /** The same counts per task name; absent in records of older versions. */
+  tasks?: Record<string, TaskCounts>;
 }
 
-/** Counts of settled jobs from events. Pure. */
+/** What one worker process did and does for one task. */
+export interface TaskCounts {
+  done: number;
+  failed: number;
+  retried: number;
+  /** Jobs of this task running now. */
+  running: number;
+  /** Of those, the ones not acked yet (acksLate): still stored in the work stream. */
+  unacked: number;
+}
+
+/** Counts of settled jobs from events, in total and per task. Pure. */
 export class JobCounts {
   done = 0;
   failed = 0;
   retried = 0;
+  #byTask = new Map<string, { done: number; failed: number; retried: number }>();
   /** Pass to `Emitter.on`. */
   readonly listener = (e: QwEvent): void => {
-    if (e.type === "job.succeeded") this.done++;
-    else if (e.type === "job.failed" || e.type === "job.rejected") this.failed++;
-    else if (e.type === "job.retry_scheduled") this.retried++;
+    const key = e.type === "job.succeeded"
+      ? "done"
+      : e.type === "job.failed" || e.type === "job.rejected"
+      ? "failed"
+      : e.type === "job.retry_scheduled"
+      ? "retried"
+      : null;
+    if (key === null || !("task" in e)) return;
+    this[key]++;
+    const row = this.#byTask.get(e.task) ?? { done: 0, failed: 0, retried: 0 };
+    row[key]++;
+    this.#byTask.set(e.task, row);
   };
+
+  /** The per-task counts with the jobs running now (`acked` false while still stored in the stream). */
+  perTask(running: Iterable<{ task: string; acked: boolean }>): Record<string, TaskCounts> {
+    const out: Record<string, TaskCounts> = {};
+    const row = (task: string) => (out[task] ??= { done: 0, failed: 0, retried: 0, running: 0, unacked: 0 });
+    for (const [task, c] of this.#byTask) Object.assign(row(task), c);
+    for (const j of running) {
+      row(j.task).running++;
+      if (!j.acked) row(j.task).unacked++;
+    }
+    return out;
+  }
 }
 
 /** Open (or create) the workers bucket. */

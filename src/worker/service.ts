@@ -194,6 +194,7 @@ async function wire(
       name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
       startedAt, done: counts.done, failed: counts.failed, retried: counts.retried,
       running: [...dispatcher.held].filter((h) => h.started).map((h) => h.id), draining, at: new Date().toISOString(),
+      tasks: counts.perTask([...dispatcher.held].filter((h) => h.started)),
     }),
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
   });

@@ -8,6 +8,7 @@ import { confirms, purgeConsent } from "../../../src/cli/cmd_dlq.ts";
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
   wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, yes: false,
+  http: null, httpToken: null,
 };
 
 function command(argv: string[]): CommandCli {

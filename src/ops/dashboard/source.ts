@@ -1,0 +1,185 @@
+/**
+ * What the dashboard reads and does on the server, for one work stream:
+ * the overview (stream, consumers, dead letters, worker records, schedules;
+ * cached for a second so any number of open pages costs one read a second),
+ * a job's record, the recent dead letters, and replay, purge and revoke.
+ * The numbers are computed in overview.ts and rate.ts.
+ *
+ * @module
+ */
+
+import { jetstream, type StreamInfo } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { Client, PendingResult, TaskResult } from "../../client/client.ts";
+import { isFinalState } from "../../core/types.ts";
+import { errorText } from "../../client/connection.ts";
+import { namesFor } from "../../client/topology.ts";
+import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
+import { buildReport, type ConsumerInfoLike } from "../inspect.ts";
+import { listWorkers, type WorkerRecord } from "../presence.ts";
+import { buildOverview, type Overview } from "./overview.ts";
+import { RateHistory } from "./rate.ts";
+import { readSchedules } from "./schedules.ts";
+
+/** A job's record, and the workers running it now (from their records) when it has not ended. */
+export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
+
+/** How many dead letters the page lists: the most recent. */
+export const DLQ_LIST_LIMIT = 100;
+
+/** The operations behind the JSON API; api.ts talks to this interface only. */
+export interface DashboardOps {
+  overview(): Promise<Overview>;
+  job(id: string): Promise<JobView>;
+  deadLetters(): Promise<{ total: number; letters: DeadLetter[] }>;
+  deadLetter(seq: number): Promise<DeadLetter>;
+  replay(seq: number): Promise<Replayed>;
+  purge(): Promise<number>;
+  revoke(id: string, terminate: boolean): Promise<{ revoked: boolean; state: string }>;
+}
+
+const notFound = (e: unknown) => /not found/i.test(errorText(e));
+
+/** The dashboard's view of one stream through a connected client. */
+export class DashboardSource implements DashboardOps {
+  readonly stream: string;
+  #client: Client;
+  #consumer: string;
+  #dlq: DeadLetters;
+  #rate = new RateHistory();
+  #cached: { at: number; value: Promise<Overview> } | null = null;
+  #now: () => number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #workersKv: KV | null = null;
+
+  constructor(client: Client, options: { consumer?: string | null; now?: () => number } = {}) {
+    this.#client = client;
+    this.stream = client.stream;
+    this.#consumer = namesFor(client.stream, options.consumer).consumer;
+    this.#dlq = new DeadLetters(jetstream(client.nc), client.jsm, client.stream);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Sample the stream once a second for the chart, also while no page is open. */
+  start(): void {
+    this.#timer ??= setInterval(() => void this.#sample().catch(() => {}), 1000);
+    void this.#sample().catch(() => {});
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  overview(): Promise<Overview> {
+    const now = this.#now();
+    if (this.#cached === null || now - this.#cached.at >= 900) {
+      const value = this.#read(now);
+      this.#cached = { at: now, value };
+      value.catch(() => (this.#cached = null));
+    }
+    return this.#cached.value;
+  }
+
+  async job(id: string): Promise<JobView> {
+    const record = await this.#client.get(id);
+    if (isFinalState(record.state)) return record;
+    // Without trackStarted a running job has no record yet: the worker records say where it runs.
+    const workers = await this.#workers(namesFor(this.stream, this.#consumer).workersBucket);
+    const runningOn = workers.filter((w) => w.running.includes(id)).map((w) => w.name);
+    return runningOn.length > 0 ? { ...record, runningOn } : record;
+  }
+
+  /** The most recent dead letters (at most {@linkcode DLQ_LIST_LIMIT}), newest first, and how many there are. */
+  async deadLetters(): Promise<{ total: number; letters: DeadLetter[] }> {
+    let info: StreamInfo;
+    try {
+      info = await this.#client.jsm.streams.info(this.#dlq.dlqStream);
+    } catch (e) {
+      if (notFound(e)) return { total: 0, letters: [] };
+      throw e;
+    }
+    const letters: DeadLetter[] = [];
+    const { first_seq: first, last_seq: last, messages } = info.state;
+    // Replays delete single messages: walk back over the gaps, a bounded number of reads.
+    for (let seq = last, reads = 0; seq >= first && letters.length < DLQ_LIST_LIMIT && reads < DLQ_LIST_LIMIT * 4; seq--, reads++) {
+      const m = await this.#client.jsm.streams.getMessage(this.#dlq.dlqStream, { seq }).catch((e) => {
+        if (/no message|not found/i.test(errorText(e))) return null;
+        throw e;
+      });
+      if (!m) continue;
+      const headers: [string, string][] = [];
+      if (m.header) for (const [k, vs] of m.header) for (const v of vs) headers.push([k, v]);
+      letters.push(parseDeadLetter({ seq: m.seq, subject: m.subject, headers, data: m.data, time: m.time }, this.stream));
+    }
+    return { total: messages, letters };
+  }
+
+  deadLetter(seq: number): Promise<DeadLetter> {
+    return this.#dlq.get(seq);
+  }
+
+  async replay(seq: number): Promise<Replayed> {
+    const r = await this.#dlq.replay(seq);
+    this.#cached = null;
+    return r;
+  }
+
+  async purge(): Promise<number> {
+    const n = await this.#dlq.purge();
+    this.#cached = null;
+    return n;
+  }
+
+  revoke(id: string, terminate: boolean): Promise<{ revoked: boolean; state: string }> {
+    return this.#client.revoke(id, { terminate });
+  }
+
+  async #sample(): Promise<StreamInfo> {
+    const info = await this.#client.jsm.streams.info(this.stream);
+    this.#rate.add({ at: this.#now(), lastSeq: info.state.last_seq, messages: info.state.messages });
+    return info;
+  }
+
+  async #read(now: number): Promise<Overview> {
+    const jsm = this.#client.jsm;
+    let streamInfo: StreamInfo;
+    try {
+      streamInfo = await jsm.streams.info(this.stream, { subjects_filter: `${this.stream}.>` });
+    } catch (e) {
+      if (notFound(e)) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
+      throw e;
+    }
+    const names = namesFor(this.stream, this.#consumer);
+    const dlqInfo = await jsm.streams.info(names.dlqStream, { subjects_filter: `${names.dlqStream}.>` }).catch((e) => {
+      if (notFound(e)) return null;
+      throw e;
+    });
+    const consumers: ConsumerInfoLike[] = [];
+    for await (const c of jsm.consumers.list(this.stream)) consumers.push(c);
+    const [workers, schedules] = await Promise.all([
+      this.#workers(names.workersBucket),
+      readSchedules({ nc: this.#client.nc, jsm }, this.stream, now),
+    ]);
+    const report = buildReport({ stream: this.stream, consumer: this.#consumer, streamInfo, dlqInfo, consumers, workers, now });
+    return buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
+  }
+
+  async #workers(bucket: string): Promise<WorkerRecord[]> {
+    if (this.#workersKv === null) {
+      try {
+        await this.#client.jsm.streams.info(`KV_${bucket}`);
+      } catch (e) {
+        if (notFound(e)) return [];
+        throw e;
+      }
+      this.#workersKv = await new Kvm(this.#client.nc).open(bucket);
+    }
+    try {
+      return await listWorkers(this.#workersKv);
+    } catch (e) {
+      this.#workersKv = null; // the bucket may be gone: look it up again next time
+      throw e;
+    }
+  }
+}
