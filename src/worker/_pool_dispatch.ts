@@ -1,12 +1,13 @@
 /**
- * Windowed dispatch: how many jobs each Web Worker gets queued, and handing
- * them out in one batch per Web Worker. Private to pool.ts.
+ * Windowed dispatch: how many jobs each Web Worker gets queued, how much room
+ * the pool offers, and handing jobs out in one batch per Web Worker. Private
+ * to pool.ts.
  *
  * @module
  */
 
 import { type HostMessage, packBatch, RING_SIZE, slotOf, Status, tag } from "./protocol.ts";
-import type { PoolJob, Slot } from "./_pool_slot.ts";
+import { currentEntry, type PoolJob, type Slot } from "./_pool_slot.ts";
 
 // Keep about this much work queued in each Web Worker; deep windows for fast
 // jobs, one job for slow ones.
@@ -46,3 +47,36 @@ export function dispatchTo<T>(open: Slot<T>[], unassigned: PoolJob<T>[], o: { wi
     s.worker.postMessage({ type: "run", batch } satisfies HostMessage, [batch.body]);
   }
 }
+
+/** A job running this long makes its Web Worker "stuck": nothing queues behind it, and its queue may be stolen. */
+export const STEAL_AFTER_MS = 20;
+
+/** True when the Web Worker runs a job that started at least {@linkcode STEAL_AFTER_MS} ago. */
+export function isStuck<T>(s: Slot<T>, now: number): boolean {
+  const c = currentEntry(s);
+  return c !== null && now - c.startedAt >= STEAL_AFTER_MS;
+}
+
+/**
+ * How many more jobs the pool wants: each live Web Worker's window less its
+ * queue, less the jobs not sent yet. A Web Worker busy with a job that takes
+ * long offers no room: what would queue behind it could only wait.
+ */
+export function roomIn<T>(slots: Slot<T>[], window: number, unsent: number, now: number): number {
+  let cap = 0;
+  for (const s of slots) {
+    if (s.dead || (s.ready && isStuck(s, now))) continue;
+    cap += window - s.fifo.length;
+  }
+  return Math.max(0, cap - unsent);
+}
+
+/** Web Workers running a job now. */
+export function runningIn<T>(slots: Slot<T>[]): number {
+  let running = 0;
+  for (const s of slots) if (!s.dead && s.ready && currentEntry(s) !== null) running++;
+  return running;
+}
+
+/** The wait before respawn attempt `attempt` (0-based): 0.1 s doubling to 5 s. Pure. */
+export const respawnDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt);

@@ -187,6 +187,32 @@ export function withdrawFrom<T>(s: Slot<T>, ref: T): "absent" | "withdrawn" | "s
   return "withdrawn";
 }
 
+/** Take a job back from the jobs not sent yet or from a Web Worker's queue; false when it started meanwhile. */
+export function withdrawAny<T>(slots: Slot<T>[], unsent: PoolJob<T>[], ref: T): boolean {
+  const at = unsent.findIndex((j) => j.ref === ref);
+  if (at >= 0) {
+    unsent.splice(at, 1);
+    return true;
+  }
+  for (const s of slots) {
+    const r = withdrawFrom(s, ref);
+    if (r !== "absent") return r === "withdrawn";
+  }
+  return false;
+}
+
+/** Terminate every Web Worker; the jobs still in their queues. */
+export function terminateAll<T>(slots: Slot<T>[]): PoolJob<T>[] {
+  const left: PoolJob<T>[] = [];
+  for (const s of slots) {
+    left.push(...s.fifo.map((e) => e.job));
+    s.fifo = [];
+    s.dead = true;
+    s.worker.terminate();
+  }
+  return left;
+}
+
 /**
  * The outcome of each job left in a dead Web Worker's queue (the queued ones
  * were stolen back first): the time-limit victim failed with

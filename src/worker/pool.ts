@@ -14,30 +14,17 @@
 
 import type { WireResult } from "./protocol.ts";
 import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
-import { dispatchTo, windowFor } from "./_pool_dispatch.ts";
+import { dispatchTo, isStuck, respawnDelayMs, roomIn, runningIn, windowFor } from "./_pool_dispatch.ts";
 import type { ResolvedTaskOptions } from "../core/types.ts";
-import {
-  currentEntry,
-  deathOutcomes,
-  markStarted,
-  type PoolJob,
-  type Slot,
-  spawnSlot,
-  stealQueued,
-  takeResults,
-  withdrawFrom,
-} from "./_pool_slot.ts";
+import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, spawnSlot, stealQueued } from "./_pool_slot.ts";
+import { takeResults, terminateAll, withdrawAny } from "./_pool_slot.ts";
 
 export type { PoolEvent, PoolJob, PoolOptions, PoolStatus };
 export { uncaughtText } from "./_pool_slot.ts";
-export { windowFor } from "./_pool_dispatch.ts";
+export { respawnDelayMs, windowFor } from "./_pool_dispatch.ts";
 
 const TICK_MS = 10;
-const STEAL_AFTER_MS = 20;
 const DEFAULT_SPAWN_TIMEOUT_MS = 30_000;
-
-/** The wait before respawn attempt `attempt` (0-based). Pure. */
-export const respawnDelayMs = (attempt: number): number => Math.min(5000, 100 * 2 ** attempt);
 
 /** A pool of Web Workers, each running one job at a time. */
 export class Pool<T> {
@@ -85,15 +72,7 @@ export class Pool<T> {
    * takes long offers no room: what would queue behind it could only wait.
    */
   get room(): number {
-    if (this.#closing) return 0;
-    const now = Date.now();
-    const window = this.#window();
-    let cap = 0;
-    for (const s of this.#slots) {
-      if (s.dead || (s.ready && this.#stuck(s, now))) continue;
-      cap += window - s.fifo.length;
-    }
-    return Math.max(0, cap - this.#unassigned.length);
+    return this.#closing ? 0 : roomIn(this.#slots, this.#window(), this.#unassigned.length, Date.now());
   }
 
   /** Resolves when room may have grown (a job finished or a Web Worker came up). */
@@ -103,8 +82,7 @@ export class Pool<T> {
 
   /** Whether the pool is making progress. */
   status(now = Date.now()): PoolStatus {
-    let running = 0;
-    for (const s of this.#slots) if (!s.dead && s.ready && currentEntry(s) !== null) running++;
+    const running = runningIn(this.#slots);
     return {
       size: this.#opts.size,
       ready: this.#readyCount,
@@ -116,10 +94,8 @@ export class Pool<T> {
 
   /**
    * Queue a job. Dispatch waits for the end of the current I/O turn, so every
-   * message of one socket read goes out in one batch per Web Worker: a message
-   * to a Web Worker costs about as much as 50 jobs in it, and fast Web Workers
-   * are idle most of the time, so sending each job at once would cost a round
-   * trip per job.
+   * message of one socket read goes out in one batch per Web Worker (a message
+   * costs about as much as 50 jobs in it).
    */
   submit(job: PoolJob<T>): void {
     this.#unassigned.push(job);
@@ -134,18 +110,9 @@ export class Pool<T> {
 
   /** Take back a job that has not started; false when it started (or finished) meanwhile. */
   withdraw(ref: T): boolean {
-    const at = this.#unassigned.findIndex((j) => j.ref === ref);
-    if (at >= 0) {
-      this.#unassigned.splice(at, 1);
-      return true;
-    }
-    for (const s of this.#slots) {
-      const r = withdrawFrom(s, ref);
-      if (r === "absent") continue;
-      if (r === "withdrawn") this.#wake();
-      return r === "withdrawn";
-    }
-    return false;
+    const r = withdrawAny(this.#slots, this.#unassigned, ref);
+    if (r) this.#wake();
+    return r;
   }
 
   /**
@@ -153,15 +120,12 @@ export class Pool<T> {
    * behind it go to other Web Workers. False when the job does not run here.
    */
   terminate(ref: T): boolean {
-    for (const s of this.#slots) {
-      const current = s.dead ? null : currentEntry(s);
-      if (current?.job.ref !== ref) continue;
-      s.killedFor = current;
-      s.killedAs = "revoked";
-      this.#onDeath(s, "was terminated to revoke its job");
-      return true;
-    }
-    return false;
+    const s = this.#slots.find((x) => !x.dead && currentEntry(x)?.job.ref === ref);
+    if (!s) return false;
+    s.killedFor = currentEntry(s);
+    s.killedAs = "revoked";
+    this.#onDeath(s, "was terminated to revoke its job");
+    return true;
   }
 
   /**
@@ -177,13 +141,7 @@ export class Pool<T> {
       await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, this.#closeDeadline - Date.now())))]);
     }
     clearInterval(this.#timer);
-    const unfinished: T[] = [];
-    for (const s of this.#slots) {
-      unfinished.push(...s.fifo.map((e) => e.job.ref));
-      s.fifo = [];
-      s.dead = true;
-      s.worker.terminate();
-    }
+    const unfinished = terminateAll(this.#slots).map((j) => j.ref);
     this.#wake();
     return { unstarted, unfinished };
   }
@@ -232,18 +190,13 @@ export class Pool<T> {
     const max = this.#opts.maxTasksPerChild ?? Infinity;
     // Nothing queues behind a job that is already taking long: it waits here,
     // where an idle Web Worker (or withdraw) can still take it.
-    const open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window && !this.#stuck(s, now));
+    const open = this.#slots.filter((s) => s.ready && !s.dead && s.assigned < max && s.fifo.length < window && !isStuck(s, now));
     if (open.length === 0) return;
     dispatchTo(open, this.#unassigned, { window, max });
   }
 
   #retiring(s: Slot<T>): boolean {
     return this.#opts.maxTasksPerChild !== null && s.assigned >= this.#opts.maxTasksPerChild;
-  }
-
-  #stuck(s: Slot<T>, now: number): boolean {
-    const c = currentEntry(s);
-    return c !== null && now - c.startedAt >= STEAL_AFTER_MS;
   }
 
   #onResults(slot: Slot<T>, items: WireResult[]): void {
@@ -293,7 +246,7 @@ export class Pool<T> {
   // #dispatch then sends them only to Web Workers that are not stuck.
   #steal(now: number): void {
     for (const s of this.#slots) {
-      if (s.dead || s.fifo.length < 2 || !this.#stuck(s, now)) continue;
+      if (s.dead || s.fifo.length < 2 || !isStuck(s, now)) continue;
       this.#unassigned.unshift(...stealQueued(s));
     }
     this.#dispatch();
