@@ -216,7 +216,7 @@ try {
   out(
     `qw defaults command: dist/qw ${
       qwArgs("<stream>", "<url>", defaults).join(" ")
-    } (info logging: a line per job done)`,
+    } (info logging: problems and lifecycle, not a line per job)`,
   );
   out(
     `BullMQ runs: jobs added first (addBulk, 1,000 at a time, removeOnComplete and removeOnFail true), then one Worker`,
