@@ -35,6 +35,28 @@ describe("a stalled pool", () => {
     const qw = spawnQw([...args, "--stall-timeout", "1", "--spawn-timeout", "1", "--http", `127.0.0.1:${port}`], {
       env: { QW_TEST_STALL_MARKER: marker },
     });
+    // Whatever fails below, this process does not outlive the test.
+    const reap = () => qw.exitCode === null && qw.signalCode === null && qw.kill("SIGKILL");
+    try {
+      await stalls(qw, stream, port);
+    } finally {
+      reap();
+    }
+    const healthy = spawnQw(args, { env: { QW_TEST_STALL_MARKER: join(t.dir, "no-marker") } });
+    try {
+      await qwStarted(healthy);
+      const result = async (id: string) => JSON.parse((await runQw(["result", "--stream", stream, "--server", t.srv.url, id])).stdout);
+      // The job it held was handed back at once, not left for its ack wait (30 s) to run out.
+      for (const i of [1, 2, 3]) {
+        await waitFor(async () => (await result(`ok${i}`)).state === "SUCCESS", { timeoutMs: 8_000, message: `ok${i} never ran` });
+      }
+    } finally {
+      assert.equal(await qwStop(healthy), 0);
+    }
+  });
+
+  /** Break the pool of `qw` and see it stall, say so, hand back and exit 1. */
+  async function stalls(qw: ReturnType<typeof spawnQw>, stream: string, port: number): Promise<void> {
     await qwStarted(qw);
     const js = jetstream(t.nc);
     const publish = (task: string, id: string) => {
@@ -55,18 +77,7 @@ describe("a stalled pool", () => {
     assert.match(qw.output(), /the pool is stalled: \d+ job\(s\) waiting/);
     assert.match(qw.output(), /Web Worker 0 failed to start \(attempt 1\): Cannot load tasks file: its Web Worker was not ready within 1 s/);
     assert.match(qw.output(), /qw: The pool stalled: \d+ job\(s\) waited \d+ s with no Web Worker running or reporting/);
-    const healthy = spawnQw(args, { env: { QW_TEST_STALL_MARKER: join(t.dir, "no-marker") } });
-    try {
-      await qwStarted(healthy);
-      const result = async (id: string) => JSON.parse((await runQw(["result", "--stream", stream, "--server", t.srv.url, id])).stdout);
-      // The job it held was handed back at once, not left for its ack wait (30 s) to run out.
-      for (const i of [1, 2, 3]) {
-        await waitFor(async () => (await result(`ok${i}`)).state === "SUCCESS", { timeoutMs: 8_000, message: `ok${i} never ran` });
-      }
-    } finally {
-      assert.equal(await qwStop(healthy), 0);
-    }
-  });
+  }
 
   it("a Web Worker that never becomes ready at start fails the start with one line after --spawn-timeout", SLOW, async () => {
     const marker = join(t.dir, "marker-start");
