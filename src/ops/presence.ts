@@ -9,7 +9,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import type { QwEvent } from "../core/events.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
 import { keyFor } from "../client/result_store.ts";
 
 /** Seconds between refreshes of a worker record. */
@@ -53,39 +53,32 @@ export interface TaskCounts {
   unacked: number;
 }
 
-/** Counts of settled jobs from events, in total and per task. Pure. */
-export class JobCounts {
-  done = 0;
-  failed = 0;
-  retried = 0;
-  #byTask = new Map<string, { done: number; failed: number; retried: number }>();
-  /** Pass to `Emitter.on`. */
-  readonly listener = (e: QwEvent): void => {
-    const key = e.type === "job.succeeded"
-      ? "done"
-      : e.type === "job.failed" || e.type === "job.rejected"
-      ? "failed"
-      : e.type === "job.retry_scheduled"
-      ? "retried"
-      : null;
-    if (key === null || !("task" in e)) return;
-    this[key]++;
-    const row = this.#byTask.get(e.task) ?? { done: 0, failed: 0, retried: 0 };
-    row[key]++;
-    this.#byTask.set(e.task, row);
-  };
-
-  /** The per-task counts with the jobs running now (`acked` false while still stored in the stream). */
-  perTask(running: Iterable<{ task: string; acked: boolean }>): Record<string, TaskCounts> {
-    const out: Record<string, TaskCounts> = {};
-    const row = (task: string) => (out[task] ??= { done: 0, failed: 0, retried: 0, running: 0, unacked: 0 });
-    for (const [task, c] of this.#byTask) Object.assign(row(task), c);
-    for (const j of running) {
-      row(j.task).running++;
-      if (!j.acked) row(j.task).unacked++;
-    }
-    return out;
+/**
+ * The counts a worker record carries, in total and per task, read off the
+ * metrics' `qw_jobs_total{task,outcome}` (which count every settled job
+ * already): done = succeeded, failed = failed + rejected, retried = retried;
+ * the running jobs come from the caller. Pure.
+ */
+export function workerCounts(
+  jobs: MetricsSnapshot["jobs"],
+  running: Iterable<{ task: string; acked: boolean }>,
+): { done: number; failed: number; retried: number; tasks: Record<string, TaskCounts> } {
+  const tasks: Record<string, TaskCounts> = {};
+  const row = (task: string) => (tasks[task] ??= { done: 0, failed: 0, retried: 0, running: 0, unacked: 0 });
+  const total = { done: 0, failed: 0, retried: 0 };
+  for (const [task, o] of Object.entries(jobs)) {
+    const c = { done: o.succeeded ?? 0, failed: (o.failed ?? 0) + (o.rejected ?? 0), retried: o.retried ?? 0 };
+    if (c.done + c.failed + c.retried === 0) continue;
+    Object.assign(row(task), c);
+    total.done += c.done;
+    total.failed += c.failed;
+    total.retried += c.retried;
   }
+  for (const j of running) {
+    row(j.task).running++;
+    if (!j.acked) row(j.task).unacked++;
+  }
+  return { ...total, tasks };
 }
 
 /** Open (or create) the workers bucket. */

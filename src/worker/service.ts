@@ -14,7 +14,7 @@ import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
-import { JobCounts, Presence } from "../ops/presence.ts";
+import { Presence, workerCounts } from "../ops/presence.ts";
 import { Pool } from "./pool.ts";
 import { jetStreamSink } from "./job_sink.ts";
 import type { TaskDefaults } from "./protocol.ts";
@@ -185,17 +185,18 @@ async function wire(
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  const counts = new JobCounts();
-  for (const l of [metrics.listener, health.listener, counts.listener]) events.on(l);
+  for (const l of [metrics.listener, health.listener]) events.on(l);
   let draining = false;
   const startedAt = new Date().toISOString();
   const presence = new Presence(workers, {
-    record: () => ({
-      name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
-      startedAt, done: counts.done, failed: counts.failed, retried: counts.retried,
-      running: [...dispatcher.held].filter((h) => h.started).map((h) => h.id), draining, at: new Date().toISOString(),
-      tasks: counts.perTask([...dispatcher.held].filter((h) => h.started)),
-    }),
+    record: () => {
+      const running = [...dispatcher.held].filter((h) => h.started);
+      const { done, failed, retried, tasks } = workerCounts(metrics.snapshot().jobs, running);
+      return {
+        name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
+        startedAt, done, failed, retried, running: running.map((h) => h.id), draining, at: new Date().toISOString(), tasks,
+      };
+    },
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
   });
   if (cfg.events !== false) events.on(publisher.listener);

@@ -2,14 +2,15 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { JobCounts } from "../../../src/ops/presence.ts";
+import { workerCounts } from "../../../src/ops/presence.ts";
+import { Metrics } from "../../../src/ops/metrics.ts";
 import type { QwEvent } from "../../../src/core/events.ts";
 
 const job = (task: string, seq: number) => ({ id: `j${seq}`, task, retries: 0, deliveryCount: 1, seq });
 
-describe("JobCounts", () => {
-  it("counts settled jobs in total and per task; running jobs come from the caller", () => {
-    const c = new JobCounts();
+describe("workerCounts()", () => {
+  it("counts settled jobs in total and per task from the metrics; running jobs come from the caller", () => {
+    const m = new Metrics({ stream: "jobs" });
     const events: QwEvent[] = [
       { type: "job.succeeded", ms: 1, ...job("add", 1) },
       { type: "job.succeeded", ms: 1, ...job("add", 2) },
@@ -18,9 +19,10 @@ describe("JobCounts", () => {
       { type: "job.retry_scheduled", countdown: 1, ...job("mail", 5) },
       { type: "job.started", ...job("add", 6) },
     ];
-    for (const e of events) c.listener(e);
+    for (const e of events) m.listener(e);
+    const c = workerCounts(m.snapshot().jobs, [{ task: "add", acked: true }, { task: "slow", acked: false }]);
     assert.deepEqual([c.done, c.failed, c.retried], [2, 2, 1]);
-    assert.deepEqual(c.perTask([{ task: "add", acked: true }, { task: "slow", acked: false }]), {
+    assert.deepEqual(c.tasks, {
       add: { done: 2, failed: 1, retried: 0, running: 1, unacked: 0 },
       mail: { done: 0, failed: 1, retried: 1, running: 0, unacked: 0 },
       slow: { done: 0, failed: 0, retried: 0, running: 1, unacked: 1 },
