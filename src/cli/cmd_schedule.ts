@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Kvm } from "@nats-io/kv";
+import { openBucket } from "../client/buckets.ts";
 import { type Client, connectClient, streamNotFound } from "../client/client.ts";
 import { errorText } from "../client/connection.ts";
 import { KvScheduleStore, type ScheduleRecord } from "../client/schedule_store.ts";
@@ -24,14 +24,8 @@ export async function readSchedules(client: Client, stream: string): Promise<Sch
     if (notFound(e)) throw new Error(streamNotFound("list schedules of", stream));
     throw e;
   }
-  const bucket = namesFor(stream).schedulesBucket;
-  try {
-    await client.jsm.streams.info(`KV_${bucket}`);
-  } catch (e) {
-    if (notFound(e)) return [];
-    throw e;
-  }
-  return await KvScheduleStore.of(await new Kvm(client.nc).open(bucket)).list();
+  const kv = await openBucket(client.jsm, namesFor(stream).schedulesBucket);
+  return kv === null ? [] : await KvScheduleStore.of(kv).list();
 }
 
 /** Each schedule's row, with the state of its last tick from the results. */

@@ -8,10 +8,11 @@
  */
 
 import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config.ts";
 import { openRevoked, putRevoke } from "./revocations.ts";
+import { openBucket } from "./buckets.ts";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
@@ -202,13 +203,8 @@ export class Client<T = any> implements AsyncDisposable {
     if (this.#kv) return this.#kv;
     let checked = false;
     for (let delay = 100;; delay = Math.min(1000, delay * 2)) {
-      try {
-        await this.jsm.streams.info(`KV_${this.#bucket}`);
-        this.#kv = await new Kvm(this.#js).open(this.#bucket);
-        return this.#kv;
-      } catch (e) {
-        if (!notFound(e)) throw e;
-      }
+      this.#kv = await openBucket(this.jsm, this.#bucket);
+      if (this.#kv) return this.#kv;
       if (!checked) await this.#requireStream(attempt);
       checked = true;
       if (Date.now() + delay > deadline) return null;

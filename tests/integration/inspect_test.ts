@@ -10,7 +10,7 @@ import { runQw } from "../helpers/cli.ts";
 import { fileURLToPath } from "node:url";
 import { type ConsumerInfo, jetstream, type StreamInfo } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
-import { gatherReport } from "../../src/cli/cmd_inspect.ts";
+import { gatherReport } from "../../src/ops/server_view.ts";
 import { resolveConfig } from "../../src/core/config.ts";
 import { activeAt, type InspectReport } from "../../src/ops/inspect.ts";
 import { type Service, startService } from "../../src/worker/service.ts";

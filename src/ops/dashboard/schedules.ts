@@ -9,9 +9,7 @@
  */
 
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { errorText } from "../../client/connection.ts";
+import { openBucket } from "../../client/buckets.ts";
 
 /** One schedule as the page shows it. */
 export interface ScheduleRow {
@@ -45,20 +43,9 @@ export function scheduleRow(key: string, value: unknown, now: number): ScheduleR
 }
 
 /** Every schedule of `stream`, by task; null when the bucket does not exist. */
-export async function readSchedules(
-  conn: { nc: NatsConnection; jsm: JetStreamManager },
-  stream: string,
-  now: number = Date.now(),
-): Promise<ScheduleRow[] | null> {
-  const { nc, jsm } = conn;
-  const bucket = `qw_${stream}_schedules`;
-  try {
-    await jsm.streams.info(`KV_${bucket}`);
-  } catch (e) {
-    if (/not found/i.test(errorText(e))) return null;
-    throw e;
-  }
-  const kv = await new Kvm(nc).open(bucket);
+export async function readSchedules(jsm: JetStreamManager, stream: string, now: number = Date.now()): Promise<ScheduleRow[] | null> {
+  const kv = await openBucket(jsm, `qw_${stream}_schedules`);
+  if (kv === null) return null;
   const rows: ScheduleRow[] = [];
   for await (const key of await kv.keys()) {
     const e = await kv.get(key);

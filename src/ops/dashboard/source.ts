@@ -9,13 +9,15 @@
  */
 
 import { jetstream, type StreamInfo } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import type { KV } from "@nats-io/kv";
 import type { Client, PendingResult, TaskResult } from "../../client/client.ts";
 import { isFinalState } from "../../core/types.ts";
 import { errorText } from "../../client/connection.ts";
 import { namesFor } from "../../client/topology.ts";
 import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
-import { buildReport, type ConsumerInfoLike } from "../inspect.ts";
+import { buildReport } from "../inspect.ts";
+import { readServerView } from "../server_view.ts";
+import { openBucket } from "../../client/buckets.ts";
 import { listWorkers, type WorkerRecord } from "../presence.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateHistory } from "./rate.ts";
@@ -143,38 +145,21 @@ export class DashboardSource implements DashboardOps {
 
   async #read(now: number): Promise<Overview> {
     const jsm = this.#client.jsm;
-    let streamInfo: StreamInfo;
-    try {
-      streamInfo = await jsm.streams.info(this.stream, { subjects_filter: `${this.stream}.>` });
-    } catch (e) {
-      if (notFound(e)) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
-      throw e;
-    }
+    const view = await readServerView(jsm, this.stream);
+    if (view === null) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
     const names = namesFor(this.stream, this.#consumer);
-    const dlqInfo = await jsm.streams.info(names.dlqStream, { subjects_filter: `${names.dlqStream}.>` }).catch((e) => {
-      if (notFound(e)) return null;
-      throw e;
-    });
-    const consumers: ConsumerInfoLike[] = [];
-    for await (const c of jsm.consumers.list(this.stream)) consumers.push(c);
     const [workers, schedules] = await Promise.all([
       this.#workers(names.workersBucket),
-      readSchedules({ nc: this.#client.nc, jsm }, this.stream, now),
+      readSchedules(jsm, this.stream, now),
     ]);
-    const report = buildReport({ stream: this.stream, consumer: this.#consumer, streamInfo, dlqInfo, consumers, workers, now });
+    const report = buildReport({ stream: this.stream, consumer: this.#consumer, ...view, workers, now });
+    const { dlqInfo } = view;
     return buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {
-    if (this.#workersKv === null) {
-      try {
-        await this.#client.jsm.streams.info(`KV_${bucket}`);
-      } catch (e) {
-        if (notFound(e)) return [];
-        throw e;
-      }
-      this.#workersKv = await new Kvm(this.#client.nc).open(bucket);
-    }
+    this.#workersKv ??= await openBucket(this.#client.jsm, bucket);
+    if (this.#workersKv === null) return [];
     try {
       return await listWorkers(this.#workersKv);
     } catch (e) {
