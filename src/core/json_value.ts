@@ -16,8 +16,24 @@ export interface JsonValue {
   converted: string | null;
 }
 
+/** True when JSON.stringify stores `v` as it is: nothing to convert (no copy needed). */
+function isPlain(v: unknown, ancestors: Set<object>): boolean {
+  if (typeof v === "bigint") return false;
+  if (v === null || typeof v !== "object" || v instanceof Date) return true;
+  if (ancestors.has(v) || v instanceof Map || v instanceof Set || (ArrayBuffer.isView(v) && !(v instanceof DataView))) return false;
+  ancestors.add(v);
+  try {
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (!isPlain(x, ancestors)) return false;
+    return true;
+  } finally {
+    ancestors.delete(v);
+  }
+}
+
 /** Converts `value` into something `JSON.stringify` stores faithfully, saying what it changed. */
 export function toJsonValue(value: unknown): JsonValue {
+  // Most results need nothing: read them once instead of copying them.
+  if (isPlain(value, new Set())) return { value, converted: null };
   let converted: string | null = null;
   const note = (what: string) => void (converted ??= what);
   const ancestors = new Set<object>();

@@ -92,22 +92,25 @@ export class Dispatcher {
     const task = subject.startsWith(this.#prefix) ? subject.slice(this.#prefix.length) : subject;
     const hdr = jobHeaders(msg);
     const id = hdr.id || hdr.msgId || `${this.#o.stream}:${seq}`;
-    const job = { id, task, retries: 0, deliveryCount, seq };
+    let retries = 0;
     if (hdr.retries) {
-      const retries = Number(hdr.retries);
+      retries = Number(hdr.retries);
       if (!Number.isInteger(retries) || retries < 0 || hdr.retries.trim() === "") {
+        const job = { id, task, retries: 0, deliveryCount, seq };
         return this.#settler.invalid(msg, job, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`);
       }
-      job.retries = retries;
     }
-    if (task === FLOW_START_TASK && this.#o.flows) return this.#o.flows.startMessage(msg, job);
+    if (task === FLOW_START_TASK && this.#o.flows) return this.#o.flows.startMessage(msg, { id, task, retries, deliveryCount, seq });
     const policy = this.#o.tasks()[task];
-    if (!policy) return this.#settler.invalid(msg, job, `Unknown task '${task}' (subject '${msg.subject}')`);
+    if (!policy) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
-    const held: Held = { ...job, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false };
+    // Built field by field (no spreads): this runs for every job.
+    const held: Held = {
+      id, task, retries, deliveryCount, seq, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false,
+    };
     if (hdr.flow) {
       const flow = flowOf(msg.data);
-      if (!flow) return this.#settler.invalid(msg, job, "Body of a flow step has no valid 'flow': expected {\"args\": [...], \"flow\": {id, path, then}}");
+      if (!flow) return this.#settler.invalid(msg, held, "Body of a flow step has no valid 'flow': expected {\"args\": [...], \"flow\": {id, path, then}}");
       held.flow = flow;
     }
     this.held.add(held);
