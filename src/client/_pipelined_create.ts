@@ -40,10 +40,13 @@ export class PipelinedCreate {
   #pending = new Map<string, Pending>();
   #n = 0;
   #sweep: ReturnType<typeof setInterval>;
+  // The same header on every create, built once: publish only reads it.
+  #expectNew = makeHeaders();
 
   constructor(nc: NatsConnection, bucket: string) {
     this.#nc = nc;
     this.#prefix = `$KV.${bucket}.`;
+    this.#expectNew.set("Nats-Expected-Last-Subject-Sequence", "0");
     this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (_err, m) => this.#reply(m) });
     // One timer for all writes: whatever waited too long fails (a lost connection, a lost reply).
     this.#sweep = setInterval(() => this.#expire(), TIMEOUT_MS / 2);
@@ -53,8 +56,7 @@ export class PipelinedCreate {
   /** Create `key` with `data`; rejects with {@linkcode KeyExistsError} when it exists. */
   create(key: string, data: string): Promise<void> {
     const token = (++this.#n).toString(36);
-    const h = makeHeaders();
-    h.set("Nats-Expected-Last-Subject-Sequence", "0");
+    const h = this.#expectNew;
     return new Promise<void>((resolve, reject) => {
       this.#pending.set(token, { key, at: Date.now(), resolve, reject });
       try {
