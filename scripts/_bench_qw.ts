@@ -25,6 +25,7 @@ import {
   until,
 } from "./_harness.ts";
 import { dropStream, emptyAt, prepare, RUN_TIMEOUT_MS } from "./_bench_raw.ts";
+import { processCpu, type RunCpu, threadCpu } from "./_bench_cpu.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
 
@@ -53,6 +54,8 @@ export interface QwEnv {
   c: Client;
   url: string;
   tmp: string;
+  /** nats-server's process id, for its CPU time (see _bench_cpu.ts). */
+  natsPid?: number;
 }
 
 function readLines(file: string): string[] {
@@ -94,20 +97,25 @@ function firstJobAt(log: string, qw: QwProcess): number {
 
 /**
  * Throughput on `n` pre-published no-op jobs: jobs / (first job started to
- * stream empty and, with results on, every result stored). Peak RSS too.
+ * stream empty and, with results on, every result stored). Peak RSS too, and
+ * the CPU of qw's threads from its start and of nats-server meanwhile.
  */
 export async function qwThroughput(
   env: QwEnv,
   stream: string,
   n: number,
   flags: QwFlags,
-): Promise<{ jobsPerS: number; peakRssMb: number }> {
+): Promise<{ jobsPerS: number; peakRssMb: number; cpu: RunCpu | null }> {
   await prepare(env.c, stream, n);
+  const nats0 = processCpu(env.natsPid);
   const { qw, log } = startQw(env, stream, flags);
   const rss = new RssSampler(() => (qw.alive ? qw.pid : null), 250);
   try {
     const end = await doneAt(env.c, stream, n, flags.results !== false);
-    return { jobsPerS: n / ((end - firstJobAt(log, qw)) / 1000), peakRssMb: rss.stop().peak };
+    const proc = threadCpu(qw.pid);
+    const nats1 = processCpu(env.natsPid);
+    const cpu = proc && nats0 !== null && nats1 !== null ? { process: proc, natsServer: nats1 - nats0 } : null;
+    return { jobsPerS: n / ((end - firstJobAt(log, qw)) / 1000), peakRssMb: rss.stop().peak, cpu };
   } finally {
     rss.stop();
     await qw.stop();

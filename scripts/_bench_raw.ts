@@ -8,9 +8,13 @@
  * @module
  */
 
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { createInbox, headers } from "@nats-io/nats-core";
-import { type Client, createRawConsumer, createStreams, job, publishAll, sleep } from "./_harness.ts";
+import { type Client, createRawConsumer, createStreams, job, publishAll, ROOT, sleep } from "./_harness.ts";
+import { processCpu, type RunCpu, threadCpu } from "./_bench_cpu.ts";
 
 export const RUN_TIMEOUT_MS = 600_000;
 /** Result writes the raw-with-results reference keeps in flight. */
@@ -44,65 +48,55 @@ export async function emptyAt(c: Client, stream: string, timeoutMs = RUN_TIMEOUT
   throw new Error(`stream ${stream} not empty within ${timeoutMs / 1000} s`);
 }
 
-/** The raw limit: a plain pull consumer acking each message as it arrives. Jobs per second. */
-export async function raw(c: Client, stream: string, n: number): Promise<number> {
-  await prepare(c, stream, n);
-  try {
-    await createRawConsumer(c.jsm, stream, "raw");
-    const it = await (await c.js.consumers.get(stream, "raw")).consume({ max_messages: 1000 });
-    let first = 0;
-    let done = 0;
-    for await (const m of it) {
-      if (done === 0) first = Date.now();
-      m.ack();
-      if (++done === n) break;
-    }
-    await c.nc.flush();
-    return n / ((await emptyAt(c, stream) - first) / 1000);
-  } finally {
-    await dropStream(c, stream);
-  }
-}
+/** What a reference consumer does per message: ack only, or ack and write a result (on the wire, or via `kv.create()`). */
+export type RawMode = "ack" | ResultWrites;
 
 /** How the raw-with-results reference writes: KV creates on the wire, or the client's `kv.create()`. */
 export type ResultWrites = "wire" | "kv";
 
 /**
- * The limit with results: the raw consumer acking each message as it
- * arrives, plus one KV create per message of a result record of qw's size
- * into `qw_<stream>_results` (history 1, qw's default TTL), pipelined with up
- * to RESULT_WINDOW writes in flight. `wire` sends each create as the KV
- * client does (a publish to `$KV.<bucket>.<key>` expecting last subject
- * sequence 0) with one reply subscription for all of them, so the client
- * costs no timer and no request per write: the physical limit. `kv` calls
- * `kv.create()`, which pays a request with its own timeout per write. A run
- * ends when the stream is empty and every write is confirmed. Jobs per second.
+ * The reference consumer: the existing durable `raw` of `stream`, consumed
+ * with the client's `consume()` and each message acked as it arrives. With
+ * `wire` or `kv`, also one KV create per message of a result record of qw's
+ * size into the existing bucket `qw_<stream>_results`, pipelined with up to
+ * RESULT_WINDOW writes in flight. `wire` sends each create as the KV client
+ * does (a publish to `$KV.<bucket>.<key>` expecting last subject sequence 0)
+ * with one reply subscription for all of them, so the client costs no timer
+ * and no request per write: the physical limit. `kv` calls `kv.create()`,
+ * which pays a request with its own timeout per write. Returns when `n`
+ * messages were acked and every write confirmed: when the first message
+ * came and the last write was confirmed (ms epoch; 0 without writes).
  */
-export async function rawWithResults(c: Client, stream: string, n: number, via: ResultWrites): Promise<number> {
-  await prepare(c, stream, n);
+export async function consumeRaw(
+  c: Pick<Client, "nc" | "js">,
+  stream: string,
+  n: number,
+  mode: RawMode,
+): Promise<{ first: number; lastWrite: number }> {
   const bucket = `qw_${stream}_results`;
   const inbox = createInbox();
   const waiting = new Map<string, (error: string | null) => void>();
-  const sub = c.nc.subscribe(`${inbox}.*`, {
-    callback: (_e, msg) => {
-      const done = waiting.get(msg.subject);
-      waiting.delete(msg.subject);
-      const text = msg.string();
-      done?.(text.includes('"error"') ? text : null);
-    },
-  });
+  const sub = mode === "wire"
+    ? c.nc.subscribe(`${inbox}.*`, {
+      callback: (_e, msg) => {
+        const done = waiting.get(msg.subject);
+        waiting.delete(msg.subject);
+        const text = msg.string();
+        done?.(text.includes('"error"') ? text : null);
+      },
+    })
+    : null;
   try {
-    await createRawConsumer(c.jsm, stream, "raw");
-    const kv = await new Kvm(c.nc).create(bucket, { ttl: RESULT_TTL_S * 1000, history: 1 });
+    const kv = mode === "kv" ? await new Kvm(c.nc).open(bucket) : null;
+    const expectNew = headers();
+    expectNew.set("Nats-Expected-Last-Subject-Sequence", "0");
     let sent = 0;
     const onWire = (key: string, data: string): Promise<void> => {
-      const h = headers();
-      h.set("Nats-Expected-Last-Subject-Sequence", "0");
       const reply = `${inbox}.${++sent}`;
       const p = new Promise<void>((resolve, reject) =>
         waiting.set(reply, (e) => e === null ? resolve() : reject(new Error(e)))
       );
-      c.nc.publish(`$KV.${bucket}.${key}`, data, { reply, headers: h });
+      c.nc.publish(`$KV.${bucket}.${key}`, data, { reply, headers: expectNew });
       return p;
     };
     const it = await (await c.js.consumers.get(stream, "raw")).consume({ max_messages: 1000 });
@@ -120,33 +114,99 @@ export async function rawWithResults(c: Client, stream: string, n: number, via: 
     for await (const m of it) {
       if (done === 0) first = Date.now();
       m.ack();
-      while (inFlight >= RESULT_WINDOW) await new Promise<void>((r) => (wake = r));
-      const id = m.headers?.get("Qw-Id") ?? `${stream}-${m.seq}`;
-      const record = {
-        id,
-        task: "noop",
-        state: "SUCCESS",
-        result: null,
-        retries: 0,
-        deliveryCount: 1,
-        worker: "raw",
-        finishedAt: Date.now(),
-      };
-      inFlight++;
-      const data = JSON.stringify(record);
-      (via === "wire" ? onWire(id, data) : kv.create(id, data)).then(settled, (e) => {
-        failure ??= e;
-        settled();
-      });
+      if (mode !== "ack") {
+        while (inFlight >= RESULT_WINDOW) await new Promise<void>((r) => (wake = r));
+        const id = m.headers?.get("Qw-Id") ?? `${stream}-${m.seq}`;
+        const record = {
+          id,
+          task: "noop",
+          state: "SUCCESS",
+          result: null,
+          retries: 0,
+          deliveryCount: 1,
+          worker: "raw",
+          finishedAt: Date.now(),
+        };
+        inFlight++;
+        const data = JSON.stringify(record);
+        (mode === "wire" ? onWire(id, data) : kv!.create(id, data)).then(settled, (e) => {
+          failure ??= e;
+          settled();
+        });
+      }
       if (++done === n) break;
     }
     while (inFlight > 0) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;
     await c.nc.flush();
+    return { first, lastWrite };
+  } finally {
+    sub?.unsubscribe();
+  }
+}
+
+/** The stream, its `raw` consumer and, to write results, the bucket shaped like qw's. */
+async function prepareRaw(c: Client, stream: string, n: number, mode: RawMode): Promise<void> {
+  await prepare(c, stream, n);
+  await createRawConsumer(c.jsm, stream, "raw");
+  if (mode !== "ack") await new Kvm(c.nc).create(`qw_${stream}_results`, { ttl: RESULT_TTL_S * 1000, history: 1 });
+}
+
+/**
+ * A reference run inside the bench's own process, whose client code is
+ * compiled and warm from the runs before: jobs per second from the first
+ * message to the stream empty and every write confirmed.
+ */
+export async function rawWarm(c: Client, stream: string, n: number, mode: RawMode): Promise<number> {
+  await prepareRaw(c, stream, n, mode);
+  try {
+    const { first, lastWrite } = await consumeRaw(c, stream, n, mode);
     const end = Math.max(await emptyAt(c, stream), lastWrite);
     return n / ((end - first) / 1000);
   } finally {
-    sub.unsubscribe();
+    await dropStream(c, stream);
+  }
+}
+
+/**
+ * A reference run in a fresh process of its own (scripts/_raw_process.ts),
+ * started cold as every qw run is: jobs per second from its first message to
+ * the stream empty and every write confirmed, and the CPU of its threads from
+ * its start and of nats-server meanwhile (null without /proc).
+ */
+export async function rawFresh(
+  c: Client,
+  url: string,
+  natsPid: number | undefined,
+  stream: string,
+  n: number,
+  mode: RawMode,
+): Promise<{ jobsPerS: number; cpu: RunCpu | null }> {
+  await prepareRaw(c, stream, n, mode);
+  const nats0 = processCpu(natsPid);
+  const child = spawn(process.execPath, [join(ROOT, "scripts", "_raw_process.ts"), url, stream, String(n), mode], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  try {
+    let text = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => (text += d));
+    const exited = once(child, "exit");
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    while (!text.includes("\n")) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error("the raw consumer process ended early");
+      await sleep(5);
+    }
+    const { first, lastWrite } = JSON.parse(text) as { first: number; lastWrite: number };
+    const end = Math.max(await emptyAt(c, stream), lastWrite);
+    const proc = threadCpu(child.pid);
+    const nats1 = processCpu(natsPid);
+    child.stdin!.end();
+    await exited;
+    const cpu = proc && nats0 !== null && nats1 !== null ? { process: proc, natsServer: nats1 - nats0 } : null;
+    return { jobsPerS: n / ((end - first) / 1000), cpu };
+  } finally {
+    if (child.exitCode === null) child.kill();
     await dropStream(c, stream);
   }
 }

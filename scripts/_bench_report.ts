@@ -6,6 +6,7 @@
  */
 
 import { fmt, out } from "./_harness.ts";
+import type { RunCpu } from "./_bench_cpu.ts";
 
 /** One configuration's figures, one per job count. */
 export interface Row {
@@ -54,4 +55,30 @@ export function printTargets(targets: Target[]): void {
       targets.some((t) => t.ok === null) ? `, ${targets.filter((t) => t.ok === null).length} SKIP` : ""
     }`,
   );
+}
+
+/** One run's CPU, for {@linkcode printCpu}. */
+export interface CpuRow {
+  name: string;
+  n: number;
+  cpu: RunCpu;
+}
+
+/**
+ * Where the CPU of a run went, in microseconds per job from the process's
+ * start to its last job (start-up included, as for every fresh process):
+ * its JavaScript main thread, qw's Web Workers, the JIT compiler threads,
+ * the garbage collector's helpers, its other threads, and nats-server.
+ */
+export function printCpu(rows: CpuRow[]): void {
+  const cols = ["main", "Web Workers", "JIT", "GC", "other", "nats-server", "total"];
+  out(`where the CPU goes: microseconds per job, from process start to the last job (the best run of each row)`);
+  out(`${"run".padEnd(NAME)}${"jobs".padStart(8)}${cols.map((c) => c.padStart(12)).join("")}`);
+  for (const r of rows) {
+    const p = r.cpu.process;
+    const parts = [p.main, p.workers, p.jit, p.gc, p.other, r.cpu.natsServer];
+    const total = parts.reduce((a, b) => a + b, 0);
+    const us = (ms: number) => fmt((ms * 1000) / r.n, 1).padStart(12);
+    out(`${r.name.slice(0, NAME - 1).padEnd(NAME)}${`${r.n / 1000}k`.padStart(8)}${[...parts, total].map(us).join("")}`);
+  }
 }

@@ -6,8 +6,14 @@
  * same machine and the same number of pre-published jobs. Then
  * enqueue-to-start latency at a steady 1,000 jobs/s, time from process start
  * to the first job, RSS idle and over a long run, and how soon a requeued job
- * runs again. Prints a table and PASS/MISS per target. Timings are printed,
- * never asserted.
+ * runs again. Prints a table, where each run's CPU went (per thread group,
+ * per job) and PASS/MISS per target. Timings are printed, never asserted.
+ *
+ * Every run is a process of its own, started cold: each qw run is a new
+ * dist/qw, and the references (the plain consumer, with and without result
+ * writes) run in a new process too (scripts/_raw_process.ts), so both pay the
+ * same start: code compiled while the first jobs run. The same references
+ * run warm inside the bench's own process as rows of their own, for scale.
  *
  *   bun scripts/bench.ts                 (make bench) 20,000 and 100,000 jobs, best of 3, with peers
  *   bun scripts/bench.ts --quick         one run of each at 20,000 jobs, no peers: a fast check
@@ -31,10 +37,11 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { client, fmt, NatsServer, out, percentile, QW_BIN, tempDir } from "./_harness.ts";
-import { raw, rawWithResults, RESULT_WINDOW } from "./_bench_raw.ts";
+import { rawFresh, RESULT_WINDOW, rawWarm } from "./_bench_raw.ts";
+import type { RunCpu } from "./_bench_cpu.ts";
 import { latency, qwArgs, type QwFlags, qwThroughput, requeue, rssOverRun, startup } from "./_bench_qw.ts";
 import { type BullmqPeer, startBullmqPeer } from "./_peers.ts";
-import { printTable, printTargets, type Row, type Target } from "./_bench_report.ts";
+import { type CpuRow, printCpu, printTable, printTargets, type Row, type Target } from "./_bench_report.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -63,7 +70,7 @@ const newStream = (prefix: string) => `${prefix}${++streamNo}`;
 const t0 = Date.now();
 const server = await NatsServer.start();
 const c = await client(server.url);
-const env = { c, url: server.url, tmp: tmp.path };
+const env = { c, url: server.url, tmp: tmp.path, natsPid: server.pid };
 const version = (() => {
   try {
     return readFileSync(join(server.dir, "server.log"), "utf8").match(/Version:\s+(\S+)/)?.[1] ?? "?";
@@ -112,7 +119,7 @@ try {
   interface Config {
     key: string;
     name: string;
-    run(n: number): Promise<{ jobsPerS: number; peakRssMb?: number }>;
+    run(n: number): Promise<{ jobsPerS: number; peakRssMb?: number; cpu?: RunCpu | null }>;
   }
   const qwRow = (key: string, name: string, f: QwFlags): Config => ({
     key,
@@ -123,17 +130,27 @@ try {
     {
       key: "raw",
       name: "raw consumer, early ack (the limit)",
-      run: async (n) => ({ jobsPerS: await raw(c, newStream("RAW"), n) }),
+      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAW"), n, "ack"),
+    },
+    {
+      key: "rawWarm",
+      name: "  the same, warm: in the bench's own process",
+      run: async (n) => ({ jobsPerS: await rawWarm(c, newStream("RAWW"), n, "ack") }),
     },
     {
       key: "rawResults",
       name: `raw + 1 KV create/msg, <=${RESULT_WINDOW} in flight (the limit w/ results)`,
-      run: async (n) => ({ jobsPerS: await rawWithResults(c, newStream("RAWR"), n, "wire") }),
+      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWR"), n, "wire"),
+    },
+    {
+      key: "rawResultsWarm",
+      name: "  the same, warm: in the bench's own process",
+      run: async (n) => ({ jobsPerS: await rawWarm(c, newStream("RAWRW"), n, "wire") }),
     },
     {
       key: "rawResultsKv",
       name: "  the same through kv.create(), a request per write",
-      run: async (n) => ({ jobsPerS: await rawWithResults(c, newStream("RAWK"), n, "kv") }),
+      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWK"), n, "kv"),
     },
     qwRow("defaults", `qw defaults, concurrency ${C} (no other flag)`, { concurrency: C }),
     qwRow("noResults", `qw --no-results --no-events, early ack, c=${C}`, { ...PIPELINE, concurrency: C }),
@@ -166,7 +183,10 @@ try {
   }
 
   // Every configuration once per repetition, in turn; the best run of each.
-  const results: Record<number, Record<string, { best: number; worst: number; peakRssMb?: number }>> = {};
+  const results: Record<
+    number,
+    Record<string, { best: number; worst: number; peakRssMb?: number; cpu?: RunCpu | null }>
+  > = {};
   for (const n of SIZES) {
     results[n] = {};
     for (let rep = 1; rep <= REPS; rep++) {
@@ -174,10 +194,12 @@ try {
         progress(`${n.toLocaleString("en-US")} jobs: ${cfg.name.trim()} (${rep}/${REPS})`);
         const r = await cfg.run(n);
         const cur = results[n][cfg.key];
+        const best = r.jobsPerS > (cur?.best ?? 0);
         results[n][cfg.key] = {
           best: Math.max(cur?.best ?? 0, r.jobsPerS),
           worst: Math.min(cur?.worst ?? Infinity, r.jobsPerS),
           peakRssMb: Math.max(cur?.peakRssMb ?? 0, r.peakRssMb ?? 0) || undefined,
+          cpu: best ? r.cpu : cur?.cpu, // of the run whose figure is shown
         };
       }
     }
@@ -222,6 +244,18 @@ try {
     `BullMQ runs: jobs added first (addBulk, 1,000 at a time, removeOnComplete and removeOnFail true), then one Worker`,
   );
   out("");
+  const cpuRows: CpuRow[] = [];
+  for (const n of SIZES) {
+    for (const key of ["raw", "noResults", "noResultsLate", "rawResults", "defaults"]) {
+      const r = results[n][key];
+      const name = configs.find((x) => x.key === key)!.name.trim();
+      if (r?.cpu) cpuRows.push({ name, n, cpu: r.cpu });
+    }
+  }
+  if (cpuRows.length > 0) {
+    printCpu(cpuRows);
+    out("");
+  }
   for (const [i, l] of lat.entries()) {
     out(
       `enqueue-to-start latency at ${fmt(l.rate, 0)} jobs/s, ${latRuns[i].name} (${l.n} jobs after 1 s warm-up): ` +
