@@ -3,71 +3,123 @@
  * room for, so no message waits in a client-side buffer while its ack wait
  * runs out. Never decides acks and never touches Web Workers.
  *
- * Credits: every open pull request reserves its batch size. A new pull is
- * sent when there is room beyond the open credits (always when none is open,
- * otherwise in chunks of at least MIN_EXTRA_PULL to keep requests few).
+ * One subscription for the life of the puller; each pull request is a
+ * publish to `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>` with its own
+ * reply subject (`<inbox>.<n>`). Deliveries come with the stream's subject,
+ * so they cannot say which request they fill; the statuses that end a
+ * request early (408 at its expiry, 409, 404) come on its reply subject with
+ * how many of its messages it will not bring. The client's fetch made a
+ * subscription, an iterator and a heartbeat monitor per request, and passed
+ * each message through an async iterator: most of the host's cost per job.
+ *
+ * Credits: the messages asked for, less those that came and those the server
+ * said will not. A request the server did not answer by its expiry plus a
+ * grace period (its word lost with a connection) is taken as ended; once no
+ * request is open, no credit is either. A new pull is sent when there is room
+ * beyond the open credits (always when none is open, otherwise in chunks of
+ * at least MIN_EXTRA_PULL to keep requests few).
  *
  * @module
  */
 
-import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { errorText } from "../client/connection.ts";
+import type { JsMsg } from "@nats-io/jetstream";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import { JobMessage } from "./job_message.ts";
 
 const MIN_EXTRA_PULL = 64;
 // Short, because shutdown waits for open pull requests to expire.
 const PULL_EXPIRES_MS = 2_000;
+// A request the server did not end this long after its expiry is taken as ended.
+const GRACE_MS = 1_000;
+// After a refusal that is not about this request alone (no JetStream, consumer deleted).
+const ERROR_PAUSE_MS = 500;
 
 /** What the puller needs from its owner. */
 export interface PullerOptions {
-  consumer: Consumer;
+  nc: NatsConnection;
+  /** The stream and durable name of the pull consumer. */
+  stream: string;
+  consumer: string;
   /** How many more messages the owner can take now. */
   room(): number;
   /** Resolves when room may have grown. */
   whenRoom(): Promise<void>;
   onMessage(m: JsMsg): void;
-  /** A pull failed; `transient` ones (missed heartbeats) are retried at once. */
+  /** A pull failed; `transient` ones (a leader change, too many waiting pulls) are retried at once. */
   onError(error: string, transient: boolean): void;
   expiresMs?: number;
+}
+
+/** What a status message on a pull's subject means for the puller. Pure. */
+export function pullStatus(code: number, description: string): { ends: boolean; error: string | null; transient: boolean } {
+  if (code === 100) return { ends: false, error: null, transient: true }; // heartbeat or flow control
+  if (code === 404 || code === 408) return { ends: true, error: null, transient: true }; // no messages, expired
+  if (code === 409) {
+    const d = description.toLowerCase();
+    const fatal = d.includes("consumer deleted") || d.includes("consumer is push based");
+    return { ends: true, error: `pull ended by the server: ${description}`, transient: !fatal };
+  }
+  if (code === 503) return { ends: true, error: "no JetStream responders for the pull (is JetStream enabled?)", transient: false };
+  return { ends: true, error: `pull ended by the server: ${code} ${description}`, transient: false };
 }
 
 /** A pull loop with credit accounting; `stop()` ends it. */
 export class Puller {
   #opts: PullerOptions;
+  #inbox = createInbox();
+  #api: string;
+  #sub: Subscription | null = null;
+  /** Open requests: their reply token and when they are taken as ended. */
+  #pulls = new Map<string, number>();
   #outstanding = 0;
+  #n = 0;
   #stopped = false;
-  #pulls = new Set<Promise<void>>();
+  #pauseUntil = 0;
   #kick: (() => void) | null = null;
   #done: Promise<void> | null = null;
+  #sweep: ReturnType<typeof setInterval> | null = null;
 
   constructor(opts: PullerOptions) {
     this.#opts = opts;
+    this.#api = `$JS.API.CONSUMER.MSG.NEXT.${opts.stream}.${opts.consumer}`;
   }
 
   /** Start pulling. */
   start(): void {
-    this.#done ??= this.#loop();
+    if (this.#done) return;
+    this.#sub = this.#opts.nc.subscribe(`${this.#inbox}.*`, { callback: (_e, m) => this.#onDelivery(m) });
+    this.#sweep = setInterval(() => this.#expire(Date.now()), 250);
+    this.#done = this.#loop();
   }
 
   /**
    * Stop pulling: no new requests. Open requests cannot be cancelled on the
    * server, and a message already on its way would be dropped by an
    * unsubscribe (and come back only after its ack wait), so they run until
-   * they expire and whatever they still bring is handed back at once.
+   * they end and whatever they still bring is handed back at once.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#kick?.();
     await this.#done;
-    await Promise.all(this.#pulls);
+    while (this.#pulls.size > 0 && this.#outstanding > 0) {
+      await new Promise<void>((r) => (this.#kick = r));
+      this.#kick = null;
+    }
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sub?.unsubscribe();
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopped) {
+      const wait = this.#pauseUntil - Date.now();
+      if (wait > 0) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
       const want = this.#opts.room() - this.#outstanding;
       if (want > 0 && (this.#outstanding === 0 || want >= MIN_EXTRA_PULL)) {
-        const p = this.#pull(want);
-        this.#pulls.add(p);
-        void p.finally(() => this.#pulls.delete(p));
+        this.#request(want);
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -78,31 +130,51 @@ export class Puller {
     }
   }
 
-  async #pull(n: number): Promise<void> {
+  #request(n: number): void {
+    const expires = this.#opts.expiresMs ?? PULL_EXPIRES_MS;
+    const token = (++this.#n).toString(36);
+    this.#pulls.set(token, Date.now() + expires + GRACE_MS);
     this.#outstanding += n;
-    let received = 0;
     try {
-      const it = await this.#opts.consumer.fetch({ max_messages: n, expires: this.#opts.expiresMs ?? PULL_EXPIRES_MS });
-      for await (const m of it) {
-        received++;
-        this.#outstanding--;
-        if (this.#stopped) {
-          // Hand back at once whatever arrives after stop.
-          m.nak();
-          continue;
-        }
-        this.#opts.onMessage(m);
-      }
+      this.#opts.nc.publish(this.#api, JSON.stringify({ batch: n, expires: expires * 1_000_000 }), { reply: `${this.#inbox}.${token}` });
     } catch (e) {
-      if (!this.#stopped) {
-        const error = errorText(e);
-        const transient = /heartbeat/i.test(error);
-        this.#opts.onError(error, transient);
-        if (!transient) await new Promise((r) => setTimeout(r, 500));
-      }
-    } finally {
-      this.#outstanding -= n - received;
-      this.#kick?.();
+      // Closed or over the reconnect buffer: end it now and try again shortly.
+      this.#end(token, n);
+      this.#fail(e instanceof Error ? e.message : String(e), false);
     }
+  }
+
+  #onDelivery(m: Msg): void {
+    if (m.reply?.startsWith("$JS.ACK.")) {
+      if (this.#outstanding > 0 && --this.#outstanding === 0) this.#kick?.();
+      const msg = new JobMessage(m, this.#opts.nc);
+      // Hand back at once whatever arrives after stop.
+      if (this.#stopped) msg.nak();
+      else this.#opts.onMessage(msg);
+      return;
+    }
+    const status = pullStatus(m.headers?.code ?? 0, m.headers?.description ?? "");
+    const token = m.subject.slice(this.#inbox.length + 1);
+    // Without the count, nothing is released until no request is open.
+    if (status.ends) this.#end(token, Number(m.headers?.get("Nats-Pending-Messages")) || 0);
+    if (status.error) this.#fail(status.error, status.transient);
+  }
+
+  #fail(error: string, transient: boolean): void {
+    if (this.#stopped) return;
+    this.#opts.onError(error, transient);
+    if (!transient) this.#pauseUntil = Date.now() + ERROR_PAUSE_MS;
+  }
+
+  /** Request `token` ended with `unfilled` of its messages never to come. */
+  #end(token: string, unfilled: number): void {
+    if (!this.#pulls.delete(token)) return;
+    this.#outstanding = this.#pulls.size === 0 ? 0 : Math.max(0, this.#outstanding - unfilled);
+    this.#kick?.();
+  }
+
+  // A request whose end the server never said (the connection dropped) is taken as ended.
+  #expire(now: number): void {
+    for (const [token, endsAt] of this.#pulls) if (endsAt <= now) this.#end(token, 0);
   }
 }

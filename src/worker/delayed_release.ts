@@ -12,8 +12,8 @@
  * @module
  */
 
-import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers as makeHeaders } from "@nats-io/nats-core";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
 import { errorText } from "../client/connection.ts";
 import { Puller } from "./consumer.ts";
 import type { Emitter } from "../core/events.ts";
@@ -32,7 +32,9 @@ export class DelayedRelease {
 
   constructor(
     private readonly o: {
-      consumer: Consumer;
+      nc: NatsConnection;
+      /** The durable name of the delayed jobs' pull consumer. */
+      consumer: string;
       js: JetStreamClient;
       stream: string;
       emitter: Emitter;
@@ -42,6 +44,8 @@ export class DelayedRelease {
     },
   ) {
     this.#puller = new Puller({
+      nc: o.nc,
+      stream: o.stream,
       consumer: o.consumer,
       room: () => IN_FLIGHT - this.#inFlight,
       whenRoom: () => new Promise((r) => this.#waiters.push(r)),

@@ -135,7 +135,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, consumer, delayed, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const { jsm, js, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
   const firing = await setUpFiring({ nc, js, jsm, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
@@ -162,7 +162,9 @@ async function wire(
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({
-    consumer,
+    nc,
+    stream: cfg.stream,
+    consumer: names.consumer,
     room: () => Math.min(pool.room, dispatcher.room),
     // Wait on whichever limits now: the pool's room, or result writes in flight.
     whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
@@ -173,7 +175,8 @@ async function wire(
   // Every revoke stored so far is known before the first job is pulled.
   await revokes.watch(revoked, (r) => dispatcher.revoke(r));
   const delayedRelease = new DelayedRelease({
-    consumer: delayed,
+    nc,
+    consumer: names.delayedConsumer,
     js,
     stream: cfg.stream,
     emitter: events,

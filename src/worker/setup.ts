@@ -10,7 +10,7 @@
 import { accessSync, constants } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Consumer, jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { KV } from "@nats-io/kv";
 import { errorText } from "../client/connection.ts";
@@ -36,8 +36,6 @@ export interface SetupConfig {
 export interface ServerSide {
   jsm: JetStreamManager;
   js: JetStreamClient;
-  consumer: Consumer;
-  delayed: Consumer;
   store: ResultStore | null;
   revoked: KV;
   workers: KV;
@@ -55,15 +53,13 @@ export function setUpServer(
     const jsm = await jetstreamManager(nc);
     await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
     const js: JetStreamClient = jetstream(nc);
-    const [store, consumer, delayed, revoked, workers, flows] = await Promise.all([
+    const [store, revoked, workers, flows] = await Promise.all([
       o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
-      js.consumers.get(cfg.stream, names.consumer),
-      js.consumers.get(cfg.stream, names.delayedConsumer),
       openRevoked(nc, names.revokedBucket, cfg.resultTtl),
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, consumer, delayed, store, revoked, workers, flows };
+    return { jsm, js, store, revoked, workers, flows };
   });
 }
 
