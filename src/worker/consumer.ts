@@ -56,6 +56,8 @@ export function pullStatus(code: number, description: string): { ends: boolean; 
   if (code === 404 || code === 408) return { ends: true, error: null, transient: true }; // no messages, expired
   if (code === 409) {
     const d = description.toLowerCase();
+    // The connection's own lines say what happened; the next pull goes to the new leader or server.
+    if (d.includes("server shutdown") || d.includes("leadership change")) return { ends: true, error: null, transient: true };
     const fatal = d.includes("consumer deleted") || d.includes("consumer is push based");
     return { ends: true, error: `pull ended by the server: ${description}`, transient: !fatal };
   }

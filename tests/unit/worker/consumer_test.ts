@@ -10,8 +10,9 @@ describe("pullStatus()", () => {
     assert.deepEqual(pullStatus(404, "No Messages"), { ends: true, error: null, transient: true });
   });
 
-  it("pullStatus() ends a request on 409: retried at once unless the consumer is gone", () => {
-    assert.deepEqual(pullStatus(409, "Leadership Change"), { ends: true, error: "pull ended by the server: Leadership Change", transient: true });
+  it("pullStatus() ends a request on 409: quietly when the server stops or the leader moves, retried at once unless the consumer is gone", () => {
+    assert.deepEqual(pullStatus(409, "Leadership Change"), { ends: true, error: null, transient: true });
+    assert.deepEqual(pullStatus(409, "Server Shutdown"), { ends: true, error: null, transient: true });
     assert.deepEqual(pullStatus(409, "Exceeded MaxWaiting"), { ends: true, error: "pull ended by the server: Exceeded MaxWaiting", transient: true });
     assert.equal(pullStatus(409, "Consumer Deleted").transient, false);
   });
