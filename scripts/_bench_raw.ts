@@ -48,8 +48,13 @@ export async function emptyAt(c: Client, stream: string, timeoutMs = RUN_TIMEOUT
   throw new Error(`stream ${stream} not empty within ${timeoutMs / 1000} s`);
 }
 
-/** What a reference consumer does per message: ack only, or ack and write a result (on the wire, or via `kv.create()`). */
-export type RawMode = "ack" | ResultWrites;
+/**
+ * What a reference consumer does per message: ack only, or ack and write a
+ * result (on the wire, or via `kv.create()`); `lean` acks only, taking its
+ * messages on one subscription with its own pull requests instead of the
+ * client's `consume()` (as qw's puller does).
+ */
+export type RawMode = "ack" | "lean" | ResultWrites;
 
 /** How the raw-with-results reference writes: KV creates on the wire, or the client's `kv.create()`. */
 export type ResultWrites = "wire" | "kv";
@@ -73,6 +78,7 @@ export async function consumeRaw(
   n: number,
   mode: RawMode,
 ): Promise<{ first: number; lastWrite: number }> {
+  if (mode === "lean") return { first: await consumeLean(c, stream, n), lastWrite: 0 };
   const bucket = `qw_${stream}_results`;
   const inbox = createInbox();
   const waiting = new Map<string, (error: string | null) => void>();
@@ -145,11 +151,46 @@ export async function consumeRaw(
   }
 }
 
+/**
+ * The plain consumer without the client's consume(): one subscription, pull
+ * requests of up to 1,000 published on it (a new one when half came), each
+ * message acked as it arrives. When the first message came (ms epoch).
+ */
+async function consumeLean(c: Pick<Client, "nc">, stream: string, n: number): Promise<number> {
+  const inbox = createInbox();
+  const ACK = new TextEncoder().encode("+ACK");
+  let first = 0;
+  let done = 0;
+  let outstanding = 0;
+  const pull = (batch: number) => {
+    outstanding += batch;
+    c.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.raw`, JSON.stringify({ batch, expires: 30_000_000_000 }), { reply: inbox });
+  };
+  await new Promise<void>((resolve) => {
+    const sub = c.nc.subscribe(inbox, {
+      callback: (_e, m) => {
+        if (!m.reply) return; // a status: none is expected while messages are left
+        if (done === 0) first = Date.now();
+        m.respond(ACK);
+        outstanding--;
+        if (++done === n) {
+          sub.unsubscribe();
+          return resolve();
+        }
+        if (outstanding <= 500) pull(1000 - outstanding);
+      },
+    });
+    pull(1000);
+  });
+  await c.nc.flush();
+  return first;
+}
+
 /** The stream, its `raw` consumer and, to write results, the bucket shaped like qw's. */
 async function prepareRaw(c: Client, stream: string, n: number, mode: RawMode): Promise<void> {
   await prepare(c, stream, n);
   await createRawConsumer(c.jsm, stream, "raw");
-  if (mode !== "ack") await new Kvm(c.nc).create(`qw_${stream}_results`, { ttl: RESULT_TTL_S * 1000, history: 1 });
+  if (mode === "wire" || mode === "kv") await new Kvm(c.nc).create(`qw_${stream}_results`, { ttl: RESULT_TTL_S * 1000, history: 1 });
 }
 
 /**

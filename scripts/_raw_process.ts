@@ -5,7 +5,7 @@
  * result per message, then prints `{"first": ms, "lastWrite": ms}` and
  * lingers until stdin closes, so the bench can read its threads' CPU time.
  *
- *   bun scripts/_raw_process.ts <nats url> <stream> <count> <ack|wire|kv>
+ *   bun scripts/_raw_process.ts <nats url> <stream> <count> <ack|lean|wire|kv>
  *
  * @module
  */

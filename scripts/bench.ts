@@ -13,7 +13,10 @@
  * dist/qw, and the references (the plain consumer, with and without result
  * writes) run in a new process too (scripts/_raw_process.ts), so both pay the
  * same start: code compiled while the first jobs run. The same references
- * run warm inside the bench's own process as rows of their own, for scale.
+ * run warm inside the bench's own process as rows of their own, for scale,
+ * and so does a plain consumer that takes its messages as qw's puller does
+ * (one subscription, its own pull requests) rather than through the
+ * client's consume(), the reference the targets are set against.
  *
  *   bun scripts/bench.ts                 (make bench) 20,000 and 100,000 jobs, best of 3, with peers
  *   bun scripts/bench.ts --quick         one run of each at 20,000 jobs, no peers: a fast check
@@ -138,6 +141,11 @@ try {
       run: async (n) => ({ jobsPerS: await rawWarm(c, newStream("RAWW"), n, "ack") }),
     },
     {
+      key: "rawLean",
+      name: "  the same with its own pull requests, not consume()",
+      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWL"), n, "lean"),
+    },
+    {
       key: "rawResults",
       name: `raw + 1 KV create/msg, <=${RESULT_WINDOW} in flight (the limit w/ results)`,
       run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWR"), n, "wire"),
@@ -246,7 +254,7 @@ try {
   out("");
   const cpuRows: CpuRow[] = [];
   for (const n of SIZES) {
-    for (const key of ["raw", "noResults", "noResultsLate", "rawResults", "defaults"]) {
+    for (const key of ["raw", "rawLean", "noResults", "noResultsLate", "rawResults", "defaults"]) {
       const r = results[n][key];
       const name = configs.find((x) => x.key === key)!.name.trim();
       if (r?.cpu) cpuRows.push({ name, n, cpu: r.cpu });
