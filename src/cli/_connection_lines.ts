@@ -74,7 +74,7 @@ export function connectionLine(state: ConnectionLogState, e: QwEvent, now: numbe
       return {
         state: { ...state, lastPullRetry: now },
         level: "warning",
-        message: `pulls missed their heartbeats${detail}; retrying (logged at most once a minute)`,
+        message: `a pull ended early${detail}; retrying (logged at most once a minute)`,
       };
     default:
       return { state, level: "info", message: `connection ${e.status}${detail}` };

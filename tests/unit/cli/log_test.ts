@@ -78,7 +78,7 @@ describe("connectionLine()", () => {
     for (let t = 0; t <= 120_000; t += 1_000) events.push([t, "pull_retry"]);
     const lines = visible(events);
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^warning pulls missed their heartbeats: consumer: heartbeats missed; retrying/);
+    assert.match(lines[0], /^warning a pull ended early: consumer: heartbeats missed; retrying/);
   });
 
   test("starts the outage at the pulls' 'server shutdown', before the disconnect", () => {
