@@ -40,7 +40,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { client, fmt, NatsServer, out, percentile, QW_BIN, tempDir } from "./_harness.ts";
-import { rawFresh, RESULT_WINDOW, rawWarm } from "./_bench_raw.ts";
+import { type RawMode, rawFresh, RESULT_WINDOW, rawWarm } from "./_bench_raw.ts";
 import type { RunCpu } from "./_bench_cpu.ts";
 import { latency, qwArgs, type QwFlags, qwThroughput, requeue, rssOverRun, startup } from "./_bench_qw.ts";
 import { type BullmqPeer, startBullmqPeer } from "./_peers.ts";
@@ -129,37 +129,24 @@ try {
     name,
     run: (n) => qwThroughput(env, newStream("QW"), n, f),
   });
+  // A reference in a fresh process of its own, or warm in the bench's own process (see _bench_raw.ts).
+  const fresh = (key: string, name: string, mode: RawMode): Config => ({
+    key,
+    name,
+    run: (n) => rawFresh(c, server.url, server.pid, newStream(key.toUpperCase()), n, mode),
+  });
+  const warm = (key: string, name: string, mode: RawMode): Config => ({
+    key,
+    name,
+    run: async (n) => ({ jobsPerS: await rawWarm(c, newStream(key.toUpperCase()), n, mode) }),
+  });
   const configs: Config[] = [
-    {
-      key: "raw",
-      name: "raw consumer, early ack (the limit)",
-      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAW"), n, "ack"),
-    },
-    {
-      key: "rawWarm",
-      name: "  the same, warm: in the bench's own process",
-      run: async (n) => ({ jobsPerS: await rawWarm(c, newStream("RAWW"), n, "ack") }),
-    },
-    {
-      key: "rawLean",
-      name: "  the same with its own pull requests, not consume()",
-      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWL"), n, "lean"),
-    },
-    {
-      key: "rawResults",
-      name: `raw + 1 KV create/msg, <=${RESULT_WINDOW} in flight (the limit w/ results)`,
-      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWR"), n, "wire"),
-    },
-    {
-      key: "rawResultsWarm",
-      name: "  the same, warm: in the bench's own process",
-      run: async (n) => ({ jobsPerS: await rawWarm(c, newStream("RAWRW"), n, "wire") }),
-    },
-    {
-      key: "rawResultsKv",
-      name: "  the same through kv.create(), a request per write",
-      run: (n) => rawFresh(c, server.url, server.pid, newStream("RAWK"), n, "kv"),
-    },
+    fresh("raw", "raw consumer, early ack (the limit)", "ack"),
+    warm("rawWarm", "  the same, warm: in the bench's own process", "ack"),
+    fresh("rawLean", "  the same with its own pull requests, not consume()", "lean"),
+    fresh("rawResults", `raw + 1 KV create/msg, <=${RESULT_WINDOW} in flight (the limit w/ results)`, "wire"),
+    warm("rawResultsWarm", "  the same, warm: in the bench's own process", "wire"),
+    fresh("rawResultsKv", "  the same through kv.create(), a request per write", "kv"),
     qwRow("defaults", `qw defaults, concurrency ${C} (no other flag)`, { concurrency: C }),
     qwRow("noResults", `qw --no-results --no-events, early ack, c=${C}`, { ...PIPELINE, concurrency: C }),
     qwRow("noResultsLate", `qw --no-results --no-events --acks-late, c=${C}`, {
