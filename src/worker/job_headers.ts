@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { JsMsg } from "@nats-io/jetstream";
+import type { DeliveryInfo, JsMsg } from "@nats-io/jetstream";
 
 /** The headers a worker reads from a job; null when absent. */
 export interface JobHeaders {
@@ -70,20 +70,46 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
 }
 
 /**
- * The delivery count and stream sequence of a JetStream message, read from its
- * ack subject without parsing the rest of it (the client's full parse was a
- * tenth of the worker's time per job). Null if the subject is not one. Pure.
+ * Where the stream's name is in an ack subject of `tokens` tokens, or -1 if
+ * no ack subject has that many. Pure.
  *
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
  * with `<domain>.<account hash>` after `$JS.ACK` and a token at the end.
  */
+export const streamToken = (tokens: number): number => (tokens === 9 ? 2 : tokens >= 11 ? 4 : -1);
+
+/**
+ * The delivery count and stream sequence of a JetStream message, read from its
+ * ack subject without parsing the rest of it (the client's full parse was a
+ * tenth of the worker's time per job). Null if the subject is not one. Pure.
+ */
 export function ackNumbers(reply: string): { deliveryCount: number; seq: number } | null {
   const dots: number[] = [];
   for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots.push(i);
-  const tokens = dots.length + 1;
-  if (tokens < 9 || !reply.startsWith("$JS.ACK.")) return null;
-  const at = tokens === 9 ? 4 : 6;
+  const at = streamToken(dots.length + 1) + 2; // the delivery count's token
+  if (at < 2 || !reply.startsWith("$JS.ACK.")) return null;
   const deliveryCount = Number(reply.slice(dots[at - 1] + 1, dots[at]));
   const seq = Number(reply.slice(dots[at] + 1, dots[at + 1]));
   return Number.isInteger(deliveryCount) && Number.isInteger(seq) ? { deliveryCount, seq } : null;
+}
+
+/** All the delivery info in an ack subject (see {@linkcode ackNumbers}), or null if it is not one. Pure. */
+export function deliveryInfo(reply: string): DeliveryInfo | null {
+  const t = reply.split(".");
+  const at = streamToken(t.length);
+  if (t[0] !== "$JS" || t[1] !== "ACK" || at < 0) return null;
+  const n = (i: number) => Number(t[at + i]);
+  const info: DeliveryInfo = {
+    domain: at === 2 || t[2] === "_" ? "" : t[2],
+    stream: t[at],
+    consumer: t[at + 1],
+    deliveryCount: n(2),
+    streamSequence: n(3),
+    deliverySequence: n(4),
+    timestampNanos: n(5),
+    pending: n(6),
+    redelivered: n(2) > 1,
+  };
+  if (at === 4) info.account_hash = t[3];
+  return [info.deliveryCount, info.streamSequence, info.deliverySequence, info.pending].every(Number.isInteger) ? info : null;
 }

@@ -2,7 +2,7 @@
  * A message delivered to qw's own pull requests (see consumer.ts), with the
  * client's JetStream message interface: acks are a reply on its ack subject
  * (`+ACK`, `-NAK`, `+WPI`, `+TERM`), and the delivery info is read from that
- * subject when asked. Every ack but `+WPI` is final; later ones are ignored,
+ * subject when asked (job_headers.ts). Every ack but `+WPI` is final; later ones are ignored,
  * as the client's own messages do.
  *
  * @module
@@ -10,38 +10,13 @@
 
 import type { DeliveryInfo, JsMsg, PullOptions } from "@nats-io/jetstream";
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
+import { deliveryInfo, streamToken } from "./job_headers.ts";
 
 const encoder = new TextEncoder();
 const ACK = encoder.encode("+ACK");
 const NAK = encoder.encode("-NAK");
 const WPI = encoder.encode("+WPI");
 const TERM = encoder.encode("+TERM");
-
-/**
- * The delivery info in an ack subject, or null if it is not one. Pure.
- *
- * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
- * with `<domain>.<account hash>` after `$JS.ACK` and a token at the end.
- */
-export function deliveryInfo(reply: string): DeliveryInfo | null {
-  const t = reply.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK" || (t.length !== 9 && t.length < 11)) return null;
-  const at = t.length === 9 ? 2 : 4;
-  const n = (i: number) => Number(t[at + i]);
-  const info: DeliveryInfo = {
-    domain: t.length === 9 || t[2] === "_" ? "" : t[2],
-    stream: t[at],
-    consumer: t[at + 1],
-    deliveryCount: n(2),
-    streamSequence: n(3),
-    deliverySequence: n(4),
-    timestampNanos: n(5),
-    pending: n(6),
-    redelivered: n(2) > 1,
-  };
-  if (t.length !== 9) info.account_hash = t[3];
-  return [info.deliveryCount, info.streamSequence, info.deliverySequence, info.pending].every(Number.isInteger) ? info : null;
-}
 
 /** A job message: the core message it came as, and the JetStream message interface over it. */
 export class JobMessage implements JsMsg {
@@ -84,8 +59,9 @@ export class JobMessage implements JsMsg {
     return this.info.streamSequence;
   }
   get timestampNanos(): bigint {
+    // Read from the subject, not from info: a number loses the nanoseconds.
     const t = this.reply.split(".");
-    return BigInt(t[t.length === 9 ? 7 : 9] ?? 0);
+    return BigInt(t[streamToken(t.length) + 5] ?? 0);
   }
   get time(): Date {
     return new Date(Math.floor(this.info.timestampNanos / 1e6));
