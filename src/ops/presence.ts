@@ -86,12 +86,26 @@ export async function openWorkers(nc: NatsConnection, bucket: string): Promise<K
   return await new Kvm(nc).create(bucket, { ttl: PRESENCE_TTL_S * 1000, history: 1 });
 }
 
-/** Every live worker record, sorted by name. */
+/** Longest wait for the list of record keys. */
+const LIST_TIMEOUT_MS = 5_000;
+
+/**
+ * Every live worker record, sorted by name. The client's key listing counts
+ * the keys when it starts and waits for that many; a record that expires or
+ * is rewritten meanwhile can leave it waiting forever, so it is cut off after
+ * LIST_TIMEOUT_MS with the records read by then.
+ */
 export async function listWorkers(kv: KV): Promise<WorkerRecord[]> {
   const out: WorkerRecord[] = [];
-  for await (const key of await kv.keys()) {
-    const e = await kv.get(key);
-    if (e?.operation === "PUT") out.push(e.json<WorkerRecord>());
+  const keys = await kv.keys();
+  const cutOff = setTimeout(() => keys.stop(), LIST_TIMEOUT_MS);
+  try {
+    for await (const key of keys) {
+      const e = await kv.get(key);
+      if (e?.operation === "PUT") out.push(e.json<WorkerRecord>());
+    }
+  } finally {
+    clearTimeout(cutOff);
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
