@@ -7,7 +7,7 @@
  */
 
 import { type HostMessage, packBatch, RING_SIZE, slotOf, Status, tag } from "./protocol.ts";
-import { currentEntry, type PoolJob, type Slot } from "./_pool_slot.ts";
+import { currentEntry, type PoolJob, runsNow, type Slot } from "./_pool_slot.ts";
 
 // Keep about this much work queued in each Web Worker; deep windows for fast
 // jobs, one job for slow ones.
@@ -71,10 +71,10 @@ export function roomIn<T>(slots: Slot<T>[], window: number, unsent: number, now:
   return Math.max(0, cap - unsent);
 }
 
-/** Web Workers running a job now. */
+/** Web Workers running a job now, as their rings say (not waiting for the pool's next look). */
 export function runningIn<T>(slots: Slot<T>[]): number {
   let running = 0;
-  for (const s of slots) if (!s.dead && s.ready && currentEntry(s) !== null) running++;
+  for (const s of slots) if (!s.dead && s.ready && runsNow(s)) running++;
   return running;
 }
 

@@ -141,6 +141,20 @@ export function currentEntry<T>(s: Slot<T>): Entry<T> | null {
 }
 
 /**
+ * Whether this Web Worker runs a job now, read from the shared ring alone: it
+ * is true from the moment the job starts, before the pool's next look marks it
+ * started (what counts running jobs at shutdown must not wait for that look).
+ */
+export function runsNow<T>(s: Slot<T>): boolean {
+  for (const e of s.fifo) {
+    const st = statusOf(s.ring, e.k);
+    if (st === Status.DONE) continue;
+    return st === Status.RUNNING;
+  }
+  return false;
+}
+
+/**
  * Mark every entry the Web Worker has started since the last look, in queue
  * order; returns them. Only RUNNING counts: a job already DONE may be an
  * undecodable one that never ran (its "invalid" result decides it, not an
