@@ -285,6 +285,32 @@ describe("EventPublisher", () => {
       '{"type":"worker.lost","time":"1970-01-01T00:00:00.000Z","source":"host:1","worker":3,"reason":"exited"}',
     );
   });
+
+  test("puts type first even when the event was built with it later, and closes an event that has nothing else", () => {
+    const late = { reason: "exited", type: "worker.lost", worker: 3 } as unknown as QwEvent;
+    assert.equal(
+      eventMessage(late, 0, 'h"1'),
+      '{"type":"worker.lost","time":"1970-01-01T00:00:00.000Z","source":"h\\"1","reason":"exited","worker":3}',
+    );
+    const bare = { type: "service.started" } as unknown as QwEvent;
+    assert.deepEqual(JSON.parse(eventMessage(bare, "t", "s")), { type: "service.started", time: "t", source: "s" });
+    const bareLate = Object.assign(Object.create(null), { type: "x.y" }) as QwEvent;
+    assert.equal(eventMessage(bareLate, "t", "s"), '{"type":"x.y","time":"t","source":"s"}');
+  });
+
+  test("a published batch's lines are the events' messages, stamped with each event's own millisecond", () => {
+    const sent: string[] = [];
+    let now = 0;
+    const p = new EventPublisher({ publish: (_s, text) => void sent.push(text) }, { subject: "s", source: "w", now: () => now });
+    const a: QwEvent = { type: "job.started", ...job("a", 1) };
+    const b: QwEvent = { type: "job.succeeded", ms: 0.5, ...job("a", 1) };
+    p.push(a);
+    now = 1;
+    p.push(b);
+    p.push(a);
+    p.flush();
+    assert.deepEqual(sent, [[eventMessage(a, 0, "w"), eventMessage(b, 1, "w"), eventMessage(a, 1, "w")].join("\n")]);
+  });
 });
 
 describe("qw events text", () => {
