@@ -47,6 +47,11 @@ export class Health {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Whether the NATS connection is up, as the last connection event said. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
   observe(e: QwEvent): void {
     switch (e.type) {
       case "connection.status":

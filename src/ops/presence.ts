@@ -140,9 +140,13 @@ export class Presence {
     }
   }
 
-  /** Stop refreshing and delete the record. */
-  async stop(): Promise<void> {
+  /**
+   * Stop refreshing and delete the record; with `deleteRecord: false` (the
+   * connection is down) leave it to expire.
+   */
+  async stop(o: { deleteRecord?: boolean } = {}): Promise<void> {
     clearInterval(this.#timer);
+    if (o.deleteRecord === false) return;
     await this.#kv.delete(this.#key).catch(this.#onError);
   }
 }

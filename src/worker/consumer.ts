@@ -98,13 +98,15 @@ export class Puller {
    * Stop pulling: no new requests. Open requests cannot be cancelled on the
    * server, and a message already on its way would be dropped by an
    * unsubscribe (and come back only after its ack wait), so they run until
-   * they end and whatever they still bring is handed back at once.
+   * they end and whatever they still bring is handed back at once. With
+   * `waitForPulls: false` (the connection is down, so nothing can arrive)
+   * it stops at once.
    */
-  async stop(): Promise<void> {
+  async stop(o: { waitForPulls?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     this.#kick?.();
     await this.#done;
-    while (this.#pulls.size > 0 && this.#outstanding > 0) {
+    while (o.waitForPulls !== false && this.#pulls.size > 0 && this.#outstanding > 0) {
       await new Promise<void>((r) => (this.#kick = r));
       this.#kick = null;
     }

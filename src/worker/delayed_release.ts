@@ -59,8 +59,9 @@ export class DelayedRelease {
     this.#puller.start();
   }
 
-  stop(): Promise<void> {
-    return this.#puller.stop();
+  /** Stop pulling; see {@linkcode Puller.stop}. */
+  stop(o: { waitForPulls?: boolean } = {}): Promise<void> {
+    return this.#puller.stop(o);
   }
 
   #onMessage(m: JsMsg): void {

@@ -242,11 +242,15 @@ async function wire(
       emit({ type: "service.closing", reason });
       stopWatch();
       draining = true;
-      void presence.refresh();
+      if (health.connected) void presence.refresh();
       // This process publishes no tick once it is going away.
       await step("close.schedules", () => firing.stop());
-      // Pulling stops at once; open pull requests run out while running jobs finish.
-      const stopping = step("close.consumer", () => Promise.all([puller.stop(), delayedRelease.stop()]));
+      // Pulling stops at once; open pull requests run out while running jobs
+      // finish. With the connection down nothing can arrive, and nothing that
+      // needs the server (pulls running out, deleting the worker record, a
+      // drain) is waited for: the record expires by itself.
+      const waitForPulls = health.connected;
+      const stopping = step("close.consumer", () => Promise.all([puller.stop({ waitForPulls }), delayedRelease.stop({ waitForPulls })]));
       let handedBack = dispatcher.releaseWaiting();
       const graceSeconds = o.graceSeconds ?? cfg.grace;
       const running = pool.status().running;
@@ -268,12 +272,13 @@ async function wire(
         handedBack++;
       }
       revokes.stop();
-      await step("close.presence", () => presence.stop());
+      const online = health.connected;
+      await step("close.presence", () => presence.stop({ deleteRecord: online }));
       await step("close.http", () => http?.close());
       // Every job is settled or handed back: say so while the event can still be published.
       emit({ type: "service.closed", handedBack });
       publisher.close();
-      await step("close.drain", () => nc.drain());
+      await step("close.drain", () => (online ? nc.drain() : nc.close()));
       resolveClosed();
     })();
   };

@@ -8,6 +8,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { waitFor } from "../helpers/wait.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { qwExited, qwStarted, useServer } from "../helpers/suite.ts";
+import { NatsServer } from "../helpers/nats_server.ts";
 
 const SLOW = { timeout: 60_000 };
 const uniq = () => "s" + crypto.randomUUID().replace(/-/g, "").slice(0, 10);
@@ -99,6 +100,25 @@ describe("shutdown and leases", () => {
       assert.ok(Date.now() - tSecond < 5_000, "the second signal skipped the grace period");
     } finally {
       if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
+    }
+  });
+
+  it("SIGTERM while the NATS server is down exits at once: nothing waits for a server that cannot answer", SLOW, async () => {
+    const server = await NatsServer.start();
+    const p = spawnQw(["--stream", uniq(), "--tasks", "tests/fixtures/tasks/timing.ts", "--server", server.url, "--concurrency", "1"]);
+    try {
+      await started(p);
+      await server.stop();
+      await waitFor(() => /disconnected from NATS/.test(p.output()), { timeoutMs: 10_000, message: `no disconnect line: ${p.output()}` });
+      const t0 = Date.now();
+      process.kill(p.pid!, "SIGTERM");
+      assert.equal(await exited(p), 0, p.output());
+      // Waiting on the server took 8 s: open pulls running out, deleting the worker record, draining.
+      assert.ok(Date.now() - t0 < 2_000, `exited ${Date.now() - t0} ms after SIGTERM:\n${p.output()}`);
+      assert.doesNotMatch(p.output(), /ERROR/, "no error for what could not be done without the server");
+    } finally {
+      if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
+      await server.stop();
     }
   });
 });
