@@ -127,31 +127,33 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
 }
 
 /**
- * The job this Web Worker runs now, if the pool saw it start. Jobs run in
- * queue order, so it is the first entry not DONE; a DONE entry in front of it
- * is a finished job whose result is still on its way (results are batched).
+ * The job this Web Worker is at, if it runs one now: jobs run in queue order,
+ * so it is the first entry not DONE (a DONE entry in front of it is a finished
+ * job whose result is still on its way: results are batched), if RUNNING.
+ * Read from the shared ring alone, so true from the moment the job starts.
  */
-export function currentEntry<T>(s: Slot<T>): Entry<T> | null {
+function runningEntry<T>(s: Slot<T>): Entry<T> | null {
   for (const e of s.fifo) {
     const st = statusOf(s.ring, e.k);
     if (st === Status.DONE) continue;
-    return e.started && st === Status.RUNNING ? e : null;
+    return st === Status.RUNNING ? e : null;
   }
   return null;
 }
 
+/** The job this Web Worker runs now, if the pool saw it start (time limits count from then). */
+export function currentEntry<T>(s: Slot<T>): Entry<T> | null {
+  const e = runningEntry(s);
+  return e !== null && e.started ? e : null;
+}
+
 /**
- * Whether this Web Worker runs a job now, read from the shared ring alone: it
- * is true from the moment the job starts, before the pool's next look marks it
- * started (what counts running jobs at shutdown must not wait for that look).
+ * Whether this Web Worker runs a job now, even one the pool's next look has
+ * not marked started yet (what counts running jobs at shutdown must not wait
+ * for that look).
  */
 export function runsNow<T>(s: Slot<T>): boolean {
-  for (const e of s.fifo) {
-    const st = statusOf(s.ring, e.k);
-    if (st === Status.DONE) continue;
-    return st === Status.RUNNING;
-  }
-  return false;
+  return runningEntry(s) !== null;
 }
 
 /**
