@@ -13,6 +13,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
 import type { CatchUp, ScheduleSpec } from "../core/types.ts";
 import { keyFor } from "./result_store.ts";
+import { listKeys } from "./buckets.ts";
 
 /** One schedule as stored. */
 export interface ScheduleRecord {
@@ -124,10 +125,8 @@ export class KvScheduleStore implements ScheduleStore {
   }
 
   async list(): Promise<ScheduleRecord[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
     const out: ScheduleRecord[] = [];
-    for (const k of keys.sort()) {
+    for (const k of (await listKeys(this.kv)).sort()) {
       const e = await this.kv.get(k);
       if (live(e)) out.push(e.json<ScheduleRecord>());
     }

@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { MetricsSnapshot } from "./metrics.ts";
 import { keyFor } from "../client/result_store.ts";
+import { listKeys } from "../client/buckets.ts";
 
 /** Seconds between refreshes of a worker record. */
 export const PRESENCE_EVERY_S = 5;
@@ -86,26 +87,12 @@ export async function openWorkers(nc: NatsConnection, bucket: string): Promise<K
   return await new Kvm(nc).create(bucket, { ttl: PRESENCE_TTL_S * 1000, history: 1 });
 }
 
-/** Longest wait for the list of record keys. */
-const LIST_TIMEOUT_MS = 5_000;
-
-/**
- * Every live worker record, sorted by name. The client's key listing counts
- * the keys when it starts and waits for that many; a record that expires or
- * is rewritten meanwhile can leave it waiting forever, so it is cut off after
- * LIST_TIMEOUT_MS with the records read by then.
- */
+/** Every live worker record, sorted by name (records expire: the key listing never waits forever). */
 export async function listWorkers(kv: KV): Promise<WorkerRecord[]> {
   const out: WorkerRecord[] = [];
-  const keys = await kv.keys();
-  const cutOff = setTimeout(() => keys.stop(), LIST_TIMEOUT_MS);
-  try {
-    for await (const key of keys) {
-      const e = await kv.get(key);
-      if (e?.operation === "PUT") out.push(e.json<WorkerRecord>());
-    }
-  } finally {
-    clearTimeout(cutOff);
+  for (const key of await listKeys(kv)) {
+    const e = await kv.get(key);
+    if (e?.operation === "PUT") out.push(e.json<WorkerRecord>());
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -9,7 +9,7 @@
  */
 
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { openBucket } from "../../client/buckets.ts";
+import { listKeys, openBucket } from "../../client/buckets.ts";
 
 /** One schedule as the page shows it. */
 export interface ScheduleRow {
@@ -47,7 +47,7 @@ export async function readSchedules(jsm: JetStreamManager, stream: string, now: 
   const kv = await openBucket(jsm, `qw_${stream}_schedules`);
   if (kv === null) return null;
   const rows: ScheduleRow[] = [];
-  for await (const key of await kv.keys()) {
+  for (const key of await listKeys(kv)) {
     const e = await kv.get(key);
     if (e?.operation !== "PUT") continue;
     let value: unknown;
