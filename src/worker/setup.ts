@@ -64,22 +64,44 @@ export function setUpServer(
 }
 
 /**
+ * What a failed JetStream set-up step means. "race": another process created
+ * the same stream or bucket a moment ago (nats-server answers a concurrent
+ * create with "already in use" or "subjects overlap"), so the set-up is run
+ * again and finds it; "timeout": a cluster without a leader yet; "no_jetstream":
+ * the server does not run JetStream. Pure.
+ */
+export function setupFailure(message: string): "no_jetstream" | "timeout" | "race" | "fatal" {
+  if (/not enabled|no responders/i.test(message)) return "no_jetstream";
+  if (/timeout|timed out/i.test(message)) return "timeout";
+  if (/subjects overlap|already in use/i.test(message)) return "race";
+  return "fatal";
+}
+
+/** Set-up runs again at most this many times after a create race; a real overlap then fails with its message. */
+const RACE_RETRIES = 3;
+
+/**
  * Run the JetStream set-up, retrying timeouts (a cluster without a leader
- * yet) for `connectTimeout` seconds with a line per attempt; other errors
- * fail at once with what to do.
+ * yet) for `connectTimeout` seconds with a line per attempt, and a create
+ * raced by another process a few times quietly; other errors fail at once
+ * with what to do.
  */
 async function settingUp<T>(cfg: SetupConfig, emit: (e: QwEvent) => void, fn: () => Promise<T>): Promise<T> {
   const where = `'${cfg.servers.join(",")}'`;
   const deadline = Date.now() + cfg.connectTimeout * 1000;
+  let races = 0;
   for (let attempt = 1;; attempt++) {
     try {
       return await fn();
     } catch (e) {
       const msg = errorText(e);
-      if (/not enabled|no responders/i.test(msg)) {
-        throw new Error(`Cannot use JetStream on ${where}: ${msg} (start nats-server with -js)`);
+      const kind = setupFailure(msg);
+      if (kind === "no_jetstream") throw new Error(`Cannot use JetStream on ${where}: ${msg} (start nats-server with -js)`);
+      if (kind === "race" && races++ < RACE_RETRIES) {
+        await new Promise((r) => setTimeout(r, 50 * races));
+        continue;
       }
-      if (!/timeout|timed out/i.test(msg)) throw new Error(`Cannot set up stream '${cfg.stream}' on ${where}: ${msg}`);
+      if (kind !== "timeout") throw new Error(`Cannot set up stream '${cfg.stream}' on ${where}: ${msg}`);
       if (Date.now() >= deadline) {
         throw new Error(
           `Cannot set up stream '${cfg.stream}' on ${where} after ${attempt} attempts in ${cfg.connectTimeout}s: ${msg} (does the JetStream cluster have a leader?)`,
