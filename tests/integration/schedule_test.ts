@@ -63,7 +63,12 @@ describe("schedules", () => {
       await sleep(5_000);
       await Promise.all([qwStop(procs[0]), qwStop(procs[2])]);
       const ids = [...counts(published).keys()];
-      await waitFor(() => runs(record).length >= ids.length, { timeoutMs: 5_000, message: "every published tick ran" });
+      // A tick published as the last two stopped was handed back and waits in
+      // the stream: a process that fires nothing runs it.
+      const drainer = qw(stream, "scheduled.ts", record, ["--no-schedules"]);
+      procs.push(drainer);
+      await waitFor(() => new Set(runs(record).map((r) => r.id)).size >= ids.length, { timeoutMs: 10_000, message: "every published tick ran" });
+      assert.equal(await qwStop(drainer), 0);
 
       const ticks = ids.map((id) => {
         const m = TICK_ID.exec(id);
