@@ -37,7 +37,7 @@ export function useServer(prefix: string): Suite {
 
 /** Resolves once a spawned qw logged that it started. */
 export const qwStarted = (p: ReturnType<typeof spawnQw>): Promise<boolean> =>
-  waitFor(() => p.output().includes("worker started"), { timeoutMs: 15_000, message: `qw did not start: ${p.output()}` });
+  waitFor(() => p.output().includes("worker started"), { timeoutMs: 15_000, message: () => `qw did not start: ${p.output()}` });
 
 /** Resolves with the exit code of a spawned qw. */
 export const qwExited = (p: ReturnType<typeof spawnQw>): Promise<number | null> =>

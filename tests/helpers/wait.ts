@@ -8,8 +8,8 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Pause between attempts. */
   intervalMs?: number;
-  /** Leads the error thrown on timeout. */
-  message?: string;
+  /** Leads the error thrown on timeout; a function is called then (to show a process's output as it is at the timeout). */
+  message?: string | (() => string);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -41,7 +41,7 @@ export async function waitFor<T>(
   const detail = "error" in last
     ? `last error: ${describe(last.error)}`
     : `last value: ${describe(last.value)}`;
-  throw new Error(`${message} within ${timeoutMs} ms (${detail})`, {
+  throw new Error(`${typeof message === "function" ? message() : message} within ${timeoutMs} ms (${detail})`, {
     cause: "error" in last ? last.error : undefined,
   });
 }

@@ -42,7 +42,7 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
     const dash = spawnQw(["dashboard", "--stream", stream, "--server", t.srv.url, "--http", "127.0.0.1:0"]);
     const url = await waitFor(() => /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dash.output())?.[1], {
       timeoutMs: 15_000,
-      message: `the dashboard did not start: ${dash.output()}`,
+      message: () => `the dashboard did not start: ${dash.output()}`,
     });
     const client: Client = await connectClient({ servers: t.srv.url, stream });
     const browser = await chromium.launch({ executablePath: CHROMIUM });

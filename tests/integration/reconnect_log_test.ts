@@ -17,7 +17,7 @@ describe("reconnect logging", () => {
       await server.stop({ cleanup: false });
       await new Promise((r) => setTimeout(r, 5_000));
       await server.restart();
-      await waitFor(() => /reconnected to NATS/.test(qw.output()), { timeoutMs: 20_000, message: `no reconnect line: ${qw.output()}` });
+      await waitFor(() => /reconnected to NATS/.test(qw.output()), { timeoutMs: 20_000, message: () => `no reconnect line: ${qw.output()}` });
       // Leave time for anything that would still be logged about the outage.
       await new Promise((r) => setTimeout(r, 2_000));
       const lines = qw.output().split("\n").filter((l) => !/worker started|Web Workers ready/.test(l) && l.trim() !== "");

@@ -92,7 +92,7 @@ describe("shutdown and leases", () => {
       process.kill(p.pid!, "SIGTERM");
       await waitFor(() => p.output().includes("waiting up to 30 s for 1 running job; signal again to stop now"), {
         timeoutMs: 5_000,
-        message: `no waiting line: ${p.output()}`,
+        message: () => `no waiting line: ${p.output()}`,
       });
       const tSecond = Date.now();
       process.kill(p.pid!, "SIGTERM");
@@ -109,7 +109,7 @@ describe("shutdown and leases", () => {
     try {
       await started(p);
       await server.stop();
-      await waitFor(() => /disconnected from NATS/.test(p.output()), { timeoutMs: 10_000, message: `no disconnect line: ${p.output()}` });
+      await waitFor(() => /disconnected from NATS/.test(p.output()), { timeoutMs: 10_000, message: () => `no disconnect line: ${p.output()}` });
       const t0 = Date.now();
       process.kill(p.pid!, "SIGTERM");
       assert.equal(await exited(p), 0, p.output());

@@ -71,7 +71,7 @@ describe("a stalled pool", () => {
       const body = r && r.status === 503 ? await r.json() : null;
       // Before the stall it already fails for the Web Worker that cannot be spawned.
       return body && /stalled/.test(body.reason) ? body : null;
-    }, { timeoutMs: 10_000, message: `/healthz never said stalled: ${qw.output()}` });
+    }, { timeoutMs: 10_000, message: () => `/healthz never said stalled: ${qw.output()}` });
     assert.match(health.reason, /^The pool is stalled: \d+ job\(s\) waiting \d+ s with no Web Worker running or reporting$/);
     assert.equal(await waitFor(() => qw.exitCode ?? (qw.signalCode ? -1 : null), { timeoutMs: 15_000 }), 1);
     assert.match(qw.output(), /the pool is stalled: \d+ job\(s\) waiting/);
