@@ -67,6 +67,7 @@ describe("schedules", () => {
       // the stream: a process that fires nothing runs it.
       const drainer = qw(stream, "scheduled.ts", record, ["--no-schedules"]);
       procs.push(drainer);
+      await qwStarted(drainer);
       await waitFor(() => new Set(runs(record).map((r) => r.id)).size >= ids.length, { timeoutMs: 10_000, message: "every published tick ran" });
       assert.equal(await qwStop(drainer), 0);
 
