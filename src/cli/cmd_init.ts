@@ -14,6 +14,7 @@ import type { QwEvent } from "../core/events.ts";
 import { errorText, openConnection } from "../client/connection.ts";
 import { ensureTopology, type Names, namesFor } from "../client/topology.ts";
 import { KvResultStore } from "../client/result_store.ts";
+import { settingUp } from "../worker/setup.ts";
 
 /** One thing `qw init` sets up. */
 export interface InitItem {
@@ -69,12 +70,11 @@ export async function runInit(ctx: CommandContext): Promise<number> {
     });
     const plan = initPlan(names, config.results);
     const existed = await Promise.all(plan.map((item) => exists(jsm, names, item)));
-    try {
+    // Several pods' init containers may run it at once: a raced create is retried.
+    await settingUp(config, emit, async () => {
       await ensureTopology(jsm, names, { ackWait: config.ackWait });
       if (config.results) await KvResultStore.open(nc, names.resultsBucket, { ttl: config.resultTtl });
-    } catch (e) {
-      throw new Error(`Cannot set up stream '${names.stream}': ${errorText(e)}`);
-    }
+    });
     ctx.out(formatInit(plan.map((item, i) => ({ ...item, existed: existed[i] }))));
     return 0;
   } finally {

@@ -81,12 +81,16 @@ export function setupFailure(message: string): "no_jetstream" | "timeout" | "rac
 const RACE_RETRIES = 3;
 
 /**
- * Run the JetStream set-up, retrying timeouts (a cluster without a leader
- * yet) for `connectTimeout` seconds with a line per attempt, and a create
- * raced by another process a few times quietly; other errors fail at once
- * with what to do.
+ * Run a JetStream set-up (the worker's, or `qw init`'s), retrying timeouts
+ * (a cluster without a leader yet) for `connectTimeout` seconds with a line
+ * per attempt, and a create raced by another process a few times quietly;
+ * other errors fail at once with what to do.
  */
-async function settingUp<T>(cfg: SetupConfig, emit: (e: QwEvent) => void, fn: () => Promise<T>): Promise<T> {
+export async function settingUp<T>(
+  cfg: Pick<SetupConfig, "servers" | "stream" | "connectTimeout">,
+  emit: (e: QwEvent) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   const where = `'${cfg.servers.join(",")}'`;
   const deadline = Date.now() + cfg.connectTimeout * 1000;
   let races = 0;
