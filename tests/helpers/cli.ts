@@ -55,6 +55,13 @@ export function runQw(args: string[], o: RunOptions = {}): Promise<{ code: numbe
   });
 }
 
+// Every qw a test started and left running is killed when the test run ends,
+// so a test that fails before its own clean-up leaves no worker behind.
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 /** Start qw and leave it running; collect its output. */
 export function spawnQw(args: string[], o: RunOptions = {}): ChildProcess & { output(): string } {
   const [cmd, argv] = command(o.flavor ?? "dist", args);
@@ -66,6 +73,8 @@ export function spawnQw(args: string[], o: RunOptions = {}): ChildProcess & { ou
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
+  running.add(child);
+  child.on("exit", () => running.delete(child));
   return Object.assign(child, { output: () => out });
 }
 

@@ -86,8 +86,6 @@ describe("workflows", () => {
     const env = { QW_FLOW_RUNS: runs };
     const a = spawnQw(args, { env });
     const b = spawnQw(args, { env });
-    await Promise.all([qwStarted(a), qwStarted(b)]);
-    const c = await connectClient({ servers: t.srv.url, stream });
     const lines = () => {
       try {
         return readFileSync(runs, "utf8").split("\n").filter(Boolean);
@@ -95,7 +93,10 @@ describe("workflows", () => {
         return [];
       }
     };
+    let c: Awaited<ReturnType<typeof connectClient>> | null = null;
     try {
+      await Promise.all([qwStarted(a), qwStarted(b)]);
+      c = await connectClient({ servers: t.srv.url, stream });
       const n = 1000;
       const id = await c.enqueueFlow(chord(group(...Array.from({ length: n }, (_, i) => sig("sq", [i]))), sig("total")));
       await waitFor(() => lines().length >= 300, { timeoutMs: 30_000, message: "the chord never got going" });
@@ -113,7 +114,8 @@ describe("workflows", () => {
       assert.ok(twice.length <= 100, `members run twice: ${twice.length}`);
       for (const [member] of twice) assert.notEqual(member, `${id}.0.body`);
     } finally {
-      await c.close();
+      await c?.close();
+      if (a.exitCode === null && a.signalCode === null) a.kill("SIGKILL");
       await qwStop(b);
     }
   });
