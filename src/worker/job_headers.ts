@@ -93,6 +93,13 @@ export function ackNumbers(reply: string): { deliveryCount: number; seq: number 
   return Number.isInteger(deliveryCount) && Number.isInteger(seq) ? { deliveryCount, seq } : null;
 }
 
+/** The publish time in an ack subject, in nanoseconds (exact: a number would lose them); 0n if it is not one. Pure. */
+export function ackTimestampNanos(reply: string): bigint {
+  const t = reply.split(".");
+  const at = streamToken(t.length);
+  return at < 0 ? 0n : BigInt(t[at + 5] ?? 0);
+}
+
 /** All the delivery info in an ack subject (see {@linkcode ackNumbers}), or null if it is not one. Pure. */
 export function deliveryInfo(reply: string): DeliveryInfo | null {
   const t = reply.split(".");

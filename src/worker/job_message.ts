@@ -10,7 +10,7 @@
 
 import type { DeliveryInfo, JsMsg, PullOptions } from "@nats-io/jetstream";
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
-import { deliveryInfo, streamToken } from "./job_headers.ts";
+import { ackTimestampNanos, deliveryInfo } from "./job_headers.ts";
 
 const encoder = new TextEncoder();
 const ACK = encoder.encode("+ACK");
@@ -59,9 +59,7 @@ export class JobMessage implements JsMsg {
     return this.info.streamSequence;
   }
   get timestampNanos(): bigint {
-    // Read from the subject, not from info: a number loses the nanoseconds.
-    const t = this.reply.split(".");
-    return BigInt(t[streamToken(t.length) + 5] ?? 0);
+    return ackTimestampNanos(this.reply);
   }
   get time(): Date {
     return new Date(Math.floor(this.info.timestampNanos / 1e6));
@@ -85,9 +83,7 @@ export class JobMessage implements JsMsg {
   next(subj: string, ro: Partial<PullOptions> = { batch: 1 }): void {
     const args: Record<string, unknown> = { batch: ro.batch ?? 1, no_wait: ro.no_wait ?? false };
     if (ro.expires && ro.expires > 0) args.expires = ro.expires * 1_000_000;
-    if (this.#final) return;
-    this.#final = true;
-    this.msg.respond(encoder.encode(`+NXT ${JSON.stringify(args)}`), { reply: subj });
+    this.#respond(encoder.encode(`+NXT ${JSON.stringify(args)}`), true, subj);
   }
   /** Ack and wait for the server to confirm it: true once confirmed, false if already acked or not ackable. */
   async ackAck(opts?: Partial<{ timeout: number }>): Promise<boolean> {
@@ -103,9 +99,9 @@ export class JobMessage implements JsMsg {
     return this.msg.string();
   }
 
-  #respond(payload: Uint8Array, final: boolean): void {
+  #respond(payload: Uint8Array, final: boolean, reply?: string): void {
     if (this.#final) return;
     this.#final = final;
-    this.msg.respond(payload);
+    this.msg.respond(payload, reply === undefined ? undefined : { reply });
   }
 }

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { pullStatus } from "../../../src/worker/consumer.ts";
-import { deliveryInfo } from "../../../src/worker/job_headers.ts";
+import { ackTimestampNanos, deliveryInfo } from "../../../src/worker/job_headers.ts";
 
 describe("pullStatus()", () => {
   it("pullStatus() keeps a request open on a heartbeat and ends it quietly when it expires or finds nothing", () => {
@@ -48,5 +48,13 @@ describe("deliveryInfo()", () => {
     assert.equal(deliveryInfo("_INBOX.abc.def"), null);
     assert.equal(deliveryInfo("$JS.ACK.a.b.x.y.z.w.v"), null);
     assert.equal(deliveryInfo("$JS.ACK.a.b.1.2"), null);
+  });
+});
+
+describe("ackTimestampNanos()", () => {
+  it("ackTimestampNanos() reads the publish time exactly from both ack subject formats, 0n from anything else", () => {
+    assert.equal(ackTimestampNanos("$JS.ACK.jobs.qw_jobs.3.12345.678.1700000000123456789.42"), 1700000000123456789n);
+    assert.equal(ackTimestampNanos("$JS.ACK.dom.ACCHASH.jobs.qw_jobs.1.7.7.1700000000123456789.0.rAnD0m"), 1700000000123456789n);
+    assert.equal(ackTimestampNanos("_INBOX.abc.def"), 0n);
   });
 });
