@@ -83,6 +83,16 @@ export async function ensureTopology(
   });
 }
 
+/**
+ * Whether a create failed because another process created the same stream,
+ * consumer or bucket a moment ago: nats-server then answers "already in use",
+ * "already exists" or, while the other create is under way, "subjects
+ * overlap". Pure.
+ */
+export function createRaced(message: string): boolean {
+  return /subjects overlap|already (in use|exists)/i.test(message);
+}
+
 async function ensureStream(
   jsm: JetStreamManager,
   name: string,
@@ -101,7 +111,7 @@ async function ensureStream(
     emit?.({ type: "stream.created", stream: name, subjects });
   } catch (e) {
     // Another qw process may have created it a moment ago.
-    if (!/already in use|exists/i.test(String((e as Error).message))) throw e;
+    if (!createRaced(String((e as Error).message))) throw e;
   }
 }
 
@@ -130,6 +140,6 @@ async function ensureConsumer(
   try {
     await jsm.consumers.add(stream, full);
   } catch (e) {
-    if (!/already (exists|in use)/i.test(String((e as Error).message))) throw e;
+    if (!createRaced(String((e as Error).message))) throw e;
   }
 }

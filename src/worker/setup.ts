@@ -18,7 +18,7 @@ import type { QwEvent } from "../core/events.ts";
 import { TasksFileError } from "../core/errors.ts";
 import { KvResultStore, type ResultStore } from "../client/result_store.ts";
 import { openRevoked } from "../client/revocations.ts";
-import { ensureTopology, type Names } from "../client/topology.ts";
+import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flow_runner.ts";
 
@@ -65,15 +65,14 @@ export function setUpServer(
 
 /**
  * What a failed JetStream set-up step means. "race": another process created
- * the same stream or bucket a moment ago (nats-server answers a concurrent
- * create with "already in use" or "subjects overlap"), so the set-up is run
- * again and finds it; "timeout": a cluster without a leader yet; "no_jetstream":
+ * the same stream or bucket a moment ago ({@linkcode createRaced}), so the
+ * set-up is run again and finds it; "timeout": a cluster without a leader yet; "no_jetstream":
  * the server does not run JetStream. Pure.
  */
 export function setupFailure(message: string): "no_jetstream" | "timeout" | "race" | "fatal" {
   if (/not enabled|no responders/i.test(message)) return "no_jetstream";
   if (/timeout|timed out/i.test(message)) return "timeout";
-  if (/subjects overlap|already in use/i.test(message)) return "race";
+  if (createRaced(message)) return "race";
   return "fatal";
 }
 
