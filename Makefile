@@ -17,7 +17,7 @@ node_modules/.installed: package.json package-lock.json
 # skips parsing its own code, which halves start to first job.
 build: install
 	$(BUN) scripts/build_dashboard_assets.ts
-	$(BUN) build --compile --bytecode --format=esm --outfile dist/qw cli.ts src/worker/worker_entry.ts
+	$(BUN) build --compile --bytecode --format=esm --outfile dist/qw cli.ts src/worker/pool/worker_entry.ts
 
 # The npm package @qwjobs/qw (the producer client): prepack builds dist/npm with tsc, then a tarball in dist/.
 package: install

@@ -29,7 +29,7 @@ export const Header = {
   dlqAt: "Qw-Dlq-At",
 } as const;
 
-/** The header that marks a step of a flow; its body carries `flow` (see worker/flow_runner.ts). */
+/** The header that marks a step of a flow; its body carries `flow` (see worker/flows/flow_runner.ts). */
 export const FLOW_HEADER = "Qw-Flow";
 
 /** The subject a flow is started on: a worker publishes its first steps. */

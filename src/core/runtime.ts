@@ -96,8 +96,8 @@ export function createTaskWorker(name: string): Worker {
   // (cli.ts at the root), so the embedded worker entry is relative to that.
   const compiled = import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/");
   const url = compiled
-    ? new URL("./src/worker/worker_entry.ts", import.meta.url).href
-    : new URL("../worker/worker_entry.ts", import.meta.url).href;
+    ? new URL("./src/worker/pool/worker_entry.ts", import.meta.url).href
+    : new URL("../worker/pool/worker_entry.ts", import.meta.url).href;
   // Deno needs type "module"; Bun accepts it. Bun keeps the process alive for
   // a Worker unless unref'd, which close() handles by terminating.
   return new Worker(url, { type: "module", name } as WorkerOptions);

@@ -8,28 +8,28 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
-import { Puller } from "./consumer.ts";
-import { Dispatcher, type Held } from "./dispatch.ts";
+import { Puller } from "./intake/consumer.ts";
+import { Dispatcher, type Held } from "./intake/dispatch.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { Presence, workerCounts } from "../ops/presence.ts";
-import { Pool } from "./pool.ts";
-import { jetStreamSink } from "./job_sink.ts";
-import type { TaskDefaults } from "./protocol.ts";
+import { Pool } from "./pool/pool.ts";
+import { jetStreamSink } from "./settle/job_sink.ts";
+import type { TaskDefaults } from "./pool/protocol.ts";
 import type { ResultStore } from "../client/result_store.ts";
 import { RevokedSet } from "../client/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
-import { DelayedRelease } from "./delayed_release.ts";
+import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
-import { FlowRunner } from "./flow_runner.ts";
-import { FlowStarter } from "./flow_steps.ts";
+import { FlowRunner } from "./flows/flow_runner.ts";
+import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
-import { setUpFiring } from "./schedule_firing.ts";
+import { setUpFiring } from "./schedules/schedule_firing.ts";
 
 export { tasksFileUrl };
 

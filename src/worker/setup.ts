@@ -20,7 +20,7 @@ import { KvResultStore, type ResultStore } from "../client/result_store.ts";
 import { openRevoked } from "../client/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
-import { openFlows } from "./flow_runner.ts";
+import { openFlows } from "./flows/flow_runner.ts";
 
 /** What the set-up needs to know. */
 export interface SetupConfig {

@@ -9,7 +9,7 @@
 
 import type { Emitter } from "../core/events.ts";
 import { stallState } from "../core/stall.ts";
-import type { PoolStatus } from "./pool.ts";
+import type { PoolStatus } from "./pool/pool.ts";
 
 const EVERY_MS = 1000;
 

@@ -24,10 +24,10 @@ import {
   startFlow,
   type StepJob,
   type Then,
-} from "../core/flow.ts";
-import type { SerializedError, TaskState } from "../core/types.ts";
-import { FLOW_HEADER, publishJob } from "../client/producer.ts";
-import { keyFor, type ResultStore } from "../client/result_store.ts";
+} from "../../core/flow.ts";
+import type { SerializedError, TaskState } from "../../core/types.ts";
+import { FLOW_HEADER, publishJob } from "../../client/producer.ts";
+import { keyFor, type ResultStore } from "../../client/result_store.ts";
 
 /** Where a step stands in its flow: carried in the step's body as `flow`. */
 export interface FlowContext {

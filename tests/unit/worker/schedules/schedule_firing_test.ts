@@ -6,12 +6,12 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseSchedule } from "../../../src/core/schedule.ts";
-import { Emitter, type QwEvent } from "../../../src/core/events.ts";
-import { MemoryScheduleStore } from "../../../src/client/schedule_store.ts";
-import type { OutgoingJob } from "../../../src/client/producer.ts";
-import { ScheduleFiring } from "../../../src/worker/schedule_firing.ts";
-import type { ScheduleSpec } from "../../../src/core/types.ts";
+import { parseSchedule } from "../../../../src/core/schedule.ts";
+import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
+import { MemoryScheduleStore } from "../../../../src/client/schedule_store.ts";
+import type { OutgoingJob } from "../../../../src/client/producer.ts";
+import { ScheduleFiring } from "../../../../src/worker/schedules/schedule_firing.ts";
+import type { ScheduleSpec } from "../../../../src/core/types.ts";
 
 const T0 = Date.parse("2026-11-30T00:00:00.000Z");
 const spec = (s: Partial<ScheduleSpec>): ScheduleSpec => ({ every: null, cron: null, tz: "UTC", args: [], catchUp: "latest", ...s });

@@ -6,10 +6,10 @@
  */
 
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { Held, JobSink } from "./dispatch.ts";
-import { RATE_SLOT_HEADER } from "./dispatch.ts";
-import { publishDeadLetter, publishJob } from "../client/producer.ts";
-import type { Names } from "../client/topology.ts";
+import type { Held, JobSink } from "../intake/dispatch.ts";
+import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
+import { publishDeadLetter, publishJob } from "../../client/producer.ts";
+import type { Names } from "../../client/topology.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Outcome } from "../core/ack_policy.ts";
+import type { Outcome } from "../../core/ack_policy.ts";
 import type { TaskDefaults } from "./protocol.ts";
 
 /** What the pool tells its owner about its Web Workers. */

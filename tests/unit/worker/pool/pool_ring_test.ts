@@ -2,9 +2,9 @@
 // which job runs now, and how many run, from the moment they start.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { RING_SIZE, slotOf, Status, tag } from "../../../src/worker/protocol.ts";
-import { currentEntry, markStarted, type Slot } from "../../../src/worker/_pool_slot.ts";
-import { runningIn } from "../../../src/worker/_pool_dispatch.ts";
+import { RING_SIZE, slotOf, Status, tag } from "../../../../src/worker/pool/protocol.ts";
+import { currentEntry, markStarted, type Slot } from "../../../../src/worker/pool/_pool_slot.ts";
+import { runningIn } from "../../../../src/worker/pool/_pool_dispatch.ts";
 
 function slot(statuses: number[]): Slot<string> {
   const ring = new Int32Array(new SharedArrayBuffer(RING_SIZE * 4));

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { parseRateLimit } from "../core/config.ts";
-import { reserveToken, waitPlan } from "../core/rate_limit.ts";
+import { parseRateLimit } from "../../core/config.ts";
+import { reserveToken, waitPlan } from "../../core/rate_limit.ts";
 
 /** The header a deferred job carries: the epoch ms of the token reserved for it. */
 export const RATE_SLOT_HEADER = "Qw-Rate-Slot";

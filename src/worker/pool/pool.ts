@@ -15,7 +15,7 @@
 import type { WireResult } from "./protocol.ts";
 import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
 import { dispatchTo, isStuck, respawnDelayMs, roomIn, runningIn, windowFor } from "./_pool_dispatch.ts";
-import type { ResolvedTaskOptions } from "../core/types.ts";
+import type { ResolvedTaskOptions } from "../../core/types.ts";
 import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, spawnSlot, stealQueued } from "./_pool_slot.ts";
 import { takeResults, terminateAll, withdrawAny } from "./_pool_slot.ts";
 

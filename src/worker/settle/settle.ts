@@ -8,14 +8,14 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import type { Decision } from "../core/ack_policy.ts";
-import { errorText } from "../client/connection.ts";
-import type { Emitter, JobFields } from "../core/events.ts";
-import type { ResultRecord, ResultStore } from "../client/result_store.ts";
-import { toJsonValue } from "../core/json_value.ts";
-import type { Held, JobSink } from "./held.ts";
+import type { Decision } from "../../core/ack_policy.ts";
+import { errorText } from "../../client/connection.ts";
+import type { Emitter, JobFields } from "../../core/events.ts";
+import type { ResultRecord, ResultStore } from "../../client/result_store.ts";
+import { toJsonValue } from "../../core/json_value.ts";
+import type { Held, JobSink } from "../intake/held.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
-import type { FlowRunner } from "./flow_runner.ts";
+import type { FlowRunner } from "../flows/flow_runner.ts";
 
 /** What settling needs. */
 export interface SettleOptions {

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Decision } from "../core/ack_policy.ts";
-import type { JobFields, QwEvent } from "../core/events.ts";
-import type { ResultRecord } from "../client/result_store.ts";
-import type { SerializedError, TaskState } from "../core/types.ts";
+import type { Decision } from "../../core/ack_policy.ts";
+import type { JobFields, QwEvent } from "../../core/events.ts";
+import type { ResultRecord } from "../../client/result_store.ts";
+import type { SerializedError, TaskState } from "../../core/types.ts";
 
 /** The event of a decision applied to a job. Pure. */
 export function outcomeEvent(h: JobFields, d: Decision, ms: number): QwEvent {

@@ -11,7 +11,7 @@ import {
   tag,
   unpackBatch,
   userStack,
-} from "../../../src/worker/protocol.ts";
+} from "../../../../src/worker/pool/protocol.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -80,7 +80,7 @@ describe("protocol", () => {
 
 describe("ackNumbers()", () => {
   it("ackNumbers() reads the delivery count and stream sequence of both ack subject formats", async () => {
-    const { ackNumbers } = await import("../../../src/worker/job_headers.ts");
+    const { ackNumbers } = await import("../../../../src/worker/intake/job_headers.ts");
     assert.deepEqual(ackNumbers("$JS.ACK.jobs.qw_jobs.3.12345.678.1700000000000000000.42"), { deliveryCount: 3, seq: 12345 });
     assert.deepEqual(ackNumbers("$JS.ACK._.ACCHASH.jobs.qw_jobs.1.7.7.1700000000000000000.0"), { deliveryCount: 1, seq: 7 });
     assert.deepEqual(
@@ -97,18 +97,18 @@ describe("userStack()", () => {
     const stack = [
       "Error: boom",
       "    at fails (/app/tasks.ts:9:13)",
-      "    at runJob (/$bunfs/root/src/worker/worker_entry.js:570:69)",
-      "    at pump (/$bunfs/root/src/worker/worker_entry.js:533:23)",
+      "    at runJob (/$bunfs/root/src/worker/pool/worker_entry.js:570:69)",
+      "    at pump (/$bunfs/root/src/worker/pool/worker_entry.js:533:23)",
       "    at helper (/app/lib/helper.ts:3:1)",
-      "    at runJob (file:///work/qw/src/worker/worker_entry.ts:160:20)",
-      "    at <anonymous> (/work/qw/src/worker/worker_entry.ts:478:13)",
+      "    at runJob (file:///work/qw/src/worker/pool/worker_entry.ts:160:20)",
+      "    at <anonymous> (/work/qw/src/worker/pool/worker_entry.ts:478:13)",
     ].join("\n");
     assert.equal(userStack(stack), "Error: boom\n    at fails (/app/tasks.ts:9:13)\n    at helper (/app/lib/helper.ts:3:1)");
   });
 
   it("is applied to every serialized error", () => {
     const e = new Error("x");
-    e.stack = "Error: x\n    at t (/app/tasks.ts:1:1)\n    at runJob (/$bunfs/root/src/worker/worker_entry.js:1:1)";
+    e.stack = "Error: x\n    at t (/app/tasks.ts:1:1)\n    at runJob (/$bunfs/root/src/worker/pool/worker_entry.js:1:1)";
     assert.equal(serializeError(e).stack, "Error: x\n    at t (/app/tasks.ts:1:1)");
   });
 });

@@ -6,9 +6,9 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import type { JobFields } from "../core/events.ts";
-import type { ResolvedTaskOptions, SerializedError } from "../core/types.ts";
-import type { FlowContext } from "./flow_runner.ts";
+import type { JobFields } from "../../core/events.ts";
+import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
+import type { FlowContext } from "../flows/flow_runner.ts";
 
 /** A message the worker holds, from pull to settlement. */
 export interface Held extends JobFields {

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Outcome } from "../core/ack_policy.ts";
-import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "../core/errors.ts";
+import type { Outcome } from "../../core/ack_policy.ts";
+import { TasksFileError, TimeLimitExceeded, WorkerLostError } from "../../core/errors.ts";
 import {
   type HostMessage,
   RING_SIZE,
@@ -21,7 +21,7 @@ import {
   type WireResult,
   type WorkerMessage,
 } from "./protocol.ts";
-import type { ResolvedTaskOptions } from "../core/types.ts";
+import type { ResolvedTaskOptions } from "../../core/types.ts";
 
 /** A job for the pool; `ref` is the caller's handle (the message). */
 export interface PoolJob<T> {

@@ -11,9 +11,9 @@
  * @module
  */
 
-import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../core/errors.ts";
-import { displayPath, loadErrorText } from "../core/load_error.ts";
-import type { Outcome } from "../core/ack_policy.ts";
+import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../../core/errors.ts";
+import { displayPath, loadErrorText } from "../../core/load_error.ts";
+import type { Outcome } from "../../core/ack_policy.ts";
 import {
   type HostMessage,
   serializeError,
@@ -25,11 +25,11 @@ import {
   unpackBatch,
   type WorkerMessage,
 } from "./protocol.ts";
-import { registerQwModule } from "../core/runtime.ts";
-import { collectTasks, matchesError, type TaskEntry } from "../core/task.ts";
-import * as api from "../core/task_api.ts";
+import { registerQwModule } from "../../core/runtime.ts";
+import { collectTasks, matchesError, type TaskEntry } from "../../core/task.ts";
+import * as api from "../../core/task_api.ts";
 import { type ProgressReporter, progressReporter } from "./_progress.ts";
-import type { RetryOptions, TaskContext } from "../core/types.ts";
+import type { RetryOptions, TaskContext } from "../../core/types.ts";
 
 declare const self: {
   onmessage: ((e: MessageEvent) => void) | null;

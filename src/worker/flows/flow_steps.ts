@@ -8,9 +8,9 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { errorText } from "../client/connection.ts";
-import type { Emitter, JobFields } from "../core/events.ts";
-import { flowTasks, normalizeFlow } from "../core/flow.ts";
+import { errorText } from "../../client/connection.ts";
+import type { Emitter, JobFields } from "../../core/events.ts";
+import { flowTasks, normalizeFlow } from "../../core/flow.ts";
 import { type FlowContext, type FlowRunner, isFlowContext } from "./flow_runner.ts";
 
 /** The task name of a flow's start message: its subject is `<stream>._flow`. */

@@ -1,8 +1,8 @@
 // Progress reports inside a Web Worker: checked, plain data, at most one per 250 ms, the latest wins.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PROGRESS_EVERY_MS, progressReporter } from "../../../src/worker/_progress.ts";
-import { sleep } from "../../helpers/wait.ts";
+import { PROGRESS_EVERY_MS, progressReporter } from "../../../../src/worker/pool/_progress.ts";
+import { sleep } from "../../../helpers/wait.ts";
 
 describe("progressReporter()", () => {
   it("sends the first report at once and the latest of the next ones 250 ms after it", async () => {

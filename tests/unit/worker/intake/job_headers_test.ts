@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { headers } from "@nats-io/nats-core";
-import { parseJobHeaders } from "../../../src/worker/job_headers.ts";
+import { parseJobHeaders } from "../../../../src/worker/intake/job_headers.ts";
 
 describe("parseJobHeaders()", () => {
   it("parseJobHeaders() reads the job headers of a header block", () => {

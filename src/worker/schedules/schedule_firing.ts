@@ -22,13 +22,13 @@ import {
   shortDedupWindow,
   type TaskSchedule,
   tickId,
-} from "../core/schedule.ts";
-import type { Emitter } from "../core/events.ts";
-import { type OutgoingJob, publishJob } from "../client/producer.ts";
-import { prepareJob } from "../client/prepare_job.ts";
-import { KvScheduleStore, type ScheduleStore } from "../client/schedule_store.ts";
-import { errorText } from "../client/connection.ts";
-import type { Names } from "../client/topology.ts";
+} from "../../core/schedule.ts";
+import type { Emitter } from "../../core/events.ts";
+import { type OutgoingJob, publishJob } from "../../client/producer.ts";
+import { prepareJob } from "../../client/prepare_job.ts";
+import { KvScheduleStore, type ScheduleStore } from "../../client/schedule_store.ts";
+import { errorText } from "../../client/connection.ts";
+import type { Names } from "../../client/topology.ts";
 
 /** The longest sleep between two checks: a clock that jumps is noticed within this. */
 const MAX_SLEEP_MS = 60_000;

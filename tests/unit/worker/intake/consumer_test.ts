@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { pullStatus } from "../../../src/worker/consumer.ts";
-import { ackTimestampNanos, deliveryInfo } from "../../../src/worker/job_headers.ts";
+import { pullStatus } from "../../../../src/worker/intake/consumer.ts";
+import { ackTimestampNanos, deliveryInfo } from "../../../../src/worker/intake/job_headers.ts";
 
 describe("pullStatus()", () => {
   it("pullStatus() keeps a request open on a heartbeat and ends it quietly when it expires or finds nothing", () => {

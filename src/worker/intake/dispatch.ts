@@ -13,21 +13,21 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { admitDelivery, decideAck, type Outcome } from "../core/ack_policy.ts";
-import type { RandomSource } from "../core/backoff.ts";
-import { errorText } from "../client/connection.ts";
-import type { Emitter, HandBackCause, JobFields } from "../core/events.ts";
-import { leaseAction } from "../core/lease.ts";
-import type { PoolJob } from "./pool.ts";
-import type { ResultStore } from "../client/result_store.ts";
-import type { Progress, ResolvedTaskOptions } from "../core/types.ts";
-import type { RevokeRecord } from "../client/revocations.ts";
+import { admitDelivery, decideAck, type Outcome } from "../../core/ack_policy.ts";
+import type { RandomSource } from "../../core/backoff.ts";
+import { errorText } from "../../client/connection.ts";
+import type { Emitter, HandBackCause, JobFields } from "../../core/events.ts";
+import { leaseAction } from "../../core/lease.ts";
+import type { PoolJob } from "../pool/pool.ts";
+import type { ResultStore } from "../../client/result_store.ts";
+import type { Progress, ResolvedTaskOptions } from "../../core/types.ts";
+import type { RevokeRecord } from "../../client/revocations.ts";
 import { ackNumbers, jobHeaders } from "./job_headers.ts";
 import { RateGate } from "./rate_gate.ts";
-import { FLOW_START_TASK, type FlowStarter, flowOf } from "./flow_steps.ts";
+import { FLOW_START_TASK, type FlowStarter, flowOf } from "../flows/flow_steps.ts";
 import type { Held, JobSink } from "./held.ts";
-import { fields, resultRecord } from "./_outcome.ts";
-import { Settler } from "./settle.ts";
+import { fields, resultRecord } from "../settle/_outcome.ts";
+import { Settler } from "../settle/settle.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
 

@@ -12,9 +12,9 @@
  * @module
  */
 
-import type { Outcome } from "../core/ack_policy.ts";
-import type { TaskDefaults } from "../core/config.ts";
-import type { ResolvedTaskOptions, SerializedError } from "../core/types.ts";
+import type { Outcome } from "../../core/ack_policy.ts";
+import type { TaskDefaults } from "../../core/config.ts";
+import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
 
 /** Slots in each Web Worker's ring; bounds the jobs queued to one Web Worker. */
 export const RING_SIZE = 1024;
@@ -132,7 +132,7 @@ export type WorkerMessage =
 const MAX_CAUSE_DEPTH = 4;
 
 /** A stack frame in qw itself: bundled in the binary (`/$bunfs/root/`), or the Web Worker entry run from source. */
-const QW_FRAME = /^\s*at .*(\/\$bunfs\/root\/|\/~BUN\/root\/|[/\\]src[/\\]worker[/\\]worker_entry\.[jt]s)/;
+const QW_FRAME = /^\s*at .*(\/\$bunfs\/root\/|\/~BUN\/root\/|[/\\]src[/\\]worker[/\\]pool[/\\]worker_entry\.[jt]s)/;
 
 /** A stack without qw's own frames, which say nothing about the task that failed. Pure. */
 export function userStack(stack: string): string {

@@ -14,11 +14,11 @@
 
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
-import { errorText } from "../client/connection.ts";
-import { Puller } from "./consumer.ts";
-import type { Emitter } from "../core/events.ts";
-import { Header } from "../client/producer.ts";
-import { jobSubject } from "../client/topology.ts";
+import { errorText } from "../../client/connection.ts";
+import { Puller } from "../intake/consumer.ts";
+import type { Emitter } from "../../core/events.ts";
+import { Header } from "../../client/producer.ts";
+import { jobSubject } from "../../client/topology.ts";
 
 const IN_FLIGHT = 512;
 // Releasing a few ms early is fine; naking for less than that wastes a round trip.
