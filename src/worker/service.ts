@@ -30,6 +30,7 @@ import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
 import { setUpFiring } from "./schedules/schedule_firing.ts";
+import { shutdown } from "./shutdown.ts";
 
 export { tasksFileUrl };
 
@@ -205,13 +206,20 @@ async function wire(
   if (cfg.events !== false) events.on(publisher.listener);
   const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
   let fatal: string | null = null;
+  const close = shutdown({
+    cfg, nc, pool, dispatcher, puller, delayedRelease, firing, presence, health, http, publisher, revokes, emit,
+    stopWatch: () => stopWatch(),
+    fatal: () => fatal,
+    setDraining: () => (draining = true),
+    stopLeases: () => clearInterval(leases),
+  });
   const stopWatch = watchStalls({
     status: () => pool.status(),
     stallTimeoutMs: cfg.stallTimeout * 1000,
     emitter: events,
     onFatal: (reason) => {
       fatal ??= reason;
-      void close("the pool stalled", { graceSeconds: 0 });
+      void close.close("the pool stalled", { graceSeconds: 0 });
     },
   });
   puller.start();
@@ -220,73 +228,12 @@ async function wire(
   firing.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
 
-  let closing: Promise<void> | null = null;
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => (resolveClosed = r));
-  const step = async (where: string, f: () => Promise<unknown> | unknown) => {
-    try {
-      await f();
-    } catch (e) {
-      emit({ type: "error", where, error: errorText(e) });
-    }
-  };
-  const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Promise<void> => {
-    if (closing) {
-      if (o.graceSeconds === 0) {
-        emit({ type: "service.closing", reason });
-        pool.hurry();
-      }
-      return closing;
-    }
-    return closing = (async () => {
-      emit({ type: "service.closing", reason });
-      stopWatch();
-      draining = true;
-      if (health.connected) void presence.refresh();
-      // This process publishes no tick once it is going away.
-      await step("close.schedules", () => firing.stop());
-      // Pulling stops at once; open pull requests run out while running jobs
-      // finish. With the connection down nothing can arrive, and nothing that
-      // needs the server (pulls running out, deleting the worker record, a
-      // drain) is waited for: the record expires by itself.
-      const waitForPulls = health.connected;
-      const stopping = step("close.consumer", () => Promise.all([puller.stop({ waitForPulls }), delayedRelease.stop({ waitForPulls })]));
-      let handedBack = dispatcher.releaseWaiting();
-      const graceSeconds = o.graceSeconds ?? cfg.grace;
-      const running = pool.status().running;
-      if (running > 0 && graceSeconds > 0) emit({ type: "service.draining", running, graceSeconds });
-      await step("close.pool", async () => {
-        const { unstarted, unfinished } = await pool.close({ timeoutMs: graceSeconds * 1000 });
-        const cause = fatal === null ? "shutdown" : "stall";
-        for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown", cause);
-        for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended", cause);
-        handedBack += unstarted.length + unfinished.length;
-      });
-      await stopping;
-      clearInterval(leases);
-      // Whatever is still held and not being settled goes back, so nothing waits for this process.
-      const cause = fatal === null ? "shutdown" : "stall";
-      for (const h of [...dispatcher.held]) {
-        if (h.settling || h.acked) continue;
-        dispatcher.handBack(h, fatal === null ? "still held at shutdown" : "the pool stalled", cause);
-        handedBack++;
-      }
-      revokes.stop();
-      const online = health.connected;
-      await step("close.presence", () => presence.stop({ deleteRecord: online }));
-      await step("close.http", () => http?.close());
-      // Every job is settled or handed back: say so while the event can still be published.
-      emit({ type: "service.closed", handedBack });
-      publisher.close();
-      await step("close.drain", () => (online ? nc.drain() : nc.close()));
-      resolveClosed();
-    })();
-  };
+  const closed = close.closed;
   void nc.closed().then((err) => {
-    if (!closing && err) {
+    if (!close.closing && err) {
       fatal = `The NATS connection closed: ${errorText(err)}`;
       emit({ type: "error", where: "connection", error: errorText(err) });
-      void close("connection closed");
+      void close.close("connection closed");
     }
   });
   return {
@@ -296,11 +243,11 @@ async function wire(
       return dispatcher.held.size;
     },
     httpAddress: http?.address ?? null,
-    close,
+    close: close.close,
     closed,
     get fatal() {
       return fatal;
     },
-    [Symbol.asyncDispose]: () => close(),
+    [Symbol.asyncDispose]: () => close.close(),
   };
 }

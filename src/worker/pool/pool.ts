@@ -16,11 +16,12 @@ import type { WireResult } from "./protocol.ts";
 import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
 import { dispatchTo, isStuck, respawnDelayMs, roomIn, runningIn, windowFor } from "./_pool_dispatch.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
-import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, spawnSlot, stealQueued } from "./_pool_slot.ts";
+import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, stealQueued } from "./_pool_slot.ts";
+import { spawnSlot } from "./_slot_spawn.ts";
 import { takeResults, terminateAll, withdrawAny } from "./_pool_slot.ts";
 
 export type { PoolEvent, PoolJob, PoolOptions, PoolStatus };
-export { uncaughtText } from "./_pool_slot.ts";
+export { uncaughtText } from "./_slot_spawn.ts";
 export { respawnDelayMs, windowFor } from "./_pool_dispatch.ts";
 
 const TICK_MS = 10;
