@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { parseCliArgs } from "./src/cli/args.ts";
 import type { Command, CommandCli } from "./src/cli/args.ts";
-import { configFile, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config.ts";
+import { configFile, type QwOptions, resolveConfig, type ResolvedConfig, type WorkerConfig } from "./src/core/config/config.ts";
 import { ATTEMPT } from "./src/cli/_command_flags.ts";
 import { errorText } from "./src/client/connection.ts";
 import { Emitter, type QwEvent } from "./src/core/events.ts";
@@ -25,15 +25,15 @@ import { VERSION } from "./src/core/version.ts";
 
 type Runner = (ctx: CommandContext) => Promise<number>;
 const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
-  init: async () => (await import("./src/cli/cmd_init.ts")).runInit,
-  enqueue: async () => (await import("./src/cli/cmd_enqueue.ts")).runEnqueue,
-  result: async () => (await import("./src/cli/cmd_result.ts")).runResult,
-  inspect: async () => (await import("./src/cli/cmd_inspect.ts")).runInspect,
-  dlq: async () => (await import("./src/cli/cmd_dlq.ts")).runDlq,
-  events: async () => (await import("./src/cli/cmd_events.ts")).runEvents,
-  revoke: async () => (await import("./src/cli/cmd_revoke.ts")).runRevoke,
-  schedule: async () => (await import("./src/cli/cmd_schedule.ts")).runSchedule,
-  dashboard: async () => (await import("./src/cli/cmd_dashboard.ts")).runDashboard,
+  init: async () => (await import("./src/cli/commands/cmd_init.ts")).runInit,
+  enqueue: async () => (await import("./src/cli/commands/cmd_enqueue.ts")).runEnqueue,
+  result: async () => (await import("./src/cli/commands/cmd_result.ts")).runResult,
+  inspect: async () => (await import("./src/cli/commands/cmd_inspect.ts")).runInspect,
+  dlq: async () => (await import("./src/cli/commands/cmd_dlq.ts")).runDlq,
+  events: async () => (await import("./src/cli/commands/cmd_events.ts")).runEvents,
+  revoke: async () => (await import("./src/cli/commands/cmd_revoke.ts")).runRevoke,
+  schedule: async () => (await import("./src/cli/commands/cmd_schedule.ts")).runSchedule,
+  dashboard: async () => (await import("./src/cli/commands/cmd_dashboard.ts")).runDashboard,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

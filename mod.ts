@@ -51,7 +51,7 @@ export {
    * ```
    */
   task,
-} from "./src/core/task.ts";
+} from "./src/core/task/task.ts";
 
 export {
   /**
@@ -72,7 +72,7 @@ export {
    * ```
    */
   currentTask,
-} from "./src/core/task_api.ts";
+} from "./src/core/task/task_api.ts";
 
 export {
   /**
@@ -152,7 +152,7 @@ export {
    * ```
    */
   resolveConfig,
-} from "./src/core/config.ts";
+} from "./src/core/config/config.ts";
 
 export {
   /**
@@ -184,7 +184,7 @@ export type {
   TaskOptions,
   TaskState,
 } from "./src/core/types.ts";
-export type { Task } from "./src/core/task.ts";
+export type { Task } from "./src/core/task/task.ts";
 export type { QwEvent, QwEventType, QwListener } from "./src/core/events.ts";
 export type { Service, ServiceConfig } from "./src/worker/service.ts";
 export type { ResultRecord, ResultStore } from "./src/client/result_store.ts";

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { QwOptions } from "../core/config.ts";
+import type { QwOptions } from "../core/config/config.ts";
 import {
   type Command,
   COMMAND_FLAGS,

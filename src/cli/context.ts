@@ -7,7 +7,7 @@
  */
 
 import type { CommandCli } from "./args.ts";
-import type { ResolvedConfig } from "../core/config.ts";
+import type { ResolvedConfig } from "../core/config/config.ts";
 import type { Emitter } from "../core/events.ts";
 
 /** The context of one subcommand run. */

@@ -16,7 +16,7 @@ import {
   DEFAULT_TASK_DEFAULTS as T,
   ENV_VARS,
   type OptionKey,
-} from "../core/config.ts";
+} from "../core/config/config.ts";
 
 export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard";
 export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard"];

@@ -10,7 +10,7 @@
 import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config.ts";
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config/config.ts";
 import { openRevoked, putRevoke } from "./revocations.ts";
 import { openBucket } from "./buckets.ts";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";

@@ -8,7 +8,7 @@
 
 import type { ConnectionConfig } from "./connection.ts";
 import type { ResultRecord } from "./result_store.ts";
-import type { Task } from "../core/task.ts";
+import type { Task } from "../core/task/task.ts";
 
 /** How to connect: a `ConnectionConfig` (or a resolved config), or just `{ servers, stream }`. */
 export interface ClientOptions extends Partial<Omit<ConnectionConfig, "servers">> {

@@ -19,7 +19,7 @@ import {
 } from "@nats-io/jetstream";
 import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import { type QwOptions, resolveConfig } from "../../src/core/config.ts";
+import { type QwOptions, resolveConfig } from "../../src/core/config/config.ts";
 import { Emitter, type QwEvent, type QwEventType } from "../../src/core/events.ts";
 import { keyFor, type ResultRecord } from "../../src/client/result_store.ts";
 import { type Service, startService } from "../../src/worker/service.ts";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { nkeys } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
-import { type QwOptions, resolveConfig } from "../../src/core/config.ts";
+import { type QwOptions, resolveConfig } from "../../src/core/config/config.ts";
 import { openConnection } from "../../src/client/connection.ts";
 import type { QwEvent } from "../../src/core/events.ts";
 import { startService } from "../../src/worker/service.ts";

@@ -15,8 +15,8 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { parseCliArgs } from "../../src/cli/args.ts";
-import { resolveConfig } from "../../src/core/config.ts";
-import { runDlq } from "../../src/cli/cmd_dlq.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
+import { runDlq } from "../../src/cli/commands/cmd_dlq.ts";
 import { Emitter, type QwEvent } from "../../src/core/events.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
@@ -39,7 +39,7 @@ const dlqStream = `${stream}_dlq`;
 
 const tasks = (gate: string) => `
 import { existsSync } from "node:fs";
-import { task } from ${JSON.stringify(SRC + "core/task.ts")};
+import { task } from ${JSON.stringify(SRC + "core/task/task.ts")};
 import { Reject } from ${JSON.stringify(SRC + "core/errors.ts")};
 export function add(a, b) { return a + b; }
 export function nope() { throw new Reject("Not today"); }

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type ConsumerInfo, jetstream, type StreamInfo } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { gatherReport } from "../../src/ops/server_view.ts";
-import { resolveConfig } from "../../src/core/config.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
 import { activeAt, type InspectReport } from "../../src/ops/inspect.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { ensureTopology, namesFor } from "../../src/client/topology.ts";

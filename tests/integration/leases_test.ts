@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers as makeHeaders } from "@nats-io/nats-core";
-import { resolveConfig } from "../../src/core/config.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
 import type { QwEvent } from "../../src/core/events.ts";
 import { startService } from "../../src/worker/service.ts";
 import { MemoryResultStore, type ResultRecord } from "../../src/client/result_store.ts";

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { resolveConfig, type WorkerConfig } from "../../src/core/config.ts";
+import { resolveConfig, type WorkerConfig } from "../../src/core/config/config.ts";
 import type { QwEvent } from "../../src/core/events.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
@@ -25,7 +25,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SRC = new URL("../../src/", import.meta.url).href;
 
 const TASKS = `
-import { task } from ${JSON.stringify(SRC + "core/task.ts")};
+import { task } from ${JSON.stringify(SRC + "core/task/task.ts")};
 import { Ignore, Reject } from ${JSON.stringify(SRC + "core/errors.ts")};
 export function add(a, b) { return a + b; }
 export function boom() { throw new Error("boom"); }

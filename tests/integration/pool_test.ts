@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
-import { resolveConfig } from "../../src/core/config.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
 import { startService } from "../../src/worker/service.ts";
 import { MemoryResultStore } from "../../src/client/result_store.ts";
 import { useServer } from "../helpers/suite.ts";

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { runQw } from "../helpers/cli.ts";
 import { fileURLToPath } from "node:url";
 import { type Client, connectClient } from "../../src/client/client.ts";
-import { resolveConfig } from "../../src/core/config.ts";
+import { resolveConfig } from "../../src/core/config/config.ts";
 import { ResultTimeoutError } from "../../src/core/errors.ts";
 import { Emitter, type QwEvent } from "../../src/core/events.ts";
 import { KvResultStore, type ResultRecord } from "../../src/client/result_store.ts";

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseCliArgs } from "../../src/cli/args.ts";
 import { COMMAND_FLAGS, COMMANDS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../src/cli/help.ts";
-import { ENV_VARS, type QwOptions, resolveConfig, type ResolveContext } from "../../src/core/config.ts";
+import { ENV_VARS, type QwOptions, resolveConfig, type ResolveContext } from "../../src/core/config/config.ts";
 import { deserializeError, serializeError } from "../../src/worker/pool/protocol.ts";
 import { type AckPolicy, decideAck, type Outcome } from "../../src/core/ack_policy.ts";
 import type { SerializedError } from "../../src/core/types.ts";

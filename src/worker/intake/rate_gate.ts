@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseRateLimit } from "../../core/config.ts";
+import { parseRateLimit } from "../../core/config/config.ts";
 import { reserveToken, waitPlan } from "../../core/rate_limit.ts";
 
 /** The header a deferred job carries: the epoch ms of the token reserved for it. */

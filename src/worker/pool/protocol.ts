@@ -13,7 +13,7 @@
  */
 
 import type { Outcome } from "../../core/ack_policy.ts";
-import type { TaskDefaults } from "../../core/config.ts";
+import type { TaskDefaults } from "../../core/config/config.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
 
 /** Slots in each Web Worker's ring; bounds the jobs queued to one Web Worker. */

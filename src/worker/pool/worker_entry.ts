@@ -12,7 +12,7 @@
  */
 
 import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../../core/errors.ts";
-import { displayPath, loadErrorText } from "../../core/load_error.ts";
+import { displayPath, loadErrorText } from "../../core/task/load_error.ts";
 import type { Outcome } from "../../core/ack_policy.ts";
 import {
   type HostMessage,
@@ -26,8 +26,8 @@ import {
   type WorkerMessage,
 } from "./protocol.ts";
 import { registerQwModule } from "../../core/runtime.ts";
-import { collectTasks, matchesError, type TaskEntry } from "../../core/task.ts";
-import * as api from "../../core/task_api.ts";
+import { collectTasks, matchesError, type TaskEntry } from "../../core/task/task.ts";
+import * as api from "../../core/task/task_api.ts";
 import { type ProgressReporter, progressReporter } from "./_progress.ts";
 import type { RetryOptions, TaskContext } from "../../core/types.ts";
 

@@ -2,8 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type CommandCli, type CommandFlags, parseCliArgs, type ParsedCli } from "../../../src/cli/args.ts";
 import { COMMAND_FLAGS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../../src/cli/help.ts";
-import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config.ts";
-import { confirms, purgeConsent } from "../../../src/cli/cmd_dlq.ts";
+import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config/config.ts";
+import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],

@@ -6,8 +6,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Client, isFinalState, prepareJob, type TaskArgs, type TaskName } from "../../../src/client/client.ts";
-import { copyId, enqueueSummary, parseArg, progressLine } from "../../../src/cli/cmd_enqueue.ts";
-import { exitCodeOf, resultView } from "../../../src/cli/cmd_result.ts";
+import { copyId, enqueueSummary, parseArg, progressLine } from "../../../src/cli/commands/cmd_enqueue.ts";
+import { exitCodeOf, resultView } from "../../../src/cli/commands/cmd_result.ts";
 import { delayedSubject } from "../../../src/client/topology.ts";
 
 type Tasks = typeof import("../../fixtures/tasks/producer.ts");

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseDeadLetter, type RawMessage, replayMessage } from "../../../src/ops/dlq.ts";
-import { formatList, formatShow, listEntry, showEntry } from "../../../src/cli/cmd_dlq.ts";
+import { formatList, formatShow, listEntry, showEntry } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { labels, Metrics } from "../../../src/ops/metrics.ts";
 import { Health, parseListen, SPAWN_FAILURE_WINDOW_MS } from "../../../src/ops/http.ts";
 import { eventMessage, EventPublisher } from "../../../src/ops/event_publisher.ts";
-import { formatEvent } from "../../../src/cli/cmd_events.ts";
+import { formatEvent } from "../../../src/cli/commands/cmd_events.ts";
 import type { JobFields, QwEvent } from "../../../src/core/events.ts";
 
 const job = (task: string, seq: number, extra: Partial<JobFields> = {}): JobFields => ({

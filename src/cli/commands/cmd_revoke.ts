@@ -7,9 +7,9 @@
  * @module
  */
 
-import { connectClient } from "../client/client.ts";
-import type { CommandContext } from "./context.ts";
-import { errorText } from "../client/connection.ts";
+import { connectClient } from "../../client/client.ts";
+import type { CommandContext } from "../context.ts";
+import { errorText } from "../../client/connection.ts";
 
 /** Runs `qw revoke`; resolves to the exit code. */
 export async function runRevoke(ctx: CommandContext): Promise<number> {

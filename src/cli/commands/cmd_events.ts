@@ -10,12 +10,12 @@
  * @module
  */
 
-import type { CommandContext } from "./context.ts";
-import { errorText, openConnection } from "../client/connection.ts";
-import type { QwEvent } from "../core/events.ts";
-import { messageOf } from "./log.ts";
-import * as rt from "../core/runtime.ts";
-import { namesFor } from "../client/topology.ts";
+import type { CommandContext } from "../context.ts";
+import { errorText, openConnection } from "../../client/connection.ts";
+import type { QwEvent } from "../../core/events.ts";
+import { messageOf } from "../log.ts";
+import * as rt from "../../core/runtime.ts";
+import { namesFor } from "../../client/topology.ts";
 
 /** How long `qw events` waits before saying how to turn events on. */
 export const NO_EVENTS_HINT_MS = 5_000;

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { openBucket } from "../client/buckets.ts";
-import { type Client, connectClient, streamNotFound } from "../client/client.ts";
-import { errorText } from "../client/connection.ts";
-import { KvScheduleStore, type ScheduleRecord } from "../client/schedule_store.ts";
-import { namesFor } from "../client/topology.ts";
-import { formatSchedules, scheduleRow, type ScheduleRow } from "../ops/schedules.ts";
-import type { CommandContext } from "./context.ts";
+import { openBucket } from "../../client/buckets.ts";
+import { type Client, connectClient, streamNotFound } from "../../client/client.ts";
+import { errorText } from "../../client/connection.ts";
+import { KvScheduleStore, type ScheduleRecord } from "../../client/schedule_store.ts";
+import { namesFor } from "../../client/topology.ts";
+import { formatSchedules, scheduleRow, type ScheduleRow } from "../../ops/schedules.ts";
+import type { CommandContext } from "../context.ts";
 
 const notFound = (e: unknown) => /not found/i.test(errorText(e));
 

@@ -1,11 +1,11 @@
 /** `qw dashboard`'s flags, and its refusal to listen beyond loopback without a token (exit 2, before connecting). */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCliArgs } from "../../../src/cli/args.ts";
-import { runDashboard } from "../../../src/cli/cmd_dashboard.ts";
-import { resolveConfig } from "../../../src/core/config.ts";
-import { Emitter } from "../../../src/core/events.ts";
-import { helpText } from "../../../src/cli/help.ts";
+import { parseCliArgs } from "../../../../src/cli/args.ts";
+import { runDashboard } from "../../../../src/cli/commands/cmd_dashboard.ts";
+import { resolveConfig } from "../../../../src/core/config/config.ts";
+import { Emitter } from "../../../../src/core/events.ts";
+import { helpText } from "../../../../src/cli/help.ts";
 
 function parse(argv: string[]) {
   const r = parseCliArgs(argv);

@@ -9,12 +9,12 @@
  */
 
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import type { CommandContext } from "./context.ts";
-import type { QwEvent } from "../core/events.ts";
-import { errorText, openConnection } from "../client/connection.ts";
-import { ensureTopology, type Names, namesFor } from "../client/topology.ts";
-import { KvResultStore } from "../client/result_store.ts";
-import { settingUp } from "../worker/setup.ts";
+import type { CommandContext } from "../context.ts";
+import type { QwEvent } from "../../core/events.ts";
+import { errorText, openConnection } from "../../client/connection.ts";
+import { ensureTopology, type Names, namesFor } from "../../client/topology.ts";
+import { KvResultStore } from "../../client/result_store.ts";
+import { settingUp } from "../../worker/setup.ts";
 
 /** One thing `qw init` sets up. */
 export interface InitItem {

@@ -7,14 +7,14 @@
  * @module
  */
 
-import { connectClient } from "../client/client.ts";
-import type { CommandContext } from "./context.ts";
-import * as rt from "../core/runtime.ts";
-import { parseListen } from "../ops/http.ts";
-import { listenProblem } from "../ops/dashboard/auth.ts";
-import { startDashboard } from "../ops/dashboard/server.ts";
-import { DashboardSource } from "../ops/dashboard/source.ts";
-import { errorText } from "../client/connection.ts";
+import { connectClient } from "../../client/client.ts";
+import type { CommandContext } from "../context.ts";
+import * as rt from "../../core/runtime.ts";
+import { parseListen } from "../../ops/http.ts";
+import { listenProblem } from "../../ops/dashboard/auth.ts";
+import { startDashboard } from "../../ops/dashboard/server.ts";
+import { DashboardSource } from "../../ops/dashboard/source.ts";
+import { errorText } from "../../client/connection.ts";
 
 /** Where the dashboard listens unless `--http` says otherwise. */
 export const DEFAULT_DASHBOARD_HTTP = "127.0.0.1:8080";

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadErrorText } from "../../../src/core/load_error.ts";
+import { loadErrorText } from "../../../../src/core/task/load_error.ts";
 
 /** A Bun BuildMessage as a failed import throws it. */
 const buildMessage = (message: string, line: number, column: number, file = "/app/tasks.ts") =>

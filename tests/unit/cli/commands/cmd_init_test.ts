@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { formatInit, initPlan } from "../../../src/cli/cmd_init.ts";
-import { namesFor } from "../../../src/client/topology.ts";
+import { formatInit, initPlan } from "../../../../src/cli/commands/cmd_init.ts";
+import { namesFor } from "../../../../src/client/topology.ts";
 
 describe("qw init", () => {
   test("initPlan() sets up the worker's streams and consumers, and the bucket only with results", () => {

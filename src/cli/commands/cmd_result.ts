@@ -6,10 +6,10 @@
  * @module
  */
 
-import { connectClient, type PendingResult, type TaskResult } from "../client/client.ts";
-import type { CommandContext } from "./context.ts";
-import { errorText } from "../client/connection.ts";
-import { isFinalState, type Progress } from "../core/types.ts";
+import { connectClient, type PendingResult, type TaskResult } from "../../client/client.ts";
+import type { CommandContext } from "../context.ts";
+import { errorText } from "../../client/connection.ts";
+import { isFinalState, type Progress } from "../../core/types.ts";
 
 /** The record as `qw result` prints it: finishedAt as an ISO time. Pure. */
 export function resultView(r: TaskResult | PendingResult): Record<string, unknown> {

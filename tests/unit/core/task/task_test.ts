@@ -6,9 +6,9 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_TASK_DEFAULTS } from "../../../src/core/config.ts";
-import { collectTasks, matchesError, resolveTaskOptions, scheduleSpecs, task } from "../../../src/core/task.ts";
-import type { ErrorMatcher } from "../../../src/core/types.ts";
+import { DEFAULT_TASK_DEFAULTS } from "../../../../src/core/config/config.ts";
+import { collectTasks, matchesError, resolveTaskOptions, scheduleSpecs, task } from "../../../../src/core/task/task.ts";
+import type { ErrorMatcher } from "../../../../src/core/types.ts";
 
 class NetworkError extends Error {
   override name = "NetworkError";

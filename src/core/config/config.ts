@@ -10,7 +10,7 @@
 
 import { Reader, ratePerSecond, show } from "./_config_reader.ts";
 import { canonicalOptions, fileKey } from "./_config_keys.ts";
-import type { ResolvedTaskOptions } from "./types.ts";
+import type { ResolvedTaskOptions } from "../types.ts";
 import type { OptionKey, QwOptions } from "./options.ts";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";

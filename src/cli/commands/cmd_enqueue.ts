@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type Client, connectClient, type EnqueueOptions, prepareJob } from "../client/client.ts";
-import type { CommandContext } from "./context.ts";
-import { errorText } from "../client/connection.ts";
+import { type Client, connectClient, type EnqueueOptions, prepareJob } from "../../client/client.ts";
+import type { CommandContext } from "../context.ts";
+import { errorText } from "../../client/connection.ts";
 
 /** Publishes in flight at once with `--count`. */
 export const WINDOW = 1000;

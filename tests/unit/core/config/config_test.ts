@@ -10,7 +10,7 @@ import {
   type ResolveContext,
   resolveTaskDefaults,
   validateStreamName,
-} from "../../../src/core/config.ts";
+} from "../../../../src/core/config/config.ts";
 
 const base: QwOptions = { stream: "jobs", tasks: "./tasks.ts" };
 const ctx = (env: Record<string, string> = {}, extra: Partial<ResolveContext> = {}): ResolveContext => ({

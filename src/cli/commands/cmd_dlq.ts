@@ -8,10 +8,10 @@
 
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { CommandContext } from "./context.ts";
-import type { QwEvent } from "../core/events.ts";
-import { errorText, openConnection } from "../client/connection.ts";
-import { type DeadLetter, DeadLetters, type Replayed } from "../ops/dlq.ts";
+import type { CommandContext } from "../context.ts";
+import type { QwEvent } from "../../core/events.ts";
+import { errorText, openConnection } from "../../client/connection.ts";
+import { type DeadLetter, DeadLetters, type Replayed } from "../../ops/dlq.ts";
 
 const line = (v: unknown) => JSON.stringify(v) + "\n";
 

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { connectClient } from "../client/client.ts";
-import type { CommandContext } from "./context.ts";
-import { formatReport, formatWorkers } from "../ops/inspect.ts";
-import { gatherReport } from "../ops/server_view.ts";
+import { connectClient } from "../../client/client.ts";
+import type { CommandContext } from "../context.ts";
+import { formatReport, formatWorkers } from "../../ops/inspect.ts";
+import { gatherReport } from "../../ops/server_view.ts";
 
 /** Runs `qw inspect`; resolves to the exit code. */
 export async function runInspect(ctx: CommandContext): Promise<number> {

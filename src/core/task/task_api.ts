@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskContext } from "./types.ts";
+import type { TaskContext } from "../types.ts";
 
 export { task } from "./task.ts";
 export {
@@ -18,7 +18,7 @@ export {
   SoftTimeLimitExceeded,
   TimeLimitExceeded,
   WorkerLostError,
-} from "./errors.ts";
+} from "../errors.ts";
 
 let current: (() => TaskContext) | null = null;
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "./types.ts";
-import type { TaskDefaults } from "./config.ts";
+import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
+import type { TaskDefaults } from "../config/config.ts";
 
 const TASK = Symbol.for("qw.task");
 
