@@ -40,6 +40,7 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "job.rejected":
     case "job.invalid":
     case "job.handed_back":
+    case "job.redelivered_held":
     case "worker.lost":
     case "result.store_failed":
     case "schedule.dedup_window_short":
@@ -75,6 +76,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}[${e.id}] revoked: ${e.reason}`;
     case "job.handed_back":
       return `${e.task}[${e.id}] handed back: ${e.reason}`;
+    case "job.redelivered_held":
+      return `${e.task}[${e.id}] delivered again while this process holds it (delivery ${e.deliveryCount}): not run twice`;
     case "job.deferred":
       return `${e.task}[${e.id}] waits for its rate limit until ${new Date(e.until).toISOString()}`;
     case "job.invalid":

@@ -20,6 +20,8 @@ export const Header = {
   id: "Qw-Id",
   retries: "Qw-Retries",
   eta: "Qw-Eta",
+  /** Runs before this copy of a job that a worker handed back without running it. */
+  runs: "Qw-Runs",
   msgId: "Nats-Msg-Id",
   dlqReason: "Qw-Dlq-Reason",
   dlqError: "Qw-Dlq-Error",

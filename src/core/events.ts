@@ -39,6 +39,8 @@ export type QwEvent =
   | ({ type: "job.ignored" } & JobFields)
   | ({ type: "job.revoked"; reason: string } & JobFields)
   | ({ type: "job.handed_back"; reason: string; cause: HandBackCause } & JobFields)
+  /** The server delivered again a message this process still holds: the same job, not run a second time. */
+  | ({ type: "job.redelivered_held" } & JobFields)
   | ({ type: "job.deferred"; until: number } & JobFields)
   | { type: "job.invalid"; seq: number; subject: string; reason: string }
   | { type: "worker.lost"; worker: number; reason: string }

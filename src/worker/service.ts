@@ -24,6 +24,7 @@ import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
+import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
@@ -96,6 +97,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
     spawnTimeoutMs: cfg.spawnTimeout * 1000,
     createWorker: createTaskWorker,
     onStarted: (h) => dispatcher!.onStarted(h),
+    onFinished: (h) => dispatcher!.onFinished(h),
     onResult: (h, outcome, ms) => dispatcher!.onResult(h, outcome, ms),
     onProgress: (h, fraction, meta) => dispatcher!.onProgress(h, fraction, meta),
     onEvent: (e) => emit(e),
@@ -160,6 +162,7 @@ async function wire(
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: jetStreamSink(js, jsm, names),
+    connected: () => health.connected,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({
@@ -194,7 +197,7 @@ async function wire(
   const startedAt = new Date().toISOString();
   const presence = new Presence(workers, {
     record: () => {
-      const running = [...dispatcher.held].filter((h) => h.started);
+      const running = [...dispatcher.held].filter((h) => hasStarted(h.state));
       const { done, failed, retried, tasks } = workerCounts(metrics.snapshot().jobs, running);
       return {
         name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,

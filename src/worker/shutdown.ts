@@ -52,6 +52,7 @@ export interface Shutdown {
 /** Build the close sequence of one service. */
 export function shutdown(p: ShutdownParts): Shutdown {
   const { nc, pool, dispatcher, puller, delayedRelease, firing, presence, health, http, publisher, revokes, emit, cfg } = p;
+  const online = () => health.connected;
 let closing: Promise<void> | null = null;
 let resolveClosed!: () => void;
 const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -82,14 +83,25 @@ const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Pr
     // needs the server (pulls running out, deleting the worker record, a
     // drain) is waited for: the record expires by itself.
     const waitForPulls = health.connected;
-    const stopping = step("close.consumer", () => Promise.all([puller.stop({ waitForPulls }), delayedRelease.stop({ waitForPulls })]));
+    const cause = p.fatal() === null ? "shutdown" : "stall";
+    // Jobs not started go back at once, not after the grace period: another process can run them now.
     let handedBack = dispatcher.releaseWaiting();
+    const giveBackUnstarted = () => {
+      const unstarted = pool.stop();
+      for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown", cause);
+      handedBack += unstarted.length;
+    };
+    giveBackUnstarted();
+    const stopping = step("close.consumer", async () => {
+      await Promise.all([puller.stop({ waitForPulls }), delayedRelease.stop({ waitForPulls })]);
+      // What arrived while the last pulls ran out.
+      giveBackUnstarted();
+    });
     const graceSeconds = o.graceSeconds ?? cfg.grace;
     const running = pool.status().running;
     if (running > 0 && graceSeconds > 0) emit({ type: "service.draining", running, graceSeconds });
     await step("close.pool", async () => {
       const { unstarted, unfinished } = await pool.close({ timeoutMs: graceSeconds * 1000 });
-      const cause = p.fatal() === null ? "shutdown" : "stall";
       for (const h of unstarted) dispatcher.handBack(h, "not started before shutdown", cause);
       for (const h of unfinished) dispatcher.handBack(h, "still running when the grace period ended", cause);
       handedBack += unstarted.length + unfinished.length;
@@ -97,20 +109,22 @@ const close = (reason = "close() called", o: { graceSeconds?: number } = {}): Pr
     await stopping;
     p.stopLeases();
     // Whatever is still held and not being settled goes back, so nothing waits for this process.
-    const cause = p.fatal() === null ? "shutdown" : "stall";
+    dispatcher.stopSettling();
     for (const h of [...dispatcher.held]) {
-      if (h.settling || h.acked) continue;
+      if (h.state === "settling" || h.acked) continue;
       dispatcher.handBack(h, p.fatal() === null ? "still held at shutdown" : "the pool stalled", cause);
       handedBack++;
     }
+    // Copies of handed-back jobs, acks and result writes in flight land before the connection drains.
+    await step("close.settle", () => dispatcher.idle(online() ? 5_000 : 0));
     revokes.stop();
-    const online = health.connected;
-    await step("close.presence", () => presence.stop({ deleteRecord: online }));
+    const isOnline = online();
+    await step("close.presence", () => presence.stop({ deleteRecord: isOnline }));
     await step("close.http", () => http?.close());
     // Every job is settled or handed back: say so while the event can still be published.
     emit({ type: "service.closed", handedBack });
     publisher.close();
-    await step("close.drain", () => (online ? nc.drain() : nc.close()));
+    await step("close.drain", () => (isOnline ? nc.drain() : nc.close()));
     resolveClosed();
   })();
 };

@@ -1,5 +1,5 @@
 /** Shared builders for the tests of the pure ack decision. */
-import type { AckPolicy, Decision, DecisionContext } from "../../src/core/ack_policy.ts";
+import type { AckPolicy, Decision, DecisionContext } from "../../src/core/job/ack_policy.ts";
 
 /** The task defaults the decision reads, as resolved for a task with no options. */
 export const DEFAULTS: AckPolicy = {

@@ -16,7 +16,7 @@ import { parseCliArgs } from "../../src/cli/args.ts";
 import { COMMAND_FLAGS, COMMANDS, CONNECTION_FLAGS, GENERAL_FLAGS, TASK_FLAGS, WORKER_FLAGS } from "../../src/cli/help.ts";
 import { ENV_VARS, type QwOptions, resolveConfig, type ResolveContext } from "../../src/core/config/config.ts";
 import { deserializeError, serializeError } from "../../src/worker/pool/protocol.ts";
-import { type AckPolicy, decideAck, type Outcome } from "../../src/core/ack_policy.ts";
+import { type AckPolicy, decideAck, type Outcome } from "../../src/core/job/ack_policy.ts";
 import type { SerializedError } from "../../src/core/types.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};

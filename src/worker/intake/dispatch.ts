@@ -5,7 +5,7 @@
  * are injected.
  *
  * Two promises are kept here. A held job's lease is renewed only while it
- * makes progress (core/lease.ts), so a job is never held hostage by a pool
+ * makes progress (core/job/lease.ts), so a job is never held hostage by a pool
  * that stopped. And with results on, an acksLate job is acked only once its
  * result is stored, as Celery stores before it acknowledges.
  *
@@ -13,55 +13,34 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { admitDelivery, decideAck, type Outcome } from "../../core/ack_policy.ts";
-import type { RandomSource } from "../../core/backoff.ts";
-import { errorText } from "../../client/connection.ts";
-import type { Emitter, HandBackCause, JobFields } from "../../core/events.ts";
-import { leaseAction } from "../../core/lease.ts";
-import type { PoolJob } from "../pool/pool.ts";
-import type { ResultStore } from "../../client/result_store.ts";
-import type { Progress, ResolvedTaskOptions } from "../../core/types.ts";
+import { admitDelivery, decideAck, type Outcome } from "../../core/job/ack_policy.ts";
+import type { HandBackCause, JobFields } from "../../core/events.ts";
+import type { Progress } from "../../core/types.ts";
 import type { RevokeRecord } from "../../client/revocations.ts";
-import { ackNumbers, jobHeaders } from "./job_headers.ts";
+import { readDelivery } from "./delivery.ts";
+import { touchLeases } from "./leases.ts";
+import { writeInterim } from "../settle/interim.ts";
 import { RateGate } from "./rate_gate.ts";
-import { FLOW_START_TASK, type FlowStarter, flowOf } from "../flows/flow_steps.ts";
-import type { Held, JobSink } from "./held.ts";
-import { fields, resultRecord } from "../settle/_outcome.ts";
+import { FLOW_START_TASK, flowOf } from "../flows/flow_steps.ts";
+import { type Held, type JobSink, move } from "./held.ts";
+import type { DispatchOptions } from "./dispatch_options.ts";
+import { hasStarted, isWaiting } from "../../core/job/job_life.ts";
+import { HandBacks } from "./hand_back.ts";
+import { safely } from "./broker.ts";
+import { fields } from "../settle/_outcome.ts";
 import { Settler } from "../settle/settle.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
 
-export type { Held, JobSink };
-
-/** Collaborators and settings of a {@linkcode Dispatcher}. */
-export interface DispatchOptions {
-  stream: string;
-  tasks: () => Record<string, ResolvedTaskOptions>;
-  submit: (job: PoolJob<Held>) => void;
-  /** Take a job back from the pool if it has not started; false when it has. */
-  withdraw: (h: Held) => boolean;
-  /** Starts flows and advances them; null without flows (no results bucket). */
-  flows?: FlowStarter | null;
-  /** Terminate the Web Worker running a job; false when it does not run (yet). */
-  terminate: (h: Held) => boolean;
-  /** The revoke of a task id, if it was revoked. */
-  revoked: (id: string) => RevokeRecord | undefined;
-  sink: JobSink;
-  store: ResultStore | null;
-  emitter: Emitter;
-  maxDeliveries: number;
-  ackWaitMs: number;
-  workerName: string;
-  /** Send the reason with a term; nats-server before 2.10 ignores a term that carries one. */
-  termReasons: boolean;
-  random?: RandomSource;
-  now?: () => number;
-}
+export type { DispatchOptions, Held, JobSink };
 
 /** Turns messages into pool jobs and outcomes into broker actions. */
 export class Dispatcher {
   /** Every message held and not yet settled. */
   readonly held = new Set<Held>();
+  /** The held job of each stream sequence: a redelivery of one is not a second job. */
+  #bySeq = new Map<number, Held>();
+  #handBacks: HandBacks;
   #o: DispatchOptions;
   #gate: RateGate<Held>;
   #settler: Settler;
@@ -73,7 +52,14 @@ export class Dispatcher {
     this.#o = options;
     this.#prefix = options.stream + ".";
     this.#now = options.now ?? Date.now;
-    this.#settler = new Settler({ ...options, held: this.held, now: this.#now, flowRunner: () => options.flows?.runner ?? null });
+    this.#settler = new Settler({
+      ...options,
+      held: this.held,
+      now: this.#now,
+      flowRunner: () => options.flows?.runner ?? null,
+      onGone: (h) => this.#bySeq.get(h.seq) === h && this.#bySeq.delete(h.seq),
+    });
+    this.#handBacks = new HandBacks({ sink: options.sink, emitter: options.emitter, held: this.held, connected: options.connected ?? (() => true) });
     this.#gate = new RateGate<Held>({
       ackWaitMs: options.ackWaitMs,
       now: this.#now,
@@ -84,29 +70,21 @@ export class Dispatcher {
 
   /** A message arrived from the consumer. Never throws. */
   onMessage(msg: JsMsg): void {
-    // JsMsg's type does not list `reply`, but every JsMsg has one (its ack subject).
-    const nums = ackNumbers((msg as unknown as { reply?: string }).reply ?? "");
-    const seq = nums?.seq ?? msg.info.streamSequence;
-    const deliveryCount = nums?.deliveryCount ?? msg.info.deliveryCount;
-    const subject = msg.subject;
-    const task = subject.startsWith(this.#prefix) ? subject.slice(this.#prefix.length) : subject;
-    const hdr = jobHeaders(msg);
-    const id = hdr.id || hdr.msgId || `${this.#o.stream}:${seq}`;
-    let retries = 0;
-    if (hdr.retries) {
-      retries = Number(hdr.retries);
-      if (!Number.isInteger(retries) || retries < 0 || hdr.retries.trim() === "") {
-        const job = { id, task, retries: 0, deliveryCount, seq };
-        return this.#settler.invalid(msg, job, `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`);
-      }
+    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, invalid } = readDelivery(msg, this.#o.stream, this.#prefix);
+    const again = this.#bySeq.get(seq);
+    if (again !== undefined) return this.#redelivered(again, msg, deliveryCount);
+    if (invalid !== null) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, invalid);
+    if (task === FLOW_START_TASK && this.#o.flows) {
+      const job = { id, task, retries, deliveryCount, seq };
+      if (!admitDelivery(runsBefore + 1, this.#o.maxDeliveries)) return this.#settler.invalid(msg, job, this.#capReason(runsBefore + 1));
+      return this.#o.flows.startMessage(msg, job);
     }
-    if (task === FLOW_START_TASK && this.#o.flows) return this.#o.flows.startMessage(msg, { id, task, retries, deliveryCount, seq });
     const policy = this.#o.tasks()[task];
     if (!policy) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
     // Built field by field (no spreads): this runs for every job.
     const held: Held = {
-      id, task, retries, deliveryCount, seq, msg, policy, acked: false, started: false, startedAt: 0, heldAt: now, lastTouch: now, settling: false,
+      id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now,
     };
     if (hdr.flow) {
       const flow = flowOf(msg.data);
@@ -114,35 +92,58 @@ export class Dispatcher {
       held.flow = flow;
     }
     this.held.add(held);
-    if (!admitDelivery(deliveryCount, this.#o.maxDeliveries)) {
-      const reason = `Delivered ${deliveryCount} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
+    this.#bySeq.set(seq, held);
+    if (!admitDelivery(runsBefore + 1, this.#o.maxDeliveries)) {
+      const reason = this.#capReason(runsBefore + 1);
       const error = { name: "DeliveryCapExceeded", message: reason };
+      move(held, "end");
       void this.#settler.apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
       return;
     }
     if (this.#o.revoked(id)) return this.#revoked(held, "revoked before it started");
     if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
+    else move(held, "gate");
+  }
+
+  #capReason(run: number): string {
+    return `Delivered ${run} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
+  }
+
+  /**
+   * The server delivered again a message this process still holds (its lease
+   * ran out, say while the process was frozen). It is the same job: the newer
+   * delivery's handle settles it, and it does not run a second time here.
+   */
+  #redelivered(h: Held, msg: JsMsg, deliveryCount: number): void {
+    h.msg = msg;
+    h.deliveryCount = deliveryCount;
+    h.lastTouch = this.#now();
+    this.#o.emitter.emit({ type: "job.redelivered_held", ...fields(h) });
+    // Acked already (early ack): the ack of the old delivery may have been lost; say it again.
+    if (h.acked) safely(this.#o.emitter, "ack", () => msg.ack());
   }
 
   #submit(held: Held): void {
+    if (!move(held, "queue")) return;
     // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
     const { task, id, retries, deliveryCount } = held;
     this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount, ref: held });
   }
 
   #defer(held: Held, at: number, wait: number): void {
-    this.#o.sink.defer(held, at).then(
-      () => {
-        held.msg.ack();
-        this.held.delete(held);
-        this.#o.emitter.emit({ type: "job.deferred", until: at, ...fields(held) });
-      },
-      (e) => {
-        this.#o.emitter.emit({ type: "error", where: "rate_limit", error: `Cannot defer '${held.id}': ${errorText(e)}` });
-        held.msg.nak(Math.min(wait, 5_000));
-        this.held.delete(held);
-      },
-    );
+    // A deferral is settled by its copy: the original is acked (or naked when no copy was stored).
+    if (move(held, "end")) void this.#handBacks.defer(held, at, wait).then(() => this.#gone(held));
+  }
+
+  #gone(h: Held): void {
+    move(h, "settle");
+    this.held.delete(h);
+    if (this.#bySeq.get(h.seq) === h) this.#bySeq.delete(h.seq);
+  }
+
+  /** Shutdown: a result that cannot be stored is given up (its job naked) instead of tried again. */
+  stopSettling(): void {
+    this.#settler.stop();
   }
 
   /** Dead-letter and term a message that cannot run, storing FAILURE for its id. */
@@ -169,13 +170,9 @@ export class Dispatcher {
 
   /** The early-ack moment: a Web Worker started the job. */
   onStarted(h: Held): void {
-    h.started = true;
+    if (!move(h, "start")) return;
     h.startedAt = this.#now();
-    // A flow's step is acked once the flow advanced, whatever its ack mode, so a crash never stalls the flow.
-    if (!h.policy.acksLate && !h.acked && !h.flow) {
-      h.acked = true;
-      h.msg.ack();
-    }
+    this.#earlyAck(h);
     if (h.policy.trackStarted) this.#writeInterim(h, "STARTED");
     if (this.#o.emitter.active) {
       const { id, task, retries, deliveryCount, seq } = h;
@@ -183,20 +180,39 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Its Web Worker finished the job and its outcome is on the way (results
+   * cross in batches, and a long synchronous task behind it can hold them):
+   * it ran, so an early ack is due now, and its lease is renewed until the
+   * outcome arrives; it is never handed back as if it had not run.
+   */
+  onFinished(h: Held): void {
+    const fresh = h.state === "queued";
+    if (!move(h, "finish")) return;
+    if (fresh) {
+      h.startedAt = this.#now();
+      this.#earlyAck(h);
+    }
+  }
+
+  #earlyAck(h: Held): void {
+    // A flow's step is acked once the flow advanced, whatever its ack mode, so a crash never stalls the flow.
+    if (!h.policy.acksLate && !h.acked && !h.flow) {
+      h.acked = true;
+      safely(this.#o.emitter, "ack", () => h.msg.ack());
+    }
+  }
+
   /** A running job reported progress: store it as PROGRESS, after whatever was written before. */
   onProgress(h: Held, fraction: number, meta: unknown): void {
-    if (!this.held.has(h) || h.settling) return;
+    // Progress comes from a Web Worker that runs the job: it started, whether or not the pool looked yet.
+    if (h.state === "queued") this.onStarted(h);
+    if (!hasStarted(h.state)) return;
     this.#writeInterim(h, "PROGRESS", { fraction, meta });
   }
 
   #writeInterim(h: Held, state: "STARTED" | "PROGRESS", progress?: Progress): void {
-    const store = this.#o.store;
-    if (!store || h.policy.ignoreResult) return;
-    const record = resultRecord(h, this.#o.workerName, this.#now(), state);
-    if (progress) record.progress = progress;
-    const write = () =>
-      store.write(record).catch((e) => this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state, error: errorText(e) }));
-    h.lastWrite = h.lastWrite ? h.lastWrite.then(write) : write();
+    writeInterim(h, state, { store: this.#o.store, emitter: this.#o.emitter, workerName: this.#o.workerName, now: this.#now(), progress });
   }
 
   /**
@@ -206,25 +222,27 @@ export class Dispatcher {
    */
   revoke(r: RevokeRecord): void {
     for (const h of this.held) {
-      if (h.id !== r.id || h.settling) continue;
-      if (this.#gate.cancel(h) || (!h.started && this.#o.withdraw(h))) {
+      if (h.id !== r.id) continue;
+      if (isWaiting(h.state) && (this.#gate.cancel(h) || h.state === "received" || this.#o.withdraw(h))) {
         this.#revoked(h, "revoked before it started");
-      } else if (!h.started) {
+      } else if (isWaiting(h.state)) {
         this.#revokeLater.set(h, r);
-      } else if (r.terminate && !this.#o.terminate(h)) {
+      } else if (h.state === "running" && r.terminate && !this.#o.terminate(h)) {
         this.#revokeLater.set(h, r);
       }
     }
   }
 
   #revoked(h: Held, reason: string): void {
+    if (!move(h, "end")) return;
     this.#settler.apply(h, this.#decide(h, { kind: "revoked", reason }), 0);
   }
 
   #decide(h: Held, outcome: Outcome) {
     return decideAck(outcome, {
       policy: h.policy,
-      deliveryCount: h.deliveryCount,
+      // Runs, not deliveries: a hand-back is not a run (see hand_back.ts).
+      deliveryCount: h.runsBefore + 1,
       retries: h.retries,
       maxDeliveries: this.#o.maxDeliveries,
       random: this.#o.random ?? Math.random,
@@ -234,20 +252,25 @@ export class Dispatcher {
   /** A job ended; decide and apply. */
   onResult(h: Held, outcome: Outcome, ms: number): void {
     this.#revokeLater.delete(h);
+    if (!move(h, "end")) return;
     void this.#settler.apply(h, this.#decide(h, outcome), ms, outcome.kind === "success" ? outcome.value : undefined);
   }
 
-  /** Give a job back to the stream now: acksLate or not-yet-acked ones only. */
+  /** Give a job back to the stream now (see hand_back.ts): one that did not run, or an acksLate one. */
   handBack(h: Held, reason: string, cause: HandBackCause = "shutdown"): void {
-    if (!this.held.delete(h)) return;
-    if (h.acked) return;
-    h.msg.nak();
-    this.#o.emitter.emit({ type: "job.handed_back", reason, cause, ...fields(h) });
+    this.#revokeLater.delete(h);
+    this.#handBacks.handBack(h, reason, cause);
+    if (this.#bySeq.get(h.seq) === h) this.#bySeq.delete(h.seq);
+  }
+
+  /** Resolves when every hand-back and settlement in flight is done, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    await Promise.all([this.#handBacks.idle(timeoutMs), this.#settler.idle(timeoutMs)]);
   }
 
   /**
    * Renew the lease of every held job that makes progress; hand back those
-   * that waited too long without starting (see core/lease.ts). Returns how
+   * that waited too long without starting (see core/job/lease.ts). Returns how
    * many leases were renewed.
    */
   touchLeases(pool: { sinceProgressMs: number }): number {
@@ -255,29 +278,14 @@ export class Dispatcher {
       this.#revokeLater.delete(h);
       if (this.held.has(h)) this.revoke(r);
     }
-    const now = this.#now();
-    const ackWaitMs = this.#o.ackWaitMs;
-    let n = 0;
-    for (const h of this.held) {
-      if (h.acked) continue;
-      const job = { running: h.started, settling: h.settling, heldMs: now - h.heldAt, sinceTouchMs: now - h.lastTouch };
-      switch (leaseAction(job, pool, ackWaitMs)) {
-        case "renew":
-          h.lastTouch = now;
-          h.msg.working();
-          n++;
-          break;
-        case "hand_back":
-          if (this.#gate.cancel(h) || this.#o.withdraw(h)) {
-            const s = Math.round((now - h.heldAt) / 100) / 10;
-            this.handBack(h, `waited ${s} s in this process without starting: another process may run it`, "waited");
-          }
-          break;
-        case "keep":
-          break;
-      }
-    }
-    return n;
+    return touchLeases(this.held, {
+      now: this.#now(),
+      ackWaitMs: this.#o.ackWaitMs,
+      pool,
+      emitter: this.#o.emitter,
+      takeBack: (h) => this.#gate.cancel(h) || this.#o.withdraw(h),
+      handBack: (h, reason, cause) => this.handBack(h, reason, cause),
+    });
   }
 
 }

@@ -1,12 +1,14 @@
 /**
- * A job message from the moment qw pulls it until it is settled, and the
- * side effects on JetStream that settling it may need. Types only.
+ * A job message from the moment qw pulls it until it is settled, the one way
+ * its state changes, and the side effects on JetStream that settling it may
+ * need.
  *
  * @module
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
 import type { JobFields } from "../../core/events.ts";
+import { type JobState, type JobStep, step } from "../../core/job/job_life.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
 import type { FlowContext } from "../flows/flow_runner.ts";
 
@@ -14,14 +16,21 @@ import type { FlowContext } from "../flows/flow_runner.ts";
 export interface Held extends JobFields {
   msg: JsMsg;
   policy: ResolvedTaskOptions;
+  /**
+   * Earlier deliveries of this job that may have run: the delivery count less
+   * one, plus the runs a handed-back copy carries (`Qw-Runs`). Rules about runs
+   * (the delivery cap, requeue-once on a lost Web Worker) read this, never the
+   * delivery count alone.
+   */
+  runsBefore: number;
+  /** Where it stands (core/job_life.ts); changed only through {@linkcode move}. */
+  state: JobState;
+  /** Its message was acked (early ack at the start, or a settled outcome). */
   acked: boolean;
-  started: boolean;
   startedAt: number;
   /** When qw received it (epoch ms). */
   heldAt: number;
   lastTouch: number;
-  /** It ended, and what follows (a retry, a dead letter, its result) is being published before it settles. */
-  settling: boolean;
   /** Where the job stands in its flow, when it is a step of one: acked only after the flow advanced. */
   flow?: FlowContext;
   /** The last STARTED or PROGRESS write, which the next write (and the final one) must follow. */
@@ -38,4 +47,21 @@ export interface JobSink {
   remove(seq: number): void;
   /** Publish a copy that waits on the server until `at` (epoch ms) with its rate-limit token reserved. */
   defer(h: Held, at: number): Promise<void>;
+  /**
+   * Publish a copy of a job that did not run here, carrying the runs before it
+   * (`Qw-Runs`), so a hand-back never counts as a run; resolves when stored.
+   */
+  handBack(h: Held, runsBefore: number): Promise<void>;
+}
+
+/**
+ * Move a held job one step of its life (core/job_life.ts). False, and no
+ * change, when the step cannot happen from where it stands: a second outcome,
+ * a start after a hand-back, a settle after a settle. Callers act only on true.
+ */
+export function move(h: Held, s: JobStep): boolean {
+  const next = step(h.state, s);
+  if (next === null) return false;
+  h.state = next;
+  return true;
 }

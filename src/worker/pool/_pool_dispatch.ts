@@ -34,7 +34,7 @@ export function dispatchTo<T>(open: Slot<T>[], unassigned: PoolJob<T>[], o: { wi
     const job = unassigned.shift()!;
     const k = s.nextK++;
     Atomics.store(s.ring, slotOf(k), tag(k, Status.QUEUED));
-    s.fifo.push({ k, job, started: false, startedAt: 0 });
+    s.fifo.push({ k, job, started: false, finished: false, startedAt: 0 });
     s.assigned++;
     let b = batches.get(s);
     if (!b) batches.set(s, b = { k0: k, jobs: [] });

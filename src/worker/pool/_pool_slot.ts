@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Outcome } from "../../core/ack_policy.ts";
+import type { Outcome } from "../../core/job/ack_policy.ts";
 import { TimeLimitExceeded, WorkerLostError } from "../../core/errors.ts";
 import { serializeError, slotOf, Status, statusOf, tag, type WireResult } from "./protocol.ts";
 
@@ -25,6 +25,8 @@ export interface Entry<T> {
   k: number;
   job: PoolJob<T>;
   started: boolean;
+  /** The pool saw it finished (its outcome not here yet). */
+  finished: boolean;
   startedAt: number;
 }
 
@@ -45,16 +47,19 @@ export interface Slot<T> {
   assigned: number;
 }
 
+/** Ended in the Web Worker, with or without a run: jobs behind it may be at. */
+const ended = (st: number): boolean => st === Status.DONE || st === Status.INVALID;
+
 /**
  * The job this Web Worker is at, if it runs one now: jobs run in queue order,
- * so it is the first entry not DONE (a DONE entry in front of it is a finished
- * job whose result is still on its way: results are batched), if RUNNING.
+ * so it is the first entry that has not ended (an ended entry in front of it
+ * is one whose outcome is still on its way: results are batched), if RUNNING.
  * Read from the shared ring alone, so true from the moment the job starts.
  */
 function runningEntry<T>(s: Slot<T>): Entry<T> | null {
   for (const e of s.fifo) {
     const st = statusOf(s.ring, e.k);
-    if (st === Status.DONE) continue;
+    if (ended(st)) continue;
     return st === Status.RUNNING ? e : null;
   }
   return null;
@@ -76,24 +81,32 @@ export function runsNow<T>(s: Slot<T>): boolean {
 }
 
 /**
- * Mark every entry the Web Worker has started since the last look, in queue
- * order; returns them. Only RUNNING counts: a job already DONE may be an
- * undecodable one that never ran (its "invalid" result decides it, not an
- * early ack), and a DONE entry never hides the RUNNING one behind it.
+ * What the Web Worker did since the last look, in queue order: the entries it
+ * started (RUNNING, or DONE: a DONE job ran, and may wait for its outcome
+ * behind a long synchronous one) and those it finished. An INVALID entry was
+ * refused without running: neither.
  */
-export function markStarted<T>(s: Slot<T>, now: number): Entry<T>[] {
+export function markStarted<T>(s: Slot<T>, now: number): { started: Entry<T>[]; finished: Entry<T>[] } {
   const started: Entry<T>[] = [];
+  const finished: Entry<T>[] = [];
   for (const e of s.fifo) {
     const st = statusOf(s.ring, e.k);
-    if (st === Status.DONE) continue;
-    if (st === Status.RUNNING && !e.started) {
+    if (st === Status.INVALID) continue;
+    if ((st === Status.RUNNING || st === Status.DONE) && !e.started) {
       e.started = true;
       e.startedAt = now;
       started.push(e);
     }
+    if (st === Status.DONE) {
+      if (!e.finished) {
+        e.finished = true;
+        finished.push(e);
+      }
+      continue;
+    }
     break;
   }
-  return started;
+  return { started, finished };
 }
 
 /** Take every job from the tail of a queue that has not been claimed yet (QUEUED -> STOLEN). */

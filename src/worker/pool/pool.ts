@@ -1,13 +1,11 @@
 /**
  * The Web Worker pool: spawns and replaces Web Workers, queues jobs to them
  * in adaptive windows, moves queued jobs away from a Web Worker stuck on a
- * slow one, enforces hard time limits and reports starts and outcomes.
- * Never imports NATS: jobs carry an opaque `ref` the caller maps back.
- *
- * What the pool promises its owner: every job it accepted ends in exactly one
- * `onResult`, or comes back from `withdraw()` / `close()` unstarted; and
- * `status()` tells whether it is making progress, so a job is never held
- * forever by a pool that stopped working.
+ * slow one, enforces hard time limits and reports starts, finishes and
+ * outcomes. Never imports NATS: jobs carry an opaque `ref` the caller maps
+ * back. Every job it accepted ends in exactly one `onResult`, or comes back
+ * unstarted from `withdraw()`, `stop()` or `close()`; `status()` tells
+ * whether it makes progress, so no job is held forever by a stopped pool.
  *
  * @module
  */
@@ -16,9 +14,9 @@ import type { WireResult } from "./protocol.ts";
 import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
 import { dispatchTo, isStuck, respawnDelayMs, roomIn, runningIn, windowFor } from "./_pool_dispatch.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
-import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, stealQueued } from "./_pool_slot.ts";
+import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, stealQueued, takeResults } from "./_pool_slot.ts";
+import { terminateAll, withdrawAny } from "./_pool_slot.ts";
 import { spawnSlot } from "./_slot_spawn.ts";
-import { takeResults, terminateAll, withdrawAny } from "./_pool_slot.ts";
 
 export type { PoolEvent, PoolJob, PoolOptions, PoolStatus };
 export { uncaughtText } from "./_slot_spawn.ts";
@@ -129,14 +127,18 @@ export class Pool<T> {
     return true;
   }
 
-  /**
-   * Stop taking jobs, hand back those not started, let running ones finish
-   * for up to `timeoutMs`, then terminate every Web Worker.
-   */
-  async close(options: { timeoutMs: number }): Promise<{ unstarted: T[]; unfinished: T[] }> {
+  /** Stop taking jobs and give back at once every job not started (not after the grace period). Idempotent. */
+  stop(): T[] {
     this.#closing = true;
     const unstarted = this.#unassigned.splice(0).map((j) => j.ref);
     for (const s of this.#slots) unstarted.push(...stealQueued(s).map((j) => j.ref));
+    this.#wake();
+    return unstarted;
+  }
+
+  /** Stop ({@linkcode Pool.stop}), let running jobs finish for up to `timeoutMs`, then terminate every Web Worker. */
+  async close(options: { timeoutMs: number }): Promise<{ unstarted: T[]; unfinished: T[] }> {
+    const unstarted = this.stop();
     this.#closeDeadline = Math.min(this.#closeDeadline, Date.now() + options.timeoutMs);
     while (this.held > 0 && Date.now() < this.#closeDeadline) {
       await Promise.race([this.whenRoom(), new Promise((r) => setTimeout(r, Math.min(50, this.#closeDeadline - Date.now())))]);
@@ -185,7 +187,8 @@ export class Pool<T> {
   }
 
   #dispatch(): void {
-    if (this.#unassigned.length === 0) return;
+    // Closing: what was not sent goes back to the owner (stop(), close()), never to a Web Worker.
+    if (this.#unassigned.length === 0 || this.#closing) return;
     const window = this.#window();
     const now = Date.now();
     const max = this.#opts.maxTasksPerChild ?? Infinity;
@@ -226,10 +229,12 @@ export class Pool<T> {
     for (const s of this.#slots) {
       if (s.dead || !s.ready) continue;
       if (s.fifo.length === 0) idle = true;
-      for (const e of markStarted(s, now)) {
+      const seen = markStarted(s, now);
+      for (const e of seen.started) {
         this.#progressAt = now;
         this.#opts.onStarted(e.job.ref);
       }
+      for (const e of seen.finished) this.#opts.onFinished?.(e.job.ref);
       const current = currentEntry(s);
       const limit = current ? this.tasks[current.job.task]?.timeLimit : null;
       if (current && limit && now - current.startedAt > limit * 1000) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Outcome } from "../../core/ack_policy.ts";
+import type { Outcome } from "../../core/job/ack_policy.ts";
 import type { TaskDefaults } from "./protocol.ts";
 
 /** What the pool tells its owner about its Web Workers. */
@@ -27,6 +27,12 @@ export interface PoolOptions<T> {
   spawnTimeoutMs?: number;
   /** The early-ack moment: the Web Worker started the job. */
   onStarted(ref: T): void;
+  /**
+   * Its Web Worker finished the job and its outcome is on the way (a long
+   * synchronous job behind it can hold the batch of results). Called at most
+   * once, before onResult, only when the pool saw the job finished first.
+   */
+  onFinished?(ref: T): void;
   onResult(ref: T, outcome: Outcome, ms: number): void;
   /** A running job reported progress (at most every 250 ms). */
   onProgress?(ref: T, fraction: number, meta: unknown): void;

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Outcome } from "../../core/ack_policy.ts";
+import type { Outcome } from "../../core/job/ack_policy.ts";
 import type { TaskDefaults } from "../../core/config/config.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
 
@@ -28,6 +28,8 @@ export const Status = {
   RUNNING: 3,
   DONE: 4,
   STOLEN: 5,
+  /** Refused without running (an unknown task, a body that is not a job): not a start. */
+  INVALID: 6,
 } as const;
 /** One of {@linkcode Status}. */
 export type Status = typeof Status[keyof typeof Status];

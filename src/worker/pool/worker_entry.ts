@@ -13,7 +13,7 @@
 
 import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../../core/errors.ts";
 import { displayPath, loadErrorText } from "../../core/task/load_error.ts";
-import type { Outcome } from "../../core/ack_policy.ts";
+import type { Outcome } from "../../core/job/ack_policy.ts";
 import {
   type HostMessage,
   serializeError,
@@ -114,9 +114,10 @@ async function pump(): Promise<void> {
       const queued = tag(job.k, Status.QUEUED);
       // Claim it, unless the pool moved it to an idle Web Worker meanwhile.
       if (Atomics.compareExchange(ring, slot, queued, tag(job.k, Status.CLAIMED)) !== queued) continue;
-      // A task with a hard time limit may end this thread: report what finished
-      // before it first, or those results die with the thread.
-      if (pending.length > 0 && tasks!.get(job.task)?.options.timeLimit) flush();
+      // Report what finished before a job that may take long (a hard time
+      // limit may end this thread, and a long synchronous task holds the
+      // thread): those results would wait for it, or die with the thread.
+      if (pending.length > 0 && mayTakeLong(job.task)) flush();
       const r = runJob(job);
       if (r instanceof Promise) {
         flush();
@@ -130,6 +131,15 @@ async function pump(): Promise<void> {
     pumping = false;
     flush();
   }
+}
+
+/** Each task's average run time in this Web Worker (ms). */
+const avgMs = new Map<string, number>();
+
+/** Not known to be quick: a hard time limit, no run measured yet here, or an average run over 1 ms. */
+function mayTakeLong(task: string): boolean {
+  const avg = avgMs.get(task);
+  return avg === undefined || avg > 1 || (tasks!.get(task)?.options.timeLimit ?? null) !== null;
 }
 
 function runJob(job: WireJob): WireResult | Promise<WireResult> {
@@ -182,8 +192,11 @@ function runJob(job: WireJob): WireResult | Promise<WireResult> {
 }
 
 function finish(job: WireJob, t0: number, outcome: Outcome): WireResult {
-  Atomics.store(ring, slotOf(job.k), tag(job.k, Status.DONE));
-  return { k: job.k, ms: performance.now() - t0, outcome };
+  Atomics.store(ring, slotOf(job.k), tag(job.k, outcome.kind === "invalid" ? Status.INVALID : Status.DONE));
+  const ms = performance.now() - t0;
+  const avg = avgMs.get(job.task);
+  avgMs.set(job.task, avg === undefined ? ms : avg * 0.9 + ms * 0.1);
+  return { k: job.k, ms, outcome };
 }
 
 function classify(e: unknown, entry: TaskEntry): Outcome {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Decision } from "../../core/ack_policy.ts";
+import type { Decision } from "../../core/job/ack_policy.ts";
 import type { JobFields, QwEvent } from "../../core/events.ts";
 import type { ResultRecord } from "../../client/result_store.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";

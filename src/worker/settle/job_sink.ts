@@ -8,7 +8,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
-import { publishDeadLetter, publishJob } from "../../client/producer.ts";
+import { Header, publishDeadLetter, publishJob } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
@@ -31,6 +31,12 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
+      });
+    },
+    async handBack(h, runsBefore) {
+      const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
+      await publishJob(js, stream, {
+        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: null, headers, dedupSuffix: `hb:${h.seq}:${h.deliveryCount}`,
       });
     },
     async deadLetter(h, reason, error) {

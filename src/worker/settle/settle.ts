@@ -1,21 +1,26 @@
 /**
- * Applying a decision to a held job: publish what must exist before the
- * message is settled (a retry, a dead letter; with acksLate, the result),
- * then ack, nak or term it, store its result and emit its event. Also the
- * fate of a message that cannot run at all: dead-lettered, termed, FAILURE.
+ * Applying a decision to a held job: the plan of core/settle_plan.ts (the
+ * flow's next steps, a retry, a dead letter; with acksLate, the result;
+ * then the one ack, nak or term, what may follow it, the event), run effect
+ * after effect with that module's one failure policy. Also the fate of a
+ * message that cannot run at all: dead-lettered, termed, FAILURE.
  *
  * @module
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import type { Decision } from "../../core/ack_policy.ts";
+import type { BrokerAction, Decision } from "../../core/job/ack_policy.ts";
+import { type Effect, onFailure, planSettlement } from "../../core/job/settle_plan.ts";
 import { errorText } from "../../client/connection.ts";
 import type { Emitter, JobFields } from "../../core/events.ts";
-import type { ResultRecord, ResultStore } from "../../client/result_store.ts";
-import { toJsonValue } from "../../core/json_value.ts";
-import type { Held, JobSink } from "../intake/held.ts";
+import type { ResultStore } from "../../client/result_store.ts";
+import { type Held, type JobSink, move } from "../intake/held.ts";
+import { safely } from "../intake/broker.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
+import { ResultWrites } from "./result_writes.ts";
 import type { FlowRunner } from "../flows/flow_runner.ts";
+
+export { MAX_WRITES_IN_FLIGHT } from "./result_writes.ts";
 
 /** What settling needs. */
 export interface SettleOptions {
@@ -30,169 +35,184 @@ export interface SettleOptions {
   /** Advances flows; a step of a flow is settled only after its flow advanced. */
   flowRunner?: () => FlowRunner | null;
   now: () => number;
+  /** Waits between tries of a result write (tests pass a fake). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Called when a job left `held`. */
+  onGone?: (h: Held) => void;
 }
 
-/**
- * Result writes in flight at most. They are pipelined (none waits for
- * another); past this many the worker stops pulling until half have landed,
- * so a slow results bucket slows the worker instead of growing its memory.
- */
-export const MAX_WRITES_IN_FLIGHT = 4096;
+interface Run {
+  ms: number;
+  value?: unknown;
+}
 
 /** Applies decisions; see the module doc. */
 export class Settler {
   #o: SettleOptions;
-  #writes = 0;
-  #drained: Array<() => void> = [];
-  /** Tasks whose converted return value was reported already. */
-  #converted = new Set<string>();
+  #results: ResultWrites | null;
+  #inFlight = new Set<Promise<unknown>>();
+  #writeTries = new WeakMap<Held, number>();
+  #stopped = false;
 
   constructor(options: SettleOptions) {
     this.#o = options;
+    this.#results = options.store ? new ResultWrites({ ...options, store: options.store }) : null;
   }
 
-  /** Apply a decision. Synchronous unless something must be published first (a retry, a dead letter, an acksLate result). */
+  /**
+   * Apply a decision to a job that reached `settling`. Synchronous unless
+   * something must be stored before the message is settled.
+   */
   apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
-    if (h.flow && !d.retry && d.broker.op !== "nak") return this.#advanceThenApply(h, d, ms, value);
-    if (d.retry || d.deadLetter !== undefined) return this.#publishThenSettle(h, d, ms, value);
-    this.#settle(h, d, ms, value);
+    const results = this.#results !== null && !h.policy.ignoreResult;
+    const plan = planSettlement(d, { acksLate: h.policy.acksLate, acked: h.acked, flow: h.flow !== undefined, results });
+    return this.#run(h, d, plan, 0, { ms, value });
   }
 
-  /** A flow's step ended: publish what follows (or fail the flow) before anything acks it. */
-  async #advanceThenApply(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
+  #run(h: Held, d: Decision, plan: Effect[], from: number, r: Run): void | Promise<void> {
+    for (let i = from; i < plan.length; i++) {
+      const e = plan[i];
+      const pending = this.#effect(h, d, e, r);
+      if (pending === undefined) continue;
+      // An effect that must be stored first: the rest of the plan waits for it.
+      return this.#track(pending.then((ok) => (ok ? this.#run(h, d, plan, i + 1, r) : this.#failed(h, d, plan, i, r))));
+    }
+    this.#gone(h);
+  }
+
+  /** Run one effect: undefined when it was done at once, else whether it succeeded. */
+  #effect(h: Held, d: Decision, e: Effect, r: Run): Promise<boolean> | undefined {
+    const { sink, emitter } = this.#o;
+    switch (e.kind) {
+      case "advance_flow":
+        return this.#advance(h, d, r);
+      case "publish_retry":
+        return sink.retry(h, d.retry!.countdown, d.retry!.retries).then(
+          () => true,
+          (err) => report(emitter, "retry", `Cannot schedule retry of '${h.id}': ${errorText(err)}`),
+        );
+      case "dead_letter":
+        return sink.deadLetter(h, d.deadLetter!, d.error).then(
+          () => true,
+          (err) => report(emitter, "dead_letter", `Cannot dead-letter '${h.id}': ${errorText(err)}`),
+        );
+      case "write_result": {
+        const stored = this.#results!.write(h, this.#results!.record(h, d, r.value));
+        return e.before ? stored : undefined;
+      }
+      case "broker":
+        this.#broker(h, e.action);
+        return undefined;
+      case "event":
+        emitter.emit(outcomeEvent(h, d, r.ms));
+        return undefined;
+    }
+  }
+
+  #advance(h: Held, d: Decision, r: Run): Promise<boolean> | undefined {
     const runner = this.#o.flowRunner?.() ?? null;
     const flow = h.flow!;
-    h.settling = true;
-    try {
-      if (runner !== null) {
-        if (d.state === "SUCCESS" || d.event === "job.ignored") await runner.succeeded(flow, value);
-        else if (d.state === "FAILURE" || d.state === "REVOKED") await runner.failed(flow, { task: h.task, state: d.state }, d.error);
-      }
-    } catch (e) {
-      this.#o.emitter.emit({ type: "error", where: "flow", error: `Cannot advance flow '${flow.id}' after '${h.id}': ${errorText(e)}` });
-      // Not acked: the step runs again and advances then (its next steps are deduplicated by id).
-      if (!h.acked) h.msg.nak(1000);
-      this.#o.held.delete(h);
-      return;
-    }
-    h.flow = undefined;
-    return this.apply(h, d, ms, value);
-  }
-
-  async #publishThenSettle(h: Held, d: Decision, ms: number, value?: unknown): Promise<void> {
-    const { emitter, sink } = this.#o;
-    h.settling = true;
-    if (d.retry) {
-      try {
-        await sink.retry(h, d.retry.countdown, d.retry.retries);
-      } catch (e) {
-        // Not scheduled: hand the job back rather than lose it.
-        emitter.emit({ type: "error", where: "retry", error: `Cannot schedule retry of '${h.id}': ${errorText(e)}` });
-        if (!h.acked) h.msg.nak(1000);
-        this.#o.held.delete(h);
-        return;
-      }
-    }
-    if (d.deadLetter !== undefined) {
-      try {
-        await sink.deadLetter(h, d.deadLetter, d.error);
-      } catch (e) {
-        emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter '${h.id}': ${errorText(e)}` });
-        if (!h.acked) {
-          h.msg.nak(1000);
-          this.#o.held.delete(h);
-          return;
-        }
-      }
-    }
-    this.#settle(h, d, ms, value);
-  }
-
-  #settle(h: Held, d: Decision, ms: number, value?: unknown): void {
-    const { store } = this.#o;
-    if (store && d.state && value !== undefined && !h.policy.ignoreResult) value = this.#jsonValue(h, value);
-    const record = store && d.state && !h.policy.ignoreResult
-      ? resultRecord(h, this.#o.workerName, this.#o.now(), d.state, { value, error: d.error, deadLetter: d.deadLetter })
+    if (runner === null) return undefined;
+    const advanced = d.state === "SUCCESS" || d.event === "job.ignored"
+      ? runner.succeeded(flow, r.value)
+      : d.state === "FAILURE" || d.state === "REVOKED"
+      ? runner.failed(flow, { task: h.task, state: d.state }, d.error)
       : null;
-    if (record === null) return this.#finish(h, d, ms);
-    if (!h.policy.acksLate || h.acked) {
-      this.#finish(h, d, ms);
-      void this.#write(h, record);
-      return;
+    if (advanced === null) return undefined;
+    return advanced.then(() => {
+      h.flow = undefined;
+      return true;
+    }, (err) => report(this.#o.emitter, "flow", `Cannot advance flow '${flow.id}' after '${h.id}': ${errorText(err)}`));
+  }
+
+  /** The failure policy of core/settle_plan.ts, applied to effect `at` of the plan. */
+  #failed(h: Held, d: Decision, plan: Effect[], at: number, r: Run): void | Promise<void> {
+    const emitter = this.#o.emitter;
+    switch (onFailure(plan[at].kind, h.acked)) {
+      case "requeue":
+        // Not acked: it runs again (a flow's next steps and a retry are deduplicated by id).
+        safely(emitter, "nak", () => h.msg.nak(1000));
+        return this.#gone(h);
+      case "retry_effect":
+        if (this.#stopped) {
+          safely(emitter, "nak", () => h.msg.nak(1000));
+          emitter.emit({ type: "job.requeued", note: "its result could not be stored before shutdown: it runs again", ...fields(h) });
+          return this.#gone(h);
+        }
+        // Its lease is renewed while it settles: the write is tried again, the task is not run again.
+        return this.#track((this.#o.sleep ?? sleep)(this.#backoff(h)).then(() => this.#run(h, d, plan, at, r)));
+      case "record_failure": {
+        // Acked already: the job would vanish. Leave a dead letter and a FAILURE instead.
+        const reason = "Its retry could not be scheduled after the job was acked (early ack)";
+        const error = d.error ?? { name: "RetryNotScheduled", message: reason };
+        const failed: Decision = { broker: { op: "acked" }, state: "FAILURE", event: "job.failed", error, deadLetter: reason };
+        const results = this.#results !== null && !h.policy.ignoreResult;
+        return this.#run(h, failed, planSettlement(failed, { acksLate: false, acked: true, flow: false, results }), 0, r);
+      }
+      case "report":
+        return this.#run(h, d, plan, at + 1, r);
     }
-    // acksLate: the result is stored before the job is acked, so a crash in
-    // between runs the job again rather than losing its result.
-    h.settling = true;
-    void this.#write(h, record).then((stored) => {
-      if (stored || d.broker.op !== "ack") return this.#finish(h, d, ms);
-      h.msg.nak(1000);
-      this.#o.held.delete(h);
-      this.#o.emitter.emit({ type: "job.requeued", note: "its result could not be stored: it runs again", ...fields(h) });
-    });
+  }
+
+  #broker(h: Held, action: BrokerAction): void {
+    const emitter = this.#o.emitter;
+    switch (action.op) {
+      case "ack":
+        safely(emitter, "ack", () => h.msg.ack());
+        break;
+      case "acked":
+        if (!h.acked) safely(emitter, "ack", () => h.msg.ack());
+        break;
+      case "nak":
+        safely(emitter, "nak", () => h.msg.nak(action.delayMs || undefined));
+        break;
+      case "term":
+        safely(emitter, "term", () => this.#term(h.msg, action.reason));
+        this.#o.sink.remove(h.seq);
+        break;
+    }
+    h.acked = true;
+  }
+
+  #gone(h: Held): void {
+    move(h, "settle");
+    this.#o.held.delete(h);
+    this.#o.onGone?.(h);
+  }
+
+  #backoff(h: Held): number {
+    const n = (this.#writeTries.get(h) ?? 0) + 1;
+    this.#writeTries.set(h, n);
+    return Math.min(5_000, 100 * 2 ** Math.min(n, 6));
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p));
+    return p;
   }
 
   /** How many more jobs the worker may take before result writes catch up (0 while too many are in flight). */
   get room(): number {
-    return Math.max(0, MAX_WRITES_IN_FLIGHT - this.#writes);
+    return this.#results?.room ?? Infinity;
   }
 
   /** Resolves once result writes in flight dropped to half the bound. */
   whenRoom(): Promise<void> {
-    return new Promise((resolve) => this.#drained.push(resolve));
+    return this.#results?.whenRoom() ?? Promise.resolve();
   }
 
-  /** The value as the results bucket stores it; the first conversion of each task is reported. */
-  #jsonValue(h: Held, value: unknown): unknown {
-    const j = toJsonValue(value);
-    if (j.converted !== null && !this.#converted.has(h.task)) {
-      this.#converted.add(h.task);
-      this.#o.emitter.emit({ type: "result.converted", task: h.task, id: h.id, converted: j.converted });
-    }
-    return j.value;
+  /** Shutdown: a result that cannot be stored is given up (the job is naked) instead of tried again. */
+  stop(): void {
+    this.#stopped = true;
   }
 
-  /** Resolves true once the record is stored; false (and an event) when it cannot be. */
-  #write(h: Held, record: ResultRecord): Promise<boolean> {
-    const store = this.#o.store!;
-    const write = () => store.write(record);
-    this.#writes++;
-    return (h.lastWrite ? h.lastWrite.then(write) : write()).then(
-      () => true,
-      (e) => {
-        this.#o.emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
-        return false;
-      },
-    ).finally(() => {
-      if (--this.#writes <= MAX_WRITES_IN_FLIGHT / 2 && this.#drained.length > 0) {
-        const w = this.#drained;
-        this.#drained = [];
-        for (const f of w) f();
-      }
-    });
-  }
-
-  #finish(h: Held, d: Decision, ms: number): void {
-    try {
-      switch (d.broker.op) {
-        case "ack":
-          h.msg.ack();
-          break;
-        case "acked":
-          if (!h.acked) h.msg.ack();
-          break;
-        case "nak":
-          h.msg.nak(d.broker.delayMs || undefined);
-          break;
-        case "term":
-          this.#term(h.msg, d.broker.reason);
-          this.#o.sink.remove(h.seq);
-          break;
-      }
-      h.acked = true;
-      this.#o.emitter.emit(outcomeEvent(h, d, ms));
-    } finally {
-      this.#o.held.delete(h);
-    }
+  /** Resolves when every settlement in flight is done, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   #term(msg: JsMsg, reason: string): void {
@@ -206,7 +226,7 @@ export class Settler {
     emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
     sink.deadLetter({ msg, seq: job.seq }, reason).then(
       () => {
-        this.#term(msg, reason);
+        safely(emitter, "term", () => this.#term(msg, reason));
         sink.remove(job.seq);
         if (!store) return;
         const error = { name: "InvalidJobError", message: reason };
@@ -215,8 +235,15 @@ export class Settler {
       },
       (e) => {
         emitter.emit({ type: "error", where: "dead_letter", error: `Cannot dead-letter message ${msg.seq}: ${errorText(e)}` });
-        msg.nak(1000);
+        safely(emitter, "nak", () => msg.nak(1000));
       },
     );
   }
 }
+
+function report(emitter: Emitter, where: string, error: string): false {
+  emitter.emit({ type: "error", where, error });
+  return false;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@ function slot(statuses: number[]): Slot<string> {
   const ring = new Int32Array(new SharedArrayBuffer(RING_SIZE * 4));
   const fifo = statuses.map((st, k) => {
     Atomics.store(ring, slotOf(k), tag(k, st as Status));
-    return { k, job: { task: "t", data: new Uint8Array(), id: `j${k}`, retries: 0, deliveryCount: 1, ref: `j${k}` }, started: false, startedAt: 0 };
+    return { k, job: { task: "t", data: new Uint8Array(), id: `j${k}`, retries: 0, deliveryCount: 1, ref: `j${k}` }, started: false, finished: false, startedAt: 0 };
   });
   return {
     id: 0, worker: null as unknown as Worker, ring, ready: true, dead: false, killedFor: null, killedAs: "time_limit", nextK: fifo.length, fifo,
@@ -23,7 +23,9 @@ describe("the pool's view of a Web Worker's ring", () => {
     const s = slot([Status.DONE, Status.RUNNING, Status.QUEUED]);
     assert.equal(runningIn([s]), 1, "running before the look");
     assert.equal(currentEntry(s), null, "no start time yet: time limits wait for the look");
-    assert.deepEqual(markStarted(s, 1000).map((e) => e.job.id), ["j1"]);
+    const seen = markStarted(s, 1000);
+    assert.deepEqual(seen.started.map((e) => e.job.id), ["j0", "j1"], "a DONE job ran: it counts as started");
+    assert.deepEqual(seen.finished.map((e) => e.job.id), ["j0"]);
     assert.equal(currentEntry(s)?.job.id, "j1");
     assert.equal(runningIn([s]), 1);
   });
@@ -38,5 +40,16 @@ describe("the pool's view of a Web Worker's ring", () => {
     const unready = slot([Status.RUNNING]);
     unready.ready = false;
     assert.equal(runningIn([dead, unready, slot([Status.RUNNING])]), 1);
+  });
+
+  it("markStarted() sees finished jobs whose outcome waits behind a running one, each once, and never an INVALID one", () => {
+    // A Web Worker ran j0 and j2, refused j1, and now runs j3 (a long synchronous job holding their results).
+    const s = slot([Status.DONE, Status.INVALID, Status.DONE, Status.RUNNING, Status.QUEUED]);
+    const first = markStarted(s, 5);
+    assert.deepEqual(first.started.map((e) => e.job.id), ["j0", "j2", "j3"]);
+    assert.deepEqual(first.finished.map((e) => e.job.id), ["j0", "j2"]);
+    const again = markStarted(s, 10);
+    assert.deepEqual([again.started.length, again.finished.length], [0, 0], "each job is reported once");
+    assert.equal(currentEntry(s)?.job.id, "j3");
   });
 });

@@ -1,17 +1,20 @@
 // The lease decision and the stall decision: tables, no NATS, no clock.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { handBackAfterMs, type HeldJob, type LeaseAction, leaseAction } from "../../../src/core/lease.ts";
-import { type PoolProgress, type StallState, stallState } from "../../../src/core/stall.ts";
+import { handBackAfterMs, type HeldJob, type LeaseAction, leaseAction } from "../../../../src/core/job/lease.ts";
+import { type PoolProgress, type StallState, stallState } from "../../../../src/core/stall.ts";
 
 const ACK_WAIT = 30_000;
-const job = (o: Partial<HeldJob>): HeldJob => ({ running: false, settling: false, heldMs: 0, sinceTouchMs: 0, ...o });
+const job = (o: Partial<HeldJob>): HeldJob => ({ state: "queued", heldMs: 0, sinceTouchMs: 0, ...o });
 
 describe("leaseAction()", () => {
   const rows: [string, HeldJob, number, LeaseAction][] = [
-    ["renews a running job due for renewal, whatever the pool does", job({ running: true, heldMs: 3_600_000, sinceTouchMs: 10_000 }), 3_600_000, "renew"],
-    ["keeps a running job renewed less than a third of the ack wait ago", job({ running: true, sinceTouchMs: 9_999 }), 0, "keep"],
-    ["renews a job being settled (its retry, dead letter or result in flight)", job({ settling: true, heldMs: 60_000, sinceTouchMs: 10_000 }), 60_000, "renew"],
+    ["renews a running job due for renewal, whatever the pool does", job({ state: "running", heldMs: 3_600_000, sinceTouchMs: 10_000 }), 3_600_000, "renew"],
+    ["keeps a running job renewed less than a third of the ack wait ago", job({ state: "running", sinceTouchMs: 9_999 }), 0, "keep"],
+    ["renews a job being settled (its retry, dead letter or result in flight)", job({ state: "settling", heldMs: 60_000, sinceTouchMs: 10_000 }), 60_000, "renew"],
+    ["renews a job its Web Worker finished while its outcome is on the way, however long", job({ state: "finished", heldMs: 600_000, sinceTouchMs: 10_000 }), 600_000, "renew"],
+    ["never hands back a finished job whose outcome is on the way (it ran)", job({ state: "finished", heldMs: 600_000, sinceTouchMs: 1 }), 600_000, "keep"],
+    ["does nothing for a job that is gone", job({ state: "settled", heldMs: 600_000, sinceTouchMs: 600_000 }), 0, "keep"],
     ["renews a waiting job while the pool makes progress", job({ heldMs: 15_000, sinceTouchMs: 10_000 }), 9_999, "renew"],
     ["lets a waiting job's lease be while the pool makes no progress", job({ heldMs: 15_000, sinceTouchMs: 10_000 }), 10_000, "keep"],
     ["keeps a waiting job not yet due", job({ heldMs: 5_000, sinceTouchMs: 5_000 }), 0, "keep"],

@@ -5,9 +5,10 @@
  * lease be, or to hand the job back (`nak`) so another process can run it.
  * Pure: the caller passes every time as a duration.
  *
- * - A job running in a live Web Worker, or being settled (its retry, dead
- *   letter or result being written), is progress: renewed every third of the
- *   ack wait, however long it takes.
+ * - A job running in a live Web Worker, finished there with its outcome on
+ *   the way, or being settled (its retry, dead letter or result being
+ *   written), is progress: renewed every third of the ack wait, however long
+ *   it takes.
  * - A job waiting in the pool is renewed only while the pool makes progress
  *   (a job started or finished, or a Web Worker came up, within a third of
  *   the ack wait), and never for longer than {@linkcode handBackAfterMs}:
@@ -16,12 +17,12 @@
  * @module
  */
 
+import { type JobState, leaseKind } from "./job_life.ts";
+
 /** What the lease decision knows about one held job. */
 export interface HeldJob {
-  /** A Web Worker started it and it has not ended. */
-  running: boolean;
-  /** It ended and qw is publishing what follows from that before it settles. */
-  settling: boolean;
+  /** Where it stands (core/job_life.ts): running, finished and settling are progress. */
+  state: JobState;
   /** Milliseconds since qw received it. */
   heldMs: number;
   /** Milliseconds since its lease was last renewed (or since it was received). */
@@ -43,7 +44,9 @@ export function handBackAfterMs(ackWaitMs: number): number {
 /** Decide one held job's lease. Pure. */
 export function leaseAction(job: HeldJob, pool: { sinceProgressMs: number }, ackWaitMs: number): LeaseAction {
   const due = job.sinceTouchMs >= ackWaitMs / 3;
-  if (job.running || job.settling) return due ? "renew" : "keep";
+  const kind = leaseKind(job.state);
+  if (kind === "none") return "keep";
+  if (kind === "progress") return due ? "renew" : "keep";
   if (job.heldMs >= handBackAfterMs(ackWaitMs)) return "hand_back";
   const progressing = pool.sinceProgressMs < ackWaitMs / 3;
   return due && progressing ? "renew" : "keep";

@@ -8,7 +8,7 @@
  */
 
 import { type RandomSource, retryCountdown } from "./backoff.ts";
-import type { ResolvedTaskOptions, SerializedError } from "./types.ts";
+import type { ResolvedTaskOptions, SerializedError } from "../types.ts";
 
 /** How one execution of a job ended, as the pool reports it. */
 export type Outcome =

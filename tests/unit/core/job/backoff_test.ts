@@ -6,7 +6,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type CountdownPolicy, exponentialBackoff, retryCountdown } from "../../../src/core/backoff.ts";
+import { type CountdownPolicy, exponentialBackoff, retryCountdown } from "../../../../src/core/job/backoff.ts";
 
 const never = (): number => {
   throw new Error("random must not be drawn without jitter");

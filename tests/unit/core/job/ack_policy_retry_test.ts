@@ -8,9 +8,9 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type AckPolicy, decideAck, type Decision, type Outcome } from "../../../src/core/ack_policy.ts";
+import { type AckPolicy, decideAck, type Decision, type Outcome } from "../../../../src/core/job/ack_policy.ts";
 
-import { ctx, plain } from "../../helpers/ack.ts";
+import { ctx, plain } from "../../../helpers/ack.ts";
 const ERR = { name: "Error", message: "boom" };
 const acked = { op: "acked" } as const;
 const ack = { op: "ack" } as const;

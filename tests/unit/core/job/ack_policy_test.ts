@@ -13,10 +13,10 @@ import {
   decideAck,
   type Decision,
   type Outcome,
-} from "../../../src/core/ack_policy.ts";
-import type { SerializedError } from "../../../src/core/types.ts";
+} from "../../../../src/core/job/ack_policy.ts";
+import type { SerializedError } from "../../../../src/core/types.ts";
 
-import { ctx, plain } from "../../helpers/ack.ts";
+import { ctx, plain } from "../../../helpers/ack.ts";
 
 const ERR: SerializedError = { name: "Error", message: "boom" };
 const LOST: SerializedError = {

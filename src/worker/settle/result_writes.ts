@@ -1,0 +1,85 @@
+/**
+ * Result writes of settling jobs: pipelined (none waits for another), each
+ * after the job's STARTED or PROGRESS write, and bounded, so a slow results
+ * bucket slows the worker instead of growing its memory.
+ *
+ * @module
+ */
+
+import type { Decision } from "../../core/job/ack_policy.ts";
+import { errorText } from "../../client/connection.ts";
+import type { Emitter } from "../../core/events.ts";
+import type { ResultRecord, ResultStore } from "../../client/result_store.ts";
+import { toJsonValue } from "../../core/json_value.ts";
+import type { Held } from "../intake/held.ts";
+import { resultRecord } from "./_outcome.ts";
+
+/**
+ * Result writes in flight at most. Past this many the worker stops pulling
+ * until half have landed.
+ */
+export const MAX_WRITES_IN_FLIGHT = 4096;
+
+/** The results side of settling. */
+export class ResultWrites {
+  #store: ResultStore;
+  #emitter: Emitter;
+  #worker: string;
+  #now: () => number;
+  #writes = 0;
+  #drained: Array<() => void> = [];
+  /** Tasks whose converted return value was reported already. */
+  #converted = new Set<string>();
+
+  constructor(o: { store: ResultStore; emitter: Emitter; workerName: string; now: () => number }) {
+    this.#store = o.store;
+    this.#emitter = o.emitter;
+    this.#worker = o.workerName;
+    this.#now = o.now;
+  }
+
+  /** How many more jobs the worker may take before result writes catch up (0 while too many are in flight). */
+  get room(): number {
+    return Math.max(0, MAX_WRITES_IN_FLIGHT - this.#writes);
+  }
+
+  /** Resolves once result writes in flight dropped to half the bound. */
+  whenRoom(): Promise<void> {
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  /** The record a decision stores for a job (its value as the bucket stores it). */
+  record(h: Held, d: Decision, value: unknown): ResultRecord {
+    if (d.state === "SUCCESS" && value !== undefined) value = this.#jsonValue(h, value);
+    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter });
+  }
+
+  /** Resolves true once the record is stored; false (and an event) when it cannot be. */
+  write(h: Held, record: ResultRecord): Promise<boolean> {
+    const write = () => this.#store.write(record);
+    this.#writes++;
+    return (h.lastWrite ? h.lastWrite.then(write) : write()).then(
+      () => true,
+      (e) => {
+        this.#emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
+        return false;
+      },
+    ).finally(() => {
+      if (--this.#writes <= MAX_WRITES_IN_FLIGHT / 2 && this.#drained.length > 0) {
+        const w = this.#drained;
+        this.#drained = [];
+        for (const f of w) f();
+      }
+    });
+  }
+
+  /** The value as the results bucket stores it; the first conversion of each task is reported. */
+  #jsonValue(h: Held, value: unknown): unknown {
+    const j = toJsonValue(value);
+    if (j.converted !== null && !this.#converted.has(h.task)) {
+      this.#converted.add(h.task);
+      this.#emitter.emit({ type: "result.converted", task: h.task, id: h.id, converted: j.converted });
+    }
+    return j.value;
+  }
+}
