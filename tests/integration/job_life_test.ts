@@ -65,12 +65,19 @@ describe("the job's life, from outside", () => {
     }
   }
 
-  for (const concurrency of [1, 2]) {
-    it(`early ack: no job runs twice beside a synchronous job 3x the ack wait (two processes, concurrency ${concurrency})`, SLOW, async () => {
-      const { runs, twice: dup } = await besideALongJob(concurrency);
-      assert.deepEqual(dup, [], `ran twice: ${dup.length}`);
-      assert.equal(new Set(runs.map((r) => r.id)).size, 301, "every job ran");
-    });
+  // QW_LIFE_REPEAT=20 QW_LIFE_CONCURRENCY=1,2,4 repeats the reproduction (the issue's 20 runs at each).
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+  const repeat = Number(env.QW_LIFE_REPEAT) || 1;
+  const levels = (env.QW_LIFE_CONCURRENCY ?? "1,2").split(",").map(Number);
+  for (const concurrency of levels) {
+    for (let i = 1; i <= repeat; i++) {
+      const name = `early ack: no job runs twice beside a synchronous job 3x the ack wait (two processes, concurrency ${concurrency})`;
+      it(repeat > 1 ? `${name}, run ${i}` : name, SLOW, async () => {
+        const { runs, twice: dup } = await besideALongJob(concurrency);
+        assert.deepEqual(dup, [], `ran twice: ${dup.length}`);
+        assert.equal(new Set(runs.map((r) => r.id)).size, 301, "every job ran");
+      });
+    }
   }
 
   it("close() hands back the jobs that did not start at once, not after the grace period", SLOW, async () => {
