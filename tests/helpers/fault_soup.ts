@@ -105,7 +105,7 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     if (c.kind === "limits") for (const j of before) await publish(j);
     qw = spawnQw([
       "--stream", stream, "--tasks", "tests/fixtures/tasks/soup.ts", "--server", o.server,
-      "--concurrency", String(c.concurrency), "--ack-wait", "5", "--log-level", "warning",
+      "--concurrency", String(c.concurrency), "--ack-wait", String(c.ackWait), "--log-level", "warning",
       // Bounds the shutdown of a stuck run; a settled run has nothing running at SIGTERM.
       "--grace", "2",
     ]);
@@ -188,7 +188,7 @@ export function failureLine(r: SoupReport): string {
     `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""})`
   );
   const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
-  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ${c.jobs.length} jobs, ${held}): ` +
+  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${held}): ` +
     [...r.problems, ...bad].join("; ");
 }
 

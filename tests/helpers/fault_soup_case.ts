@@ -26,7 +26,12 @@ export const BEHAVIOURS = [
   "spins",
   "softLimit",
   "slow",
+  "busySync",
+  "busySyncLate",
 ] as const;
+
+/** The behaviours added after the first seeds were pinned: generated apart, so those seeds keep their cases. */
+const LATER: readonly Behaviour[] = ["busySync", "busySyncLate"];
 export type Behaviour = typeof BEHAVIOURS[number];
 
 /** The stored state, or PENDING when nothing is stored. */
@@ -71,6 +76,10 @@ export const ORACLE: Record<Behaviour, Expected> = {
   spins: failed(1, "TimeLimitExceeded"),
   softLimit: failed(1, "SoftTimeLimitExceeded"),
   slow: ok(1),
+  // A synchronous task that holds its thread for up to three times the ack wait: the results of jobs
+  // finished before it wait behind it, and none of them, nor it, runs twice.
+  busySync: ok(1),
+  busySyncLate: ok(1),
 };
 
 /** One job of a case. */
@@ -92,11 +101,13 @@ export interface SoupCase {
   concurrency: 1 | 2 | 4;
   /** "workqueue": qw creates the stream; "limits": the runner creates a limits-retention stream first. */
   kind: "workqueue" | "limits";
+  /** The worker's --ack-wait in seconds: 1 is shorter than a busySync job. */
+  ackWait: 1 | 5;
   jobs: SoupJob[];
 }
 
 const jobArb = fc.record({
-  behaviour: fc.constantFrom(...BEHAVIOURS),
+  behaviour: fc.constantFrom(...BEHAVIOURS.filter((b) => !LATER.includes(b))),
   ms: fc.integer({ min: 20, max: 300 }),
   during: fc.boolean(),
   gapMs: fc.integer({ min: 0, max: 100 }),
@@ -108,17 +119,29 @@ const caseArb = fc.record({
   jobs: fc.array(jobArb, { minLength: 4, maxLength: 20 }),
 });
 
+// Long synchronous jobs and an ack wait shorter than they run, drawn from the seed apart from the rest.
+const laterArb = fc.record({
+  ackWait: fc.constantFrom(1 as const, 5 as const),
+  jobs: fc.array(fc.record({ behaviour: fc.constantFrom(...LATER), ms: fc.integer({ min: 20, max: 300 }), during: fc.boolean(), at: fc.nat() }), {
+    maxLength: 2,
+  }),
+});
+
 /** The case of a seed; the same seed always gives the same case. */
 export function soupCase(seed: number): SoupCase {
   const c = fc.sample(caseArb, { seed, numRuns: 1 })[0];
+  const later = fc.sample(laterArb, { seed: seed ^ 0x5eed, numRuns: 1 })[0];
+  const jobs = [...c.jobs];
+  for (const j of later.jobs) jobs.splice(j.at % (jobs.length + 1), 0, { behaviour: j.behaviour, ms: j.ms, during: j.during, gapMs: 0 });
   return {
     seed,
     concurrency: c.concurrency,
     kind: c.kind,
-    jobs: c.jobs.map((j, i) => ({
+    ackWait: later.ackWait,
+    jobs: jobs.map((j, i) => ({
       id: `j${i}`,
       behaviour: j.behaviour,
-      args: j.behaviour === "slow" ? [j.ms] : [],
+      args: j.behaviour === "slow" ? [j.ms] : j.behaviour.startsWith("busySync") ? [j.ms * 10] : [],
       phase: j.during ? "during" : "before",
       gapMs: j.during ? j.gapMs : 0,
     })),

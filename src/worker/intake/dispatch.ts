@@ -126,8 +126,9 @@ export class Dispatcher {
   #submit(held: Held): void {
     if (!move(held, "queue")) return;
     // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
-    const { task, id, retries, deliveryCount } = held;
-    this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount, ref: held });
+    const { task, id, retries } = held;
+    // The task's context counts deliveries that may have run: a handed-back copy is not "redelivered".
+    this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount: held.runsBefore + 1, ref: held });
   }
 
   #defer(held: Held, at: number, wait: number): void {
