@@ -33,6 +33,8 @@ const TASKS = join(FIXTURES, "bench_tasks.ts");
 export interface QwFlags {
   concurrency: number;
   acksLate?: boolean;
+  /** `--confirm-ack`: strict at most once, a confirmed ack before each start. */
+  confirmAck?: boolean;
   results?: boolean;
   events?: boolean;
   /** `--log-level`; qw's default (info, a line per job done) when absent. */
@@ -44,6 +46,7 @@ export function qwArgs(stream: string, url: string, f: QwFlags): string[] {
   const args = ["--stream", stream, "--tasks", TASKS, "--server", url, "--concurrency", String(f.concurrency)];
   if (f.logLevel) args.push("--log-level", f.logLevel);
   if (f.acksLate !== undefined) args.push(f.acksLate ? "--acks-late" : "--no-acks-late");
+  if (f.confirmAck) args.push("--confirm-ack");
   if (f.results !== undefined) args.push(f.results ? "--results" : "--no-results");
   if (f.events !== undefined) args.push(f.events ? "--events" : "--no-events");
   return args;

@@ -154,6 +154,11 @@ try {
       concurrency: C,
       acksLate: true,
     }),
+    qwRow("confirmAck", `qw --no-results --no-events --confirm-ack (strict at most once), c=${C}`, {
+      ...PIPELINE,
+      concurrency: C,
+      confirmAck: true,
+    }),
     qwRow("events", `qw --no-results ${EVENTS_ON.events ? "--events" : "(events on by default)"}, early ack, c=${C}`, {
       results: false,
       logLevel: PIPELINE.logLevel,

@@ -98,6 +98,7 @@ export const TASK_FLAGS: readonly ConfigFlag[] = [
   ...on("acks-late", "acksLate", "Ack after the run, not when the job starts"),
   ...on("reject-on-worker-lost", "rejectOnWorkerLost", "With acks-late, requeue jobs whose Web Worker died"),
   ...off("acks-on-failure-or-timeout", "acksOnFailureOrTimeout", "With acks-late, term failed and timed-out jobs"),
+  ...on("confirm-ack", "confirmAck", "Start a job once the server confirmed its ack (strict at most once)"),
   { name: "max-retries", key: "maxRetries", arg: "N", help: `Retries after the first run, "none" = forever (default ${T.maxRetries})` },
   { name: "default-retry-delay", key: "defaultRetryDelay", arg: "SECONDS", help: `Countdown of a plain retry (default ${T.defaultRetryDelay})` },
   { name: "retry-backoff", key: "retryBackoff", arg: "FACTOR", help: "Autoretry backoff: true, false or a factor (default false)" },

@@ -17,6 +17,12 @@ export interface TaskOptions {
   acksLate?: boolean;
   /** With acksLate, requeue a job whose Web Worker died (once). @default false */
   rejectOnWorkerLost?: boolean;
+  /**
+   * Strict at most once (early ack only): the job starts only once the server
+   * confirmed its ack, so it never runs twice, at the cost of a round trip
+   * before each job starts. @default false
+   */
+  confirmAck?: boolean;
   /** With acksLate, ack (true) or term/nak (false) failed and timed-out jobs. @default true */
   acksOnFailureOrTimeout?: boolean;
   /** Errors (classes or names) that retry the job automatically. @default [] */
@@ -83,6 +89,7 @@ export interface ScheduleSpec {
 export interface ResolvedTaskOptions {
   acksLate: boolean;
   rejectOnWorkerLost: boolean;
+  confirmAck: boolean;
   acksOnFailureOrTimeout: boolean;
   autoretryFor: string[];
   dontAutoretryFor: string[];

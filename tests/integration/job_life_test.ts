@@ -35,7 +35,7 @@ describe("the job's life, from outside", () => {
    * Two workers, ack wait 2 s, 300 fast jobs around one synchronous 6 s job,
    * all published before the workers start (early ack, the default).
    */
-  async function besideALongJob(concurrency: number): Promise<{ runs: RunRecord[]; twice: string[] }> {
+  async function besideALongJob(concurrency: number, extra: string[] = []): Promise<{ runs: RunRecord[]; twice: string[] }> {
     const stream = uniq();
     const file = join(t.dir, `${stream}.runs`);
     writeFileSync(file, "");
@@ -48,7 +48,7 @@ describe("the job's life, from outside", () => {
       pubs.push(js.publish(`${stream}.fast`, JSON.stringify({ args: [file] })));
     }
     await Promise.all(pubs);
-    const args = ["--concurrency", String(concurrency), "--ack-wait", "2"];
+    const args = ["--concurrency", String(concurrency), "--ack-wait", "2", ...extra];
     const a = qw(stream, args);
     const b = qw(stream, args);
     try {
@@ -79,6 +79,12 @@ describe("the job's life, from outside", () => {
       });
     }
   }
+
+  it("--confirm-ack (strict at most once): every job runs once beside a long synchronous one, and the queue drains", SLOW, async () => {
+    const { runs, twice: dup } = await besideALongJob(2, ["--confirm-ack"]);
+    assert.deepEqual(dup, []);
+    assert.equal(new Set(runs.map((r) => r.id)).size, 301);
+  });
 
   it("close() hands back the jobs that did not start at once, not after the grace period", SLOW, async () => {
     const stream = uniq();

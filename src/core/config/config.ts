@@ -96,7 +96,7 @@ export const DEFAULT_STALL_TIMEOUT = 30;
 export const DEFAULT_SPAWN_TIMEOUT = 30;
 export const DEFAULT_SCHEDULES = true;
 export const DEFAULT_TASK_DEFAULTS: Readonly<TaskDefaults> = Object.freeze({
-  acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
+  acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true, confirmAck: false,
   maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
   timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false,
 });
@@ -115,7 +115,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
   maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD", stallTimeout: "QW_STALL_TIMEOUT", spawnTimeout: "QW_SPAWN_TIMEOUT",
   schedules: "QW_SCHEDULES",
-  acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST",
+  acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST", confirmAck: "QW_CONFIRM_ACK",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
   retryBackoff: "QW_RETRY_BACKOFF", retryBackoffMax: "QW_RETRY_BACKOFF_MAX", retryJitter: "QW_RETRY_JITTER",
@@ -157,6 +157,7 @@ function readTaskDefaults(r: Reader): TaskDefaults {
     acksLate: r.boolean("acksLate", d.acksLate),
     rejectOnWorkerLost: r.boolean("rejectOnWorkerLost", d.rejectOnWorkerLost),
     acksOnFailureOrTimeout: r.boolean("acksOnFailureOrTimeout", d.acksOnFailureOrTimeout),
+    confirmAck: r.boolean("confirmAck", d.confirmAck),
     maxRetries: r.number("maxRetries", d.maxRetries, { int: true, min: 0 }, true),
     defaultRetryDelay: r.number("defaultRetryDelay", d.defaultRetryDelay, { min: 0 }),
     retryBackoff: r.retryBackoff(d.retryBackoff),

@@ -23,7 +23,7 @@ export interface QwOptions {
   http?: string | null; name?: string; maxTasksPerChild?: Num | null;
   stallTimeout?: Num; spawnTimeout?: Num; schedules?: Bool;
   // Task defaults. `null` or "none" means unlimited for the nullable ones.
-  acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool;
+  acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool; confirmAck?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;
   retryBackoff?: Bool | number; retryBackoffMax?: Num; retryJitter?: Bool;
   timeLimit?: Num | null; softTimeLimit?: Num | null; rateLimit?: Num | null; trackStarted?: Bool; ignoreResult?: Bool;

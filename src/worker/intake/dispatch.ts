@@ -1,13 +1,9 @@
 /**
- * The path of one message: decode -> rate gate -> pool -> decideAck() ->
- * apply (ack, nak, term, working) -> dead letters, retries, results ->
- * events. Spawns no Web Workers and opens no connections: its collaborators
- * are injected.
- *
- * Two promises are kept here. A held job's lease is renewed only while it
- * makes progress (core/job/lease.ts), so a job is never held hostage by a pool
- * that stopped. And with results on, an acksLate job is acked only once its
- * result is stored, as Celery stores before it acknowledges.
+ * The path of one message through its life (core/job/job_life.ts): read ->
+ * rate gate -> pool -> decideAck() -> settle (settle/settle.ts). Spawns no
+ * Web Workers and opens no connections: its collaborators are injected. A
+ * held job's lease is renewed only while it makes progress (leases.ts), so
+ * no job is held hostage by a pool that stopped.
  *
  * @module
  */
@@ -18,6 +14,7 @@ import type { HandBackCause, JobFields } from "../../core/events.ts";
 import type { Progress } from "../../core/types.ts";
 import type { RevokeRecord } from "../../client/revocations.ts";
 import { readDelivery } from "./delivery.ts";
+import { confirmAck, needsConfirmation } from "./confirm_ack.ts";
 import { touchLeases } from "./leases.ts";
 import { writeInterim } from "../settle/interim.ts";
 import { RateGate } from "./rate_gate.ts";
@@ -124,11 +121,22 @@ export class Dispatcher {
   }
 
   #submit(held: Held): void {
+    if (needsConfirmation(held)) {
+      return confirmAck(held, { confirmed: () => this.#submit(held), unconfirmed: (why) => this.#unconfirmed(held, why) });
+    }
     if (!move(held, "queue")) return;
-    // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
     const { task, id, retries } = held;
     // The task's context counts deliveries that may have run: a handed-back copy is not "redelivered".
+    // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
     this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount: held.runsBefore + 1, ref: held });
+  }
+
+  /** confirmAck: the ack was not confirmed, so the job is not run here (see confirm_ack.ts). */
+  #unconfirmed(held: Held, why: string): void {
+    this.#o.emitter.emit({ type: "error", where: "confirm_ack", error: `Cannot confirm the ack of '${held.id}' (${why}): not run here` });
+    move(held, "hand_back");
+    this.held.delete(held);
+    if (this.#bySeq.get(held.seq) === held) this.#bySeq.delete(held.seq);
   }
 
   #defer(held: Held, at: number, wait: number): void {

@@ -43,7 +43,7 @@ describe("parseCliArgs()", () => {
       "--stall-timeout", "8", "--spawn-timeout", "6", "--no-schedules",
       "--acks-late", "--reject-on-worker-lost", "--no-acks-on-failure-or-timeout", "--max-retries", "7",
       "--default-retry-delay", "1", "--retry-backoff", "true", "--retry-backoff-max", "30", "--no-retry-jitter",
-      "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started", "--ignore-result",
+      "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started", "--ignore-result", "--confirm-ack",
     ]);
     assert.deepEqual(cli.options, {
       server: "nats://a:4222", user: "u", password: "p", token: "t", nkeySeedFile: "/k", credsFile: "/c",
@@ -52,7 +52,7 @@ describe("parseCliArgs()", () => {
       grace: "3", maxDeliveries: "4", results: false, events: false, resultTtl: "60", http: "localhost:8080", name: "w1",
       maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", schedules: false, acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
       maxRetries: "7", defaultRetryDelay: "1", retryBackoff: "true", retryBackoffMax: "30", retryJitter: false,
-      timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true, ignoreResult: true,
+      timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true, ignoreResult: true, confirmAck: true,
     });
     assert.deepEqual(Object.keys(cli.options).sort(), Object.keys(ENV_VARS).sort(), "every option has a flag");
   });

@@ -46,7 +46,7 @@ describe("resolveConfig()", () => {
       taskDefaults: {
         acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
         maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
-        timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false,
+        timeLimit: null, softTimeLimit: null, rateLimit: null, trackStarted: false, ignoreResult: false, confirmAck: false,
       },
     });
   });
@@ -74,7 +74,7 @@ describe("resolveConfig()", () => {
       QW_CONCURRENCY: "2", QW_LOG_LEVEL: "DEBUG", QW_LOG_FORMAT: "json", QW_ACK_WAIT: "1.5", QW_GRACE: "0",
       QW_MAX_DELIVERIES: "2", QW_RESULTS: "off", QW_RESULT_TTL: "60", QW_EVENTS: "no", QW_HTTP: "0.0.0.0:8080", QW_NAME: "w1",
       QW_MAX_TASKS_PER_CHILD: "100", QW_STALL_TIMEOUT: "7", QW_SPAWN_TIMEOUT: "2.5", QW_SCHEDULES: "0", QW_ACKS_LATE: "yes", QW_REJECT_ON_WORKER_LOST: "1",
-      QW_ACKS_ON_FAILURE_OR_TIMEOUT: "FALSE", QW_MAX_RETRIES: "none", QW_DEFAULT_RETRY_DELAY: "0",
+      QW_ACKS_ON_FAILURE_OR_TIMEOUT: "FALSE", QW_CONFIRM_ACK: "1", QW_MAX_RETRIES: "none", QW_DEFAULT_RETRY_DELAY: "0",
       QW_RETRY_BACKOFF: "2", QW_RETRY_BACKOFF_MAX: "60", QW_RETRY_JITTER: "no", QW_TIME_LIMIT: "10",
       QW_SOFT_TIME_LIMIT: "5", QW_RATE_LIMIT: "10/m", QW_TRACK_STARTED: "1", QW_IGNORE_RESULT: "1",
     };
@@ -89,7 +89,7 @@ describe("resolveConfig()", () => {
       taskDefaults: {
         acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false, maxRetries: null,
         defaultRetryDelay: 0, retryBackoff: 2, retryBackoffMax: 60, retryJitter: false,
-        timeLimit: 10, softTimeLimit: 5, rateLimit: "10/m", trackStarted: true, ignoreResult: true,
+        timeLimit: 10, softTimeLimit: 5, rateLimit: "10/m", trackStarted: true, ignoreResult: true, confirmAck: true,
       },
     });
   });
