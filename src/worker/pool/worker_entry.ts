@@ -90,7 +90,16 @@ async function init(msg: Extract<HostMessage, { type: "init" }>): Promise<void> 
     self.postMessage({ type: "init_error", error: serializeError(error) });
     return;
   }
-  tasks = collectTasks(mod, msg.defaults);
+  const fail = (why: string) => {
+    const error = new TasksFileError(`Cannot load tasks file '${displayPath(msg.tasksUrl)}' as ${why}`);
+    self.postMessage({ type: "init_error", error: serializeError(error) });
+  };
+  try {
+    tasks = collectTasks(mod, msg.defaults);
+  } catch (e) {
+    tasks = null;
+    return fail(e instanceof Error ? e.message : String(e));
+  }
   if (tasks.size === 0) {
     const error = new TasksFileError(`Cannot run tasks file '${displayPath(msg.tasksUrl)}' as it exports no function`);
     self.postMessage({ type: "init_error", error: serializeError(error) });
