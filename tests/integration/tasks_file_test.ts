@@ -6,6 +6,7 @@
 // that cannot be cloned is described.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { jetstream } from "@nats-io/jetstream";
@@ -84,6 +85,18 @@ describe("a tasks file that tells the truth", () => {
       await refused(`${BAD}/throws_at_top.ts`),
       new RegExp(`^qw: Cannot load tasks file '.*throws_at_top\\.ts': Error: config missing at import time \\(at ${file("throws_at_top.ts")}:2:\\d+\\)$`),
     );
+  });
+
+  it("the task defaults of --config and the environment are read with the same rules", SLOW, async () => {
+    const config = join(t.dir, "qw.json");
+    writeFileSync(config, JSON.stringify({ acksLAte: true }));
+    const args = ["--stream", `tf${++n}`, "--tasks", "tests/fixtures/tasks/ok.ts", "--server", t.srv.url];
+    const typo = await runQw([...args, "--config", config]);
+    assert.match(typo.stderr, /^qw: Cannot start worker as config file key 'acksLAte' must be one of .* \(did you mean 'acksLate'\?\): current value is "true"\n$/);
+    const range = await runQw(args, { env: { QW_MAX_RETRIES: "-1" } });
+    assert.equal(range.stderr, `qw: Cannot start worker as 'QW_MAX_RETRIES' must be an integer >= 0 or "none": current value is "-1"\n`);
+    assert.notEqual(typo.code, 0);
+    assert.notEqual(range.code, 0);
   });
 
   /** Runs one job of tests/fixtures/tasks/uncaught.ts on dist/qw; its WorkerLostError's message. */
