@@ -19,7 +19,7 @@ build: install
 	$(BUN) scripts/build_dashboard_assets.ts
 	$(BUN) build --compile --bytecode --format=esm --outfile dist/qw cli.ts src/worker/pool/worker_entry.ts
 
-# The npm package @qwjobs/qw (the producer client): prepack builds dist/npm with tsc, then a tarball in dist/.
+# The npm package @qwjobs/qw (the producer client; the tasks side at @qwjobs/qw/tasks): prepack builds dist/npm with tsc, then a tarball in dist/.
 package: install
 	mkdir -p dist && npm pack --pack-destination dist
 
@@ -33,12 +33,12 @@ test-bun: build
 
 # Type-check once, then run without checking each Web Worker module again.
 test-deno: build
-	$(DENO) check mod.ts client.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
+	$(DENO) check mod.ts client.ts tasks.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) test -A --no-check tests/
 	$(DENO) test -A --doc mod.ts
 
 check: install
-	$(DENO) check mod.ts client.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
+	$(DENO) check mod.ts client.ts tasks.ts cli.ts src/ tests/unit tests/integration tests/helpers $(wildcard tests/fixtures/tasks/*.ts) scripts/ examples/
 	$(DENO) lint
 
 chaos: build

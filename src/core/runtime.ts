@@ -103,17 +103,21 @@ export function createTaskWorker(name: string): Worker {
   return new Worker(url, { type: "module", name } as WorkerOptions);
 }
 
+/** The names a tasks file may import the task API by: the runtime module, and the npm package's that editors know. */
+export const TASK_API_MODULES: readonly string[] = Object.freeze(["qw", "@qwjobs/qw/tasks"]);
+
 /**
- * Inside a Web Worker: make `import ... from "qw"` resolve to the task API
- * with nothing installed. Bun: a runtime plugin (works in compiled binaries).
- * Deno: resolution comes from the import map in deno.json instead.
+ * Inside a Web Worker: make `import ... from "qw"` (or "@qwjobs/qw/tasks")
+ * resolve to the task API with nothing installed. Bun: a runtime plugin (works
+ * in compiled binaries). Deno: resolution comes from the import map in
+ * deno.json instead.
  */
 export function registerQwModule(exports: Record<string, unknown>): void {
   if (typeof Bun === "undefined") return;
   Bun.plugin({
     name: "qw",
     setup(build) {
-      build.module("qw", () => ({ exports, loader: "object" }));
+      for (const name of TASK_API_MODULES) build.module(name, () => ({ exports, loader: "object" }));
     },
   });
 }

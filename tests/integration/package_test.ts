@@ -1,11 +1,14 @@
 // The npm package: `npm pack` builds JavaScript and type declarations, the tarball installs into a fresh
 // project, and a Node script and a Bun script enqueue a job and read its result from a running dist/qw.
-import { describe, it } from "node:test";
+// Its tasks side, `@qwjobs/qw/tasks`, type-checks a tasks file with tsc (and `"qw"` with the paths entry
+// the README gives), and dist/qw runs that same file, imports and all.
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { connectClient } from "../../src/client/client.ts";
 import { ROOT, spawnQw } from "../helpers/cli.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
 import { qwStarted, qwStop } from "../helpers/suite.ts";
@@ -39,20 +42,64 @@ await connectClient({ servers: 42, stream: "jobs" });
 export const state: string = record.state;
 `;
 
+/** A tasks file as its author writes it in an editor: task, Reject, Retry, a bound context, currentTask. */
+const TASKS = `
+import { currentTask, Reject, Retry, task, type TaskContext, type TaskOptions } from "@qwjobs/qw/tasks";
+
+const options: TaskOptions = { acksLate: true, maxRetries: 2 };
+
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+export const charge = task({ ...options, bind: true }, (ctx: TaskContext, amount: number) => {
+  if (amount < 0) throw new Reject(\`Cannot charge \${amount}\`);
+  if (ctx.retries < 1) throw new Retry("The gateway was busy", { countdown: 0.1 });
+  return \`charged \${amount} on attempt \${ctx.retries + 1}\`;
+});
+
+export function whoami(): string {
+  return currentTask().name;
+}
+`;
+
+/** What the declarations refuse, as an editor would underline it. */
+const WRONG = `
+import { Retry, task } from "@qwjobs/qw/tasks";
+// @ts-expect-error a typo in an option name
+export const typo = task({ acksLAte: true }, () => 1);
+// @ts-expect-error countdown is a number of seconds
+export const later = () => new Retry("x", { countdown: "soon" });
+`;
+
+/** The README's one step for \`import ... from "qw"\`: a paths entry to the package's declarations. */
+const QW_PATHS = { qw: ["./node_modules/@qwjobs/qw/dist/npm/tasks.d.ts"] };
+
 describe("the npm package", () => {
+  let dir = "";
+  let app = "";
+  let server: NatsServer;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "qw-package-"));
+    server = await NatsServer.start();
+    run("npm", ["pack", "--pack-destination", dir], ROOT);
+    const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
+    assert.ok(tarball, "npm pack wrote a tarball");
+    app = join(dir, "app");
+    run("mkdir", [app], dir);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+    run("npm", ["install", "--no-audit", "--no-fund", join(dir, tarball)], app);
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    await server?.stop();
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  });
+
   it("packs, installs from the tarball, and lets Node and Bun enqueue and read a result", { timeout: 300_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "qw-package-"));
-    const server = await NatsServer.start();
     let qw: ReturnType<typeof spawnQw> | null = null;
     try {
-      run("npm", ["pack", "--pack-destination", dir], ROOT);
-      const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
-      assert.ok(tarball, "npm pack wrote a tarball");
-
-      const app = join(dir, "app");
-      run("mkdir", [app], dir);
-      writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-      run("npm", ["install", "--no-audit", "--no-fund", join(dir, tarball)], app);
       const pkg = join(app, "node_modules/@qwjobs/qw");
       assert.ok(existsSync(join(pkg, "dist/npm/client.js")) && existsSync(join(pkg, "dist/npm/client.d.ts")));
       assert.ok(!existsSync(join(pkg, "src")), "only the build is packed");
@@ -73,8 +120,34 @@ describe("the npm package", () => {
       run("tsc", ["-p", "."], app);
     } finally {
       if (qw !== null) await qwStop(qw);
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("types a tasks file at @qwjobs/qw/tasks (and at \"qw\" with the README's paths entry) that dist/qw runs as it is", { timeout: 300_000 }, async () => {
+    writeFileSync(join(app, "tasks.ts"), TASKS);
+    writeFileSync(join(app, "tasks_qw.ts"), TASKS.replace(`from "@qwjobs/qw/tasks"`, `from "qw"`));
+    writeFileSync(join(app, "wrong.ts"), WRONG);
+    const compilerOptions = { strict: true, module: "nodenext", target: "es2022", lib: ["es2022", "dom"], noEmit: true, types: [], paths: QW_PATHS };
+    writeFileSync(join(app, "tsconfig.tasks.json"), JSON.stringify({ compilerOptions, files: ["tasks.ts", "tasks_qw.ts", "wrong.ts"] }));
+    run("tsc", ["-p", "tsconfig.tasks.json"], app);
+
+    // Both import names resolve inside dist/qw, next to the installed package too.
+    for (const [n, file] of ["tasks.ts", "tasks_qw.ts"].entries()) {
+      const stream = `pkgtasks${n}`;
+      const qw = spawnQw(["--stream", stream, "--tasks", join(app, file), "--server", server.url]);
+      const client = await connectClient({ servers: server.url, stream });
+      try {
+        await qwStarted(qw);
+        const result = async (task: string, args: unknown[]) => await client.result(await client.enqueue(task, args), { timeout: 20 });
+        assert.deepEqual((await result("charge", [5])).result, "charged 5 on attempt 2", file);
+        assert.equal((await result("whoami", [])).result, "whoami", file);
+        const rejected = await result("charge", [-1]);
+        assert.equal(rejected.state, "FAILURE", file);
+        assert.match(rejected.error!.message, /Cannot charge -1/);
+      } finally {
+        await client.close();
+        await qwStop(qw);
+      }
     }
   });
 });

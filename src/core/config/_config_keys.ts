@@ -11,6 +11,7 @@
 
 import { quoteName, show } from "./_config_reader.ts";
 import type { OptionKey, QwOptions } from "./options.ts";
+import { nearestName } from "../task/task_options.ts";
 
 /** The flag name in camelCase of every option whose library name differs from it. */
 export const FLAG_NAMES: Readonly<Partial<Record<OptionKey, string>>> = Object.freeze({
@@ -48,8 +49,10 @@ export function canonicalOptions(
     const key = (keys as readonly string[]).includes(name) ? name : Object.hasOwn(ALIASES, name) ? ALIASES[name] : null;
     if (key === null) {
       const valid = keys.map((k) => `'${fileKey(k)}'`).join(", ");
+      const near = nearestName(name, [...keys.map(fileKey), ...Object.keys(ALIASES)]);
+      const hint = near === null ? "" : ` (did you mean '${near}'?)`;
       throw new TypeError(
-        `Cannot ${context.attempt} as ${context.where} key ${quoteName(name)} must be one of ${valid}: current value is ${show(value)}`,
+        `Cannot ${context.attempt} as ${context.where} key ${quoteName(name)} must be one of ${valid}${hint}: current value is ${show(value)}`,
       );
     }
     const earlier = givenAs.get(key);

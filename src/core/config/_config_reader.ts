@@ -9,17 +9,9 @@
  */
 
 import type { OptionKey as Key, QwOptions } from "./options.ts";
+import { booleanRule, isNone, numberRule, type NumberBounds, show, type ValueRule } from "./value_rules.ts";
 
-/** A value for an error message: strings, numbers and booleans in double quotes. */
-export function show(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value !== "object") return JSON.stringify(String(value));
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+export { ratePerSecond, show } from "./value_rules.ts";
 
 /** A name for an error message in single quotes, control characters and line separators escaped: always one line. */
 export function quoteName(name: string): string {
@@ -31,37 +23,6 @@ export function quoteName(name: string): string {
   return `'${escaped}'`;
 }
 
-const RATE_UNITS = new Map([["s", 1], ["m", 60], ["h", 3600]]);
-
-/** Jobs per second of a Celery rate limit such as "10/m", or undefined if the text is not one. */
-export function ratePerSecond(text: string): number | undefined {
-  const [count, unit = "s", ...rest] = text.split("/").map((part) => part.trim());
-  const seconds = RATE_UNITS.get(unit);
-  if (rest.length > 0 || seconds === undefined || count === "") return undefined;
-  const n = Number(count);
-  return Number.isFinite(n) && n > 0 ? n / seconds : undefined;
-}
-
-const TRUE_WORDS = ["1", "true", "yes", "on"];
-const FALSE_WORDS = ["0", "false", "no", "off"];
-const BOOL_TEXT = `a boolean ("true", "false", "1", "0", "yes", "no", "on" or "off")`;
-
-function toBoolean(value: unknown): boolean | undefined {
-  if (typeof value === "boolean") return value;
-  if (typeof value !== "string") return undefined;
-  const word = value.trim().toLowerCase();
-  return TRUE_WORDS.includes(word) ? true : FALSE_WORDS.includes(word) ? false : undefined;
-}
-
-function toNumber(value: unknown): number {
-  if (typeof value === "number") return value;
-  return typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
-}
-
-function isNone(value: unknown): boolean {
-  return value === null || (typeof value === "string" && /^\s*(none|null)\s*$/i.test(value));
-}
-
 function isServerUrl(text: string): boolean {
   try {
     const url = new URL(text.includes("://") ? text : `nats://${text}`);
@@ -71,7 +32,6 @@ function isServerUrl(text: string): boolean {
   }
 }
 
-interface NumberRule { int?: boolean; min: number; exclusive?: boolean }
 /** A value and the name to blame for it: the option name, or the environment variable. */
 interface Source { value: unknown; label: string }
 
@@ -97,26 +57,21 @@ export class Reader {
     return new Kind(`Cannot ${this.attempt} as '${src.label}' must be ${must}: current value is ${show(value)}`);
   }
 
-  number<D extends number | null>(key: Key, fallback: D, rule: NumberRule, nullable = false): number | D {
+  /** The value of `src` as `rule` reads it (loose: from text), or the error naming `src`. */
+  check(src: Source, rule: ValueRule): unknown {
+    const c = rule(src.value, true);
+    if (!c.ok) throw this.fail(c.range ? RangeError : TypeError, src, c.must);
+    return c.value;
+  }
+
+  number<D extends number | null>(key: Key, fallback: D, bounds: Omit<NumberBounds, "nullable">, nullable = false): number | D {
     const src = this.source(key);
-    if (src === undefined) return fallback;
-    if (nullable && isNone(src.value)) return null as D;
-    const what = `${rule.int ? "an integer" : "a number"} ${rule.exclusive ? ">" : ">="} ${rule.min}`;
-    const must = nullable ? `${what} or "none"` : what;
-    const n = toNumber(src.value);
-    if (!Number.isFinite(n)) throw this.fail(TypeError, src, must);
-    if ((rule.int && !Number.isInteger(n)) || n < rule.min || (rule.exclusive && n === rule.min)) {
-      throw this.fail(RangeError, src, must);
-    }
-    return n;
+    return src === undefined ? fallback : this.check(src, numberRule({ ...bounds, nullable })) as number | D;
   }
 
   boolean(key: Key, fallback: boolean): boolean {
     const src = this.source(key);
-    if (src === undefined) return fallback;
-    const b = toBoolean(src.value);
-    if (b === undefined) throw this.fail(TypeError, src, BOOL_TEXT);
-    return b;
+    return src === undefined ? fallback : this.check(src, booleanRule) as boolean;
   }
 
   string<D extends string | null>(key: Key, fallback: D, nullable = false): string | D {
@@ -158,28 +113,6 @@ export class Reader {
     const m = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]+):(\d{1,5})$/.exec(src.value.trim());
     if (m === null || Number(m[2]) > 65535) throw this.fail(RangeError, src, must);
     return src.value.trim();
-  }
-
-  retryBackoff(fallback: number): number {
-    const src = this.source("retryBackoff");
-    if (src === undefined) return fallback;
-    const b = toBoolean(src.value);
-    if (b !== undefined) return b ? 1 : 0;
-    const must = `"true", "false" or a factor >= 0`;
-    const n = toNumber(src.value);
-    if (!Number.isFinite(n)) throw this.fail(TypeError, src, must);
-    if (n < 0) throw this.fail(RangeError, src, must);
-    return n;
-  }
-
-  rateLimit(): string | null {
-    const src = this.source("rateLimit");
-    if (src === undefined || isNone(src.value)) return null;
-    const must = `"N/s", "N/m" or "N/h" with N a positive number, or "none"`;
-    if (typeof src.value !== "string" && typeof src.value !== "number") throw this.fail(TypeError, src, must);
-    const text = String(src.value).trim();
-    if (ratePerSecond(text) === undefined) throw this.fail(RangeError, src, must);
-    return text;
   }
 
   required(key: "stream" | "tasks", flag: string): string {

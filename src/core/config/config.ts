@@ -11,6 +11,7 @@
 import { Reader, ratePerSecond, show } from "./_config_reader.ts";
 import { canonicalOptions, fileKey } from "./_config_keys.ts";
 import type { ResolvedTaskOptions } from "../types.ts";
+import { TASK_DEFAULT_KEYS, type TaskDefaultKey, TASK_OPTION_RULES } from "../task/task_options.ts";
 import type { OptionKey, QwOptions } from "./options.ts";
 
 export type LogLevel = "debug" | "info" | "warning" | "error";
@@ -151,24 +152,17 @@ export function parseRateLimit(s: string): { perSecond: number } {
 }
 
 
+// The task options with a worker-wide default are exactly the fields of TaskDefaults.
+const _sameKeys: [TaskDefaultKey, keyof TaskDefaults] extends [keyof TaskDefaults, TaskDefaultKey] ? true : never = true;
+
+/** The task defaults, each read with the rule the tasks file's options are checked with (task_options.ts). */
 function readTaskDefaults(r: Reader): TaskDefaults {
-  const d = DEFAULT_TASK_DEFAULTS;
-  return {
-    acksLate: r.boolean("acksLate", d.acksLate),
-    rejectOnWorkerLost: r.boolean("rejectOnWorkerLost", d.rejectOnWorkerLost),
-    acksOnFailureOrTimeout: r.boolean("acksOnFailureOrTimeout", d.acksOnFailureOrTimeout),
-    confirmAck: r.boolean("confirmAck", d.confirmAck),
-    maxRetries: r.number("maxRetries", d.maxRetries, { int: true, min: 0 }, true),
-    defaultRetryDelay: r.number("defaultRetryDelay", d.defaultRetryDelay, { min: 0 }),
-    retryBackoff: r.retryBackoff(d.retryBackoff),
-    retryBackoffMax: r.number("retryBackoffMax", d.retryBackoffMax, { min: 0, exclusive: true }),
-    retryJitter: r.boolean("retryJitter", d.retryJitter),
-    timeLimit: r.number("timeLimit", d.timeLimit, { min: 0, exclusive: true }, true),
-    softTimeLimit: r.number("softTimeLimit", d.softTimeLimit, { min: 0, exclusive: true }, true),
-    rateLimit: r.rateLimit(),
-    trackStarted: r.boolean("trackStarted", d.trackStarted),
-    ignoreResult: r.boolean("ignoreResult", d.ignoreResult),
-  };
+  const out: Record<string, unknown> = { ...DEFAULT_TASK_DEFAULTS };
+  for (const key of TASK_DEFAULT_KEYS) {
+    const src = r.source(key);
+    if (src !== undefined) out[key] = r.check(src, TASK_OPTION_RULES[key]);
+  }
+  return out as TaskDefaults;
 }
 
 /** Resolves only the worker-wide task defaults, with the precedence of {@linkcode resolveConfig}. */

@@ -7,6 +7,7 @@
 
 import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
 import type { TaskDefaults } from "../config/config.ts";
+import { checkTaskOptions } from "./task_options.ts";
 
 const TASK = Symbol.for("qw.task");
 
@@ -94,6 +95,8 @@ const isClass = (v: unknown): boolean =>
 /**
  * Every exported function of a tasks module is a task named by its export
  * name. Classes (for example error classes used in `autoretryFor`) are not.
+ * Throws a one-line `TypeError` or `RangeError` naming the first task whose
+ * options are not ones qw knows, or not what they must be.
  */
 export function collectTasks(module: Record<string, unknown>, defaults: TaskDefaults): Map<string, TaskEntry> {
   const tasks = new Map<string, TaskEntry>();
@@ -101,6 +104,7 @@ export function collectTasks(module: Record<string, unknown>, defaults: TaskDefa
     if (typeof value !== "function" || isClass(value)) continue;
     const declared = (value as Partial<Task>)[TASK];
     const options = declared?.options ?? {};
+    checkTaskOptions(name, options);
     tasks.set(name === "default" ? "default" : name, {
       fn: declared?.fn ?? (value as (...args: unknown[]) => unknown),
       options: resolveTaskOptions(options, defaults),

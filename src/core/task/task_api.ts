@@ -20,11 +20,15 @@ export {
   WorkerLostError,
 } from "../errors.ts";
 
-let current: (() => TaskContext) | null = null;
+// On the global object, not in this module: a tasks file that loads another
+// copy of this module (the npm package's, from its node_modules) still sees
+// the job that runs.
+const CURRENT = Symbol.for("qw.currentTask");
+const slot = globalThis as { [CURRENT]?: (() => TaskContext) | null };
 
 /** Set by the Web Worker around each run. */
 export function _setCurrentTask(fn: (() => TaskContext) | null): void {
-  current = fn;
+  slot[CURRENT] = fn;
 }
 
 /**
@@ -32,6 +36,7 @@ export function _setCurrentTask(fn: (() => TaskContext) | null): void {
  * without `bind: true`. Throws outside a task.
  */
 export function currentTask(): TaskContext {
+  const current = slot[CURRENT] ?? null;
   if (current === null) throw new Error("Cannot get the current task as no task is running in this thread");
   return current();
 }

@@ -7,6 +7,7 @@
  */
 
 import { TasksFileError } from "../../core/errors.ts";
+import { errorLine } from "../../core/task/load_error.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
 import type { Slot } from "./_pool_slot.ts";
 import { type HostMessage, RING_SIZE, type TaskDefaults, type WireResult, type WorkerMessage } from "./protocol.ts";
@@ -38,6 +39,10 @@ export function uncaughtText(e: { message?: unknown; error?: unknown }): string 
   if (err && typeof err.message === "string") return `${String(err.name ?? "Error")}: ${err.message.split("\n")[0]}`;
   // deno-lint-ignore no-control-regex
   const plain = String(e.message ?? "unknown error").replace(/\x1b\[[0-9;]*m/g, "");
+  // Bun prints an error that is no Error (a DOMException) as an object: read its name and message.
+  const field = (key: string) => new RegExp(`^\\s*${key}: "((?:[^"\\\\]|\\\\.)*)",?$`, "m").exec(plain)?.[1];
+  const [name, message] = [field("name"), field("message")];
+  if (/^\s*\w+ \{/.test(plain) && name !== undefined && message !== undefined) return `${name}: ${message}`;
   const lines = plain.split("\n").map((l) => l.trim()).filter(Boolean);
   return lines.find((l) => /^[A-Za-z]*(error|exception)\b.*:/i.test(l)) ?? lines[0] ?? "unknown error";
 }
@@ -50,9 +55,14 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
     id, worker, ring: new Int32Array(sab), ready: false, dead: false, killedFor: null, killedAs: "time_limit", nextK: 0, fifo: [], runs: 0,
     assigned: 0,
   };
+  // What the Web Worker said ended it, as data; preferred to the runtime's own report.
+  let uncaught: string | null = null;
   worker.onmessage = (e: MessageEvent) => {
     const msg = e.data as WorkerMessage;
     switch (msg.type) {
+      case "uncaught":
+        uncaught ??= errorLine(msg.error);
+        return;
       case "ready":
         return h.onReady(msg.tasks);
       case "init_error":
@@ -72,9 +82,11 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault?.();
-    h.onLost(`threw an uncaught error: ${uncaughtText(e)}`);
+    h.onLost(`threw an uncaught error: ${uncaught ?? uncaughtText(e)}`);
   };
-  worker.addEventListener("close", (e) => h.onLost(`exited with code ${(e as unknown as { code?: number }).code ?? "?"}`));
+  worker.addEventListener("close", (e) => {
+    h.onLost(uncaught !== null ? `threw an uncaught error: ${uncaught}` : `exited with code ${(e as unknown as { code?: number }).code ?? "?"}`);
+  });
   worker.postMessage({ type: "init", tasksUrl: spawner.tasksUrl, defaults: spawner.defaults, ring: sab } satisfies HostMessage);
   return slot;
 }

@@ -129,7 +129,9 @@ export type WorkerMessage =
   | { type: "init_error"; error: SerializedError }
   | { type: "results"; items: WireResult[] }
   | { type: "progress"; k: number; fraction: number; meta?: unknown }
-  | { type: "exiting"; code: number | undefined };
+  | { type: "exiting"; code: number | undefined }
+  /** What ends the thread: an error nothing caught, sent before the runtime reports it its own way. */
+  | { type: "uncaught"; error: SerializedError };
 
 const MAX_CAUSE_DEPTH = 4;
 

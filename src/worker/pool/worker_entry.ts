@@ -12,7 +12,7 @@
  */
 
 import { Reject, Retry, SoftTimeLimitExceeded, TasksFileError } from "../../core/errors.ts";
-import { displayPath, loadErrorText } from "../../core/task/load_error.ts";
+import { displayPath, errorLine, loadErrorText } from "../../core/task/load_error.ts";
 import type { Outcome } from "../../core/job/ack_policy.ts";
 import {
   type HostMessage,
@@ -67,8 +67,14 @@ self.onmessage = (e: MessageEvent) => {
 };
 
 // Report finished jobs before the thread goes away, so only the job that
-// killed it counts as lost.
-self.addEventListener("error", () => flush());
+// killed it counts as lost; and say what killed it as data, so the host can
+// name it, whatever the runtime's own report looks like.
+const uncaught = (e: unknown) => {
+  flush();
+  self.postMessage({ type: "uncaught", error: serializeError(e) });
+};
+self.addEventListener("error", (e) => uncaught((e as ErrorEvent).error ?? (e as ErrorEvent).message));
+self.addEventListener("unhandledrejection", (e) => uncaught((e as PromiseRejectionEvent).reason));
 const proc = (globalThis as { process?: { exit: (code?: number) => never } }).process;
 if (proc) {
   const exit = proc.exit.bind(proc);
@@ -90,13 +96,31 @@ async function init(msg: Extract<HostMessage, { type: "init" }>): Promise<void> 
     self.postMessage({ type: "init_error", error: serializeError(error) });
     return;
   }
-  tasks = collectTasks(mod, msg.defaults);
+  const fail = (why: string) => {
+    const error = new TasksFileError(`Cannot load tasks file '${displayPath(msg.tasksUrl)}' as ${why}`);
+    self.postMessage({ type: "init_error", error: serializeError(error) });
+  };
+  try {
+    tasks = collectTasks(mod, msg.defaults);
+  } catch (e) {
+    tasks = null;
+    return fail(e instanceof Error ? e.message : String(e));
+  }
   if (tasks.size === 0) {
     const error = new TasksFileError(`Cannot run tasks file '${displayPath(msg.tasksUrl)}' as it exports no function`);
     self.postMessage({ type: "init_error", error: serializeError(error) });
     return;
   }
   const table = Object.fromEntries([...tasks].map(([name, t]) => [name, t.options]));
+  // Options are data for the host; one that is not (a function in a schedule's args) is named, not a DOMException.
+  for (const [name, options] of Object.entries(table)) {
+    try {
+      structuredClone(options);
+    } catch (e) {
+      tasks = null;
+      return fail(`the options of task '${name}' cannot be sent to the host: ${errorLine(serializeError(e))}`);
+    }
+  }
   self.postMessage({ type: "ready", tasks: table });
   if (head < queue.length) void pump();
 }

@@ -192,15 +192,24 @@ describe("resolveConfig()", () => {
     });
   }
 
-  test("rejects an unknown config file key with a one-line TypeError listing the valid keys", () => {
+  test("rejects an unknown config file key with a one-line TypeError listing the valid keys and the nearest one", () => {
     const fileValues = { concurency: 4 } as QwOptions;
     assert.throws(() => resolveConfig(base, ctx({}, { fileValues })), (e: Error) => {
       assert.equal(e.name, "TypeError");
       assert.match(e.message, /^Cannot start worker as config file key 'concurency' must be one of 'server', 'user', /);
       assert.match(e.message, / 'nkeyFile', 'credsFile', 'tlsCa', 'tlsCert', 'tlsKey', /);
-      assert.match(e.message, / 'concurrency', .* 'trackStarted', 'ignoreResult': current value is "4"$/);
+      assert.match(e.message, / 'concurrency', .* 'trackStarted', 'ignoreResult' \(did you mean 'concurrency'\?\): current value is "4"$/);
       assert.ok(!e.message.includes("\n"));
       return true;
+    });
+  });
+
+  test("names the nearest key of a mistyped task default in a config file, and none for a name far from all", () => {
+    assert.throws(() => resolveConfig(base, ctx({}, { fileValues: { acksLAte: true } as QwOptions })), {
+      message: /key 'acksLAte' must be one of .* \(did you mean 'acksLate'\?\): current value is "true"$/,
+    });
+    assert.throws(() => resolveConfig(base, ctx({}, { fileValues: { zzzzzzzz: 1 } as QwOptions })), {
+      message: /'ignoreResult': current value is "1"$/,
     });
   });
 

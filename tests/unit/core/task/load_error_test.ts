@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadErrorText } from "../../../../src/core/task/load_error.ts";
+import { errorLine, loadErrorText, userFrame } from "../../../../src/core/task/load_error.ts";
 
 /** A Bun BuildMessage as a failed import throws it. */
 const buildMessage = (message: string, line: number, column: number, file = "/app/tasks.ts") =>
@@ -33,8 +33,49 @@ describe("loadErrorText()", () => {
   test("falls back to the first line when there is no location", () => {
     const resolve = Object.assign(new Error("Cannot find module './x.ts' imported from /app/tasks.ts"), { position: null });
     assert.equal(loadErrorText(resolve), "Cannot find module './x.ts' imported from /app/tasks.ts");
-    assert.equal(loadErrorText(new Error("config missing at import time")), "config missing at import time");
+    const noFrame = Object.assign(new Error("config missing at import time"), { stack: "Error: config missing at import time" });
+    assert.equal(loadErrorText(noFrame), "config missing at import time");
     assert.equal(loadErrorText("thrown string"), "thrown string");
     assert.equal(loadErrorText(new AggregateError([], "nothing inside")), "nothing inside");
+  });
+});
+
+/** An error with a given stack. */
+const thrown = <E extends Error>(e: E, stack: string): E => Object.assign(e, { stack });
+
+describe("loadErrorText() of an error the module threw as it ran", () => {
+  test("gives its name, message and the first frame in the user's file", () => {
+    const e = thrown(new RangeError("config missing\nmore"), "RangeError: config missing\n    at file:///app/tasks.ts:2:7\n    at ext:core/01_core.js:1:1");
+    assert.equal(loadErrorText(e), "RangeError: config missing (at /app/tasks.ts:2:7)");
+  });
+});
+
+describe("userFrame()", () => {
+  const cases: [string, string, string | null][] = [
+    ["V8 with a function name", "TypeError: x\n    at charge (file:///app/tasks.ts:9:13)", "/app/tasks.ts:9:13"],
+    ["V8 without a function name", "Error: x\n    at /app/tasks.ts:3:1", "/app/tasks.ts:3:1"],
+    ["Deno's runtime frames first", "DataCloneError: x\n    at ext:runtime_main/js/99_main.js:1:4091\n    at postMessage (ext:deno_web/13_message_port.js:1:9811)\n    at file:///app/my%20tasks.ts:7:61", "/app/my tasks.ts:7:61"],
+    ["JavaScriptCore, native first", "postMessage@[native code]\n@/app/tasks.ts:17:21", "/app/tasks.ts:17:21"],
+    ["JavaScriptCore module code", "module code@/app/tasks.ts:13:19", "/app/tasks.ts:13:19"],
+    ["qw's bundled frames skipped", "Error: x\n    at runJob (/$bunfs/root/qw:1:2)\n    at f (/app/tasks.ts:1:5)", "/app/tasks.ts:1:5"],
+    ["a library's frame after the user's", "Error: x\n    at lib (/app/node_modules/lib/index.js:1:1)\n    at f (/app/tasks.ts:4:2)", "/app/tasks.ts:4:2"],
+    ["only a library's frame", "Error: x\n    at lib (/app/node_modules/lib/index.js:1:1)", "/app/node_modules/lib/index.js:1:1"],
+    ["no frame at all", "Error: x", null],
+    ["only native frames", "postMessage@[native code]", null],
+  ];
+  for (const [what, stack, expected] of cases) test(`userFrame() with ${what}`, () => assert.equal(userFrame(stack), expected));
+  test("userFrame() of something that is not a stack is null", () => assert.equal(userFrame(undefined), null));
+});
+
+describe("errorLine()", () => {
+  test("is one line: name, first line of the message, where", () => {
+    assert.equal(errorLine({ name: "TypeError", message: "bad\nthings", stack: "TypeError: bad\n    at f (/app/t.ts:1:2)" }), "TypeError: bad (at /app/t.ts:1:2)");
+  });
+  test("describes a DataCloneError as data, however the runtime prints it", () => {
+    const clone = { name: "DataCloneError", message: "The object can not be cloned.", stack: "postMessage@[native code]\n@/app/tasks.ts:10:21" };
+    assert.equal(errorLine(clone), "DataCloneError: The object can not be cloned. (at /app/tasks.ts:10:21)");
+  });
+  test("names a nameless error Error and leaves out a missing frame", () => {
+    assert.equal(errorLine({ message: "x" }), "Error: x");
   });
 });
