@@ -7,7 +7,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { sleep, waitFor } from "./wait.ts";
 
 const START_TIMEOUT_MS = 10_000;
@@ -221,6 +221,7 @@ cluster {
     if (failed) throw failed.reason;
     // Every server, not just one: an R3 stream needs all three peers in the meta group.
     await Promise.all(cluster.urls.map((url) => waitForJetStream(url)));
+    await waitForPlacement(cluster.urls, n);
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -235,6 +236,32 @@ async function waitForJetStream(url: string): Promise<void> {
   const message = `JetStream on ${url} has no meta leader`;
   try {
     await waitFor(ready, { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 100, message });
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * A meta leader is not enough: 2.15 answers $JS.API.INFO before the leader
+ * counts every peer as current, and an R3 stream then fails with "no suitable
+ * peers for placement". Ready means a stream of `replicas` can be placed.
+ */
+async function waitForPlacement(urls: string[], replicas: number): Promise<void> {
+  const nc = await connect({ servers: urls });
+  const name = `qw_ready_${Math.random().toString(36).slice(2, 8)}`;
+  const placed = async () => {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+    try {
+      await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: replicas, storage: StorageType.Memory });
+    } catch {
+      return false;
+    }
+    await jsm.streams.delete(name);
+    return true;
+  };
+  const message = `JetStream cluster cannot place a stream of ${replicas} replicas`;
+  try {
+    await waitFor(placed, { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 200, message });
   } finally {
     await nc.close();
   }
@@ -269,7 +296,7 @@ function notFound(err: unknown, bin: string): Error | undefined {
   if ((err as NodeJS.ErrnoException)?.code !== "ENOENT") return undefined;
   return new Error(
     process.env.NATS_SERVER_BIN
-      ? `nats-server not found at ${bin} (from NATS_SERVER_BIN)`
+      ? `nats-server not found at '${bin}' (from NATS_SERVER_BIN): 'make install' builds v2.15.3 into .tools/bin`
       : "nats-server not found on PATH: install it with 'apt-get update && apt-get install -y nats-server'",
     { cause: err },
   );
