@@ -1,6 +1,6 @@
 /** Real nats-server processes for integration tests; node: built-ins only, so it runs under bun and deno. */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
@@ -34,6 +34,7 @@ export interface NatsServerOptions {
   config?: string; // appended to the generated config
   port?: number; // default -1: a free port (0 would mean nats-server's 4222)
   storeDir?: string; // default <dir>/store; a given dir is never removed by stop()
+  domain?: string; // the JetStream domain; default none
 }
 
 export interface StopOptions {
@@ -116,7 +117,7 @@ export class NatsServer {
     if (this.#removed) throw new Error("Cannot start a server whose temp dir was removed");
     const conf = join(this.dir, "nats.conf");
     await writeFile(conf, this.#config(port));
-    const bin = process.env.NATS_SERVER_BIN || "nats-server";
+    const bin = serverBin();
     // A file rather than a pipe: no stream to drain or unref, and it outlives the process.
     const log = openSync(join(this.dir, "server.log"), "a");
     const child = spawn(bin, ["-c", conf], { stdio: ["ignore", log, log] });
@@ -178,10 +179,33 @@ export class NatsServer {
 
   #config(port: number): string {
     const lines = [`listen: 127.0.0.1:${port}`, `ports_file_dir: ${JSON.stringify(this.dir)}`];
-    if (this.#opts.jetstream ?? true) lines.push(`jetstream { store_dir: ${JSON.stringify(this.storeDir)} }`);
+    const domain = this.#opts.domain ? `, domain: ${JSON.stringify(this.#opts.domain)}` : "";
+    if (this.#opts.jetstream ?? true) lines.push(`jetstream { store_dir: ${JSON.stringify(this.storeDir)}${domain} }`);
     if (this.#opts.config) lines.push(this.#opts.config);
     return lines.join("\n") + "\n";
   }
+}
+
+/** The binary tests start: NATS_SERVER_BIN (the Makefile sets it), else nats-server on PATH. */
+export const serverBin = (): string => process.env.NATS_SERVER_BIN || "nats-server";
+
+/**
+ * The version of that binary as [major, minor, patch], from `--version`, for
+ * tests of what only some servers do; [0, 0, 0] if it cannot be read.
+ */
+export function serverVersion(): [number, number, number] {
+  try {
+    const m = execFileSync(serverBin(), ["--version"], { encoding: "utf8" }).match(/v?(\d+)\.(\d+)\.(\d+)/);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+  } catch {
+    return [0, 0, 0];
+  }
+}
+
+/** Whether that binary is at least `major.minor`. */
+export function serverAtLeast(major: number, minor: number): boolean {
+  const [a, b] = serverVersion();
+  return a > major || (a === major && b >= minor);
 }
 
 export class NatsCluster {
