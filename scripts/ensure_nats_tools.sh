@@ -15,7 +15,7 @@ have() { # have <binary> <version>: that binary reports exactly that version
 
 if have nats-server "$NATS_SERVER_VERSION" && have nats "$NATS_CLI_VERSION"; then exit 0; fi
 if ! command -v go >/dev/null 2>&1; then
-  echo "Cannot build nats-server v$NATS_SERVER_VERSION and nats v$NATS_CLI_VERSION as 'go' is not on PATH: install Go 1.24 or newer" >&2
+  echo "Cannot build nats-server v$NATS_SERVER_VERSION and nats v$NATS_CLI_VERSION as 'go' is not on PATH: install Go 1.26 or newer" >&2
   exit 1
 fi
 mkdir -p "$BIN"
