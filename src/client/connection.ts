@@ -34,7 +34,13 @@ export interface OpenOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const AUTH_FAILURES = /authorization|authentication|permissions|user.*(expired|revoked)|bad[ _]?certificate|certificate[ _](required|unknown)/i;
+// A client certificate the server's CA did not sign: "bad certificate" from
+// servers built with Go before 1.21 (2.9.10), "unknown CA" after (2.15.3).
+const AUTH_FAILURES =
+  /authorization|authentication|permissions|user.*(expired|revoked)|bad[ _]?certificate|unknown[ _]?ca\b|certificate[ _](required|unknown)/i;
+
+/** Whether a connect error is the server refusing the credentials, which no retry can change. Pure. */
+export const refusedCredentials = (message: string): boolean => AUTH_FAILURES.test(message);
 
 /** Connect, retrying for `connectTimeout` seconds; auth errors fail at once. */
 export async function openConnection(cfg: ConnectionConfig, options: OpenOptions = {}): Promise<NatsConnection> {
@@ -49,7 +55,7 @@ export async function openConnection(cfg: ConnectionConfig, options: OpenOptions
       return nc;
     } catch (e) {
       const message = errorText(e);
-      if (AUTH_FAILURES.test(message)) {
+      if (refusedCredentials(message)) {
         throw new Error(`Cannot connect to NATS at '${cfg.servers.join(",")}' as the server refused the credentials: ${message}`);
       }
       if (Date.now() >= deadline) {

@@ -1,13 +1,13 @@
 /** Real nats-server processes for integration tests; node: built-ins only, so it runs under bun and deno. */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { sleep, waitFor } from "./wait.ts";
 
 const START_TIMEOUT_MS = 10_000;
@@ -34,6 +34,7 @@ export interface NatsServerOptions {
   config?: string; // appended to the generated config
   port?: number; // default -1: a free port (0 would mean nats-server's 4222)
   storeDir?: string; // default <dir>/store; a given dir is never removed by stop()
+  domain?: string; // the JetStream domain; default none
 }
 
 export interface StopOptions {
@@ -116,7 +117,7 @@ export class NatsServer {
     if (this.#removed) throw new Error("Cannot start a server whose temp dir was removed");
     const conf = join(this.dir, "nats.conf");
     await writeFile(conf, this.#config(port));
-    const bin = process.env.NATS_SERVER_BIN || "nats-server";
+    const bin = serverBin();
     // A file rather than a pipe: no stream to drain or unref, and it outlives the process.
     const log = openSync(join(this.dir, "server.log"), "a");
     const child = spawn(bin, ["-c", conf], { stdio: ["ignore", log, log] });
@@ -178,10 +179,33 @@ export class NatsServer {
 
   #config(port: number): string {
     const lines = [`listen: 127.0.0.1:${port}`, `ports_file_dir: ${JSON.stringify(this.dir)}`];
-    if (this.#opts.jetstream ?? true) lines.push(`jetstream { store_dir: ${JSON.stringify(this.storeDir)} }`);
+    const domain = this.#opts.domain ? `, domain: ${JSON.stringify(this.#opts.domain)}` : "";
+    if (this.#opts.jetstream ?? true) lines.push(`jetstream { store_dir: ${JSON.stringify(this.storeDir)}${domain} }`);
     if (this.#opts.config) lines.push(this.#opts.config);
     return lines.join("\n") + "\n";
   }
+}
+
+/** The binary tests start: NATS_SERVER_BIN (the Makefile sets it), else nats-server on PATH. */
+export const serverBin = (): string => process.env.NATS_SERVER_BIN || "nats-server";
+
+/**
+ * The version of that binary as [major, minor, patch], from `--version`, for
+ * tests of what only some servers do; [0, 0, 0] if it cannot be read.
+ */
+export function serverVersion(): [number, number, number] {
+  try {
+    const m = execFileSync(serverBin(), ["--version"], { encoding: "utf8" }).match(/v?(\d+)\.(\d+)\.(\d+)/);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+  } catch {
+    return [0, 0, 0];
+  }
+}
+
+/** Whether that binary is at least `major.minor`. */
+export function serverAtLeast(major: number, minor: number): boolean {
+  const [a, b] = serverVersion();
+  return a > major || (a === major && b >= minor);
 }
 
 export class NatsCluster {
@@ -221,6 +245,7 @@ cluster {
     if (failed) throw failed.reason;
     // Every server, not just one: an R3 stream needs all three peers in the meta group.
     await Promise.all(cluster.urls.map((url) => waitForJetStream(url)));
+    await waitForPlacement(cluster.urls, n);
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -235,6 +260,32 @@ async function waitForJetStream(url: string): Promise<void> {
   const message = `JetStream on ${url} has no meta leader`;
   try {
     await waitFor(ready, { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 100, message });
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * A meta leader is not enough: 2.15 answers $JS.API.INFO before the leader
+ * counts every peer as current, and an R3 stream then fails with "no suitable
+ * peers for placement". Ready means a stream of `replicas` can be placed.
+ */
+async function waitForPlacement(urls: string[], replicas: number): Promise<void> {
+  const nc = await connect({ servers: urls });
+  const name = `qw_ready_${Math.random().toString(36).slice(2, 8)}`;
+  const placed = async () => {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+    try {
+      await jsm.streams.add({ name, subjects: [`${name}.>`], num_replicas: replicas, storage: StorageType.Memory });
+    } catch {
+      return false;
+    }
+    await jsm.streams.delete(name);
+    return true;
+  };
+  const message = `JetStream cluster cannot place a stream of ${replicas} replicas`;
+  try {
+    await waitFor(placed, { timeoutMs: CLUSTER_READY_TIMEOUT_MS, intervalMs: 200, message });
   } finally {
     await nc.close();
   }
@@ -269,7 +320,7 @@ function notFound(err: unknown, bin: string): Error | undefined {
   if ((err as NodeJS.ErrnoException)?.code !== "ENOENT") return undefined;
   return new Error(
     process.env.NATS_SERVER_BIN
-      ? `nats-server not found at ${bin} (from NATS_SERVER_BIN)`
+      ? `nats-server not found at '${bin}' (from NATS_SERVER_BIN): 'make install' builds v2.15.3 into .tools/bin`
       : "nats-server not found on PATH: install it with 'apt-get update && apt-get install -y nats-server'",
     { cause: err },
   );

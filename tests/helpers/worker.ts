@@ -25,7 +25,7 @@ import { keyFor, type ResultRecord } from "../../src/client/result_store.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { type Names, namesFor } from "../../src/client/topology.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
-import { NatsServer } from "./nats_server.ts";
+import { NatsServer, type NatsServerOptions } from "./nats_server.ts";
 import { sleep, waitFor } from "./wait.ts";
 
 export type { RunRecord };
@@ -45,8 +45,8 @@ export class Broker {
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<Broker> {
-    const server = await NatsServer.start();
+  static async start(opts: NatsServerOptions = {}): Promise<Broker> {
+    const server = await NatsServer.start(opts);
     const nc = await connect({ servers: server.url });
     const dir = mkdtempSync(join(tmpdir(), "qw-runs-"));
     return new Broker(server, nc, jetstream(nc), await jetstreamManager(nc), dir);

@@ -117,7 +117,10 @@ describe("NatsServer", () => {
     const saved = { bin: process.env.NATS_SERVER_BIN, path: process.env.PATH };
     try {
       process.env.NATS_SERVER_BIN = "/nonexistent/nats-server";
-      await assert.rejects(NatsServer.start(), /^Error: nats-server not found at \/nonexistent\/nats-server/);
+      await assert.rejects(NatsServer.start(), {
+        message: "nats-server not found at '/nonexistent/nats-server' (from NATS_SERVER_BIN): " +
+          "'make install' builds v2.15.3 into .tools/bin",
+      });
       delete process.env.NATS_SERVER_BIN;
       process.env.PATH = "/nonexistent";
       await assert.rejects(NatsServer.start(), {

@@ -92,6 +92,18 @@ export class JobMessage implements JsMsg {
     await this.#nc.request(this.msg.reply, ACK, { timeout: opts?.timeout ?? 5000 });
     return true;
   }
+  /**
+   * Term and wait for the server to confirm it: true once confirmed, false if
+   * already settled or not ackable. Both 2.9 and 2.15 answer a term sent as a request.
+   */
+  async termAck(reason = "", opts?: Partial<{ timeout: number }>): Promise<boolean> {
+    if (this.#final || !this.msg.reply) return false;
+    this.#final = true;
+    await this.#nc.request(this.msg.reply, reason.length > 0 ? encoder.encode(`+TERM ${reason}`) : TERM, {
+      timeout: opts?.timeout ?? 5000,
+    });
+    return true;
+  }
   json<T>(): T {
     return this.msg.json<T>();
   }

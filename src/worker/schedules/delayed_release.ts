@@ -24,6 +24,15 @@ const IN_FLIGHT = 512;
 // Releasing a few ms early is fine; naking for less than that wastes a round trip.
 const EARLY_MS = 5;
 
+/**
+ * The task id of a delayed job, as the wire format gives it: `Qw-Id`, else
+ * `Nats-Msg-Id`, else `<stream>:<sequence>` of the delayed message. qw's own
+ * producer always sets `Qw-Id`; other clients may set only the dedup id. Pure.
+ */
+export function delayedJobId(headers: { get(k: string): string } | undefined, stream: string, seq: number): string {
+  return headers?.get(Header.id) || headers?.get(Header.msgId) || `${stream}:${seq}`;
+}
+
 /** Pulls delayed jobs and releases them at their eta. */
 export class DelayedRelease {
   #puller: Puller;
@@ -67,7 +76,7 @@ export class DelayedRelease {
   #onMessage(m: JsMsg): void {
     const now = (this.o.now ?? Date.now)();
     const eta = Number(m.headers?.get(Header.eta) ?? 0);
-    const revoked = this.o.revoked?.(m.headers?.get(Header.id) ?? "") ?? false;
+    const revoked = this.o.revoked?.(delayedJobId(m.headers, this.o.stream, m.seq)) ?? false;
     if (!revoked && Number.isFinite(eta) && eta - now > EARLY_MS) {
       m.nak(eta - now);
       return;
@@ -85,7 +94,9 @@ export class DelayedRelease {
     const task = m.subject.slice(`${this.o.stream}._delayed.`.length);
     const h = makeHeaders();
     if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) h.append(k, v);
-    const id = h.get(Header.id) || `${this.o.stream}:${m.seq}`;
+    const id = delayedJobId(m.headers, this.o.stream, m.seq);
+    // The released copy has a dedup id of its own, so it must carry the task id.
+    h.set(Header.id, id);
     // Derived from the delayed message's own dedup id: unique per delayed copy,
     // the same if this release is repeated after a crash.
     const msgID = `${m.headers?.get(Header.msgId) || `${this.o.stream}:${m.seq}`}:go`;

@@ -167,8 +167,7 @@ export class Settler {
         safely(emitter, "nak", () => h.msg.nak(action.delayMs || undefined));
         break;
       case "term":
-        safely(emitter, "term", () => this.#term(h.msg, action.reason));
-        this.#o.sink.remove(h.seq);
+        this.#termThenRemove(h.msg, action.reason, h.seq);
         break;
     }
     h.acked = true;
@@ -215,9 +214,26 @@ export class Settler {
     clearTimeout(timer);
   }
 
-  #term(msg: JsMsg, reason: string): void {
-    if (this.#o.termReasons) msg.term(reason);
-    else msg.term();
+  /**
+   * Term the message, then delete it from the work stream once the server has
+   * processed the term. Deleted first, the server (2.15.3 does) reports the
+   * term itself, with "Unacknowledged message was deleted" as its reason instead of qw's.
+   */
+  #termThenRemove(msg: JsMsg, reason: string, seq: number): void {
+    const { emitter, sink } = this.#o;
+    const sent = this.#o.termReasons ? reason : "";
+    const confirmable = msg as JsMsg & { termAck?: (reason: string) => Promise<boolean> };
+    if (typeof confirmable.termAck !== "function") {
+      safely(emitter, "term", () => msg.term(sent));
+      sink.remove(seq);
+      return;
+    }
+    // Removed even when no answer comes (a lost reply, a closing connection), as before; close() waits for it.
+    void this.#track(
+      confirmable.termAck(sent).catch((e) => {
+        emitter.emit({ type: "error", where: "broker.term", error: `Cannot term a message: ${errorText(e)}` });
+      }).then(() => sink.remove(seq)),
+    );
   }
 
   /** A message that cannot run: dead-letter it, term it, and store FAILURE for its id so `qw result` says why. */
@@ -226,8 +242,7 @@ export class Settler {
     emitter.emit({ type: "job.invalid", seq: msg.seq, subject: msg.subject, reason });
     sink.deadLetter({ msg, seq: job.seq }, reason).then(
       () => {
-        safely(emitter, "term", () => this.#term(msg, reason));
-        sink.remove(job.seq);
+        this.#termThenRemove(msg, reason, job.seq);
         if (!store) return;
         const error = { name: "InvalidJobError", message: reason };
         const record = resultRecord(job, this.#o.workerName, this.#o.now(), "FAILURE", { error, deadLetter: reason });
