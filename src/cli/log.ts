@@ -45,6 +45,7 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "result.store_failed":
     case "schedule.dedup_window_short":
     case "result.converted":
+    case "revoke.invalid":
       return "warning";
     case "connection.retry":
       return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
@@ -124,6 +125,8 @@ export function messageOf(e: QwEvent): string {
       return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.allowanceSeconds} s clock-skew allowance: a tick of ${e.schedules.join(", ")} may run twice when host clocks differ; raise duplicate_window`;
     case "result.converted":
       return `${e.task}[${e.id}] returned ${e.converted}: JSON cannot hold it as it is (said once per task)`;
+    case "revoke.invalid":
+      return `ignored key '${e.key}' of bucket '${e.bucket}': ${e.reason} (write revokes with 'qw revoke'; delete the key to un-revoke)`;
     case "error":
       return `${e.where}: ${e.error}`;
   }

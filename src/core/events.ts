@@ -61,6 +61,8 @@ export type QwEvent =
   | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
   /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
   | { type: "result.converted"; task: string; id: string; converted: string }
+  /** A value in the revoked bucket that is not a revoke: ignored. */
+  | { type: "revoke.invalid"; bucket: string; key: string; reason: string }
   | { type: "error"; where: string; error: string };
 
 /** The `type` of every event. */

@@ -177,7 +177,9 @@ async function wire(
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => dispatcher.revoke(r));
+  await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
+    onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
+  });
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
