@@ -47,6 +47,8 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "result.converted":
     case "revoke.invalid":
       return "warning";
+    case "consumer.ack_wait":
+      return e.changed ? "info" : "warning";
     case "connection.retry":
       return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
     case "connection.status":
@@ -125,6 +127,10 @@ export function messageOf(e: QwEvent): string {
       return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.allowanceSeconds} s clock-skew allowance: a tick of ${e.schedules.join(", ")} may run twice when host clocks differ; raise duplicate_window`;
     case "result.converted":
       return `${e.task}[${e.id}] returned ${e.converted}: JSON cannot hold it as it is (said once per task)`;
+    case "consumer.ack_wait":
+      return e.changed
+        ? `changed the ack wait of consumer '${e.consumer}' from ${e.previousSeconds} s to ${e.ackWaitSeconds} s: workers running now keep their old pace until restarted`
+        : `consumer '${e.consumer}' keeps its ack wait of ${e.ackWaitSeconds} s (this process asked for ${e.requestedSeconds} s): renewing and handing back at ${e.ackWaitSeconds} s; change it for every process with 'qw init --ack-wait ${e.requestedSeconds}'`;
     case "revoke.invalid":
       return `ignored key '${e.key}' of bucket '${e.bucket}': ${e.reason} (write revokes with 'qw revoke'; delete the key to un-revoke)`;
     case "error":

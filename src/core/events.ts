@@ -61,6 +61,11 @@ export type QwEvent =
   | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
   /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
   | { type: "result.converted"; task: string; id: string; converted: string }
+  /**
+   * The work consumer's ack wait is not the one this process asked for: kept (a worker start, which then
+   * renews and hands back at the consumer's pace) or changed (`qw init`).
+   */
+  | { type: "consumer.ack_wait"; consumer: string; ackWaitSeconds: number; previousSeconds: number; requestedSeconds: number; changed: boolean }
   /** A value in the revoked bucket that is not a revoke: ignored. */
   | { type: "revoke.invalid"; bucket: string; key: string; reason: string }
   | { type: "error"; where: string; error: string };

@@ -138,7 +138,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
+  const { jsm, js, store, revoked, workers, flows, ackWait } = await setUpServer(nc, names, cfg, { emit, store: p.store });
   const firing = await setUpFiring({ nc, js, jsm, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
@@ -158,7 +158,7 @@ async function wire(
     store,
     emitter: events,
     maxDeliveries: cfg.maxDeliveries,
-    ackWaitMs: cfg.ackWait * 1000,
+    ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: jetStreamSink(js, jsm, names),
@@ -209,7 +209,7 @@ async function wire(
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
   });
   if (cfg.events !== false) events.on(publisher.listener);
-  const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
+  const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (ackWait * 1000) / 6)));
   let fatal: string | null = null;
   const close = shutdown({
     cfg, nc, pool, dispatcher, puller, delayedRelease, firing, presence, health, http, publisher, revokes, emit,

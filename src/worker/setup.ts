@@ -40,6 +40,8 @@ export interface ServerSide {
   revoked: KV;
   workers: KV;
   flows: KV;
+  /** The work consumer's ack wait in seconds (an existing consumer keeps its own): the pace of renewals and hand-backs. */
+  ackWait: number;
 }
 
 /** Create what is missing and open it all. */
@@ -51,7 +53,7 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
+    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
     const js: JetStreamClient = jetstream(nc);
     const [store, revoked, workers, flows] = await Promise.all([
       o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
@@ -59,7 +61,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows };
+    return { jsm, js, store, revoked, workers, flows, ackWait };
   });
 }
 

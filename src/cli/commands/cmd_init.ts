@@ -72,7 +72,12 @@ export async function runInit(ctx: CommandContext): Promise<number> {
     const existed = await Promise.all(plan.map((item) => exists(jsm, names, item)));
     // Several pods' init containers may run it at once: a raced create is retried.
     await settingUp(config, emit, async () => {
-      await ensureTopology(jsm, names, { ackWait: config.ackWait });
+      // The one way to change an existing consumer's ack wait: a worker start never does.
+      await ensureTopology(jsm, names, {
+        ackWait: config.ackWait,
+        setAckWait: true,
+        emit: (e) => void (e.type === "consumer.ack_wait" ? emit(e) : null),
+      });
       if (config.results) await KvResultStore.open(nc, names.resultsBucket, { ttl: config.resultTtl });
     });
     ctx.out(formatInit(plan.map((item, i) => ({ ...item, existed: existed[i] }))));
