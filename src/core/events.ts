@@ -57,8 +57,8 @@ export type QwEvent =
   | { type: "schedule.fired"; task: string; index: number; tick: string; id: string; duplicate: boolean }
   /** Missed ticks not fired, per the schedule's `catchUp`. */
   | { type: "schedule.skipped"; task: string; index: number; ticks: number; catchUp: CatchUp }
-  /** The stream's duplicate window is shorter than the clock-skew allowance: a tick may run twice. */
-  | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
+  /** The stream's duplicate window is shorter than what relies on it (`reasons`): a job or a tick may run twice. */
+  | { type: "stream.dedup_window_short"; stream: string; windowSeconds: number; neededSeconds: number; reasons: string[] }
   /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
   | { type: "result.converted"; task: string; id: string; converted: string }
   /**
