@@ -23,6 +23,7 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
 
 /** Every name derived from a stream and consumer. */
 export interface Names {
@@ -134,7 +135,7 @@ async function ensureStream(
     await jsm.streams.info(name);
     return;
   } catch (e) {
-    if (!/not found/i.test(String((e as Error).message))) throw e;
+    if (!isStreamNotFound(e)) throw e;
   }
   const subjects = [`${name}.>`];
   try {
@@ -171,7 +172,7 @@ async function ensureConsumer(
     }
     return had;
   } catch (e) {
-    if (!/not found/i.test(String((e as Error).message))) throw e;
+    if (!isConsumerNotFound(e)) throw e;
   }
   try {
     await jsm.consumers.add(stream, full);

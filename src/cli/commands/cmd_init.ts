@@ -15,6 +15,7 @@ import { errorText, openConnection } from "../../client/connection.ts";
 import { ensureTopology, type Names, namesFor } from "../../client/topology.ts";
 import { KvResultStore } from "../../client/result_store.ts";
 import { settingUp } from "../../worker/setup.ts";
+import { isNotFound } from "../../client/server_errors.ts";
 
 /** One thing `qw init` sets up. */
 export interface InitItem {
@@ -52,7 +53,7 @@ async function exists(jsm: JetStreamManager, names: Names, item: Omit<InitItem, 
     else await jsm.streams.info(`KV_${item.name}`);
     return true;
   } catch (e) {
-    if (/not found/i.test(errorText(e))) return false;
+    if (isNotFound(e)) return false;
     throw e;
   }
 }
