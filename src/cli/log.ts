@@ -43,9 +43,12 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "job.redelivered_held":
     case "worker.lost":
     case "result.store_failed":
-    case "schedule.dedup_window_short":
+    case "stream.dedup_window_short":
     case "result.converted":
+    case "revoke.invalid":
       return "warning";
+    case "consumer.ack_wait":
+      return e.changed ? "info" : "warning";
     case "connection.retry":
       return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
     case "connection.status":
@@ -120,10 +123,16 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}@${e.index} tick ${e.tick} ${e.duplicate ? "was published already" : "published"} as job '${e.id}'`;
     case "schedule.skipped":
       return `${e.task}@${e.index} skipped ${e.ticks} missed tick(s) (catchUp "${e.catchUp}")`;
-    case "schedule.dedup_window_short":
-      return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.allowanceSeconds} s clock-skew allowance: a tick of ${e.schedules.join(", ")} may run twice when host clocks differ; raise duplicate_window`;
+    case "stream.dedup_window_short":
+      return `the duplicate window of stream '${e.stream}' is ${e.windowSeconds} s, shorter than the ${e.neededSeconds} s needed by ${e.reasons.join(" and ")}: a job may run twice; raise it with 'nats stream edit ${e.stream} --dupe-window ${e.neededSeconds}s'`;
     case "result.converted":
       return `${e.task}[${e.id}] returned ${e.converted}: JSON cannot hold it as it is (said once per task)`;
+    case "consumer.ack_wait":
+      return e.changed
+        ? `changed the ack wait of consumer '${e.consumer}' from ${e.previousSeconds} s to ${e.ackWaitSeconds} s: workers running now keep their old pace until restarted`
+        : `consumer '${e.consumer}' keeps its ack wait of ${e.ackWaitSeconds} s (this process asked for ${e.requestedSeconds} s): renewing and handing back at ${e.ackWaitSeconds} s; change it for every process with 'qw init --ack-wait ${e.requestedSeconds}'`;
+    case "revoke.invalid":
+      return `ignored key '${e.key}' of bucket '${e.bucket}': ${e.reason} (write revokes with 'qw revoke'; delete the key to un-revoke)`;
     case "error":
       return `${e.where}: ${e.error}`;
   }

@@ -8,14 +8,14 @@
 
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { errorText } from "./connection.ts";
+import { isStreamNotFound } from "./server_errors.ts";
 
 /** The bucket if it exists; null when no worker created it yet. Never creates one. */
 export async function openBucket(jsm: JetStreamManager, bucket: string): Promise<KV | null> {
   try {
     await jsm.streams.info(`KV_${bucket}`);
   } catch (e) {
-    if (/not found/i.test(errorText(e))) return null;
+    if (isStreamNotFound(e)) return null;
     throw e;
   }
   return await new Kvm(jsm.jetstream()).open(bucket);

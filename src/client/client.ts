@@ -23,6 +23,7 @@ import { keyFor } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { namesFor } from "./topology.ts";
+import { isStreamNotFound } from "./server_errors.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 
@@ -31,7 +32,6 @@ export type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, 
 /** True for the states a job ends in. */
 export { isFinalState };
 
-const notFound = (e: unknown): boolean => /not found/i.test(errorText(e));
 
 /**
  * A connection to one qw stream for producers. `T` is the type of a tasks
@@ -217,7 +217,7 @@ export class Client<T = any> implements AsyncDisposable {
     try {
       await this.jsm.streams.info(this.stream);
     } catch (e) {
-      if (notFound(e)) throw new Error(streamNotFound(attempt, this.stream));
+      if (isStreamNotFound(e)) throw new Error(streamNotFound(attempt, this.stream));
       throw e;
     }
   }

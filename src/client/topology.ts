@@ -23,6 +23,7 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
 
 /** Every name derived from a stream and consumer. */
 export interface Names {
@@ -63,24 +64,55 @@ export const jobSubject = (stream: string, task: string): string => `${stream}.$
 /** The subject of a job waiting for its eta. */
 export const delayedSubject = (stream: string, task: string): string => `${stream}._delayed.${task}`;
 
-/** Create the work stream, the dead-letter stream and both consumers when missing. */
+/**
+ * Create the work stream, the dead-letter stream and both consumers when
+ * missing. An existing work consumer keeps its ack wait unless `setAckWait`
+ * (`qw init`): every process shares it, so one process's `--ack-wait` must not
+ * change it under the others, which renew at their own pace. Resolves with
+ * the work consumer's ack wait in seconds, the pace to renew and hand back at.
+ */
 export async function ensureTopology(
   jsm: JetStreamManager,
   names: Names,
-  options: { ackWait: number; emit?: (e: QwEvent) => void },
-): Promise<void> {
+  options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void },
+): Promise<{ ackWait: number }> {
   await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit);
   await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
-  await ensureConsumer(jsm, names.stream, {
+  const requested = nanos(options.ackWait * 1000);
+  const current = await ensureConsumer(jsm, names.stream, {
     durable_name: names.consumer,
     filter_subject: `${names.stream}.*`,
-    ack_wait: nanos(options.ackWait * 1000),
-  });
+    ack_wait: requested,
+  }, { setAckWait: options.setAckWait === true });
+  const plan = ackWaitPlan(current, requested, { set: options.setAckWait === true });
+  if (plan.differs || plan.update) {
+    options.emit?.({
+      type: "consumer.ack_wait",
+      consumer: names.consumer,
+      ackWaitSeconds: plan.use / 1e9,
+      previousSeconds: (current ?? requested) / 1e9,
+      requestedSeconds: options.ackWait,
+      changed: plan.update,
+    });
+  }
   await ensureConsumer(jsm, names.stream, {
     durable_name: names.delayedConsumer,
     filter_subject: `${names.stream}._delayed.>`,
     ack_wait: nanos(30_000),
-  });
+  }, { setAckWait: true });
+  return { ackWait: plan.use / 1e9 };
+}
+
+/**
+ * What a set-up does with the work consumer's ack wait (nanoseconds):
+ * `current` null when the consumer is created now with `requested`. An
+ * existing one is changed only when `set`; otherwise its own is used and
+ * `differs` says the process asked for another. Pure.
+ */
+export function ackWaitPlan(current: number | null, requested: number, o: { set: boolean }): { use: number; update: boolean; differs: boolean } {
+  if (current === null || current === requested) return { use: requested, update: false, differs: false };
+  if (o.set) return { use: requested, update: true, differs: false };
+  return { use: current, update: false, differs: true };
 }
 
 /**
@@ -103,7 +135,7 @@ async function ensureStream(
     await jsm.streams.info(name);
     return;
   } catch (e) {
-    if (!/not found/i.test(String((e as Error).message))) throw e;
+    if (!isStreamNotFound(e)) throw e;
   }
   const subjects = [`${name}.>`];
   try {
@@ -115,11 +147,13 @@ async function ensureStream(
   }
 }
 
+/** Create a consumer, or bring an existing one's filter (and, when `setAckWait`, ack wait) in line; resolves with the ack wait it had, null when created. */
 async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   cfg: { durable_name: string; filter_subject: string; ack_wait: number },
-): Promise<void> {
+  o: { setAckWait: boolean },
+): Promise<number | null> {
   const full = {
     ...cfg,
     ack_policy: AckPolicy.Explicit,
@@ -130,16 +164,22 @@ async function ensureConsumer(
   };
   try {
     const info = await jsm.consumers.info(stream, cfg.durable_name);
-    if (info.config.ack_wait !== cfg.ack_wait || info.config.filter_subject !== cfg.filter_subject) {
-      await jsm.consumers.update(stream, cfg.durable_name, { ack_wait: cfg.ack_wait, filter_subject: cfg.filter_subject });
+    // The server fills in its default (30 s) when none was given.
+    const had = info.config.ack_wait ?? nanos(30_000);
+    const ackWait = o.setAckWait ? cfg.ack_wait : had;
+    if (info.config.ack_wait !== ackWait || info.config.filter_subject !== cfg.filter_subject) {
+      await jsm.consumers.update(stream, cfg.durable_name, { ack_wait: ackWait, filter_subject: cfg.filter_subject });
     }
-    return;
+    return had;
   } catch (e) {
-    if (!/not found/i.test(String((e as Error).message))) throw e;
+    if (!isConsumerNotFound(e)) throw e;
   }
   try {
     await jsm.consumers.add(stream, full);
+    return null;
   } catch (e) {
     if (!createRaced(String((e as Error).message))) throw e;
+    // Another process created it a moment ago, perhaps with another ack wait.
+    return (await jsm.consumers.info(stream, cfg.durable_name)).config.ack_wait ?? nanos(30_000);
   }
 }

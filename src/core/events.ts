@@ -57,10 +57,17 @@ export type QwEvent =
   | { type: "schedule.fired"; task: string; index: number; tick: string; id: string; duplicate: boolean }
   /** Missed ticks not fired, per the schedule's `catchUp`. */
   | { type: "schedule.skipped"; task: string; index: number; ticks: number; catchUp: CatchUp }
-  /** The stream's duplicate window is shorter than the clock-skew allowance: a tick may run twice. */
-  | { type: "schedule.dedup_window_short"; stream: string; windowSeconds: number; allowanceSeconds: number; schedules: string[] }
+  /** The stream's duplicate window is shorter than what relies on it (`reasons`): a job or a tick may run twice. */
+  | { type: "stream.dedup_window_short"; stream: string; windowSeconds: number; neededSeconds: number; reasons: string[] }
   /** A task returned something JSON cannot hold (a Map, a BigInt...): stored converted. Once per task and process. */
   | { type: "result.converted"; task: string; id: string; converted: string }
+  /**
+   * The work consumer's ack wait is not the one this process asked for: kept (a worker start, which then
+   * renews and hands back at the consumer's pace) or changed (`qw init`).
+   */
+  | { type: "consumer.ack_wait"; consumer: string; ackWaitSeconds: number; previousSeconds: number; requestedSeconds: number; changed: boolean }
+  /** A value in the revoked bucket that is not a revoke: ignored. */
+  | { type: "revoke.invalid"; bucket: string; key: string; reason: string }
   | { type: "error"; where: string; error: string };
 
 /** The `type` of every event. */

@@ -217,8 +217,3 @@ export function dueTicks(s: TaskSchedule, state: FiringState, now: number): Due 
   return { fire, skipped: Math.max(0, total - fire.length), cursor };
 }
 
-/** The schedules whose ticks the stream's duplicate window cannot deduplicate across hosts; empty when it can. */
-export function shortDedupWindow(windowMs: number, schedules: readonly TaskSchedule[], allowanceMs = CLOCK_SKEW_ALLOWANCE_MS): string[] {
-  if (windowMs >= allowanceMs) return [];
-  return schedules.map((s) => `${s.task}@${s.index}`);
-}

@@ -17,6 +17,7 @@ import { headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { errorText } from "../client/connection.ts";
 import { Header } from "../client/producer.ts";
 import { namesFor } from "../client/topology.ts";
+import { isNoMessage, isStreamNotFound } from "../client/server_errors.ts";
 
 /** A dead letter, decoded. */
 export interface DeadLetter {
@@ -135,7 +136,6 @@ function pairs(h: MsgHdrs | undefined): [string, string][] {
   return out;
 }
 
-const notFound = (e: unknown) => /not found/i.test(errorText(e));
 
 /** The dead letters of one work stream on a server. */
 export class DeadLetters {
@@ -188,7 +188,7 @@ export class DeadLetters {
     try {
       m = await this.#jsm.streams.getMessage(this.dlqStream, { seq });
     } catch (e) {
-      if (notFound(e) && /stream/i.test(errorText(e))) throw this.#noStream("read dead letters of", e);
+      if (isStreamNotFound(e)) throw this.#noStream("read dead letters of", e);
       throw e;
     }
     if (!m) {
@@ -218,7 +218,7 @@ export class DeadLetters {
     }
     await this.#jsm.streams.deleteMessage(this.dlqStream, dl.seq, false).catch((e) => {
       // Deleted meanwhile (another replay): the job is enqueued either way.
-      if (!/no message found|not found/i.test(errorText(e))) throw e;
+      if (!isNoMessage(e)) throw e;
     });
     return { seq: dl.seq, id: r.id, task: dl.task, subject: r.subject, jobSeq: ack.seq, duplicate: ack.duplicate };
   }
@@ -243,7 +243,7 @@ export class DeadLetters {
     try {
       return await this.#jsm.streams.info(this.dlqStream);
     } catch (e) {
-      if (notFound(e)) throw this.#noStream(attempt, e);
+      if (isStreamNotFound(e)) throw this.#noStream(attempt, e);
       throw e;
     }
   }

@@ -9,10 +9,10 @@
 import type { ConsumerInfo, JetStreamManager, StreamInfo } from "@nats-io/jetstream";
 import { streamNotFound } from "../client/client.ts";
 import { openBucket } from "../client/buckets.ts";
-import { errorText } from "../client/connection.ts";
 import { namesFor } from "../client/topology.ts";
 import { buildReport, type InspectReport } from "./inspect.ts";
 import { listWorkers } from "./presence.ts";
+import { isStreamNotFound } from "../client/server_errors.ts";
 
 /** The server's own info about one work stream. */
 export interface ServerView {
@@ -22,7 +22,6 @@ export interface ServerView {
   consumers: ConsumerInfo[];
 }
 
-const notFound = (e: unknown): boolean => /not found/i.test(errorText(e));
 
 /** Read the view of `stream`; null when the stream does not exist. */
 export async function readServerView(jsm: JetStreamManager, stream: string): Promise<ServerView | null> {
@@ -30,12 +29,12 @@ export async function readServerView(jsm: JetStreamManager, stream: string): Pro
   try {
     streamInfo = await jsm.streams.info(stream, { subjects_filter: `${stream}.>` });
   } catch (e) {
-    if (notFound(e)) return null;
+    if (isStreamNotFound(e)) return null;
     throw e;
   }
   const dlq = namesFor(stream).dlqStream;
   const dlqInfo = await jsm.streams.info(dlq, { subjects_filter: `${dlq}.>` }).catch((e) => {
-    if (notFound(e)) return null;
+    if (isStreamNotFound(e)) return null;
     throw e;
   });
   const consumers: ConsumerInfo[] = [];

@@ -138,8 +138,12 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows } = await setUpServer(nc, names, cfg, { emit, store: p.store });
-  const firing = await setUpFiring({ nc, js, jsm, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
+  const { jsm, js, store, revoked, workers, flows, ackWait } = await setUpServer(nc, names, cfg, {
+    emit,
+    store: p.store,
+    schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
+  });
+  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
@@ -158,7 +162,7 @@ async function wire(
     store,
     emitter: events,
     maxDeliveries: cfg.maxDeliveries,
-    ackWaitMs: cfg.ackWait * 1000,
+    ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: jetStreamSink(js, jsm, names),
@@ -177,7 +181,9 @@ async function wire(
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => dispatcher.revoke(r));
+  await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
+    onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
+  });
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
@@ -207,7 +213,7 @@ async function wire(
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
   });
   if (cfg.events !== false) events.on(publisher.listener);
-  const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (cfg.ackWait * 1000) / 6)));
+  const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (ackWait * 1000) / 6)));
   let fatal: string | null = null;
   const close = shutdown({
     cfg, nc, pool, dispatcher, puller, delayedRelease, firing, presence, health, http, publisher, revokes, emit,

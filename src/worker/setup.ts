@@ -16,6 +16,7 @@ import type { KV } from "@nats-io/kv";
 import { errorText } from "../client/connection.ts";
 import type { QwEvent } from "../core/events.ts";
 import { TasksFileError } from "../core/errors.ts";
+import { dedupWindowShortfall } from "../core/dedup_window.ts";
 import { KvResultStore, type ResultStore } from "../client/result_store.ts";
 import { openRevoked } from "../client/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
@@ -40,18 +41,27 @@ export interface ServerSide {
   revoked: KV;
   workers: KV;
   flows: KV;
+  /** The work consumer's ack wait in seconds (an existing consumer keeps its own): the pace of renewals and hand-backs. */
+  ackWait: number;
 }
 
-/** Create what is missing and open it all. */
+/**
+ * Create what is missing and open it all, and warn when the stream's
+ * duplicate window is too short for what this process publishes with an id
+ * (`schedules`: the ones it fires).
+ */
 export function setUpServer(
   nc: NatsConnection,
   names: Names,
   cfg: SetupConfig,
-  o: { emit: (e: QwEvent) => void; store?: ResultStore },
+  o: { emit: (e: QwEvent) => void; store?: ResultStore; schedules?: readonly string[] },
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
+    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
+    const windowMs = ((await jsm.streams.info(names.stream)).config.duplicate_window ?? 0) / 1e6;
+    const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
+    if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });
     const js: JetStreamClient = jetstream(nc);
     const [store, revoked, workers, flows] = await Promise.all([
       o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
@@ -59,7 +69,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows };
+    return { jsm, js, store, revoked, workers, flows, ackWait };
   });
 }
 

@@ -15,6 +15,7 @@ import { errorText, openConnection } from "../../client/connection.ts";
 import { ensureTopology, type Names, namesFor } from "../../client/topology.ts";
 import { KvResultStore } from "../../client/result_store.ts";
 import { settingUp } from "../../worker/setup.ts";
+import { isNotFound } from "../../client/server_errors.ts";
 
 /** One thing `qw init` sets up. */
 export interface InitItem {
@@ -52,7 +53,7 @@ async function exists(jsm: JetStreamManager, names: Names, item: Omit<InitItem, 
     else await jsm.streams.info(`KV_${item.name}`);
     return true;
   } catch (e) {
-    if (/not found/i.test(errorText(e))) return false;
+    if (isNotFound(e)) return false;
     throw e;
   }
 }
@@ -72,7 +73,12 @@ export async function runInit(ctx: CommandContext): Promise<number> {
     const existed = await Promise.all(plan.map((item) => exists(jsm, names, item)));
     // Several pods' init containers may run it at once: a raced create is retried.
     await settingUp(config, emit, async () => {
-      await ensureTopology(jsm, names, { ackWait: config.ackWait });
+      // The one way to change an existing consumer's ack wait: a worker start never does.
+      await ensureTopology(jsm, names, {
+        ackWait: config.ackWait,
+        setAckWait: true,
+        emit: (e) => void (e.type === "consumer.ack_wait" ? emit(e) : null),
+      });
       if (config.results) await KvResultStore.open(nc, names.resultsBucket, { ttl: config.resultTtl });
     });
     ctx.out(formatInit(plan.map((item, i) => ({ ...item, existed: existed[i] }))));

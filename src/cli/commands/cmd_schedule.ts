@@ -8,20 +8,19 @@
 
 import { openBucket } from "../../client/buckets.ts";
 import { type Client, connectClient, streamNotFound } from "../../client/client.ts";
-import { errorText } from "../../client/connection.ts";
 import { KvScheduleStore, type ScheduleRecord } from "../../client/schedule_store.ts";
 import { namesFor } from "../../client/topology.ts";
 import { formatSchedules, scheduleRow, type ScheduleRow } from "../../ops/schedules.ts";
 import type { CommandContext } from "../context.ts";
+import { isStreamNotFound } from "../../client/server_errors.ts";
 
-const notFound = (e: unknown) => /not found/i.test(errorText(e));
 
 /** The stored schedules of a stream; empty when no worker with schedules ran on it. */
 export async function readSchedules(client: Client, stream: string): Promise<ScheduleRecord[]> {
   try {
     await client.jsm.streams.info(stream);
   } catch (e) {
-    if (notFound(e)) throw new Error(streamNotFound("list schedules of", stream));
+    if (isStreamNotFound(e)) throw new Error(streamNotFound("list schedules of", stream));
     throw e;
   }
   const kv = await openBucket(client.jsm, namesFor(stream).schedulesBucket);

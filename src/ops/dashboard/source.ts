@@ -12,7 +12,6 @@ import { jetstream, type StreamInfo } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { Client, PendingResult, TaskResult } from "../../client/client.ts";
 import { isFinalState } from "../../core/types.ts";
-import { errorText } from "../../client/connection.ts";
 import { namesFor } from "../../client/topology.ts";
 import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
 import { buildReport } from "../inspect.ts";
@@ -22,6 +21,7 @@ import { listWorkers, type WorkerRecord } from "../presence.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateHistory } from "./rate.ts";
 import { readSchedules } from "./schedules.ts";
+import { isNotFound, isStreamNotFound } from "../../client/server_errors.ts";
 
 /** A job's record, and the workers running it now (from their records) when it has not ended. */
 export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
@@ -40,7 +40,6 @@ export interface DashboardOps {
   revoke(id: string, terminate: boolean): Promise<{ revoked: boolean; state: string }>;
 }
 
-const notFound = (e: unknown) => /not found/i.test(errorText(e));
 
 /** The dashboard's view of one stream through a connected client. */
 export class DashboardSource implements DashboardOps {
@@ -98,7 +97,7 @@ export class DashboardSource implements DashboardOps {
     try {
       info = await this.#client.jsm.streams.info(this.#dlq.dlqStream);
     } catch (e) {
-      if (notFound(e)) return { total: 0, letters: [] };
+      if (isStreamNotFound(e)) return { total: 0, letters: [] };
       throw e;
     }
     const letters: DeadLetter[] = [];
@@ -106,7 +105,7 @@ export class DashboardSource implements DashboardOps {
     // Replays delete single messages: walk back over the gaps, a bounded number of reads.
     for (let seq = last, reads = 0; seq >= first && letters.length < DLQ_LIST_LIMIT && reads < DLQ_LIST_LIMIT * 4; seq--, reads++) {
       const m = await this.#client.jsm.streams.getMessage(this.#dlq.dlqStream, { seq }).catch((e) => {
-        if (/no message|not found/i.test(errorText(e))) return null;
+        if (isNotFound(e)) return null;
         throw e;
       });
       if (!m) continue;

@@ -13,13 +13,11 @@
  * @module
  */
 
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
-  CLOCK_SKEW_ALLOWANCE_MS,
   describeSchedule,
   dueTicks,
-  shortDedupWindow,
   type TaskSchedule,
   tickId,
 } from "../../core/schedule.ts";
@@ -160,14 +158,13 @@ export interface FiringHandle {
 }
 
 /**
- * Set up firing for a service: open the schedules bucket and read the
- * stream's duplicate window. Nothing to set up when no task has a schedule or
+ * Set up firing for a service: open the schedules bucket (the set-up checks
+ * the stream's duplicate window, see `dedupWindowShortfall()`). Nothing to set up when no task has a schedule or
  * firing is off (`--no-schedules`); `start()` then only reports the schedules.
  */
 export async function setUpFiring(o: {
   nc: NatsConnection;
   js: JetStreamClient;
-  jsm: JetStreamManager;
   names: Names;
   schedules: readonly TaskSchedule[];
   enabled: boolean;
@@ -176,7 +173,6 @@ export async function setUpFiring(o: {
   const { schedules, emitter, names } = o;
   const on = o.enabled && schedules.length > 0;
   const store = on ? await KvScheduleStore.open(o.nc, names.schedulesBucket) : null;
-  const windowMs = on ? (await o.jsm.streams.info(names.stream)).config.duplicate_window / 1e6 : 0;
   const firing = store === null ? null : new ScheduleFiring({
     schedules,
     store,
@@ -188,16 +184,6 @@ export async function setUpFiring(o: {
       if (schedules.length === 0) return;
       const list = schedules.map((s) => `${s.task}@${s.index} ${describeSchedule(s.spec)}`);
       emitter.emit({ type: "schedule.started", schedules: list, firing: on });
-      const short = on ? shortDedupWindow(windowMs, schedules) : [];
-      if (short.length > 0) {
-        emitter.emit({
-          type: "schedule.dedup_window_short",
-          stream: names.stream,
-          windowSeconds: windowMs / 1000,
-          allowanceSeconds: CLOCK_SKEW_ALLOWANCE_MS / 1000,
-          schedules: short,
-        });
-      }
       firing?.start();
     },
     stop: () => firing?.stop() ?? Promise.resolve(),

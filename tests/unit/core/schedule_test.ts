@@ -18,7 +18,6 @@ import {
   parseSchedule,
   parseSchedules,
   parseTickId,
-  shortDedupWindow,
   tickId,
   ticksBetween,
 } from "../../../src/core/schedule.ts";
@@ -244,11 +243,3 @@ describe("dueTicks(): what a process fires at `now`", () => {
   });
 });
 
-describe("shortDedupWindow()", () => {
-  it("names the schedules when the duplicate window is shorter than the clock-skew allowance", () => {
-    const list = [every(1), cron("0 3 * * *")];
-    assert.deepEqual(shortDedupWindow(120_000, list), []);
-    assert.deepEqual(shortDedupWindow(10_000, list, 10_000), []);
-    assert.deepEqual(shortDedupWindow(1_000, list), ["ping@0", "nightly@0"]);
-  });
-});
