@@ -13,7 +13,7 @@
  */
 
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { headers as makeHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { errorText } from "../../client/connection.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { Emitter } from "../../core/events.ts";
@@ -23,6 +23,23 @@ import { jobSubject } from "../../client/topology.ts";
 const IN_FLIGHT = 512;
 // Releasing a few ms early is fine; naking for less than that wastes a round trip.
 const EARLY_MS = 5;
+
+/**
+ * What a delayed message is released as: the same body and headers but its
+ * eta and dedup id, on the task's subject. The dedup id derives from the
+ * delayed message's own: unique per delayed copy, the same if this release is
+ * repeated after a crash. Pure.
+ */
+export function releaseOf(
+  stream: string,
+  m: { subject: string; headers?: MsgHdrs; seq: number },
+): { subject: string; msgId: string; headers: [string, string][] } {
+  const task = m.subject.slice(`${stream}._delayed.`.length);
+  const headers: [string, string][] = [];
+  if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) headers.push([k, v]);
+  const msgId = `${m.headers?.get(Header.msgId) || `${stream}:${m.seq}`}:go`;
+  return { subject: jobSubject(stream, task), msgId, headers };
+}
 
 /** Pulls delayed jobs and releases them at their eta. */
 export class DelayedRelease {
@@ -82,15 +99,12 @@ export class DelayedRelease {
   }
 
   async #release(m: JsMsg): Promise<void> {
-    const task = m.subject.slice(`${this.o.stream}._delayed.`.length);
+    const r = releaseOf(this.o.stream, m);
     const h = makeHeaders();
-    if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) h.append(k, v);
+    for (const [k, v] of r.headers) h.append(k, v);
     const id = h.get(Header.id) || `${this.o.stream}:${m.seq}`;
-    // Derived from the delayed message's own dedup id: unique per delayed copy,
-    // the same if this release is repeated after a crash.
-    const msgID = `${m.headers?.get(Header.msgId) || `${this.o.stream}:${m.seq}`}:go`;
     try {
-      await this.o.js.publish(jobSubject(this.o.stream, task), m.data, { msgID, headers: h });
+      await this.o.js.publish(r.subject, m.data, { msgID: r.msgId, headers: h });
       m.ack();
     } catch (e) {
       this.o.emitter.emit({ type: "error", where: "delayed_release", error: `Cannot release delayed job '${id}': ${errorText(e)}` });
