@@ -5,6 +5,7 @@
  * decoding of what reaches it. The unit test compares these with the files.
  */
 
+import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { headers as makeHeaders } from "@nats-io/nats-core";
@@ -18,7 +19,7 @@ import { type FlowNode, normalizeFlow, startFlow } from "../../src/core/flow.ts"
 import type { Progress, SerializedError, TaskState } from "../../src/core/types.ts";
 import { stepJob } from "../../src/worker/flows/flow_runner.ts";
 import { flowOf } from "../../src/worker/flows/flow_steps.ts";
-import { jobIdOf, parseJobHeaders } from "../../src/worker/intake/job_headers.ts";
+import { readDelivery } from "../../src/worker/intake/delivery.ts";
 import type { Held } from "../../src/worker/intake/held.ts";
 import { releaseOf } from "../../src/worker/schedules/delayed_release.ts";
 import { retryJob } from "../../src/worker/settle/job_sink.ts";
@@ -82,11 +83,26 @@ function wire(m: EncodedJob): WireMessage {
 const headerBlock = (h: Record<string, string>) =>
   "NATS/1.0\r\n" + Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
 
+/**
+ * A first delivery of `m` at stream sequence `seq`, shaped as the worker's
+ * messages are: raw header bytes then the body, and its ack subject.
+ */
+function delivered(stream: string, m: WireMessage, seq: number): JsMsg {
+  const block = new TextEncoder().encode(Object.keys(m.headers).length > 0 ? headerBlock(m.headers) : "");
+  const body = new TextEncoder().encode(m.body);
+  const raw = new Uint8Array(block.length + body.length);
+  raw.set(block);
+  raw.set(body, block.length);
+  const reply = `$JS.ACK.${stream}.qw_${stream}.1.${seq}.${seq}.1767225600000000000.0`;
+  return { subject: m.subject, reply, data: body, msg: { _msg: { hdr: block.length }, _rdata: raw } } as unknown as JsMsg;
+}
+
 /** What the dispatcher reads from a message on `<stream>.<task>` at stream sequence `seq`. */
 export function decode(stream: string, m: WireMessage, seq: number): Decoded {
-  const h = parseJobHeaders(headerBlock(m.headers));
-  const d: Decoded = { task: m.subject.slice(stream.length + 1), id: jobIdOf(h, stream, seq), retries: Number(h.retries ?? 0) };
-  if (h.flow) d.flow = flowOf(new TextEncoder().encode(m.body));
+  const r = readDelivery(delivered(stream, m, seq), stream);
+  assert.equal(r.invalid, null, `the worker takes ${m.subject} for a job`);
+  const d: Decoded = { task: r.task, id: r.id, retries: r.retries };
+  if (r.hdr.flow) d.flow = flowOf(new TextEncoder().encode(m.body));
   return d;
 }
 
