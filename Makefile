@@ -38,9 +38,9 @@ $(PY_VENV)/.installed: clients/python/pyproject.toml
 	$(PY_VENV)/bin/pip install --quiet build -e 'clients/python[test]'
 	touch $@
 
-# Its vectors, and integration tests against a real nats-server and dist/qw.
+# Its types (mypy --strict), its vectors, and integration tests against a real nats-server and dist/qw.
 test-python: build $(PY_VENV)/.installed
-	cd clients/python && .venv/bin/pytest -q
+	cd clients/python && .venv/bin/mypy --strict src/qwjobs && .venv/bin/pytest -q
 
 # The Go client (clients/go); go fetches its modules from the module proxy.
 test-go: build

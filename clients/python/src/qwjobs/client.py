@@ -47,7 +47,7 @@ DEFAULT_RESULT_TTL = 86_400
 #: Publishes in flight at most in ``enqueue_many``.
 MAX_IN_FLIGHT = 256
 
-JobSpec = Union[Job, tuple, str]
+JobSpec = Union[Job, "tuple[Any, ...]", str]
 
 
 def _now_ms() -> int:
@@ -217,7 +217,7 @@ class Client:
                     if left is not None and left <= 0:
                         break
                     try:
-                        e = await watcher.updates(timeout=60.0 if left is None else left)
+                        e = await watcher.updates(timeout=60.0 if left is None else left)  # type: ignore[no-untyped-call]
                     except nats.errors.TimeoutError:
                         continue
                     if e is None or e.value is None or (e.operation not in (None, "PUT")):
@@ -226,7 +226,7 @@ class Client:
                     if last.ready:
                         return last
             finally:
-                await watcher.stop()
+                await watcher.stop()  # type: ignore[no-untyped-call]
         raise errors.ResultTimeoutError(
             f"No final result for '{id}' within {timeout:g} s: current state is \"{last.state}\"", state=last.state
         )

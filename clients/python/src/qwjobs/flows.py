@@ -9,7 +9,7 @@ and start it with ``Client.enqueue_flow``; qw's workers run it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 from .errors import InvalidFlowError
 from .wire import _BAD_TASK, _show
@@ -69,14 +69,15 @@ def group(*members: Node) -> Group:
     return Group(tuple(members))
 
 
-def chord(header: Union[Group, Node, list, tuple], body: Node) -> Chord:
+def chord(header: Union[Node, Sequence[Node]], body: Node) -> Chord:
     """A group whose list of results is the first argument of ``body``."""
+    members: tuple[Node, ...]
     if isinstance(header, Group):
         members = header.members
-    elif isinstance(header, (list, tuple)):
-        members = tuple(header)
-    else:
+    elif isinstance(header, (Sig, Chain, Chord)):
         members = (header,)
+    else:
+        members = tuple(header)
     return Chord(members, body)
 
 
@@ -98,18 +99,18 @@ def normalize(node: Any, path: str = "") -> dict[str, Any]:
         return out
     if isinstance(node, Chain):
         flat: list[dict[str, Any]] = []
-        for i, s in enumerate(node.steps):
-            c = normalize(s, f"{path}.{i}")
+        for i, step in enumerate(node.steps):
+            c = normalize(step, f"{path}.{i}")
             flat.extend(c["chain"] if "chain" in c else [c])
         steps: list[dict[str, Any]] = []
         i = 0
         while i < len(flat):
-            s = flat[i]
-            if "group" in s and i + 1 < len(flat):
-                steps.append({"chord": {"header": s["group"], "body": flat[i + 1]}})
+            n = flat[i]
+            if "group" in n and i + 1 < len(flat):
+                steps.append({"chord": {"header": n["group"], "body": flat[i + 1]}})
                 i += 2
             else:
-                steps.append(s)
+                steps.append(n)
                 i += 1
         return {"chain": steps}
     if isinstance(node, Group):

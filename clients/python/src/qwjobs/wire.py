@@ -153,7 +153,7 @@ def check_task(attempt: str, task: Any) -> str:
     return task
 
 
-def _eta_ms(countdown: Optional[float], eta: Optional[datetime], now_ms: int) -> Optional[int]:
+def _eta_ms(countdown: Optional[float], eta: Optional[datetime], now_ms: int) -> Optional[float]:
     if countdown is not None and eta is not None:
         raise InvalidJobError(f"Cannot {_ENQUEUE} with both 'countdown' and 'eta'")
     if countdown is not None:
@@ -209,8 +209,8 @@ def encode_job(
     body = dumps({"args": list(args)})
     delayed = eta_ms is not None and eta_ms > now_ms
     out = {"Nats-Msg-Id": f"{id}:eta" if delayed else id, **own, "Qw-Id": id}
-    if delayed:
-        out["Qw-Eta"] = str(_round(eta_ms))  # type: ignore[arg-type]
+    if eta_ms is not None and delayed:
+        out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
     return Message(f"{stream}.{task}", out, body)
 
