@@ -331,7 +331,10 @@ func (c *client) Wait(ctx context.Context, id string) (*Result, error) {
 			return last, timeout()
 		case e, ok := <-w.Updates():
 			if !ok {
-				return last, timeout()
+				if ctx.Err() != nil {
+					return last, timeout()
+				}
+				return last, fail(ErrResultTimeout, fmt.Sprintf("No final result for '%s': the watch ended (connection closed?): current state is \"%s\"", id, last.State))
 			}
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue

@@ -92,12 +92,10 @@ class Client:
         urls = [s.strip() for s in (servers.split(",") if isinstance(servers, str) else servers) if s.strip()]
         urls = urls or [DEFAULT_SERVERS]
         where = ",".join(urls)
+        options.setdefault("connect_timeout", min(2.0, connect_timeout))
+        options.setdefault("max_reconnect_attempts", -1)
         try:
-            nc = await asyncio.wait_for(
-                nats.connect(servers=urls, name=name, connect_timeout=min(2.0, connect_timeout), max_reconnect_attempts=-1,
-                             allow_reconnect=True, **options),
-                timeout=connect_timeout,
-            )
+            nc = await asyncio.wait_for(nats.connect(servers=urls, name=name, **options), timeout=connect_timeout)
         except (asyncio.TimeoutError, nats.errors.NoServersError, OSError) as e:
             detail = "no server answered" if isinstance(e, asyncio.TimeoutError) else _text(e)
             raise errors.ConnectError(f"Cannot connect to '{where}' within {connect_timeout:g} s: {detail}") from None
@@ -213,6 +211,7 @@ class Client:
             watcher = await kv.watch(key_for(id))
             try:
                 while True:
+                    self._open()
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         break
