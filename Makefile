@@ -8,7 +8,9 @@ NATS_SERVER ?= $(CURDIR)/.tools/bin/nats-server
 NATS_SERVER_OLDEST ?= /usr/sbin/nats-server
 export NATS_SERVER_BIN := $(NATS_SERVER)
 
-.PHONY: install tools build package demo test test-bun test-bun-oldest test-deno check lint chaos chaos-short bench clean
+PY_VENV := clients/python/.venv
+
+.PHONY: install tools build package demo test test-bun test-bun-oldest test-deno test-python test-go check lint chaos chaos-short bench clean
 
 install: node_modules/.installed tools
 node_modules/.installed: package.json package-lock.json
@@ -28,14 +30,31 @@ build: install
 	$(BUN) scripts/build_dashboard_assets.ts
 	$(BUN) build --compile --bytecode --format=esm --outfile dist/qw cli.ts src/worker/pool/worker_entry.ts
 
-# The npm package @qwjobs/qw (the producer client; the tasks side at @qwjobs/qw/tasks): prepack builds dist/npm with tsc, then a tarball in dist/.
-package: install
+# The npm package @qwjobs/qw (the producer client; the tasks side at @qwjobs/qw/tasks): prepack builds dist/npm with tsc,
+# then a tarball in dist/; the Python client's wheel and sdist in dist/python.
+package: install $(PY_VENV)/.installed
 	mkdir -p dist && npm pack --pack-destination dist
+	$(PY_VENV)/bin/python -m build --outdir dist/python clients/python
 
 demo: build
 	$(BUN) scripts/demo.ts
 
-test: test-bun test-deno
+test: test-bun test-deno test-python test-go
+
+# The Python client (clients/python) in a virtualenv of its own, from PyPI.
+$(PY_VENV)/.installed: clients/python/pyproject.toml
+	python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install --quiet --upgrade pip
+	$(PY_VENV)/bin/pip install --quiet build -e 'clients/python[test]'
+	touch $@
+
+# Its types (mypy --strict), its vectors, and integration tests against a real nats-server and dist/qw.
+test-python: build $(PY_VENV)/.installed
+	cd clients/python && .venv/bin/mypy --strict src/qwjobs && .venv/bin/pytest -q
+
+# The Go client (clients/go); go fetches its modules from the module proxy.
+test-go: build
+	cd clients/go && go test -count=1 ./...
 
 test-bun: build
 	$(BUN) test --timeout 120000 tests/
@@ -64,4 +83,4 @@ bench: build
 	$(BUN) scripts/bench.ts
 
 clean:
-	rm -rf dist .tmp
+	rm -rf dist .tmp $(PY_VENV)

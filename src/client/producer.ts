@@ -57,6 +57,27 @@ export function msgIdFor(id: string, retries: number, delayed: boolean): string 
   return delayed ? `${base}:eta` : base;
 }
 
+/** A job as it goes on the wire: subject, dedup id, headers (in publish order) and body. */
+export interface EncodedJob {
+  subject: string;
+  msgId: string;
+  headers: [string, string][];
+  data: Uint8Array;
+}
+
+/** The message of a job, to wait on the delayed subject when its eta is after `now`. Pure. */
+export function encodeJob(stream: string, job: OutgoingJob, now: number): EncodedJob {
+  const delayed = job.etaMs !== null && job.etaMs > now;
+  const headers: [string, string][] = Object.entries(job.headers ?? {});
+  headers.push([Header.id, job.id]);
+  if (job.retries > 0) headers.push([Header.retries, String(job.retries)]);
+  if (delayed) headers.push([Header.eta, String(Math.round(job.etaMs!))]);
+  const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
+  const base = msgIdFor(job.id, job.retries, delayed);
+  const msgId = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
+  return { subject, msgId, headers, data: job.data };
+}
+
 /** Publish a job, to wait on the delayed subject when its eta is in the future. */
 export async function publishJob(
   js: JetStreamClient,
@@ -64,16 +85,10 @@ export async function publishJob(
   job: OutgoingJob,
   now: number = Date.now(),
 ): Promise<{ seq: number; duplicate: boolean }> {
-  const delayed = job.etaMs !== null && job.etaMs > now;
+  const m = encodeJob(stream, job, now);
   const h = makeHeaders();
-  for (const [k, v] of Object.entries(job.headers ?? {})) h.set(k, v);
-  h.set(Header.id, job.id);
-  if (job.retries > 0) h.set(Header.retries, String(job.retries));
-  if (delayed) h.set(Header.eta, String(Math.round(job.etaMs!)));
-  const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
-  const base = msgIdFor(job.id, job.retries, delayed);
-  const msgID = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
-  const ack = await js.publish(subject, job.data, { msgID, headers: h });
+  for (const [k, v] of m.headers) h.set(k, v);
+  const ack = await js.publish(m.subject, m.data, { msgID: m.msgId, headers: h });
   return { seq: ack.seq, duplicate: ack.duplicate };
 }
 
@@ -86,8 +101,15 @@ export async function publishFlow(
   stream: string,
   flow: { id: string; flow: unknown },
 ): Promise<{ seq: number; duplicate: boolean }> {
-  const ack = await js.publish(flowStartSubject(stream), JSON.stringify(flow), { msgID: `flow:${flow.id}` });
+  const m = encodeFlowStart(stream, flow);
+  const ack = await js.publish(m.subject, m.data, { msgID: m.msgId });
   return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/** The message that starts a flow (`flow` already normalized). Pure. */
+export function encodeFlowStart(stream: string, flow: { id: string; flow: unknown }): EncodedJob {
+  const data = new TextEncoder().encode(JSON.stringify({ id: flow.id, flow: flow.flow }));
+  return { subject: flowStartSubject(stream), msgId: `flow:${flow.id}`, headers: [], data };
 }
 
 /** Copy a message to the dead-letter stream with why it ended there. */

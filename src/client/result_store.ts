@@ -121,7 +121,7 @@ export class KvResultStore implements ResultStore {
    */
   async write(record: ResultRecord): Promise<void> {
     const key = keyFor(record.id);
-    const data = encode(record);
+    const data = encodeResult(record);
     try {
       await this.#creates.create(key, data);
       return;
@@ -152,7 +152,8 @@ export class KvResultStore implements ResultStore {
   }
 }
 
-function encode(r: ResultRecord): string {
+/** A record as the bucket stores it: JSON, or with `result` as a string when it is not JSON. Pure. */
+export function encodeResult(r: ResultRecord): string {
   try {
     return JSON.stringify(r);
   } catch {

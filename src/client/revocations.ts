@@ -26,9 +26,14 @@ export async function openRevoked(nc: NatsConnection, bucket: string, ttlSeconds
   return await new Kvm(nc).create(bucket, { ttl: ttlSeconds * 1000, history: 1 });
 }
 
+/** A revoke as the bucket stores it. Pure. */
+export function encodeRevoke(r: RevokeRecord): string {
+  return JSON.stringify({ id: r.id, terminate: r.terminate, at: r.at });
+}
+
 /** Store a revoke. */
 export async function putRevoke(kv: KV, r: RevokeRecord): Promise<void> {
-  await kv.put(keyFor(r.id), JSON.stringify(r));
+  await kv.put(keyFor(r.id), encodeRevoke(r));
 }
 
 /** What one entry of the bucket says. */

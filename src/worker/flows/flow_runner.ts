@@ -26,7 +26,7 @@ import {
   type Then,
 } from "../../core/flow.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";
-import { FLOW_HEADER, publishJob } from "../../client/producer.ts";
+import { FLOW_HEADER, type OutgoingJob, publishJob } from "../../client/producer.ts";
 import { keyFor, type ResultStore } from "../../client/result_store.ts";
 
 /** Where a step stands in its flow: carried in the step's body as `flow`. */
@@ -41,6 +41,15 @@ export function isFlowContext(v: unknown): v is FlowContext {
   const f = v as FlowContext;
   return typeof f === "object" && f !== null && typeof f.id === "string" && typeof f.path === "string" &&
     typeof f.then === "object" && f.then !== null;
+}
+
+/**
+ * The job of one step of flow `id`: its body carries where it stands, and its
+ * task id is its dedup id, so publishing it again after a crash stores it once. Pure.
+ */
+export function stepJob(id: string, step: StepJob): OutgoingJob {
+  const data = encoder.encode(JSON.stringify({ args: step.args, flow: { id, path: step.path, then: step.then } }));
+  return { task: step.task, data, id: `${id}${step.path}`, retries: 0, etaMs: null, headers: { [FLOW_HEADER]: "1" } };
 }
 
 /** Open (or create) the flows bucket. */
@@ -109,9 +118,7 @@ export class FlowRunner {
   }
 
   async #publish(id: string, step: StepJob): Promise<void> {
-    const data = encoder.encode(JSON.stringify({ args: step.args, flow: { id, path: step.path, then: step.then } }));
-    // The step's task id is its dedup id: publishing it again after a crash stores it once.
-    await publishJob(this.#o.js, this.#o.stream, { task: step.task, data, id: `${id}${step.path}`, retries: 0, etaMs: null, headers: { [FLOW_HEADER]: "1" } });
+    await publishJob(this.#o.js, this.#o.stream, stepJob(id, step));
   }
 
   async #join(id: string, a: Extract<FlowAction, { kind: "join" }>): Promise<void> {

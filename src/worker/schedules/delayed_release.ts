@@ -13,7 +13,7 @@
  */
 
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
+import { headers as makeHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { errorText } from "../../client/connection.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { Emitter } from "../../core/events.ts";
@@ -31,6 +31,30 @@ const EARLY_MS = 5;
  */
 export function delayedJobId(headers: { get(k: string): string } | undefined, stream: string, seq: number): string {
   return headers?.get(Header.id) || headers?.get(Header.msgId) || `${stream}:${seq}`;
+}
+
+/**
+ * What a delayed message is released as: the same body and headers but its
+ * eta and dedup id, on the task's subject, with its task id in `Qw-Id` (the
+ * released copy has a dedup id of its own, so it must carry the task id). The
+ * dedup id derives from the delayed message's own: unique per delayed copy,
+ * the same if this release is repeated after a crash. Pure.
+ */
+export function releaseOf(
+  stream: string,
+  m: { subject: string; headers?: MsgHdrs; seq: number },
+): { subject: string; msgId: string; id: string; headers: [string, string][] } {
+  const task = m.subject.slice(`${stream}._delayed.`.length);
+  const id = delayedJobId(m.headers, stream, m.seq);
+  const headers: [string, string][] = [];
+  if (m.headers) {
+    for (const [k, vs] of m.headers) {
+      if (k !== Header.eta && k !== Header.msgId && k !== Header.id) for (const v of vs) headers.push([k, v]);
+    }
+  }
+  headers.push([Header.id, id]);
+  const msgId = `${m.headers?.get(Header.msgId) || `${stream}:${m.seq}`}:go`;
+  return { subject: jobSubject(stream, task), msgId, id, headers };
 }
 
 /** Pulls delayed jobs and releases them at their eta. */
@@ -91,17 +115,12 @@ export class DelayedRelease {
   }
 
   async #release(m: JsMsg): Promise<void> {
-    const task = m.subject.slice(`${this.o.stream}._delayed.`.length);
+    const r = releaseOf(this.o.stream, m);
     const h = makeHeaders();
-    if (m.headers) for (const [k, vs] of m.headers) if (k !== Header.eta && k !== Header.msgId) for (const v of vs) h.append(k, v);
-    const id = delayedJobId(m.headers, this.o.stream, m.seq);
-    // The released copy has a dedup id of its own, so it must carry the task id.
-    h.set(Header.id, id);
-    // Derived from the delayed message's own dedup id: unique per delayed copy,
-    // the same if this release is repeated after a crash.
-    const msgID = `${m.headers?.get(Header.msgId) || `${this.o.stream}:${m.seq}`}:go`;
+    for (const [k, v] of r.headers) h.append(k, v);
+    const id = r.id;
     try {
-      await this.o.js.publish(jobSubject(this.o.stream, task), m.data, { msgID, headers: h });
+      await this.o.js.publish(r.subject, m.data, { msgID: r.msgId, headers: h });
       m.ack();
     } catch (e) {
       this.o.emitter.emit({ type: "error", where: "delayed_release", error: `Cannot release delayed job '${id}': ${errorText(e)}` });

@@ -8,7 +8,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
-import { Header, publishDeadLetter, publishJob } from "../../client/producer.ts";
+import { Header, type OutgoingJob, publishDeadLetter, publishJob } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
@@ -19,13 +19,19 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
   return { ...out, ...extra };
 }
 
+/** The next attempt of a job: the same body and task id, `retries` retries, after `countdown` seconds. Pure. */
+export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
+  const etaMs = countdown > 0 ? now + countdown * 1000 : null;
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) };
+}
+
 /** A {@linkcode JobSink} that publishes to the stream's subjects. */
 export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names): JobSink {
   const { stream } = names;
   return {
     async retry(h, countdown, retries) {
-      const etaMs = countdown > 0 ? Date.now() + countdown * 1000 : null;
-      await publishJob(js, stream, { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) });
+      const now = Date.now();
+      await publishJob(js, stream, retryJob(h, countdown, retries, now), now);
     },
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });

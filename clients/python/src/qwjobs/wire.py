@@ -1,0 +1,311 @@
+"""qw's wire format: what a job, a workflow start and a revoke look like on NATS,
+and how result records are read. Pure: no connection, no clock but the ``now_ms``
+a caller passes. The exact bytes are pinned by the vectors in the repository's
+``spec/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Optional, Sequence
+
+from .errors import InvalidJobError
+
+__all__ = [
+    "FINAL_STATES",
+    "Message",
+    "ErrorInfo",
+    "Progress",
+    "Result",
+    "Revoke",
+    "encode_job",
+    "encode_flow_start",
+    "encode_revoke",
+    "decode_result",
+    "dumps",
+    "key_for",
+    "results_bucket",
+    "revoked_bucket",
+    "check_id",
+]
+
+#: The states a job ends in.
+FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+
+_ENQUEUE = "enqueue job"
+_BAD_TASK = re.compile(r"[\s.*>\x00-\x1f\x7f]")
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+_PLAIN_KEY = re.compile(r"^[-/_a-zA-Z0-9]+(\.[-/_a-zA-Z0-9]+)*$")
+_KEY_CHAR = re.compile(r"^[-/_a-zA-Z0-9]$")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to publish: subject, headers (``Nats-Msg-Id`` among them) and body."""
+
+    subject: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """The error a failed job stored."""
+
+    name: str
+    message: str
+    stack: Optional[str] = None
+    cause: Optional["ErrorInfo"] = None
+    data: Optional[dict[str, Any]] = None
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a running task reported last: a fraction in [0, 1] and any JSON value."""
+
+    fraction: float
+    meta: Any = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """A job's record: its state, and its value or error once it ended.
+
+    ``state`` is one of PENDING (no record: not run yet, unknown, or expired),
+    STARTED, PROGRESS, RETRY, SUCCESS, FAILURE or REVOKED.
+    """
+
+    id: str
+    state: str
+    value: Any = None
+    error: Optional[ErrorInfo] = None
+    task: Optional[str] = None
+    retries: int = 0
+    delivery_count: int = 0
+    worker: Optional[str] = None
+    #: When the record was written, in epoch milliseconds.
+    finished_at_ms: Optional[int] = None
+    #: Why the job was dead-lettered, when it was.
+    dead_letter: Optional[str] = None
+    progress: Optional[Progress] = None
+
+    @property
+    def ready(self) -> bool:
+        """True once the job ended: SUCCESS, FAILURE or REVOKED."""
+        return self.state in FINAL_STATES
+
+    @property
+    def successful(self) -> bool:
+        return self.state == "SUCCESS"
+
+    @property
+    def finished_at(self) -> Optional[datetime]:
+        """``finished_at_ms`` as an aware UTC datetime."""
+        from datetime import timezone
+
+        if self.finished_at_ms is None:
+            return None
+        return datetime.fromtimestamp(self.finished_at_ms / 1000, tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """What a revoke did: ``revoked`` is False when the job had already ended in ``state``."""
+
+    revoked: bool
+    state: str
+
+
+def _show(value: Any) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _bad(attempt: str, what: str, must: str, value: Any) -> InvalidJobError:
+    return InvalidJobError(f"Cannot {attempt} as {what} must be {must}: current value is {_show(value)}")
+
+
+def dumps(value: Any, attempt: str = _ENQUEUE, what: str = "'args'") -> bytes:
+    """Compact JSON as JavaScript's JSON.stringify writes it: no spaces, UTF-8, no HTML escapes."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidJobError(f"Cannot {attempt} as {what} must be JSON-serializable: {e}") from None
+    return text.encode("utf-8")
+
+
+def check_id(attempt: str, id: Any) -> str:
+    """Return ``id`` if it can be a task id: a non-empty line."""
+    if not isinstance(id, str) or id.strip() == "" or "\r" in id or "\n" in id:
+        raise _bad(attempt, "'id'", "a non-empty line", id)
+    return id
+
+
+def check_task(attempt: str, task: Any) -> str:
+    if not isinstance(task, str) or task == "" or _BAD_TASK.search(task) or task.startswith("_"):
+        raise _bad(attempt, "'task'", 'a name without whitespace, ".", "*", ">" or a leading "_"', task)
+    return task
+
+
+def _eta_ms(countdown: Optional[float], eta: Optional[datetime], now_ms: int) -> Optional[float]:
+    if countdown is not None and eta is not None:
+        raise InvalidJobError(f"Cannot {_ENQUEUE} with both 'countdown' and 'eta'")
+    if countdown is not None:
+        if isinstance(countdown, bool) or not isinstance(countdown, (int, float)) or math.isnan(countdown):
+            raise _bad(_ENQUEUE, "'countdown'", "a number >= 0", countdown)
+        if countdown < 0 or math.isinf(countdown):
+            raise _bad(_ENQUEUE, "'countdown'", ">= 0", countdown)
+        return now_ms + countdown * 1000 if countdown > 0 else None
+    if eta is not None:
+        if not isinstance(eta, datetime):
+            raise _bad(_ENQUEUE, "'eta'", "a datetime", eta)
+        # A naive datetime is local time, as datetime.timestamp() reads it.
+        return eta.timestamp() * 1000
+    return None
+
+
+def _round(ms: float) -> int:
+    # JavaScript's Math.round: halves go up (Python's round() goes to even).
+    return int(math.floor(ms + 0.5))
+
+
+def _check_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers.items():
+        if not isinstance(k, str):
+            raise _bad(_ENQUEUE, "a header name", "a string", k)
+        if k.lower().startswith("qw-") or k.lower() == "nats-msg-id":
+            raise InvalidJobError(f"Cannot {_ENQUEUE} as header {_show(k)} is reserved: use another name")
+        if not _HEADER_NAME.match(k) or not isinstance(v, str) or "\r" in v or "\n" in v:
+            raise _bad(_ENQUEUE, f"header {_show(k)}", "a printable name with a one-line string value", v)
+        out[k] = v
+    return out
+
+
+def encode_job(
+    stream: str,
+    task: str,
+    args: Sequence[Any],
+    *,
+    id: str,
+    now_ms: int,
+    countdown: Optional[float] = None,
+    eta: Optional[datetime] = None,
+    headers: Optional[Mapping[str, str]] = None,
+) -> Message:
+    """The message of one job: on ``<stream>.<task>``, or ``<stream>._delayed.<task>`` while its eta is ahead."""
+    check_task(_ENQUEUE, task)
+    if not isinstance(args, (list, tuple)):
+        raise _bad(_ENQUEUE, "'args'", "a list", args)
+    check_id(_ENQUEUE, id)
+    eta_ms = _eta_ms(countdown, eta, now_ms)
+    own = _check_headers(headers or {})
+    body = dumps({"args": list(args)})
+    delayed = eta_ms is not None and eta_ms > now_ms
+    out = {"Nats-Msg-Id": f"{id}:eta" if delayed else id, **own, "Qw-Id": id}
+    if eta_ms is not None and delayed:
+        out["Qw-Eta"] = str(_round(eta_ms))
+        return Message(f"{stream}._delayed.{task}", out, body)
+    return Message(f"{stream}.{task}", out, body)
+
+
+def encode_flow_start(stream: str, flow_id: str, node: Mapping[str, Any]) -> Message:
+    """The message that starts a workflow; ``node`` is already normalized (see ``qwjobs.flows``)."""
+    check_id("start flow", flow_id)
+    body = dumps({"id": flow_id, "flow": node}, "start flow", "the flow")
+    return Message(f"{stream}._flow", {"Nats-Msg-Id": f"flow:{flow_id}"}, body)
+
+
+def encode_revoke(id: str, *, terminate: bool, at: str) -> bytes:
+    """A revoke as the bucket ``qw_<stream>_revoked`` stores it; ``at`` is an ISO 8601 time."""
+    return dumps({"id": id, "terminate": terminate, "at": at}, "revoke job", "the revoke")
+
+
+def results_bucket(stream: str) -> str:
+    return f"qw_{stream}_results"
+
+
+def revoked_bucket(stream: str) -> str:
+    return f"qw_{stream}_revoked"
+
+
+def _utf8(cp: int) -> bytes:
+    # Generalized UTF-8, so a lone surrogate has bytes too (as qw's keyFor does).
+    if cp < 0x80:
+        return bytes([cp])
+    if cp < 0x800:
+        return bytes([0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)])
+    if cp < 0x10000:
+        return bytes([0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)])
+    return bytes([0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)])
+
+
+def key_for(id: str) -> str:
+    """The KV key of a task id: itself when it is a valid key without "=", else escaped as ``=XX`` per byte."""
+    if _PLAIN_KEY.match(id):
+        return id
+    out = []
+    n = len(id)
+    for i, c in enumerate(id):
+        if c == ".":
+            edge = i == 0 or i == n - 1 or id[i - 1] == "." or id[i + 1] == "."
+            out.append("=2e" if edge else c)
+        elif _KEY_CHAR.match(c):
+            out.append(c)
+        else:
+            out.append("".join(f"={b:02x}" for b in _utf8(ord(c))))
+    return "".join(out)
+
+
+def _error(v: Any) -> Optional[ErrorInfo]:
+    if not isinstance(v, dict):
+        return None
+    return ErrorInfo(
+        name=str(v.get("name", "Error")),
+        message=str(v.get("message", "")),
+        stack=v.get("stack"),
+        cause=_error(v.get("cause")),
+        data=v.get("data"),
+    )
+
+
+def decode_result(id: str, value: Optional[bytes]) -> Result:
+    """A stored record as a ``Result``; ``None`` (no key) is PENDING."""
+    if value is None:
+        return Result(id=id, state="PENDING")
+    try:
+        r = json.loads(value)
+    except ValueError:
+        raise InvalidJobError(f"Cannot read result of {_show(id)} as its record is not JSON") from None
+    p = r.get("progress")
+    return Result(
+        id=r.get("id", id),
+        state=r.get("state", "PENDING"),
+        value=r.get("result"),
+        error=_error(r.get("error")),
+        task=r.get("task"),
+        retries=r.get("retries", 0),
+        delivery_count=r.get("deliveryCount", 0),
+        worker=r.get("worker"),
+        finished_at_ms=r.get("finishedAt"),
+        dead_letter=r.get("deadLetter"),
+        progress=Progress(p.get("fraction", 0), p.get("meta")) if isinstance(p, dict) else None,
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job for ``Client.enqueue_many``."""
+
+    task: str
+    args: Sequence[Any] = ()
+    id: Optional[str] = None
+    countdown: Optional[float] = None
+    eta: Optional[datetime] = None
+    headers: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,97 @@
+"""The Python client against a real nats-server and a real dist/qw: jobs enqueued here run in qw."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import qwjobs
+from qwjobs import Job, chain, chord, group, si, sig
+from qwjobs.sync import Client as SyncClient
+
+from .conftest import Qw, qw_init
+
+
+async def test_enqueue_runs_in_qw_and_the_result_is_read(nats_server, stream, qw: Qw) -> None:
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 2, 3, headers={"X-Request-Id": "r-1"})
+        r = await client.wait(id, timeout=30)
+        assert (r.state, r.value, r.task, r.id) == ("SUCCESS", 5, "add", id)
+        assert (await client.result(id)).value == 5
+        assert (await client.result("never-enqueued")).state == "PENDING"
+
+        failed = await client.wait(await client.enqueue("fail", "no card"), timeout=30)
+        assert failed.state == "FAILURE" and failed.error is not None
+        assert (failed.error.name, failed.error.message) == ("TypeError", "no card")
+
+        same = await client.enqueue("add", 1, 1, id="once")
+        assert await client.enqueue("add", 1, 1, id="once") == same
+        t0 = time.monotonic()
+        later = await client.enqueue("add", 4, 4, countdown=1)
+        assert (await client.wait(later, timeout=30)).value == 8
+        assert time.monotonic() - t0 >= 0.9
+
+
+async def test_flows_from_python(nats_server, stream, qw: Qw) -> None:
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        c = await client.enqueue_flow(chord(group(sig("square", 2), sig("square", 3)), sig("sum")), id="report-7")
+        assert c == "report-7"
+        assert (await client.wait(c, timeout=30)).value == 13
+        assert (await client.result("report-7.0.1")).value == 9
+        ch = await client.enqueue_flow(chain(sig("add", 1, 1), sig("add", 2), si("add", 10, 10)))
+        assert (await client.wait(ch, timeout=30)).value == 20
+        g = await client.enqueue_flow(group(*(sig("square", n) for n in (1, 2, 3))))
+        assert (await client.wait(g, timeout=30)).value == [1, 4, 9]
+
+
+async def test_revoke_from_python(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2, countdown=60)
+        assert await client.revoke(id) == qwjobs.Revoke(True, "PENDING")
+        w = Qw(nats_server, stream)
+        try:
+            r = await client.wait(id, timeout=30)
+            assert r.state == "REVOKED"
+            assert await client.revoke(id) == qwjobs.Revoke(False, "REVOKED")
+        finally:
+            w.stop()
+
+
+async def test_a_thousand_jobs_from_python_run_in_one_qw(nats_server, stream, qw: Qw) -> None:
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        ids = await client.enqueue_many(Job("add", (i, i)) for i in range(1000))
+        assert len(set(ids)) == 1000
+        results = await asyncio.gather(*(client.wait(id, timeout=120) for id in ids))
+        assert [r.value for r in results] == [2 * i for i in range(1000)]
+        assert {r.state for r in results} == {"SUCCESS"}
+
+
+def test_sync_client(nats_server, stream, qw: Qw) -> None:
+    with SyncClient.connect(nats_server.url, stream=stream) as client:
+        ids = client.enqueue_many([("add", (1, 2)), "sum"])
+        assert client.wait(ids[0], timeout=30).value == 3
+        with pytest.raises(qwjobs.InvalidJobError):
+            client.enqueue("bad name", 1)
+
+
+async def test_clear_errors(nats_server) -> None:
+    with pytest.raises(qwjobs.ConnectError, match=r"^Cannot connect to 'nats://127.0.0.1:1' within 1 s"):
+        await qwjobs.Client.connect("nats://127.0.0.1:1", stream="jobs", connect_timeout=1)
+    async with await qwjobs.Client.connect(nats_server.url, stream="no_such_stream") as client:
+        with pytest.raises(qwjobs.StreamNotFoundError, match="stream not found"):
+            await client.enqueue("add", 1, 2)
+        with pytest.raises(qwjobs.StreamNotFoundError):
+            await client.result("x")
+    with pytest.raises(qwjobs.ClientClosedError):
+        await client.enqueue("add", 1, 2)
+
+
+async def test_wait_times_out_with_the_state(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2)
+        with pytest.raises(qwjobs.ResultTimeoutError, match=r'within 0.5 s: current state is "PENDING"'):
+            await client.wait(id, timeout=0.5)
