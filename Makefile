@@ -43,7 +43,7 @@ test: test-bun test-deno test-python test-go
 
 # The Python client (clients/python) in a virtualenv of its own, from PyPI.
 $(PY_VENV)/.installed: clients/python/pyproject.toml
-	python3 -m venv $(PY_VENV)
+	scripts/ensure_python_venv.sh $(PY_VENV)
 	$(PY_VENV)/bin/pip install --quiet --upgrade pip
 	$(PY_VENV)/bin/pip install --quiet build -e 'clients/python[test]'
 	touch $@
