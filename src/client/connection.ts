@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { credsAuthenticator, nkeyAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { versionAtLeast } from "../core/server_features.ts";
 
 /** How to reach NATS. Secrets are never put in events. */
 export interface ConnectionConfig {
@@ -126,8 +127,5 @@ export function errorText(e: unknown): string {
 
 /** True when a server version string ("2.9.10") is at least major.minor. Pure. */
 export function serverAtLeast(version: string | undefined, major: number, minor: number): boolean {
-  const m = /^v?(\d+)\.(\d+)/.exec(version ?? "");
-  if (!m) return false;
-  const [ma, mi] = [Number(m[1]), Number(m[2])];
-  return ma > major || (ma === major && mi >= minor);
+  return versionAtLeast(version, major, minor);
 }
