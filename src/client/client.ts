@@ -17,12 +17,13 @@ import { type ConnectionConfig, errorText, openConnection } from "./connection.t
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
-import { publishFlow, publishJob } from "./producer.ts";
+import { flowStartSubject, publishFlow, publishJob } from "./producer.ts";
 import { type FlowNode, normalizeFlow } from "../core/flow.ts";
 import { keyFor } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
-import { namesFor } from "./topology.ts";
+import { jobSubject, namesFor } from "./topology.ts";
+import { endSend, startSend } from "./trace_context.ts";
 import { isStreamNotFound } from "./server_errors.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
@@ -74,10 +75,16 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
+    // Before the first await: the caller's active trace context is still the current one.
+    // A copy: the caller's headers object may be reused for the next job.
+    job.headers = { ...job.headers };
+    const span = startSend(jobSubject(this.stream, task), job.id, job.headers);
     try {
       const ack = await publishJob(this.#js, this.stream, job, now);
+      endSend(span);
       return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
     } catch (e) {
+      endSend(span, e);
       throw await this.#publishError(e, task);
     }
   }
@@ -100,9 +107,13 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const id = checkId("start flow", options.id ?? crypto.randomUUID());
     const normalized = normalizeFlow(flow);
+    const headers: Record<string, string> = {};
+    const span = startSend(flowStartSubject(this.stream), id, headers);
     try {
-      await publishFlow(this.#js, this.stream, { id, flow: normalized });
+      await publishFlow(this.#js, this.stream, { id, flow: normalized, headers });
+      endSend(span);
     } catch (e) {
+      endSend(span, e);
       throw await this.#publishError(e, "_flow");
     }
     return id;

@@ -32,6 +32,8 @@ import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
 import { setUpFiring } from "./schedules/schedule_firing.ts";
 import { shutdown } from "./shutdown.ts";
+import type { Tracer } from "@opentelemetry/api";
+import { RunSpans } from "./settle/run_spans.ts";
 
 export { tasksFileUrl };
 
@@ -81,9 +83,13 @@ export interface Service {
 
 /**
  * Start a worker. Throws a one-line Error for bad tasks files and unreachable
- * servers, and a `TypeError` or `RangeError` for a bad schedule.
+ * servers, and a `TypeError` or `RangeError` for a bad schedule. With a
+ * `tracer`, every run of a job is a span (README "Traces"); without one none is made.
  */
-export async function startService(cfg: ServiceConfig, options: { events?: Emitter; store?: ResultStore } = {}): Promise<Service> {
+export async function startService(
+  cfg: ServiceConfig,
+  options: { events?: Emitter; store?: ResultStore; tracer?: Tracer } = {},
+): Promise<Service> {
   const events = options.events ?? new Emitter();
   const emit = events.emit.bind(events);
   const tasksUrl = tasksFileUrl(cfg.tasks);
@@ -123,7 +129,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
   const { pool, schedules } = pooled.value;
   const nc = connected.value;
   try {
-    return await wire(cfg, { nc, pool, events, schedules, store: options.store, setDispatcher: (d) => (dispatcher = d) });
+    return await wire(cfg, { nc, pool, events, schedules, store: options.store, tracer: options.tracer, setDispatcher: (d) => (dispatcher = d) });
   } catch (e) {
     await pool.close({ timeoutMs: 0 });
     await nc.close().catch(() => {});
@@ -133,7 +139,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
 
 async function wire(
   cfg: ServiceConfig,
-  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; setDispatcher(d: Dispatcher): void },
+  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; tracer?: Tracer; setDispatcher(d: Dispatcher): void },
 ): Promise<Service> {
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
@@ -167,6 +173,7 @@ async function wire(
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: jetStreamSink(js, jsm, names),
     connected: () => health.connected,
+    spans: p.tracer ? new RunSpans(p.tracer) : null,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({

@@ -1,0 +1,113 @@
+/**
+ * Trace context on job messages (README "Traces"): W3C `traceparent` and
+ * `tracestate` headers, written and read through `@opentelemetry/api` only.
+ * With no OpenTelemetry SDK registered every call here is the API's no-op.
+ *
+ * Span names and attributes follow OpenTelemetry's messaging semantic
+ * conventions: `send <subject>` (kind PRODUCER) for an enqueue,
+ * `process <subject>` (kind CONSUMER) for a run (worker/settle/run_spans.ts).
+ *
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { VERSION } from "../core/version.ts";
+
+/** The instrumentation scope of every span qw makes. */
+export const TRACER_NAME = "qw";
+
+/** The headers that carry a trace context (W3C Trace Context). */
+export const TRACE_HEADERS = ["traceparent", "tracestate"] as const;
+
+/** `messaging.system` of every span: JetStream is NATS. */
+export const MESSAGING_SYSTEM = "nats";
+
+/** The attributes of the messaging conventions qw sets on a span. Pure. */
+export function messagingAttributes(op: "send" | "process", subject: string, messageId: string): Attributes {
+  return {
+    "messaging.system": MESSAGING_SYSTEM,
+    "messaging.destination.name": subject,
+    "messaging.operation.type": op,
+    "messaging.operation.name": op,
+    "messaging.message.id": messageId,
+  };
+}
+
+/** Write the trace context of `ctx` into `headers` (a plain object of header names to values). */
+export function injectContext(ctx: Context, headers: Record<string, string>): void {
+  propagation.inject(ctx, headers);
+}
+
+/** Headers that carry the context of `span` (the run that publishes a retry or a flow's next step). */
+export function spanHeaders(span: Span): Record<string, string> {
+  const out: Record<string, string> = {};
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), out);
+  return out;
+}
+
+const hdrsGetter = {
+  get: (h: MsgHdrs | undefined, key: string): string | undefined => {
+    if (!h) return undefined;
+    const v = h.get(key);
+    return v === "" ? undefined : v;
+  },
+  keys: (h: MsgHdrs | undefined): string[] => (h ? h.keys() : []),
+};
+
+/** The trace context a message carries (its `traceparent`), or the root context when it carries none. */
+export function extractContext(headers: MsgHdrs | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, headers, hdrsGetter);
+}
+
+/** Only the trace headers of a message, to pass on unchanged (a flow's first steps carry their start's). */
+export function traceHeadersOf(headers: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const k of TRACE_HEADERS) {
+    const v = headers.get(k);
+    if (v !== "") out[k] = v;
+  }
+  return out;
+}
+
+let tracer: Tracer | null = null;
+
+/**
+ * Start the `send` span of one publish as a child of the active context, and
+ * write its context into `headers` (unless the caller set `traceparent`
+ * already). End it with {@linkcode endSend}. With no SDK registered, the span
+ * is the API's non-recording one and nothing is written.
+ */
+export function startSend(subject: string, messageId: string, headers: Record<string, string>): Span {
+  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
+  const active = context.active();
+  const span = tracer.startSpan(`send ${subject}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: messagingAttributes("send", subject, messageId),
+  }, active);
+  if (!("traceparent" in headers)) propagation.inject(trace.setSpan(active, span), headers);
+  return span;
+}
+
+/** End a `send` span; with the publish's error when it failed. */
+export function endSend(span: Span, error?: unknown): void {
+  if (error !== undefined) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    span.recordException(e);
+    span.setAttribute("error.type", e.name);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: e.message });
+  }
+  span.end();
+}
