@@ -14,7 +14,9 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -83,6 +85,15 @@ export function traceHeadersOf(headers: MsgHdrs | undefined): Record<string, str
 }
 
 let tracer: Tracer | null = null;
+/** What the API's tracer provider delegates to while no SDK is registered. */
+const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Whether an SDK registered a tracer provider: without one every span is a no-op, so none is made. */
+function tracerRegistered(): boolean {
+  const p = trace.getTracerProvider();
+  return !(p instanceof ProxyTracerProvider) || p.getDelegate() !== NO_PROVIDER;
+}
 
 /**
  * Start the `send` span of one publish as a child of the active context, and
@@ -91,8 +102,13 @@ let tracer: Tracer | null = null;
  * is the API's non-recording one and nothing is written.
  */
 export function startSend(subject: string, messageId: string, headers: Record<string, string>): Span {
-  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
   const active = context.active();
+  if (!tracerRegistered()) {
+    // No SDK: no span to make, and the API's no-op propagator writes nothing; a registered one still may.
+    if (!("traceparent" in headers)) propagation.inject(active, headers);
+    return NO_SPAN;
+  }
+  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
   const span = tracer.startSpan(`send ${subject}`, {
     kind: SpanKind.PRODUCER,
     attributes: messagingAttributes("send", subject, messageId),
