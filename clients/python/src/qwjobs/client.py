@@ -22,6 +22,7 @@ from nats.js.kv import KeyValue
 
 from . import errors
 from .flows import Node, normalize
+from .tracing import sending
 from .wire import (
     Job,
     Message,
@@ -143,7 +144,8 @@ class Client:
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
         msg = encode_job(self.stream, task, args, id=job_id, now_ms=_now_ms(), countdown=countdown, eta=eta, headers=headers)
-        await self._publish(msg)
+        with sending(f"{self.stream}.{task}", job_id, msg.headers):
+            await self._publish(msg)
         return job_id
 
     async def enqueue_many(self, jobs: Iterable[JobSpec]) -> list[str]:
@@ -154,20 +156,21 @@ class Client:
         """
         self._open()
         now = _now_ms()
-        prepared: list[tuple[str, Message]] = []
+        prepared: list[tuple[str, str, Message]] = []
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
             m = encode_job(self.stream, j.task, j.args, id=job_id, now_ms=now, countdown=j.countdown, eta=j.eta, headers=j.headers)
-            prepared.append((job_id, m))
+            prepared.append((job_id, j.task, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-        async def one(m: Message) -> None:
+        async def one(job_id: str, task: str, m: Message) -> None:
             async with sem:
-                await self._publish(m)
+                with sending(f"{self.stream}.{task}", job_id, m.headers):
+                    await self._publish(m)
 
-        await asyncio.gather(*(one(m) for _, m in prepared))
-        return [i for i, _ in prepared]
+        await asyncio.gather(*(one(*p) for p in prepared))
+        return [i for i, _, _ in prepared]
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.
@@ -176,7 +179,9 @@ class Client:
         """
         self._open()
         flow_id = check_id("start flow", id if id is not None else str(uuid.uuid4()))
-        await self._publish(encode_flow_start(self.stream, flow_id, normalize(flow)))
+        msg = encode_flow_start(self.stream, flow_id, normalize(flow))
+        with sending(msg.subject, flow_id, msg.headers):
+            await self._publish(msg)
         return flow_id
 
     # -- results -----------------------------------------------------------------
