@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultResultTTL is the revoked bucket's TTL when this client is the first to create it: qw's default result TTL.
@@ -160,7 +161,10 @@ func (c *client) Enqueue(ctx context.Context, task string, args []any, opts ...E
 	if err != nil {
 		return "", err
 	}
-	return o.id, c.publish(ctx, m)
+	span := startSend(ctx, c.stream+"."+task, o.id, m.headers)
+	err = c.publish(ctx, m)
+	endSend(span, err)
+	return o.id, err
 }
 
 func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) {
@@ -177,21 +181,33 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		}
 		ids[i] = o.id
 	}
-	futures := make([]jetstream.PubAckFuture, len(msgs))
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	spans := make([]trace.Span, 0, len(msgs))
+	var failed error
+	// Every span started ends, with the error that stopped the batch when there is one.
+	defer func() {
+		for _, s := range spans {
+			endSend(s, failed)
+		}
+	}()
 	for i, m := range msgs {
+		spans = append(spans, startSend(ctx, c.stream+"."+jobs[i].Task, ids[i], m.headers))
 		f, err := c.js.PublishMsgAsync(natsMsg(m))
 		if err != nil {
-			return nil, c.publishError(ctx, m, err)
+			failed = c.publishError(ctx, m, err)
+			return nil, failed
 		}
-		futures[i] = f
+		futures = append(futures, f)
 	}
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return nil, c.publishError(ctx, msgs[i], err)
+			failed = c.publishError(ctx, msgs[i], err)
+			return nil, failed
 		case <-ctx.Done():
-			return nil, failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
+			failed = failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
+			return nil, failed
 		}
 	}
 	return ids, nil
@@ -210,7 +226,10 @@ func (c *client) EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt)
 	if err != nil {
 		return "", err
 	}
-	return o.id, c.publish(ctx, m)
+	span := startSend(ctx, m.subject, o.id, m.headers)
+	err = c.publish(ctx, m)
+	endSend(span, err)
+	return o.id, err
 }
 
 func natsMsg(m message) *nats.Msg {
