@@ -24,7 +24,7 @@ import {
   trace,
   type Tracer,
 } from "@opentelemetry/api";
-import type { MsgHdrs } from "@nats-io/nats-core";
+import { Match, type MsgHdrs } from "@nats-io/nats-core";
 import { VERSION } from "../core/version.ts";
 
 /** The instrumentation scope of every span qw makes. */
@@ -59,10 +59,15 @@ export function spanHeaders(span: Span): Record<string, string> {
   return out;
 }
 
+/** A header by its exact name, else in any case (`Traceparent` from a client that capitalizes names). */
+function headerOf(h: MsgHdrs, key: string): string {
+  return h.get(key) || h.get(key, Match.IgnoreCase);
+}
+
 const hdrsGetter = {
   get: (h: MsgHdrs | undefined, key: string): string | undefined => {
     if (!h) return undefined;
-    const v = h.get(key);
+    const v = headerOf(h, key);
     return v === "" ? undefined : v;
   },
   keys: (h: MsgHdrs | undefined): string[] => (h ? h.keys() : []),
@@ -78,7 +83,7 @@ export function traceHeadersOf(headers: MsgHdrs | undefined): Record<string, str
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const k of TRACE_HEADERS) {
-    const v = headers.get(k);
+    const v = headerOf(headers, k);
     if (v !== "") out[k] = v;
   }
   return out;

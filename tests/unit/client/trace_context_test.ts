@@ -98,6 +98,14 @@ describe("trace context on job messages", () => {
     assert.deepEqual(Object.keys(traceHeadersOf(h)), ["traceparent"]);
   });
 
+  test("extractContext() reads a Traceparent header whatever its case", () => {
+    register();
+    const h = natsHeaders();
+    h.set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    assert.equal(trace.getSpanContext(extractContext(h))?.spanId, "b7ad6b7169203331");
+    assert.deepEqual(traceHeadersOf(h), { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" });
+  });
+
   test("extractContext() of a message without trace headers, or with a bad traceparent, is the root context", () => {
     register();
     assert.equal(trace.getSpanContext(extractContext(undefined)), undefined);
