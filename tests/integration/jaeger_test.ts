@@ -1,6 +1,6 @@
 // Traces in a real Jaeger: a chain of three enqueued from a traced producer
 // (this process exports its spans to Jaeger too) and run by dist/qw reads as
-// one trace in Jaeger's query API, each run CHILD_OF the one before. Needs a
+// one trace in Jaeger's query API, each run under the one before. Needs a
 // Jaeger binary (JAEGER_BIN; `scripts/build_jaeger.sh` builds v1.75.0 with Go,
 // which costs minutes of CPU): skipped without one, and kept out of CI, which
 // checks the same traces against a test OTLP/HTTP receiver (traces_test.ts).
@@ -53,13 +53,16 @@ interface JaegerSpan {
 describe("traces in Jaeger", { skip: SKIP }, () => {
   const t = useServer("jaeger");
   let jaeger: ChildProcess;
+  let jaegerLog = "";
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": "shop" }),
     spanProcessors: [new SimpleSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${OTLP}/v1/traces` }) })],
   });
 
   before(async () => {
-    jaeger = spawn(JAEGER, [], { stdio: "ignore" });
+    jaeger = spawn(JAEGER, [], { stdio: ["ignore", "pipe", "pipe"] });
+    jaeger.stdout!.on("data", (d) => (jaegerLog += d));
+    jaeger.stderr!.on("data", (d) => (jaegerLog += d));
     await waitFor(async () => (await fetch(`${QUERY}/api/services`).catch(() => null))?.ok === true, {
       timeoutMs: 30_000,
       message: "Jaeger did not answer on 16686",
@@ -73,10 +76,15 @@ describe("traces in Jaeger", { skip: SKIP }, () => {
     trace.disable();
     context.disable();
     propagation.disable();
-    jaeger?.kill("SIGTERM");
+    if (jaeger && jaeger.exitCode === null) {
+      // Gone before the next run binds its ports.
+      const exited = new Promise((r) => jaeger.on("exit", r));
+      jaeger.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
   });
 
-  it("a chain of three from TypeScript is one trace: send, then each step CHILD_OF the one before", { timeout: 90_000 }, async () => {
+  it("a chain of three from TypeScript is one trace: checkout, send, then each step under the one before", { timeout: 90_000 }, async () => {
     const stream = "jaeger";
     const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/traced.ts", "--server", t.srv.url, "--otlp-endpoint", OTLP], {
       env: { OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_SERVICE_NAME: "qw" },
@@ -100,17 +108,20 @@ describe("traces in Jaeger", { skip: SKIP }, () => {
       if (!r.ok) return null;
       const found = ((await r.json()) as { data: { spans: JaegerSpan[] }[] }).data?.[0]?.spans ?? [];
       return found.length >= 5 ? found : null;
-    }, { timeoutMs: 30_000, message: `trace ${traceId} did not reach 5 spans in Jaeger` });
+    }, { timeoutMs: 30_000, message: () => `trace ${traceId} did not reach 5 spans in Jaeger; its log ends: ${jaegerLog.slice(-2000)}` });
     const named = (name: string) => spans.filter((s) => s.operationName === name);
     const job = (s: JaegerSpan) => s.tags.find((tag) => tag.key === "qw.job.id")?.value;
-    const parentOf = (s: JaegerSpan) => s.references.find((r) => r.refType === "CHILD_OF")?.spanID;
+    // Jaeger nests a span under its first reference. A run's parent and its link are the same span, which
+    // Jaeger shows as one FOLLOWS_FROM reference (the link's type): the message's context, as it should be.
+    const refs = (s: JaegerSpan) => s.references.map((r) => `${r.refType} ${r.spanID}`);
     const [checkout] = named("checkout");
     const [send] = named(`send ${stream}._flow`);
     const runs = [".0", ".1", ".2"].map((p) => spans.find((s) => job(s) === `${flowId}${p}`)!);
-    assert.equal(parentOf(send), checkout.spanID);
-    assert.equal(parentOf(runs[0]), send.spanID);
-    assert.equal(parentOf(runs[1]), runs[0].spanID);
-    assert.equal(parentOf(runs[2]), runs[1].spanID);
+    assert.deepEqual(refs(send), [`CHILD_OF ${checkout.spanID}`]);
+    assert.deepEqual(refs(runs[0]), [`FOLLOWS_FROM ${send.spanID}`]);
+    assert.deepEqual(refs(runs[1]), [`FOLLOWS_FROM ${runs[0].spanID}`]);
+    assert.deepEqual(refs(runs[2]), [`FOLLOWS_FROM ${runs[1].spanID}`]);
+    assert.equal(new Set(spans.map((s) => s.traceID)).size, 1);
     assert.deepEqual(runs.map((s) => s.operationName), [`process ${stream}.add`, `process ${stream}.add`, `process ${stream}.mul`]);
   });
 });

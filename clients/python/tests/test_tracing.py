@@ -4,10 +4,14 @@ traced through a real dist/qw into a test OTLP/HTTP receiver as one trace."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import threading
+import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 from opentelemetry import trace
@@ -204,3 +208,61 @@ async def test_a_chain_of_three_from_python_is_one_trace_in_qw(nats_server, stre
     assert runs[f"{flow_id}.1"]["parentSpanId"] == runs[f"{flow_id}.0"]["spanId"]
     assert runs[f"{flow_id}.2"]["parentSpanId"] == runs[f"{flow_id}.1"]["spanId"]
     assert runs[f"{flow_id}.2"]["name"] == f"process {stream}.square"
+
+
+JAEGER = os.environ.get("JAEGER_BIN", "")
+
+
+@pytest.mark.skipif(not JAEGER or not os.path.exists(JAEGER), reason="JAEGER_BIN is not set to a Jaeger binary (scripts/build_jaeger.sh builds one)")
+async def test_a_chain_of_three_from_python_is_one_trace_in_jaeger(nats_server, stream, spans: InMemorySpanExporter) -> None:
+    jaeger = subprocess.Popen([JAEGER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: _get("http://127.0.0.1:16686/api/services") is not None, "Jaeger did not answer on 16686")
+        qw_init(nats_server, stream)
+        worker = Qw(nats_server, stream, "--otlp-endpoint", "http://127.0.0.1:4318")
+        try:
+            async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+                with trace.get_tracer("test").start_as_current_span("report") as parent:
+                    flow_id = await client.enqueue_flow(chain(sig("add", 1, 1), sig("add", 2), sig("square")))
+                assert (await client.wait(flow_id, timeout=30)).value == 16
+        finally:
+            worker.stop()
+        trace_id = format(parent.get_span_context().trace_id, "032x")
+        found: list[dict[str, Any]] = []
+
+        def three_runs() -> bool:
+            body = _get(f"http://127.0.0.1:16686/api/traces/{trace_id}")
+            found[:] = (body or {}).get("data", [{}])[0].get("spans", []) if body else []
+            return len(found) >= 3
+
+        _wait(three_runs, f"trace {trace_id} did not reach 3 spans in Jaeger")
+        [send] = [s for s in spans.get_finished_spans() if s.name == f"send {stream}._flow"]
+        job = {next(t["value"] for t in s["tags"] if t["key"] == "qw.job.id"): s for s in found}
+        refs = {k: [r["spanID"] for r in s["references"]] for k, s in job.items()}
+        # The Python producer's own span is not exported here: the first run refers to it by id.
+        assert refs[f"{flow_id}.0"] == [format(send.context.span_id, "016x")]
+        assert refs[f"{flow_id}.1"] == [job[f"{flow_id}.0"]["spanID"]]
+        assert refs[f"{flow_id}.2"] == [job[f"{flow_id}.1"]["spanID"]]
+    finally:
+        jaeger.terminate()
+        try:
+            jaeger.wait(15)
+        except subprocess.TimeoutExpired:
+            jaeger.kill()
+            jaeger.wait()
+
+
+def _get(url: str) -> Optional[dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return json.loads(r.read())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def _wait(ok: Callable[[], bool], message: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() > deadline:
+            pytest.fail(message)
+        time.sleep(0.2)
