@@ -148,7 +148,10 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
   // Tracing is loaded only when asked for: otherwise no SDK, no tracer, and runs cost nothing more.
   const tracing = config.otlpEndpoint === null
     ? null
-    : (await import("./src/cli/tracing.ts")).tracingFor(config.otlpEndpoint, rt.env(), config.name);
+    : (await import("./src/cli/tracing.ts")).tracingFor(config.otlpEndpoint, rt.env(), {
+      instance: config.name,
+      onError: (message) => events.emit({ type: "error", where: "traces", error: `Cannot export traces: ${message}` }),
+    });
   try {
     service = await startService(config, { events, tracer: tracing?.tracer });
   } catch (e) {

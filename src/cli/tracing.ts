@@ -8,7 +8,7 @@
  * @module
  */
 
-import { propagation, trace, type Tracer } from "@opentelemetry/api";
+import { diag, DiagLogLevel, propagation, trace, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -59,9 +59,56 @@ export interface Tracing {
 }
 
 /** {@linkcode startTracing} with the settings of {@linkcode tracingSettings}; null when those are null. */
-export function tracingFor(endpoint: string, env: Readonly<Record<string, string | undefined>>, instance: string): Tracing | null {
-  const s = tracingSettings(endpoint, env, instance);
-  return s === null ? null : startTracing(s);
+export function tracingFor(
+  endpoint: string,
+  env: Readonly<Record<string, string | undefined>>,
+  o: { instance: string; onError(message: string): void },
+): Tracing | null {
+  const s = tracingSettings(endpoint, env, o.instance);
+  if (s === null) return null;
+  diag.setLogger(errorsOnly(oncePerMinute(o.onError, Date.now)), DiagLogLevel.ERROR);
+  return startTracing(s);
+}
+
+/**
+ * Report the first message at once, then at most one a minute with how many were left out: a receiver
+ * that is down fails every export (one every 5 s), and one line a minute says so. Pure but for `now`.
+ */
+export function oncePerMinute(report: (message: string) => void, now: () => number): (message: string) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (message) => {
+    const t = now();
+    if (t - last < 60_000) {
+      skipped++;
+      return;
+    }
+    report(skipped === 0 ? message : `${message} (and ${skipped} more since the last one)`);
+    last = t;
+    skipped = 0;
+  };
+}
+
+/** One line from what the SDK passes its logger: an error may come as an object or as its JSON. Pure. */
+export function diagText(message: string, args: unknown[]): string {
+  const one = (v: unknown): string => {
+    if (typeof v === "string" && v.startsWith("{")) {
+      try {
+        return one(JSON.parse(v));
+      } catch {
+        return v;
+      }
+    }
+    const m = (v as { message?: unknown } | null)?.message;
+    return typeof m === "string" ? m : typeof v === "string" ? v : JSON.stringify(v);
+  };
+  return [message, ...args].map(one).filter((t) => t !== "").join(" ");
+}
+
+function errorsOnly(report: (message: string) => void) {
+  const text = diagText;
+  const none = () => {};
+  return { error: (m: string, ...a: unknown[]) => report(text(m, a)), warn: none, info: none, debug: none, verbose: none };
 }
 
 /** Register the SDK globally (tracer provider and propagator) and return its tracer. */

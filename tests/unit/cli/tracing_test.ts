@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_SERVICE_NAME, tracingSettings } from "../../../src/cli/tracing.ts";
+import { DEFAULT_SERVICE_NAME, diagText, oncePerMinute, tracingSettings } from "../../../src/cli/tracing.ts";
 import { jsonFields } from "../../../src/cli/log.ts";
 
 describe("tracingSettings()", () => {
@@ -33,5 +33,27 @@ describe("jsonFields()", () => {
   });
   test("leaves an untraced event as it is", () => {
     assert.deepEqual(jsonFields({ type: "job.started", ...job }), { type: "job.started", ...job });
+  });
+});
+
+describe("export errors", () => {
+  test("oncePerMinute() reports the first at once, then one a minute saying how many it left out", () => {
+    let now = 0;
+    const said: string[] = [];
+    const report = oncePerMinute((m) => said.push(m), () => now);
+    report("down");
+    now = 5_000;
+    report("down");
+    now = 30_000;
+    report("down");
+    now = 61_000;
+    report("still down");
+    assert.deepEqual(said, ["down", "still down (and 2 more since the last one)"]);
+  });
+
+  test("diagText() makes one line of the SDK's error, given as an object or as its JSON", () => {
+    assert.equal(diagText('{"message":"connect ECONNREFUSED 127.0.0.1:9","code":"ECONNREFUSED"}', []), "connect ECONNREFUSED 127.0.0.1:9");
+    assert.equal(diagText("export failed", [new Error("timeout")]), "export failed timeout");
+    assert.equal(diagText("status", [503]), "status 503");
   });
 });
