@@ -18,7 +18,7 @@ export interface JobFields {
 }
 
 /** Why a held job went back to the server unfinished: shutdown, it waited too long without starting, or the pool stalled. */
-export type HandBackCause = "shutdown" | "waited" | "stall";
+export type HandBackCause = "shutdown" | "waited" | "stall" | "paused";
 
 /** Everything qw reports. */
 export type QwEvent =
