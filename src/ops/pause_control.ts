@@ -96,3 +96,8 @@ export function describePause(stream: string, r: PauseRecord): string {
   const until = r.until === null ? "until resumed" : `until ${new Date(r.until).toISOString()}`;
   return `${what} paused ${until}${r.by ? ` by ${r.by}` : ""}${r.at ? ` since ${r.at}` : ""}`;
 }
+
+/** A pause as JSON (`qw inspect --json`, the dashboard): `until` as ISO 8601 or null. Pure. */
+export function pauseJson(r: PauseRecord): { task: string | null; until: string | null; by: string; at: string } {
+  return { task: r.task, until: r.until === null ? null : new Date(r.until).toISOString(), by: r.by, at: r.at };
+}
