@@ -131,7 +131,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
   { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
   { name: "task", arg: "TASK", help: "Pause or resume this task only (default: the whole stream)", commands: ["pause", "resume"] },
-  { name: "until", arg: "DATE", help: 'Resume by itself then: ISO 8601 with a time zone, or from now ("90s", "15m", "2h", "1d")', commands: ["pause"] },
+  { name: "until", arg: "DATE", help: 'Resume by itself then: ISO 8601 with a zone, or from now ("90s", "2h")', commands: ["pause"] },
   { name: "http", arg: "HOST:PORT", help: "Serve the page here (default 127.0.0.1:8080; other than loopback needs a token)", commands: ["dashboard"] },
   { name: "http-token", arg: "TOKEN", help: "Token every API request must carry; open the page once with ?token= [QW_HTTP_TOKEN]", commands: ["dashboard"] },
 ];

@@ -121,6 +121,33 @@ describe("pause and resume", () => {
     }
   });
 
+  it("a pause under load: no job starts later than 1 s after it; after resume every job ran exactly once", SLOW, async () => {
+    const { stream, file, started, start, cli } = setUp();
+    const procs = [await start(), await start()];
+    const client: Client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 300; i++) ids.push(await client.enqueue(i % 2 ? "slow" : "slowLate", [file, 30]));
+      await waitFor(() => started().length >= 20, { message: "the jobs never started" });
+      const paused = await cli(["pause"]);
+      assert.equal(paused.code, 0, paused.stderr);
+      const pausedAt = Date.now();
+      await sleep(2_500);
+      const before = started().length;
+      assert.ok(before < ids.length, "the pause came before the backlog was done");
+      const late = started().filter((r) => r.t > pausedAt + 1_000);
+      assert.deepEqual(late, [], `${late.length} job(s) started more than 1 s after the pause`);
+      assert.equal((await cli(["resume"])).code, 0);
+      await waitFor(() => started().length >= ids.length, { timeoutMs: 30_000, message: () => `${started().length} of ${ids.length} ran` });
+      await sleep(500);
+      exactlyOnce(started(), ids);
+      assert.equal(started().length, ids.length, "none ran twice");
+    } finally {
+      await client.close();
+      for (const p of procs) await qwStop(p);
+    }
+  });
+
   it("a paused task lets the other tasks run; its jobs wait off the workers, are not counted as runs, and run once after resume", SLOW, async () => {
     const { stream, file, started, start, cli } = setUp();
     const procs = [await start(), await start()];
