@@ -55,6 +55,16 @@ async function setConsumerPause(nc: NatsConnection, jsm: JetStreamManager, t: Pa
   }
 }
 
+/**
+ * A worker saw the whole stream's pause come or go in the bucket (also one
+ * written without qw, say by `nats kv del`): make the consumer's pause on the
+ * server (2.11+) agree. Every process does it; the request is idempotent.
+ */
+export async function syncConsumerPause(nc: NatsConnection, t: PauseTarget, until: number | null, paused: boolean): Promise<boolean> {
+  const jsm = await jetstreamManager(nc);
+  return await setConsumerPause(nc, jsm, { ...t, task: null }, paused ? new Date(until ?? Date.now() + INDEFINITE_MS) : null);
+}
+
 /** Pause the stream or a task until `until` (epoch ms; null: until resumed). Throws a one-line Error for an unknown stream. */
 export async function pause(nc: NatsConnection, t: PauseTarget, o: { until: number | null; by: string; now?: number }): Promise<PauseOutcome> {
   const jsm = await jetstreamManager(nc);

@@ -32,9 +32,8 @@ import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
 import { setUpFiring } from "./schedules/schedule_firing.ts";
 import { shutdown } from "./shutdown.ts";
-import { PauseGate, takeBackPaused } from "./pause/pause_gate.ts";
-import { PAUSE_RECHECK_MS, parkingSink } from "./pause/park.ts";
-import { holdMs } from "../core/pause.ts";
+import { WorkerPauses } from "./pause/worker_pauses.ts";
+import { parkingSink } from "./pause/park.ts";
 
 export { tasksFileUrl };
 
@@ -155,18 +154,17 @@ async function wire(
   });
   const revokes = new RevokedSet();
   // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
-  const pauses = new PauseGate({
-    emit,
-    onChange: () => takeBackPaused(dispatcher.held, { gate: pauses, withdraw: (h) => pool.withdraw(h), handBack: (h, r) => dispatcher.handBack(h, r, "paused") }),
+  // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
+  const pauses: WorkerPauses<Held> = new WorkerPauses<Held>({
+    nc, stream: cfg.stream, consumer: names.consumer, emit,
+    held: (): Iterable<Held> => dispatcher.held,
+    withdraw: (h) => pool.withdraw(h),
+    handBack: (h, reason) => dispatcher.handBack(h, reason, "paused"),
   });
-  const dispatcher = new Dispatcher({
+  const dispatcher: Dispatcher = new Dispatcher({
     stream: cfg.stream,
     tasks: () => pool.tasks,
-    submit: (job) => {
-      const d = pauses.decision(job.task);
-      if (d.paused) dispatcher.handBack(job.ref, d.scope === "stream" ? "the stream is paused" : `task '${job.task}' is paused`, "paused");
-      else pool.submit(job);
-    },
+    submit: (job) => pauses.admit(job.ref) && pool.submit(job),
     withdraw: (h) => pool.withdraw(h),
     terminate: (h) => pool.terminate(h),
     revoked: (id) => revokes.get(id),
@@ -177,7 +175,7 @@ async function wire(
     ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: parkingSink(jetStreamSink(js, jsm, names), { js, stream: cfg.stream, decision: (t) => pauses.decision(t) }),
+    sink: parkingSink(jetStreamSink(js, jsm, names), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
   });
   p.setDispatcher(dispatcher);
@@ -185,9 +183,9 @@ async function wire(
     nc,
     stream: cfg.stream,
     consumer: names.consumer,
-    room: () => (pauses.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
+    room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
     // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
-    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.whenChanged()]),
+    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
     onMessage: (m) => dispatcher.onMessage(m),
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
@@ -197,7 +195,7 @@ async function wire(
     onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
   });
   // And every pause stored so far.
-  await pauses.watch(nc, cfg.stream);
+  await pauses.watch();
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
@@ -205,7 +203,7 @@ async function wire(
     stream: cfg.stream,
     emitter: events,
     revoked: (id) => revokes.get(id) !== undefined,
-    hold: (task, now) => holdMs(pauses.decision(task), now, PAUSE_RECHECK_MS),
+    hold: (task, now) => pauses.hold(task, now),
   });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });
@@ -238,7 +236,7 @@ async function wire(
     stopLeases: () => clearInterval(leases),
   });
   const stopWatch = watchStalls({
-    status: () => ({ ...pool.status(), paused: pauses.allPaused(Object.keys(pool.tasks)) }),
+    status: () => ({ ...pool.status(), paused: pauses.gate.allPaused(Object.keys(pool.tasks)) }),
     stallTimeoutMs: cfg.stallTimeout * 1000,
     emitter: events,
     onFatal: (reason) => {

@@ -96,6 +96,7 @@ describe("pause and resume", () => {
       // Every process restarts: the pause holds.
       for (const p of procs) assert.equal(await qwStop(p), 0);
       procs = [await start(), await start()];
+      for (const p of procs) assert.match(p.output(), new RegExp(`paused: stream '${stream}' paused until resumed`), "a process that starts paused says so");
       await sleep(2_000);
       assert.equal(started("ok").length, 0, "the pause held across a restart of every process");
       // A process that starts later holds too.
@@ -206,6 +207,31 @@ describe("pause and resume", () => {
     } finally {
       await client.close();
       for (const p of procs) await qwStop(p);
+    }
+  });
+
+  it("deleting the pause's key resumes the workers, and on 2.11+ they resume the consumer on the server too", SLOW, async () => {
+    const { stream, file, started, start, cli } = setUp();
+    const qw = await start();
+    const client: Client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      assert.equal((await cli(["pause"])).code, 0);
+      await waitFor(() => qw.output().includes(`paused: stream '${stream}'`), { message: () => qw.output() });
+      const id = await client.enqueue("ok", [file]);
+      await sleep(1_000);
+      assert.equal(started().length, 0);
+      const kv = await new (await import("@nats-io/kv")).Kvm(t.nc).open(`qw_${stream}_paused`);
+      await kv.delete("stream");
+      await waitFor(() => started().length === 1, { timeoutMs: 10_000, message: "the job did not run once the key was deleted" });
+      assert.equal(started()[0].id, id);
+      await waitFor(() => qw.output().includes("nothing paused: jobs start again"), { message: () => qw.output() });
+      if (serverAtLeast(2, 11)) {
+        const jsm = await jetstreamManager(t.nc);
+        await waitFor(async () => (await jsm.consumers.info(stream, `qw_${stream}`)).paused !== true, { message: "the consumer stayed paused" });
+      }
+    } finally {
+      await client.close();
+      await qwStop(qw);
     }
   });
 

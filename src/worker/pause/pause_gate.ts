@@ -10,12 +10,17 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { openPauses, PauseSet } from "../../client/pauses.ts";
 import type { QwEvent } from "../../core/events.ts";
-import { nextPauseEnd, type PauseDecision, pauseDecision, streamPaused } from "../../core/pause.ts";
+import { isActive, nextPauseEnd, type PauseDecision, pauseDecision, streamPaused } from "../../core/pause.ts";
+import { describePause } from "../../ops/pause_control.ts";
 
 /** Options of {@linkcode PauseGate}. */
 export interface PauseGateOptions {
   /** Something changed (a pause came, went, or ended by its `until`): take back the held jobs it pauses. */
   onChange(): void;
+  /** The whole stream's pause came (with its `until`) or went, or was there at start. */
+  onStreamPause?(paused: boolean, until: number | null): void;
+  /** The stream, for the log lines. */
+  stream: string;
   emit(e: QwEvent): void;
   now?: () => number;
 }
@@ -28,6 +33,8 @@ export class PauseGate {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wake!: () => void;
   #changes!: Promise<void>;
+  #said = "";
+  #streamWas = false;
 
   constructor(o: PauseGateOptions) {
     this.#o = o;
@@ -78,6 +85,13 @@ export class PauseGate {
     if (next !== null) this.#timer = setTimeout(() => this.#changed(), Math.min(next - now + 5, 2 ** 31 - 1));
     this.#o.onChange();
     this.#wakeAll();
+    const active = this.#set.records.filter((r) => isActive(r, now));
+    const said = active.map((r) => describePause(this.#o.stream, r)).sort();
+    if (said.join("\n") !== this.#said) this.#o.emit({ type: "pause.changed", paused: said });
+    this.#said = said.join("\n");
+    const stream = active.find((r) => r.task === null);
+    if ((stream !== undefined) !== this.#streamWas) this.#o.onStreamPause?.(stream !== undefined, stream?.until ?? null);
+    this.#streamWas = stream !== undefined;
   }
 
   #next(): void {
@@ -89,25 +103,4 @@ export class PauseGate {
     this.#next();
     wake();
   }
-}
-
-/**
- * A pause came: every held job of a paused task that waits in the pool is
- * taken back and handed back (parked when only its task is paused), so no
- * worker holds it while paused. A job waiting for a rate-limit token is
- * caught when its token is due, before it reaches the pool.
- */
-export function takeBackPaused<H extends { task: string; state: string }>(
-  held: Iterable<H>,
-  o: { gate: PauseGate; withdraw(h: H): boolean; handBack(h: H, reason: string): void },
-): number {
-  let n = 0;
-  for (const h of [...held]) {
-    const d = h.state === "queued" ? o.gate.decision(h.task) : { paused: false as const };
-    if (d.paused && o.withdraw(h)) {
-      o.handBack(h, d.scope === "stream" ? "the stream is paused" : `task '${h.task}' is paused`);
-      n++;
-    }
-  }
-  return n;
 }
