@@ -154,7 +154,6 @@ async function wire(
   });
   const revokes = new RevokedSet();
   // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
-  // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
   const pauses: WorkerPauses<Held> = new WorkerPauses<Held>({
     nc, stream: cfg.stream, consumer: names.consumer, emit,
     held: (): Iterable<Held> => dispatcher.held,
