@@ -71,6 +71,15 @@ describe("job expiry", () => {
     }
   });
 
+  it("qw enqueue refuses a bad --expires with one line and a non-zero exit, before it connects", SLOW, async () => {
+    for (const value of ["0", "-1", "soon", "2030-01-31T12:00"]) {
+      const r = await runQw(["enqueue", "ok", "--expires", value, "--stream", "nowhere", "--server", "nats://127.0.0.1:1"]);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /^qw: Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date/);
+    }
+  });
+
   it("a job with a far expiry runs normally", SLOW, async () => {
     const { file, runs, qw, worker, client } = await fresh();
     const p = await worker();
