@@ -7,13 +7,16 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { prepareJob } from "../../src/client/prepare_job.ts";
+import { publishJob } from "../../src/client/producer.ts";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { serverFeatures } from "../../src/core/server_features.ts";
 import { EXPIRY_TTL_GRACE_S } from "../../src/core/job/expiry.ts";
 import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
-import { sleep } from "../helpers/wait.ts";
+import { serverAtLeast } from "../helpers/nats_server.ts";
+import { sleep, waitFor } from "../helpers/wait.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -168,6 +171,24 @@ describe("job expiry", () => {
         assert.notEqual(info.config.allow_msg_ttl, true);
         assert.equal(m!.header.get("Nats-TTL"), "");
       }
+    } finally {
+      await client.close();
+    }
+  });
+
+  const ttls = { ...SLOW, skip: serverAtLeast(2, 11) ? false : "per-message TTLs need nats-server 2.11+" };
+  it("on 2.11+ the server deletes a message once the Nats-TTL qw writes has passed", ttls, async () => {
+    const { stream, file, client } = await fresh();
+    try {
+      const js = jetstream(t.nc);
+      const job = { ...prepareJob("ok", [file], { id: "gone-1", expires: 1 }), ttl: 1 };
+      await publishJob(js, stream, job);
+      const jsm = await jetstreamManager(t.nc);
+      assert.equal((await jsm.streams.info(stream)).state.messages, 1);
+      await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 0, {
+        timeoutMs: 5_000,
+        message: () => "the server kept the message past its TTL",
+      });
     } finally {
       await client.close();
     }

@@ -1,14 +1,14 @@
 /**
  * Whether a stream takes the server's per-message TTL: never before 2.11
  * (nothing is asked), else the stream's `allow_msg_ttl`, asked once; asked
- * again when the stream could not be read.
+ * again a while after the stream could not be read.
  */
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { messageTtlProbe } from "../../../src/client/message_ttl.ts";
+import { messageTtlProbe, PROBE_RETRY_MS } from "../../../src/client/message_ttl.ts";
 
 describe("messageTtlProbe()", () => {
   function fake(version: string, answers: Array<boolean | Error>) {
@@ -40,10 +40,15 @@ describe("messageTtlProbe()", () => {
     assert.equal(await messageTtlProbe(g.nc, g.jsm, "jobs")(), false);
   });
 
-  it("when the stream cannot be read it answers false and asks again next time", async () => {
+  it("when the stream cannot be read it answers false, and asks again only after PROBE_RETRY_MS", async () => {
     const f = fake("2.15.3", [new Error("stream not found"), true]);
-    const probe = messageTtlProbe(f.nc, f.jsm, "jobs");
+    let clock = 0;
+    const probe = messageTtlProbe(f.nc, f.jsm, "jobs", () => clock);
     assert.equal(await probe(), false);
+    clock += PROBE_RETRY_MS - 1;
+    assert.equal(await probe(), false);
+    assert.equal(f.asked(), 1, "no request per enqueue while the stream cannot be read");
+    clock += 1;
     assert.equal(await probe(), true);
     assert.equal(f.asked(), 2);
   });
