@@ -207,6 +207,28 @@ func TestRevokeFromGo(t *testing.T) {
 	}
 }
 
+func TestAnExpiredJobFromGoNeverRuns(t *testing.T) {
+	s := startServer(t)
+	stream := streamName(t)
+	qwInit(t, s, stream)
+	c := connect(t, s, stream)
+	ctx := within(t, 60*time.Second)
+	id, err := c.Enqueue(ctx, "add", []any{1, 2}, WithExpires(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	far, _ := c.Enqueue(ctx, "add", []any{2, 2}, WithExpiresAt(time.Now().Add(10*time.Minute)))
+	time.Sleep(2 * time.Second)
+	startQw(t, s, stream)
+	if r, err := c.Wait(ctx, id); err != nil || r.State != StateRevoked || r.Reason != "expired" {
+		t.Fatalf("expired: %+v %v", r, err)
+	}
+	var n int
+	if r, err := c.Wait(ctx, far); err != nil || r.State != StateSuccess || r.Decode(&n) != nil || n != 4 {
+		t.Fatalf("far: %+v %v", r, err)
+	}
+}
+
 func TestAThousandJobsFromGoRunInOneQw(t *testing.T) {
 	s := startServer(t)
 	stream := streamName(t)

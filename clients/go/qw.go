@@ -87,6 +87,17 @@ func WithETA(t time.Time) EnqueueOpt {
 	return func(o *enqueueOptions) error { o.eta = &t; return nil }
 }
 
+// WithExpires is Celery's expires: a job not started within d of its enqueue
+// never runs, and is stored REVOKED with reason "expired". Retries keep it.
+func WithExpires(d time.Duration) EnqueueOpt {
+	return func(o *enqueueOptions) error { o.expires = &d; return nil }
+}
+
+// WithExpiresAt is WithExpires with an absolute time.
+func WithExpiresAt(t time.Time) EnqueueOpt {
+	return func(o *enqueueOptions) error { o.expiresAt = &t; return nil }
+}
+
 // WithHeader adds a NATS header; Qw-* and Nats-Msg-Id are reserved.
 func WithHeader(name, value string) EnqueueOpt {
 	return func(o *enqueueOptions) error {

@@ -35,6 +35,8 @@ type jobVector struct {
 			ID        *string           `json:"id"`
 			Countdown *float64          `json:"countdown"`
 			EtaMs     *int64            `json:"eta_ms"`
+			Expires   *float64          `json:"expires"`
+			ExpiresMs *int64            `json:"expires_ms"`
 			Headers   map[string]string `json:"headers"`
 		} `json:"options"`
 	} `json:"input"`
@@ -132,6 +134,14 @@ func TestJobVectors(t *testing.T) {
 					eta := time.UnixMilli(*in.Options.EtaMs)
 					o.eta = &eta
 				}
+				if in.Options.Expires != nil {
+					d := time.Duration(*in.Options.Expires * float64(time.Second))
+					o.expires = &d
+				}
+				if in.Options.ExpiresMs != nil {
+					at := time.UnixMilli(*in.Options.ExpiresMs)
+					o.expiresAt = &at
+				}
 				m, err = encodeJob(in.Stream, in.Task, in.Args, o, now)
 			} else {
 				var node any
@@ -175,6 +185,7 @@ func TestResultVectors(t *testing.T) {
 				Value      json.RawMessage `json:"value"`
 				Error      *TaskError      `json:"error"`
 				DeadLetter string          `json:"dead_letter"`
+				Reason     string          `json:"reason"`
 				Progress   *Progress       `json:"progress"`
 			} `json:"input"`
 			Bucket string  `json:"bucket"`
@@ -209,6 +220,7 @@ func TestResultVectors(t *testing.T) {
 			want := Result{
 				ID: in.Job.ID, Task: in.Job.Task, State: in.State, Value: in.Value, Error: in.Error, Retries: in.Job.Retries,
 				DeliveryCount: in.Job.DeliveryCount, Worker: in.Worker, FinishedAtMs: in.NowMs, DeadLetter: in.DeadLetter, Progress: in.Progress,
+				Reason: in.Reason,
 			}
 			if in.State != StateSuccess {
 				want.Value = nil

@@ -24,6 +24,8 @@ type enqueueOptions struct {
 	id        string
 	countdown *time.Duration
 	eta       *time.Time
+	expires   *time.Duration
+	expiresAt *time.Time
 	headers   map[string]string
 }
 
@@ -97,7 +99,21 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		ms := float64(o.eta.UnixNano()) / 1e6
 		etaMs = &ms
 	}
-	headers := make(map[string]string, len(o.headers)+3)
+	var expiresMs *float64
+	if o.expires != nil && o.expiresAt != nil {
+		return message{}, fail(ErrInvalidJob, "Cannot enqueue job with both 'expires' and 'expiresAt'")
+	}
+	if o.expires != nil {
+		if *o.expires <= 0 {
+			return message{}, bad(ErrInvalidJob, enqueueAttempt, "'expires'", "> 0 seconds", o.expires.Seconds())
+		}
+		ms := nowMs + float64(*o.expires)/float64(time.Millisecond)
+		expiresMs = &ms
+	} else if o.expiresAt != nil {
+		ms := float64(o.expiresAt.UnixNano()) / 1e6
+		expiresMs = &ms
+	}
+	headers := make(map[string]string, len(o.headers)+4)
 	for k, v := range o.headers {
 		lower := strings.ToLower(k)
 		if strings.HasPrefix(lower, "qw-") || lower == "nats-msg-id" {
@@ -118,6 +134,10 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		return message{}, failCause(ErrInvalidJob, fmt.Sprintf("Cannot %s as 'args' must be JSON-serializable: %v", enqueueAttempt, err), err)
 	}
 	headers["Qw-Id"] = o.id
+	if expiresMs != nil {
+		// The absolute expiry; JavaScript's Math.round, as for the eta.
+		headers["Qw-Expires"] = strconv.FormatInt(int64(math.Floor(*expiresMs+0.5)), 10)
+	}
 	if etaMs != nil && *etaMs > nowMs {
 		headers["Nats-Msg-Id"] = o.id + ":eta"
 		// JavaScript's Math.round: halves go up.

@@ -23,6 +23,8 @@ export interface CommandFlags {
   countdown: number | null;
   /** enqueue: earliest run time, as an ISO 8601 string in UTC. */
   eta: string | null;
+  /** enqueue: never start after this: seconds from now (a number), or an ISO 8601 time in UTC (a string). */
+  expires: number | string | null;
   /** enqueue: copies to enqueue. */
   count: number;
   /** enqueue: message headers in order given. */
@@ -212,6 +214,16 @@ function readEnqueue(
     }
     if (flags.countdown !== null) return `Cannot ${attempt} with both '--countdown' and '--eta': ${USAGE}`;
     flags.eta = new Date(time).toISOString();
+  }
+  const expires = text("expires");
+  if (expires !== undefined) {
+    const t = expires.trim();
+    const seconds = /^\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+    const time = ISO_DATE.test(t) ? Date.parse(t) : NaN;
+    if (!(seconds > 0) && Number.isNaN(time)) {
+      return `Cannot ${attempt} as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is ${show(expires)}`;
+    }
+    flags.expires = seconds > 0 ? seconds : new Date(time).toISOString();
   }
   for (const header of headers) {
     const eq = header.indexOf("=");

@@ -162,6 +162,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     id: null,
     countdown: null,
     eta: null,
+    expires: null,
     count: 1,
     headers: [],
     wait: null,

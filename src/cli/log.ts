@@ -79,6 +79,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}[${e.id}] ignored`;
     case "job.revoked":
       return `${e.task}[${e.id}] revoked: ${e.reason}`;
+    case "job.expired":
+      return `${e.task}[${e.id}] expired at ${new Date(e.expiresAt).toISOString()} before it started: not run, stored REVOKED`;
     case "job.handed_back":
       return `${e.task}[${e.id}] handed back: ${e.reason}`;
     case "job.redelivered_held":

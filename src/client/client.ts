@@ -24,6 +24,8 @@ import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { namesFor } from "./topology.ts";
 import { isStreamNotFound } from "./server_errors.ts";
+import { messageTtlProbe } from "./message_ttl.ts";
+import { messageTtlSeconds } from "../core/job/expiry.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 
@@ -53,6 +55,8 @@ export class Client<T = any> implements AsyncDisposable {
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
   #onClose: () => void;
+  /** Whether the stream takes `Nats-TTL`: an expiring job then also carries the server's TTL (see core/job/expiry.ts). */
+  #messageTtl: () => Promise<boolean>;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
@@ -62,6 +66,7 @@ export class Client<T = any> implements AsyncDisposable {
     this.stream = stream;
     this.#js = jetstream(nc);
     this.#bucket = namesFor(stream).resultsBucket;
+    this.#messageTtl = messageTtlProbe(nc, jsm, stream);
   }
 
   /** Enqueue a job; resolves to its task id once the server stored it. */
@@ -74,6 +79,7 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
+    if (job.expiresAt != null && await this.#messageTtl()) job.ttl = messageTtlSeconds(job.expiresAt, now);
     try {
       const ack = await publishJob(this.#js, this.stream, job, now);
       return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };

@@ -22,6 +22,10 @@ export const Header = {
   eta: "Qw-Eta",
   /** Runs before this copy of a job that a worker handed back without running it. */
   runs: "Qw-Runs",
+  /** Epoch ms from which the job must not start (see core/job/expiry.ts). */
+  expires: "Qw-Expires",
+  /** The server's per-message TTL in seconds (2.11+, stream `allow_msg_ttl`): a backstop after the expiry. */
+  ttl: "Nats-TTL",
   msgId: "Nats-Msg-Id",
   dlqReason: "Qw-Dlq-Reason",
   dlqError: "Qw-Dlq-Error",
@@ -49,6 +53,10 @@ export interface OutgoingJob {
   headers?: Record<string, string>;
   /** Appended to the dedup id, for a copy of an attempt that must not be taken for it. */
   dedupSuffix?: string;
+  /** Epoch ms from which the job must not start (`Qw-Expires`); kept by every retry. */
+  expiresAt?: number | null;
+  /** Seconds the server keeps the message (`Nats-TTL`); only for a stream with `allow_msg_ttl`. */
+  ttl?: number;
 }
 
 /** The dedup id of an attempt; see the module doc. */
@@ -72,6 +80,8 @@ export function encodeJob(stream: string, job: OutgoingJob, now: number): Encode
   headers.push([Header.id, job.id]);
   if (job.retries > 0) headers.push([Header.retries, String(job.retries)]);
   if (delayed) headers.push([Header.eta, String(Math.round(job.etaMs!))]);
+  if (job.expiresAt != null) headers.push([Header.expires, String(Math.round(job.expiresAt))]);
+  if (job.ttl) headers.push([Header.ttl, String(job.ttl)]);
   const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
   const base = msgIdFor(job.id, job.retries, delayed);
   const msgId = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;

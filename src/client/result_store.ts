@@ -28,6 +28,8 @@ export interface ResultRecord {
   finishedAt: number;
   /** Why the job was dead-lettered, when it was (see `qw dlq ls`). */
   deadLetter?: string;
+  /** With state REVOKED: why, when it was not a revoke (`expired`: not started by its expiry). */
+  reason?: string;
   /** With state PROGRESS: what the task reported last. */
   progress?: Progress;
 }

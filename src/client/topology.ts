@@ -74,9 +74,11 @@ export const delayedSubject = (stream: string, task: string): string => `${strea
 export async function ensureTopology(
   jsm: JetStreamManager,
   names: Names,
-  options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void },
+  options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void; messageTtl?: boolean },
 ): Promise<{ ackWait: number }> {
-  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit);
+  // Per-message TTL (2.11+): the server drops expired jobs nobody consumed (core/job/expiry.ts).
+  const flags = options.messageTtl ? { allow_msg_ttl: true } : {};
+  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, flags);
   await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
   const requested = nanos(options.ackWait * 1000);
   const current = await ensureConsumer(jsm, names.stream, {
@@ -130,6 +132,7 @@ async function ensureStream(
   name: string,
   retention: RetentionPolicy,
   emit?: (e: QwEvent) => void,
+  flags: { allow_msg_ttl?: boolean } = {},
 ): Promise<void> {
   try {
     await jsm.streams.info(name);
@@ -139,7 +142,7 @@ async function ensureStream(
   }
   const subjects = [`${name}.>`];
   try {
-    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000) });
+    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000), ...flags });
     emit?.({ type: "stream.created", stream: name, subjects });
   } catch (e) {
     // Another qw process may have created it a moment ago.

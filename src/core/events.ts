@@ -38,6 +38,8 @@ export type QwEvent =
   | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
   | ({ type: "job.ignored" } & JobFields)
   | ({ type: "job.revoked"; reason: string } & JobFields)
+  /** Not started by its expiry (`expiresAt`, epoch ms): never runs, stored REVOKED with reason `expired`. */
+  | ({ type: "job.expired"; expiresAt: number } & JobFields)
   | ({ type: "job.handed_back"; reason: string; cause: HandBackCause } & JobFields)
   /** The server delivered again a message this process still holds: the same job, not run a second time. */
   | ({ type: "job.redelivered_held" } & JobFields)

@@ -22,6 +22,7 @@ import { openRevoked } from "../client/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flows/flow_runner.ts";
+import { serverFeatures } from "../core/server_features.ts";
 
 /** What the set-up needs to know. */
 export interface SetupConfig {
@@ -58,7 +59,8 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
+    const messageTtl = serverFeatures(nc.info?.version).messageTtl;
+    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, messageTtl });
     const windowMs = ((await jsm.streams.info(names.stream)).config.duplicate_window ?? 0) / 1e6;
     const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
     if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });

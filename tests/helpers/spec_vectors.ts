@@ -40,6 +40,8 @@ export interface Decoded {
   id: string;
   retries: number;
   flow?: unknown;
+  /** The job's expiry (epoch ms), when it has one. */
+  expires_ms?: number;
 }
 
 export interface JobVector {
@@ -102,6 +104,7 @@ export function decode(stream: string, m: WireMessage, seq: number): Decoded {
   const r = readDelivery(delivered(stream, m, seq), stream);
   assert.equal(r.invalid, null, `the worker takes ${m.subject} for a job`);
   const d: Decoded = { task: r.task, id: r.id, retries: r.retries };
+  if (r.expiresAt !== null) d.expires_ms = r.expiresAt;
   if (r.hdr.flow) d.flow = flowOf(new TextEncoder().encode(m.body));
   return d;
 }
@@ -109,7 +112,7 @@ export function decode(stream: string, m: WireMessage, seq: number): Decoded {
 function release(stream: string, m: WireMessage, seq: number): WireMessage {
   const hdrs = makeHeaders();
   for (const [k, v] of Object.entries(m.headers)) hdrs.set(k, v);
-  const r = releaseOf(stream, { subject: m.subject, headers: hdrs, seq });
+  const r = releaseOf(stream, { subject: m.subject, headers: hdrs, seq }, 0);
   return { subject: r.subject, headers: { "Nats-Msg-Id": r.msgId, ...Object.fromEntries(r.headers) }, body: m.body };
 }
 
@@ -117,7 +120,7 @@ interface EnqueueInput {
   stream: string;
   task: string;
   args: unknown[];
-  options: { id?: string; countdown?: number; eta_ms?: number; headers?: Record<string, string> };
+  options: { id?: string; countdown?: number; eta_ms?: number; headers?: Record<string, string>; expires?: number; expires_ms?: number };
   new_id?: string;
   now_ms: number;
   seq: number;
@@ -153,6 +156,7 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       countdown: o.countdown,
       eta: o.eta_ms === undefined ? undefined : new Date(o.eta_ms),
       headers: o.headers,
+      expires: o.expires_ms !== undefined ? new Date(o.expires_ms) : o.expires,
     }, i.now_ms);
     message = wire(encodeJob(i.stream, job, i.now_ms));
   } else if (v.kind === "flow") {
@@ -166,7 +170,8 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
     const hdrs = makeHeaders();
     for (const [k, val] of Object.entries(i.delivered.headers)) hdrs.set(k, val);
     const d = decode(i.stream, i.delivered, i.seq);
-    const held = { id: d.id, task: d.task, msg: { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg } as Held;
+    const msg = { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg;
+    const held = { id: d.id, task: d.task, msg, expiresAt: d.expires_ms ?? null } as Held;
     message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms));
   }
   const out: Omit<JobVector, "kind" | "description" | "input"> = { message };
@@ -186,6 +191,7 @@ interface ResultInput {
   value?: unknown;
   error?: SerializedError;
   dead_letter?: string;
+  reason?: string;
   progress?: Progress;
 }
 
@@ -199,7 +205,7 @@ export function computeRecord(v: ResultVector): Pick<ResultVector, "bucket" | "k
   const i = v.input as unknown as ResultInput;
   if (i.state === "PENDING") return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: null };
   const seq = { ...i.job, seq: 0 };
-  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter });
+  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter, reason: i.reason });
   if (i.progress) record.progress = i.progress;
   return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: encodeResult(record) };
 }

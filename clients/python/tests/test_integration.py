@@ -60,6 +60,21 @@ async def test_revoke_from_python(nats_server, stream) -> None:
             w.stop()
 
 
+async def test_an_expired_job_from_python_never_runs(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2, expires=1)
+        far = await client.enqueue("add", 2, 2, expires=600)
+        await asyncio.sleep(2)
+        w = Qw(nats_server, stream)
+        try:
+            r = await client.wait(id, timeout=30)
+            assert (r.state, r.reason, r.value) == ("REVOKED", "expired", None)
+            assert (await client.wait(far, timeout=30)).value == 4
+        finally:
+            w.stop()
+
+
 async def test_a_thousand_jobs_from_python_run_in_one_qw(nats_server, stream, qw: Qw) -> None:
     async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
         ids = await client.enqueue_many(Job("add", (i, i)) for i in range(1000))

@@ -55,9 +55,12 @@ def test_job_vector(name: str, v: dict[str, Any]) -> None:
         eta = None
         if "eta_ms" in o:
             eta = datetime.fromtimestamp(o["eta_ms"] / 1000, tz=timezone.utc)
+        expires = o.get("expires")
+        if "expires_ms" in o:
+            expires = datetime.fromtimestamp(o["expires_ms"] / 1000, tz=timezone.utc)
         m = encode_job(
             i["stream"], i["task"], i["args"], id=o.get("id", i.get("new_id")), now_ms=i["now_ms"],
-            countdown=o.get("countdown"), eta=eta, headers=o.get("headers"),
+            countdown=o.get("countdown"), eta=eta, headers=o.get("headers"), expires=expires,
         )
     else:
         m = encode_flow_start(i["stream"], o.get("id", i.get("new_id")), normalize(node_of(i["flow"])))
@@ -90,6 +93,7 @@ def test_result_vector(name: str, v: dict[str, Any]) -> None:
     e = i.get("error")
     assert (r.error and (r.error.name, r.error.message, r.error.stack)) == (e and (e["name"], e["message"], e.get("stack")))
     assert r.dead_letter == i.get("dead_letter")
+    assert r.reason == i.get("reason")
     p = i.get("progress")
     assert (r.progress and (r.progress.fraction, r.progress.meta)) == (p and (p["fraction"], p["meta"]))
     assert r.ready == (i["state"] in ("SUCCESS", "FAILURE", "REVOKED"))

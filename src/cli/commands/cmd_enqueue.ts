@@ -43,6 +43,7 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
   const options: EnqueueOptions = {
     countdown: flags.countdown ?? undefined,
     eta: flags.eta === null ? undefined : new Date(flags.eta),
+    expires: flags.expires === null ? undefined : typeof flags.expires === "number" ? flags.expires : new Date(flags.expires),
     headers: Object.fromEntries(flags.headers),
   };
   // Bad input fails here, before connecting.

@@ -209,7 +209,7 @@ export const PAGE_JS = String.raw`
   function showJob(id) {
     return api("GET", "/api/job/" + encodeURIComponent(id)).then(function (r) {
       var rows = [["task", r.task], ["retries", r.retries], ["deliveries", r.deliveryCount], ["worker", r.worker],
-        ["finished", r.finishedAt && FINAL[r.state] ? new Date(r.finishedAt).toLocaleString() : null], ["dead-lettered", r.deadLetter]];
+        ["finished", r.finishedAt && FINAL[r.state] ? new Date(r.finishedAt).toLocaleString() : null], ["dead-lettered", r.deadLetter], ["reason", r.reason]];
       var parts = [h("div", {}, h("span", { class: "mono", text: r.id }), " ", h("span", { class: "state " + r.state, id: "job-state", text: r.state }))];
       if (r.runningOn && r.runningOn.length) parts.push(h("div", { class: "msg", text: "Running now on " + r.runningOn.join(", ") }));
       else if (r.state === "PENDING") parts.push(h("div", { class: "msg", text: "No record: waiting to run, unknown id, or its record expired" }));

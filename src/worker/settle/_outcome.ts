@@ -28,6 +28,8 @@ export function outcomeEvent(h: JobFields, d: Decision, ms: number): QwEvent {
       return { type: "job.ignored", id, task, retries, deliveryCount, seq };
     case "job.revoked":
       return { type: "job.revoked", reason: d.note ?? "revoked", id, task, retries, deliveryCount, seq };
+    case "job.expired":
+      return { type: "job.expired", expiresAt: d.expiresAt ?? 0, id, task, retries, deliveryCount, seq };
   }
 }
 
@@ -37,7 +39,7 @@ export function resultRecord(
   worker: string,
   now: number,
   state: TaskState,
-  extra: { value?: unknown; error?: SerializedError; deadLetter?: string } = {},
+  extra: { value?: unknown; error?: SerializedError; deadLetter?: string; reason?: string } = {},
 ): ResultRecord {
   const record: ResultRecord = {
     id: h.id,
@@ -51,6 +53,7 @@ export function resultRecord(
     finishedAt: now,
   };
   if (extra.deadLetter !== undefined) record.deadLetter = extra.deadLetter;
+  if (extra.reason !== undefined) record.reason = extra.reason;
   return record;
 }
 

@@ -19,10 +19,13 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
   return { ...out, ...extra };
 }
 
-/** The next attempt of a job: the same body and task id, `retries` retries, after `countdown` seconds. Pure. */
+/**
+ * The next attempt of a job: the same body, task id and expiry, `retries`
+ * retries, after `countdown` seconds. Pure.
+ */
 export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
   const etaMs = countdown > 0 ? now + countdown * 1000 : null;
-  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) };
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h), expiresAt: h.expiresAt };
 }
 
 /** A {@linkcode JobSink} that publishes to the stream's subjects. */
@@ -36,13 +39,14 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
-        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
+        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`, expiresAt: h.expiresAt,
       });
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: null, headers, dedupSuffix: `hb:${h.seq}:${h.deliveryCount}`,
+        expiresAt: h.expiresAt,
       });
     },
     async deadLetter(h, reason, error) {

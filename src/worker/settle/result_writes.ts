@@ -51,7 +51,7 @@ export class ResultWrites {
   /** The record a decision stores for a job (its value as the bucket stores it). */
   record(h: Held, d: Decision, value: unknown): ResultRecord {
     if (d.state === "SUCCESS" && value !== undefined) value = this.#jsonValue(h, value);
-    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter });
+    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason });
   }
 
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */

@@ -133,16 +133,21 @@ class Client:
         countdown: Optional[float] = None,
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
+        expires: Union[float, datetime, None] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
         ``id`` is also the dedup id: the same id within the stream's 2-minute
         duplicate window is stored once (default: a random UUID). ``countdown``
         (seconds) or ``eta`` delay it; ``headers`` are extra NATS headers.
+        ``expires`` (seconds from now, or a datetime) is Celery's: a job not
+        started by then never runs and is stored REVOKED with reason ``expired``.
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = encode_job(self.stream, task, args, id=job_id, now_ms=_now_ms(), countdown=countdown, eta=eta, headers=headers)
+        msg = encode_job(
+            self.stream, task, args, id=job_id, now_ms=_now_ms(), countdown=countdown, eta=eta, headers=headers, expires=expires,
+        )
         await self._publish(msg)
         return job_id
 
@@ -158,7 +163,9 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = encode_job(self.stream, j.task, j.args, id=job_id, now_ms=now, countdown=j.countdown, eta=j.eta, headers=j.headers)
+            m = encode_job(
+                self.stream, j.task, j.args, id=job_id, now_ms=now, countdown=j.countdown, eta=j.eta, headers=j.headers, expires=j.expires,
+            )
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 

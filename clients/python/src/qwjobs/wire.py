@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidJobError
 
@@ -95,6 +95,8 @@ class Result:
     #: Why the job was dead-lettered, when it was.
     dead_letter: Optional[str] = None
     progress: Optional[Progress] = None
+    #: With state REVOKED, why when it was not a revoke: ``"expired"`` (not started by its expiry).
+    reason: Optional[str] = None
 
     @property
     def ready(self) -> bool:
@@ -170,6 +172,19 @@ def _eta_ms(countdown: Optional[float], eta: Optional[datetime], now_ms: int) ->
     return None
 
 
+def _expires_ms(expires: Union[float, datetime, None], now_ms: int) -> Optional[int]:
+    # Celery's expires: seconds from now, or a datetime; the wire carries the absolute time.
+    if expires is None:
+        return None
+    if isinstance(expires, datetime):
+        return _round(expires.timestamp() * 1000)
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)) or math.isnan(expires):
+        raise _bad(_ENQUEUE, "'expires'", "seconds (a number > 0) or a datetime", expires)
+    if expires <= 0 or math.isinf(expires):
+        raise _bad(_ENQUEUE, "'expires'", "> 0 seconds", expires)
+    return _round(now_ms + expires * 1000)
+
+
 def _round(ms: float) -> int:
     # JavaScript's Math.round: halves go up (Python's round() goes to even).
     return int(math.floor(ms + 0.5))
@@ -198,17 +213,25 @@ def encode_job(
     countdown: Optional[float] = None,
     eta: Optional[datetime] = None,
     headers: Optional[Mapping[str, str]] = None,
+    expires: Union[float, datetime, None] = None,
 ) -> Message:
-    """The message of one job: on ``<stream>.<task>``, or ``<stream>._delayed.<task>`` while its eta is ahead."""
+    """The message of one job: on ``<stream>.<task>``, or ``<stream>._delayed.<task>`` while its eta is ahead.
+
+    ``expires`` (seconds from ``now_ms``, or a datetime) is Celery's: a job not
+    started by then never runs, and is stored REVOKED with reason ``expired``.
+    """
     check_task(_ENQUEUE, task)
     if not isinstance(args, (list, tuple)):
         raise _bad(_ENQUEUE, "'args'", "a list", args)
     check_id(_ENQUEUE, id)
     eta_ms = _eta_ms(countdown, eta, now_ms)
+    expires_ms = _expires_ms(expires, now_ms)
     own = _check_headers(headers or {})
     body = dumps({"args": list(args)})
     delayed = eta_ms is not None and eta_ms > now_ms
     out = {"Nats-Msg-Id": f"{id}:eta" if delayed else id, **own, "Qw-Id": id}
+    if expires_ms is not None:
+        out["Qw-Expires"] = str(expires_ms)
     if eta_ms is not None and delayed:
         out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
@@ -296,6 +319,7 @@ def decode_result(id: str, value: Optional[bytes]) -> Result:
         finished_at_ms=r.get("finishedAt"),
         dead_letter=r.get("deadLetter"),
         progress=Progress(p.get("fraction", 0), p.get("meta")) if isinstance(p, dict) else None,
+        reason=r.get("reason"),
     )
 
 
@@ -309,3 +333,5 @@ class Job:
     countdown: Optional[float] = None
     eta: Optional[datetime] = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds from enqueue, or a datetime, after which the job never starts.
+    expires: Union[float, datetime, None] = None
