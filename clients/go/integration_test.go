@@ -46,9 +46,13 @@ func freePort(t *testing.T) int {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Fatal("nats-server is not on PATH: install it (make install runs scripts/ensure_nats_server.sh)")
+	// NATS_SERVER_BIN picks the server, as in the TypeScript suite (make test sets it to 2.15.3); else PATH's.
+	bin := os.Getenv("NATS_SERVER_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("nats-server"); err != nil {
+			t.Fatal("nats-server is not on PATH: install it (make install runs scripts/ensure_nats_server.sh)")
+		}
 	}
 	dir := t.TempDir()
 	port := freePort(t)
