@@ -31,6 +31,7 @@ type jobVector struct {
 		Flow    json.RawMessage `json:"flow"`
 		NewID   string          `json:"new_id"`
 		NowMs   int64           `json:"now_ms"`
+		Delays  string          `json:"delays"`
 		Options struct {
 			ID        *string           `json:"id"`
 			Countdown *float64          `json:"countdown"`
@@ -115,6 +116,9 @@ func TestJobVectors(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			in := v.Input
+			if in.Delays == "server" {
+				t.Skip("this client publishes every delayed job the qw way (on <stream>._delayed.<task>), which every server takes; the schedule form the server holds is not implemented here")
+			}
 			id := v.Input.NewID
 			if in.Options.ID != nil {
 				id = *in.Options.ID

@@ -18,6 +18,8 @@ import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 import { publishFlow, publishJob } from "./producer.ts";
+import { delayHolder, type DelayHolder } from "../core/job/delay_hold.ts";
+import { serverFeatures } from "../core/server_features.ts";
 import { type FlowNode, normalizeFlow } from "../core/flow.ts";
 import { keyFor } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
@@ -31,7 +33,6 @@ export type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, 
 
 /** True for the states a job ends in. */
 export { isFinalState };
-
 
 /**
  * A connection to one qw stream for producers. `T` is the type of a tasks
@@ -53,6 +54,8 @@ export class Client<T = any> implements AsyncDisposable {
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
   #onClose: () => void;
+  /** Who holds delayed jobs on this stream, read once at the first delayed job. */
+  #delays: Promise<DelayHolder> | null = null;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
@@ -74,9 +77,16 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
+    const delayed = job.etaMs !== null && job.etaMs > now;
     try {
-      const ack = await publishJob(this.#js, this.stream, job, now);
-      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
+      const delays = delayed ? await this.#delayHolder() : "qw";
+      const ack = await publishJob(this.#js, this.stream, job, now, { delays }).catch((e) => {
+        // A stream re-created without the flag since: hold this job, and the next, the qw way.
+        if (delays !== "server" || !/message schedules is disabled/i.test(errorText(e))) throw e;
+        this.#delays = Promise.resolve("qw");
+        return publishJob(this.#js, this.stream, job, now, { delays: "qw" });
+      });
+      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed };
     } catch (e) {
       throw await this.#publishError(e, task);
     }
@@ -211,6 +221,15 @@ export class Client<T = any> implements AsyncDisposable {
       await new Promise((r) => setTimeout(r, delay));
       this.#open();
     }
+  }
+
+  /** The server holds delayed jobs on 2.12+ when the stream allows schedules (asked once); qw otherwise. */
+  #delayHolder(): Promise<DelayHolder> {
+    const version = this.nc.info?.version;
+    if (!serverFeatures(version).scheduleAt) return Promise.resolve("qw");
+    // A stream it cannot read (yet): qw holds this job, and the next one asks again.
+    const unknown = (): DelayHolder => ((this.#delays = null), "qw");
+    return this.#delays ??= this.jsm.streams.info(this.stream).then((i) => delayHolder(version, i.config.allow_msg_schedules), unknown);
   }
 
   async #requireStream(attempt: string): Promise<void> {

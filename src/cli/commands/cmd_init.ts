@@ -77,6 +77,7 @@ export async function runInit(ctx: CommandContext): Promise<number> {
       await ensureTopology(jsm, names, {
         ackWait: config.ackWait,
         setAckWait: true,
+        serverVersion: nc.info?.version,
         emit: (e) => void (e.type === "consumer.ack_wait" ? emit(e) : null),
       });
       if (config.results) await KvResultStore.open(nc, names.resultsBucket, { ttl: config.resultTtl });

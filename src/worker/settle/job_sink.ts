@@ -8,7 +8,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
-import { Header, type OutgoingJob, publishDeadLetter, publishJob } from "../../client/producer.ts";
+import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
@@ -25,19 +25,19 @@ export function retryJob(h: Held, countdown: number, retries: number, now: numbe
   return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) };
 }
 
-/** A {@linkcode JobSink} that publishes to the stream's subjects. */
-export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names): JobSink {
+/** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry. */
+export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names, o: PublishOptions = {}): JobSink {
   const { stream } = names;
   return {
     async retry(h, countdown, retries) {
       const now = Date.now();
-      await publishJob(js, stream, retryJob(h, countdown, retries, now), now);
+      await publishJob(js, stream, retryJob(h, countdown, retries, now), now, o);
     },
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
-      });
+      }, Date.now(), o);
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
