@@ -25,7 +25,7 @@ import { keyFor } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { namesFor } from "./topology.ts";
-import { isStreamNotFound } from "./server_errors.ts";
+import { isSchedulesDisabled, isStreamNotFound } from "./server_errors.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
 
@@ -82,7 +82,7 @@ export class Client<T = any> implements AsyncDisposable {
       const delays = delayed ? await this.#delayHolder() : "qw";
       const ack = await publishJob(this.#js, this.stream, job, now, { delays }).catch((e) => {
         // A stream re-created without the flag since: hold this job, and the next, the qw way.
-        if (delays !== "server" || !/message schedules is disabled/i.test(errorText(e))) throw e;
+        if (delays !== "server" || !isSchedulesDisabled(e)) throw e;
         this.#delays = Promise.resolve("qw");
         return publishJob(this.#js, this.stream, job, now, { delays: "qw" });
       });

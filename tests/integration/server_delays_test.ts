@@ -151,6 +151,24 @@ describe("delays held by the server", () => {
     }
   });
 
+  it("a client whose stream was re-created without allow_msg_schedules publishes its next delayed job the qw way", { ...SLOW, skip: !HELD && "needs nats-server 2.12+" }, async () => {
+    const stream = `dre${++n}`;
+    assert.equal((await runQw(["init", ...on(stream)])).code, 0);
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      await client.enqueue("ok", ["x"], { id: "re-1", countdown: 60 });
+      assert.deepEqual(Object.keys(await subjects(stream)), [`${stream}._sched.ok.${scheduleToken("re-1:eta")}`]);
+      const jsm = await jetstreamManager(t.nc);
+      await jsm.streams.delete(stream);
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], retention: RetentionPolicy.Workqueue });
+      const receipt = await client.send("ok", ["x"], { id: "re-2", countdown: 60 });
+      assert.equal(receipt.delayed, true);
+      assert.deepEqual(await subjects(stream), { [`${stream}._delayed.ok`]: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+
   it("on a stream created without allow_msg_schedules, a countdown waits on the delayed subject and qw releases it", SLOW, async () => {
     const stream = `dold${++n}`;
     const file = join(t.dir, `${stream}.jsonl`);
