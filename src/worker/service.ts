@@ -27,6 +27,7 @@ import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
+import { HeldRevokes } from "./schedules/held_revokes.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
@@ -180,8 +181,13 @@ async function wire(
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
+  // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.
+  const held = delays === "server" ? new HeldRevokes({ jsm, js, stream: cfg.stream, emitter: events, revoked: (id) => revokes.get(id) !== undefined }) : null;
   // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
+  await revokes.watch(revoked, (r) => {
+    dispatcher.revoke(r);
+    void held?.kick();
+  }, {
     onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
   });
   const delayedRelease = new DelayedRelease({

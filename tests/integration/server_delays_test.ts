@@ -151,6 +151,37 @@ describe("delays held by the server", () => {
     }
   });
 
+  it("a revoked job the server holds is REVOKED at once, not at its eta: revoked before a worker starts, and while one runs", { ...SLOW, skip: !HELD && "needs nats-server 2.12+" }, async () => {
+    const stream = `drev${++n}`;
+    const file = join(t.dir, `${stream}.jsonl`);
+    assert.equal((await runQw(["init", ...on(stream)])).code, 0);
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      await client.enqueue("ok", [file], { id: "rv-a", countdown: 120 });
+      await client.enqueue("ok", [file], { id: "rv:b", countdown: 120 });
+      await client.enqueue("ok", [file], { id: "rv-c", countdown: 120 });
+      assert.equal(Object.keys(await subjects(stream)).length, 3);
+      assert.deepEqual(await client.revoke("rv-a"), { revoked: true, state: "PENDING" });
+      const qw = spawnQw(["--tasks", TASKS, ...on(stream), "--concurrency", "1"]);
+      try {
+        await qwStarted(qw);
+        assert.equal((await client.result("rv-a", { timeout: 10 })).state, "REVOKED");
+        assert.deepEqual(await client.revoke("rv:b"), { revoked: true, state: "PENDING" });
+        assert.equal((await client.result("rv:b", { timeout: 10 })).state, "REVOKED");
+        assert.deepEqual(
+          Object.keys(await subjects(stream)),
+          [`${stream}._sched.ok.${scheduleToken("rv-c:eta")}`],
+          "the job not revoked is still held",
+        );
+        assert.equal(runsIn(file).length, 0, "no revoked job ran");
+      } finally {
+        assert.equal(await qwStop(qw), 0);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
   it("a client whose stream was re-created without allow_msg_schedules publishes its next delayed job the qw way", { ...SLOW, skip: !HELD && "needs nats-server 2.12+" }, async () => {
     const stream = `dre${++n}`;
     assert.equal((await runQw(["init", ...on(stream)])).code, 0);

@@ -67,3 +67,32 @@ export function scheduleToken(dedupId: string): string {
 export function atSchedule(etaMs: number): string {
   return `@at ${new Date(Math.round(etaMs)).toISOString()}`;
 }
+
+/**
+ * The task and dedup id of a schedule subject `<stream>._sched.<task>.<token>`;
+ * null for any other subject or a token that is not base64url of UTF-8.
+ */
+export function heldJobOf(stream: string, subject: string): { task: string; dedupId: string } | null {
+  const m = /^([^.]+)\.([^.]+)$/.exec(subject.startsWith(`${stream}._sched.`) ? subject.slice(stream.length + 8) : "");
+  if (!m || !/^[A-Za-z0-9_-]+$/.test(m[2])) return null;
+  try {
+    const bin = atob(m[2].replace(/-/g, "+").replace(/_/g, "/"));
+    const dedupId = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+    return { task: m[1], dedupId };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The task ids a held job's dedup id can belong to: `<id>:eta` (a first
+ * attempt), `<id>:<retries>:eta` (a retry), either with `:rl:<seq>` (pushed
+ * back by a rate limit). An id may hold colons itself, so both readings of
+ * `a:1:eta` (id `a:1`, or id `a` at retry 1) are given.
+ */
+export function heldJobIds(dedupId: string): string[] {
+  const m = /^(.*):eta(?::rl:\d+)?$/.exec(dedupId);
+  if (!m) return [];
+  const retry = /^(.*):\d+$/.exec(m[1]);
+  return retry ? [m[1], retry[1]] : [m[1]];
+}

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { atSchedule, delayForm, delayHolder, MAX_SCHEDULE_TOKEN, scheduleToken } from "../../../../src/core/job/delay_hold.ts";
+import { atSchedule, delayForm, delayHolder, heldJobIds, heldJobOf, MAX_SCHEDULE_TOKEN, scheduleToken } from "../../../../src/core/job/delay_hold.ts";
 
 describe("delayHolder()", () => {
   const cases: [string | undefined, boolean | undefined, "server" | "qw"][] = [
@@ -66,4 +66,41 @@ describe("atSchedule()", () => {
     assert.equal(atSchedule(1_767_225_610_000), "@at 2026-01-01T00:00:10.000Z");
     assert.equal(atSchedule(1_767_225_610_123.6), "@at 2026-01-01T00:00:10.124Z");
   });
+});
+
+describe("heldJobOf()", () => {
+  const cases: [string, { task: string; dedupId: string } | null][] = [
+    [`jobs._sched.resize.${scheduleToken("img-42:eta")}`, { task: "resize", dedupId: "img-42:eta" }],
+    [`jobs._sched.add.${scheduleToken("a.b *>?:3:eta")}`, { task: "add", dedupId: "a.b *>?:3:eta" }],
+    ["jobs._delayed.add", null],
+    ["jobs.add", null],
+    ["other._sched.add.YQ", null],
+    ["jobs._sched.add", null],
+    ["jobs._sched.add.YQ.extra", null],
+    ["jobs._sched.add.!!", null],
+    // Not UTF-8: 0xff.
+    ["jobs._sched.add._w", null],
+  ];
+  for (const [subject, want] of cases) {
+    it(`heldJobOf("jobs", ${JSON.stringify(subject)})`, () => {
+      assert.deepEqual(heldJobOf("jobs", subject), want);
+    });
+  }
+});
+
+describe("heldJobIds()", () => {
+  const cases: [string, string[]][] = [
+    ["img-42:eta", ["img-42"]],
+    ["order-42:1:eta", ["order-42:1", "order-42"]],
+    ["order-42:2:eta:rl:17", ["order-42:2", "order-42"]],
+    ["order-42:eta:rl:17", ["order-42"]],
+    ["a:b:eta", ["a:b"]],
+    ["order-42", []],
+    ["order-42:1", []],
+  ];
+  for (const [dedupId, want] of cases) {
+    it(`heldJobIds(${JSON.stringify(dedupId)}) is ${JSON.stringify(want)}`, () => {
+      assert.deepEqual(heldJobIds(dedupId), want);
+    });
+  }
 });
