@@ -25,7 +25,7 @@ export function retryJob(h: Held, countdown: number, retries: number, now: numbe
   return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h) };
 }
 
-/** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry. */
+/** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
 export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names, o: PublishOptions = {}): JobSink {
   const { stream } = names;
   return {
@@ -33,11 +33,13 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
       const now = Date.now();
       await publishJob(js, stream, retryJob(h, countdown, retries, now), now, o);
     },
+    // A deferral always waits the qw way: the server fires due schedules in passes at least 250 ms apart, so
+    // deferrals 100 ms apart would arrive together and run together, past the rate limit.
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
-      }, Date.now(), o);
+      });
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
