@@ -3,10 +3,13 @@ package qw
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"regexp"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Delays held by the server (nats-server 2.12+, a stream with allow_msg_schedules): a delayed job is an
@@ -46,8 +49,7 @@ type delays struct {
 	held  bool
 }
 
-// serverHeld reads the server's version and the stream's flag once; a stream it cannot read means no
-// (and is asked again next time).
+// serverHeld reads the server's version and the stream's flag once.
 func (c *client) serverHeld(ctx context.Context) bool {
 	c.delays.mu.Lock()
 	defer c.delays.mu.Unlock()
@@ -61,6 +63,8 @@ func (c *client) serverHeld(ctx context.Context) bool {
 	}
 	s, err := c.js.Stream(ctx, c.stream)
 	if err != nil {
+		// A stream it may not read keeps the qw way; one not created yet is asked again next time.
+		c.delays.known = !errors.Is(err, jetstream.ErrStreamNotFound)
 		return false
 	}
 	c.delays.known, c.delays.held = true, serverHolds(version, s.CachedInfo().Config.AllowMsgSchedules)

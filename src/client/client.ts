@@ -81,8 +81,7 @@ export class Client<T = any> implements AsyncDisposable {
     try {
       const delays = delayed ? await this.#delayHolder() : "qw";
       const ack = await publishJob(this.#js, this.stream, job, now, { delays }).catch((e) => {
-        // A stream re-created without the flag since: hold this job, and the next, the qw way.
-        if (delays !== "server" || !isSchedulesDisabled(e)) throw e;
+        if (delays !== "server" || !isSchedulesDisabled(e)) throw e; // re-created without the flag: qw holds it
         this.#delays = Promise.resolve("qw");
         return publishJob(this.#js, this.stream, job, now, { delays: "qw" });
       });
@@ -223,13 +222,14 @@ export class Client<T = any> implements AsyncDisposable {
     }
   }
 
-  /** The server holds delayed jobs on 2.12+ when the stream allows schedules (asked once); qw otherwise. */
+  /** The server holds delayed jobs on 2.12+ if the stream allows schedules (asked once, again while it is missing); else qw. */
   #delayHolder(): Promise<DelayHolder> {
     const version = this.nc.info?.version;
     if (!serverFeatures(version).scheduleAt) return Promise.resolve("qw");
-    // A stream it cannot read (yet): qw holds this job, and the next one asks again.
-    const unknown = (): DelayHolder => ((this.#delays = null), "qw");
-    return this.#delays ??= this.jsm.streams.info(this.stream).then((i) => delayHolder(version, i.config.allow_msg_schedules), unknown);
+    return this.#delays ??= this.jsm.streams.info(this.stream).then((i) => delayHolder(version, i.config.allow_msg_schedules), (e) => {
+      if (isStreamNotFound(e)) this.#delays = null;
+      return "qw";
+    });
   }
 
   async #requireStream(attempt: string): Promise<void> {

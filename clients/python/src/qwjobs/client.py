@@ -204,7 +204,10 @@ class Client:
             else:
                 try:
                     info = await self.js.stream_info(self.stream)
+                except nats.js.errors.NotFoundError:
+                    return False  # not created yet: asked again next time
                 except Exception:
+                    self._server_held = False  # a stream it may not read keeps the qw way
                     return False
                 self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
         return self._server_held
