@@ -171,11 +171,12 @@ describe("delays held by the server", () => {
         assert.equal((await client.result("rv-a", { timeout: 10 })).state, "REVOKED");
         assert.deepEqual(await client.revoke("rv:b"), { revoked: true, state: "PENDING" });
         assert.equal((await client.result("rv:b", { timeout: 10 })).state, "REVOKED");
-        assert.deepEqual(
-          Object.keys(await subjects(stream)),
-          [`${stream}._sched.ok.${scheduleToken("rv-c:eta")}`],
-          "the job not revoked is still held",
-        );
+        // The schedule is purged right after the job was published, which may be after it was marked REVOKED.
+        const left = [`${stream}._sched.ok.${scheduleToken("rv-c:eta")}`];
+        await waitFor(async () => JSON.stringify(Object.keys(await subjects(stream))) === JSON.stringify(left), {
+          timeoutMs: 3000,
+          message: "only the job not revoked is still held",
+        });
         assert.equal(runsIn(file).length, 0, "no revoked job ran");
       } finally {
         assert.equal(await qwStop(qw), 0);
