@@ -123,6 +123,7 @@ type client struct {
 	now     func() time.Time
 	results jetstream.KeyValue
 	revoked jetstream.KeyValue
+	delays  delays
 }
 
 // New returns a Client on js for the stream given WithStream.
@@ -167,7 +168,9 @@ func (c *client) Enqueue(ctx context.Context, task string, args []any, opts ...E
 	if err != nil {
 		return "", err
 	}
-	m, err := encodeJob(c.stream, task, args, o, c.now())
+	now := c.now()
+	o.serverHeld = o.delayed(now) && c.serverHeld(ctx)
+	m, err := encodeJob(c.stream, task, args, o, now)
 	if err != nil {
 		return "", err
 	}
@@ -183,6 +186,7 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		if err != nil {
 			return nil, err
 		}
+		o.serverHeld = o.delayed(now) && c.serverHeld(ctx)
 		if msgs[i], err = encodeJob(c.stream, j.Task, j.Args, o, now); err != nil {
 			return nil, err
 		}

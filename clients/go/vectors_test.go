@@ -31,6 +31,7 @@ type jobVector struct {
 		Flow    json.RawMessage `json:"flow"`
 		NewID   string          `json:"new_id"`
 		NowMs   int64           `json:"now_ms"`
+		Delays  string          `json:"delays"`
 		Options struct {
 			ID        *string           `json:"id"`
 			Countdown *float64          `json:"countdown"`
@@ -125,7 +126,7 @@ func TestJobVectors(t *testing.T) {
 			var m message
 			var err error
 			if v.Kind == "enqueue" {
-				o := enqueueOptions{id: id, headers: in.Options.Headers}
+				o := enqueueOptions{id: id, headers: in.Options.Headers, serverHeld: in.Delays == "server"}
 				if in.Options.Countdown != nil {
 					d := time.Duration(*in.Options.Countdown * float64(time.Second))
 					o.countdown = &d

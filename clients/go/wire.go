@@ -27,6 +27,8 @@ type enqueueOptions struct {
 	expires   *time.Duration
 	expiresAt *time.Time
 	headers   map[string]string
+	// serverHeld: a delayed job goes out as a schedule the server holds (see delays.go).
+	serverHeld bool
 }
 
 const enqueueAttempt = "enqueue job"
@@ -73,8 +75,8 @@ func checkTask(kind error, attempt, task string) error {
 	return nil
 }
 
-// encodeJob is the message of one job: on <stream>.<task>, or
-// <stream>._delayed.<task> while its eta is after now.
+// encodeJob is the message of one job: on <stream>.<task>, or while its eta is after now
+// <stream>._delayed.<task>, or a schedule on <stream>._sched.<task>.<token> when o.serverHeld.
 func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time) (message, error) {
 	if err := checkTask(ErrInvalidJob, enqueueAttempt, task); err != nil {
 		return message{}, err
@@ -141,7 +143,13 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 	if etaMs != nil && *etaMs > nowMs {
 		headers["Nats-Msg-Id"] = o.id + ":eta"
 		// JavaScript's Math.round: halves go up.
-		headers["Qw-Eta"] = strconv.FormatInt(int64(math.Floor(*etaMs+0.5)), 10)
+		eta := int64(math.Floor(*etaMs + 0.5))
+		if token := scheduleToken(o.id + ":eta"); o.serverHeld && len(token) <= maxScheduleToken {
+			headers["Nats-Schedule"] = atSchedule(eta)
+			headers["Nats-Schedule-Target"] = stream + "." + task
+			return message{subject: stream + "._sched." + task + "." + token, headers: headers, body: body}, nil
+		}
+		headers["Qw-Eta"] = strconv.FormatInt(eta, 10)
 		return message{subject: stream + "._delayed." + task, headers: headers, body: body}, nil
 	}
 	headers["Nats-Msg-Id"] = o.id

@@ -90,7 +90,9 @@ export function messageOf(e: QwEvent): string {
     case "job.invalid":
       return `message ${e.seq} on '${e.subject}' rejected: ${e.reason}`;
     case "service.started":
-      return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}`;
+      return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}${
+        e.delays ? `, delays held by ${e.delays === "server" ? "the server" : "qw"}` : ""
+      }`;
     case "service.closing":
       return `shutting down: ${e.reason}`;
     case "service.draining":

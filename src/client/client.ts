@@ -23,8 +23,8 @@ import { keyFor } from "./result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { namesFor } from "./topology.ts";
-import { isStreamNotFound } from "./server_errors.ts";
-import { messageTtlProbe } from "./message_ttl.ts";
+import { isSchedulesDisabled, isStreamNotFound } from "./server_errors.ts";
+import { type StreamCapsProbe, streamCapsProbe } from "./stream_caps.ts";
 import { messageTtlSeconds } from "../core/job/expiry.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
@@ -33,7 +33,6 @@ export type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, 
 
 /** True for the states a job ends in. */
 export { isFinalState };
-
 
 /**
  * A connection to one qw stream for producers. `T` is the type of a tasks
@@ -55,8 +54,8 @@ export class Client<T = any> implements AsyncDisposable {
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
   #onClose: () => void;
-  /** Whether the stream takes `Nats-TTL`: an expiring job then also carries the server's TTL (see core/job/expiry.ts). */
-  #messageTtl: () => Promise<boolean>;
+  /** What the stream takes (`Nats-TTL`, schedules), read at the first job that needs to know. */
+  #caps: StreamCapsProbe;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
@@ -66,7 +65,7 @@ export class Client<T = any> implements AsyncDisposable {
     this.stream = stream;
     this.#js = jetstream(nc);
     this.#bucket = namesFor(stream).resultsBucket;
-    this.#messageTtl = messageTtlProbe(nc, jsm, stream);
+    this.#caps = streamCapsProbe(nc, jsm, stream);
   }
 
   /** Enqueue a job; resolves to its task id once the server stored it. */
@@ -79,10 +78,17 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
-    if (job.expiresAt != null && await this.#messageTtl()) job.ttl = messageTtlSeconds(job.expiresAt, now);
+    const delayed = job.etaMs !== null && job.etaMs > now;
     try {
-      const ack = await publishJob(this.#js, this.stream, job, now);
-      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
+      const caps = delayed || job.expiresAt != null ? await this.#caps() : null;
+      if (caps?.messageTtl && job.expiresAt != null) job.ttl = messageTtlSeconds(job.expiresAt, now);
+      const delays = delayed && caps ? caps.delays : "qw";
+      const ack = await publishJob(this.#js, this.stream, job, now, { delays }).catch((e) => {
+        if (delays !== "server" || !isSchedulesDisabled(e)) throw e; // re-created without the flag: qw holds it
+        this.#caps.schedulesRefused();
+        return publishJob(this.#js, this.stream, job, now, { delays: "qw" });
+      });
+      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed };
     } catch (e) {
       throw await this.#publishError(e, task);
     }

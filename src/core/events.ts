@@ -22,7 +22,15 @@ export type HandBackCause = "shutdown" | "waited" | "stall" | "paused";
 
 /** Everything qw reports. */
 export type QwEvent =
-  | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
+  | {
+    type: "service.started";
+    stream: string;
+    consumer: string;
+    concurrency: number;
+    tasks: string[];
+    /** Who holds delayed retries: the server (ADR-51 schedules) or qw's delayed consumer. */
+    delays?: "server" | "qw";
+  }
   | { type: "service.closing"; reason: string }
   /** Closing waits up to `graceSeconds` for the jobs running now; a second close() with grace 0 cuts it short. */
   | { type: "service.draining"; running: number; graceSeconds: number }

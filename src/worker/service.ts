@@ -27,6 +27,7 @@ import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
+import { HeldRevokes } from "./schedules/held_revokes.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
@@ -140,7 +141,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
@@ -174,7 +175,7 @@ async function wire(
     ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: parkingSink(jetStreamSink(js, jsm, names), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
+    sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
   });
   p.setDispatcher(dispatcher);
@@ -189,8 +190,13 @@ async function wire(
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
+  // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.
+  const held = delays === "server" ? new HeldRevokes({ jsm, js, stream: cfg.stream, emitter: events, revoked: (id) => revokes.get(id) !== undefined }) : null;
   // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
+  await revokes.watch(revoked, (r) => {
+    dispatcher.revoke(r);
+    void held?.kick();
+  }, {
     onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
   });
   // And every pause stored so far.
@@ -247,7 +253,7 @@ async function wire(
   delayedRelease.start();
   await presence.start();
   firing.start();
-  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
+  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks), delays });
 
   const closed = close.closed.finally(() => pauses.stop());
   void nc.closed().then((err) => {

@@ -23,6 +23,7 @@ import { readDelivery } from "../../src/worker/intake/delivery.ts";
 import type { Held } from "../../src/worker/intake/held.ts";
 import { releaseOf } from "../../src/worker/schedules/delayed_release.ts";
 import { retryJob } from "../../src/worker/settle/job_sink.ts";
+import type { DelayHolder } from "../../src/core/job/delay_hold.ts";
 import { resultRecord } from "../../src/worker/settle/_outcome.ts";
 
 export const SPEC_DIR = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../spec");
@@ -50,6 +51,8 @@ export interface JobVector {
   input: Record<string, unknown> & { stream: string; now_ms: number };
   message: WireMessage;
   release?: WireMessage;
+  /** What the server publishes from a schedule (a job it holds) at the schedule's time. */
+  fired?: WireMessage;
   decoded?: Decoded;
   steps?: WireMessage[];
 }
@@ -116,6 +119,25 @@ function release(stream: string, m: WireMessage, seq: number): WireMessage {
   return { subject: r.subject, headers: { "Nats-Msg-Id": r.msgId, ...Object.fromEntries(r.headers) }, body: m.body };
 }
 
+/**
+ * What nats-server (2.12+, ADR-51) publishes when the schedule `m` fires, as
+ * its scheduler.go does: on `Nats-Schedule-Target`, the same body and headers
+ * but every `Nats-Schedule*` header, `Nats-Msg-Id`, `Nats-TTL`, `Nats-Rollup`
+ * and `Nats-Expected-*`, with `Nats-Scheduler` (the schedule's subject) and
+ * `Nats-Schedule-Next: purge` (a one-off: the server removes the schedule)
+ * added. The integration test checks a real server's message against it.
+ */
+export function firedByServer(m: WireMessage): WireMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers)) {
+    if (/^(Nats-Schedule|Nats-Expected-)/.test(k) || ["Nats-Msg-Id", "Nats-TTL", "Nats-Rollup"].includes(k)) continue;
+    headers[k] = v;
+  }
+  headers["Nats-Scheduler"] = m.subject;
+  headers["Nats-Schedule-Next"] = "purge";
+  return { subject: m.headers["Nats-Schedule-Target"], headers, body: m.body };
+}
+
 interface EnqueueInput {
   stream: string;
   task: string;
@@ -124,6 +146,7 @@ interface EnqueueInput {
   new_id?: string;
   now_ms: number;
   seq: number;
+  delays?: DelayHolder;
 }
 
 interface FlowInput {
@@ -141,6 +164,7 @@ interface RetryInput {
   retries: number;
   countdown: number;
   now_ms: number;
+  delays?: DelayHolder;
 }
 
 /** The TypeScript code's answer for a job vector's input: everything but `kind`, `description` and `input`. */
@@ -158,7 +182,7 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       headers: o.headers,
       expires: o.expires_ms !== undefined ? new Date(o.expires_ms) : o.expires,
     }, i.now_ms);
-    message = wire(encodeJob(i.stream, job, i.now_ms));
+    message = wire(encodeJob(i.stream, job, i.now_ms, { delays: i.delays }));
   } else if (v.kind === "flow") {
     const i = v.input as unknown as FlowInput;
     const id = i.options.id ?? i.new_id!;
@@ -172,12 +196,13 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
     const d = decode(i.stream, i.delivered, i.seq);
     const msg = { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg;
     const held = { id: d.id, task: d.task, msg, expiresAt: d.expires_ms ?? null } as Held;
-    message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms));
+    message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms, { delays: i.delays }));
   }
   const out: Omit<JobVector, "kind" | "description" | "input"> = { message };
   if (message.subject.startsWith(`${v.input.stream}._delayed.`)) out.release = release(v.input.stream, message, seq);
+  if (message.subject.startsWith(`${v.input.stream}._sched.`)) out.fired = firedByServer(message);
   if (!message.subject.startsWith(`${v.input.stream}._`)) out.decoded = decode(v.input.stream, message, seq);
-  else if (out.release) out.decoded = decode(v.input.stream, out.release, seq);
+  else if (out.release ?? out.fired) out.decoded = decode(v.input.stream, (out.release ?? out.fired)!, seq);
   if (steps) out.steps = steps;
   return out;
 }

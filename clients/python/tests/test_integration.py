@@ -11,6 +11,8 @@ import qwjobs
 from qwjobs import Job, chain, chord, group, si, sig
 from qwjobs.sync import Client as SyncClient
 
+from qwjobs.wire import schedule_token, server_holds
+
 from .conftest import Qw, qw_init
 
 
@@ -32,6 +34,22 @@ async def test_enqueue_runs_in_qw_and_the_result_is_read(nats_server, stream, qw
         later = await client.enqueue("add", 4, 4, countdown=1)
         assert (await client.wait(later, timeout=30)).value == 8
         assert time.monotonic() - t0 >= 0.9
+
+
+async def test_a_countdown_from_python_is_held_by_the_server_on_2_12(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 2, 2, id="py-held", countdown=1)
+        info = await client.js.stream_info(stream, subjects_filter=">")
+        v = client.nc.connected_server_version
+        held = server_holds(f"{v.major}.{v.minor}", True)
+        want = f"{stream}._sched.add.{schedule_token('py-held:eta')}" if held else f"{stream}._delayed.add"
+        assert info.state.subjects == {want: 1}
+        w = Qw(nats_server, stream)
+        try:
+            assert (await client.wait(id, timeout=30)).value == 4
+        finally:
+            w.stop()
 
 
 async def test_flows_from_python(nats_server, stream, qw: Qw) -> None:

@@ -18,6 +18,7 @@ from qwjobs.wire import (
     encode_revoke,
     results_bucket,
     revoked_bucket,
+    server_holds,
 )
 
 SPEC = Path(__file__).resolve().parents[3] / "spec"
@@ -61,6 +62,7 @@ def test_job_vector(name: str, v: dict[str, Any]) -> None:
         m = encode_job(
             i["stream"], i["task"], i["args"], id=o.get("id", i.get("new_id")), now_ms=i["now_ms"],
             countdown=o.get("countdown"), eta=eta, headers=o.get("headers"), expires=expires,
+            server_held=i.get("delays") == "server",
         )
     else:
         m = encode_flow_start(i["stream"], o.get("id", i.get("new_id")), normalize(node_of(i["flow"])))
@@ -108,3 +110,20 @@ def test_revoke_vector(name: str, v: dict[str, Any]) -> None:
     assert revoked_bucket(i["stream"]) == v["bucket"]
     assert key_for(i["id"]) == v["key"]
     assert encode_revoke(i["id"], terminate=i["terminate"], at=i["at"]).decode("utf-8") == v["value"]
+
+
+@pytest.mark.parametrize(
+    "version,flag,want",
+    [
+        ("2.9.10", True, False),
+        ("2.11.4", True, False),
+        ("2.12.0", True, True),
+        ("2.12.0", False, False),
+        ("2.12.0", None, False),
+        ("v2.15.3", True, True),
+        ("3.0", True, True),
+        ("", True, False),
+    ],
+)
+def test_server_holds(version: str, flag: object, want: bool) -> None:
+    assert server_holds(version, flag) is want  # type: ignore[arg-type]

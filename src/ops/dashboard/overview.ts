@@ -8,7 +8,8 @@
  * - `waiting`: stored on `<stream>.<task>` and not running: not yet delivered,
  *   held by a worker but not started, or waiting for a retry's countdown
  *   (stored jobs minus the running ones not acked yet, acksLate).
- * - `delayed`: stored on `<stream>._delayed.<task>`: a countdown or eta not due.
+ * - `delayed`: a countdown or eta not due: stored on `<stream>._delayed.<task>`,
+ *   or held by the server as a schedule on `<stream>._sched.<task>.<token>`.
  * - `running`, `succeeded`, `failed`, `retried`: summed over the records of
  *   the workers online now (refreshed every 5 s), since each one started.
  * - `deadLettered`: stored on `<stream>_dlq.<task>` until replayed or purged.

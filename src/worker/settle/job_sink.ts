@@ -8,7 +8,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
-import { Header, type OutgoingJob, publishDeadLetter, publishJob } from "../../client/producer.ts";
+import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
@@ -28,14 +28,16 @@ export function retryJob(h: Held, countdown: number, retries: number, now: numbe
   return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h), expiresAt: h.expiresAt };
 }
 
-/** A {@linkcode JobSink} that publishes to the stream's subjects. */
-export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names): JobSink {
+/** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
+export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names, o: PublishOptions = {}): JobSink {
   const { stream } = names;
   return {
     async retry(h, countdown, retries) {
       const now = Date.now();
-      await publishJob(js, stream, retryJob(h, countdown, retries, now), now);
+      await publishJob(js, stream, retryJob(h, countdown, retries, now), now, o);
     },
+    // A deferral always waits the qw way: the server fires due schedules in passes at least 250 ms apart, so
+    // deferrals 100 ms apart would arrive together and run together, past the rate limit.
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {

@@ -35,6 +35,7 @@ from .wire import (
     key_for,
     results_bucket,
     revoked_bucket,
+    server_holds,
 )
 
 __all__ = ["Client", "DEFAULT_SERVERS", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_RESULT_TTL"]
@@ -68,6 +69,8 @@ class Client:
         self._results: Optional[KeyValue] = None
         self._revoked: Optional[KeyValue] = None
         self._closed = False
+        # Whether the server holds delayed jobs (2.12+, allow_msg_schedules): read at the first delayed job.
+        self._server_held: Optional[bool] = None
 
     @classmethod
     async def connect(
@@ -145,9 +148,7 @@ class Client:
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = encode_job(
-            self.stream, task, args, id=job_id, now_ms=_now_ms(), countdown=countdown, eta=eta, headers=headers, expires=expires,
-        )
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires)
         await self._publish(msg)
         return job_id
 
@@ -163,9 +164,7 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = encode_job(
-                self.stream, j.task, j.args, id=job_id, now_ms=now, countdown=j.countdown, eta=j.eta, headers=j.headers, expires=j.expires,
-            )
+            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires)
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -175,6 +174,49 @@ class Client:
 
         await asyncio.gather(*(one(m) for _, m in prepared))
         return [i for i, _ in prepared]
+
+    async def _encode(
+        self,
+        task: str,
+        args: Sequence[Any],
+        job_id: str,
+        now_ms: int,
+        countdown: Optional[float],
+        eta: Optional[datetime],
+        headers: Optional[Mapping[str, str]],
+        expires: Union[float, datetime, None] = None,
+    ) -> Message:
+        """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
+        def encode(server_held: bool) -> Message:
+            return encode_job(
+                self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
+                expires=expires, server_held=server_held,
+            )
+        m = encode(False)
+        if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():
+            m = encode(True)
+        return m
+
+    async def _holds_delays(self) -> bool:
+        """Whether the server holds this stream's delayed jobs; asked once, again while the stream cannot be read."""
+        if self._server_held is None:
+            try:
+                v = self.nc.connected_server_version
+                version = f"{v.major}.{v.minor}"
+            except ValueError:
+                version = ""
+            if not server_holds(version, True):
+                self._server_held = False
+            else:
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except nats.js.errors.NotFoundError:
+                    return False  # not created yet: asked again next time
+                except Exception:
+                    self._server_held = False  # a stream it may not read keeps the qw way
+                    return False
+                self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
+        return self._server_held
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.

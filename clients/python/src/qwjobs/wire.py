@@ -6,11 +6,12 @@ a caller passes. The exact bytes are pinned by the vectors in the repository's
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidJobError
@@ -31,6 +32,8 @@ __all__ = [
     "results_bucket",
     "revoked_bucket",
     "check_id",
+    "schedule_token",
+    "server_holds",
 ]
 
 #: The states a job ends in.
@@ -214,8 +217,10 @@ def encode_job(
     eta: Optional[datetime] = None,
     headers: Optional[Mapping[str, str]] = None,
     expires: Union[float, datetime, None] = None,
+    server_held: bool = False,
 ) -> Message:
-    """The message of one job: on ``<stream>.<task>``, or ``<stream>._delayed.<task>`` while its eta is ahead.
+    """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
+    with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
 
     ``expires`` (seconds from ``now_ms``, or a datetime) is Celery's: a job not
     started by then never runs, and is stored REVOKED with reason ``expired``.
@@ -233,9 +238,38 @@ def encode_job(
     if expires_ms is not None:
         out["Qw-Expires"] = str(expires_ms)
     if eta_ms is not None and delayed:
+        token = schedule_token(f"{id}:eta")
+        if server_held and len(token) <= MAX_SCHEDULE_TOKEN:
+            out["Nats-Schedule"] = at_schedule(_round(eta_ms))
+            out["Nats-Schedule-Target"] = f"{stream}.{task}"
+            return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
     return Message(f"{stream}.{task}", out, body)
+
+
+#: The longest token (the dedup id in base64url) a schedule's subject may end with; a longer one waits the qw way.
+MAX_SCHEDULE_TOKEN = 512
+
+
+def schedule_token(dedup_id: str) -> str:
+    """A dedup id in base64url without padding: the last token of its schedule's subject, one subject per job."""
+    return base64.urlsafe_b64encode(dedup_id.encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+def at_schedule(eta_ms: int) -> str:
+    """The ``Nats-Schedule`` value of a job due at ``eta_ms``: RFC 3339 in UTC with milliseconds."""
+    seconds, ms = divmod(eta_ms, 1000)
+    return "@at " + datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+
+
+def server_holds(version: str, allow_msg_schedules: Optional[bool]) -> bool:
+    """Whether a server of ``version`` holds the delayed jobs of a stream with this flag (``@at`` came in 2.12)."""
+    m = re.match(r"v?(\d+)\.(\d+)", version or "")
+    if m is None or allow_msg_schedules is not True:
+        return False
+    major, minor = int(m.group(1)), int(m.group(2))
+    return major > 2 or (major == 2 and minor >= 12)
 
 
 def encode_flow_start(stream: str, flow_id: str, node: Mapping[str, Any]) -> Message:
