@@ -24,14 +24,15 @@ import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { namesFor } from "./topology.ts";
 import { isStreamNotFound } from "./server_errors.ts";
+import { type EnqueueManyOptions, type ManyJob, ManyPublisher } from "./enqueue_many.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
+export type { EnqueueManyOptions, ManyJob };
 
 export type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult };
 
 /** True for the states a job ends in. */
 export { isFinalState };
-
 
 /**
  * A connection to one qw stream for producers. `T` is the type of a tasks
@@ -52,6 +53,7 @@ export class Client<T = any> implements AsyncDisposable {
   #revoked: KV | null = null;
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
+  #many: ManyPublisher | null = null;
   #onClose: () => void;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
@@ -79,6 +81,26 @@ export class Client<T = any> implements AsyncDisposable {
       return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
     } catch (e) {
       throw await this.#publishError(e, task);
+    }
+  }
+
+  /**
+   * Enqueue many jobs in one call; resolves to their task ids, in order, once all are stored. All are
+   * checked first. On nats-server 2.12+ with a stream that has `allow_atomic`, they go in atomic batches
+   * of up to 1,000 (each stored whole or not at all; several batches are not one); else one by one.
+   */
+  async enqueueMany(jobs: readonly ManyJob<T>[], options?: EnqueueManyOptions): Promise<string[]> {
+    return (await this.sendMany(jobs, options)).map((r) => r.id);
+  }
+
+  /** Like {@linkcode enqueueMany}, with a receipt per job as {@linkcode send} gives. */
+  async sendMany(jobs: readonly ManyJob<T>[], options?: EnqueueManyOptions): Promise<EnqueueReceipt[]> {
+    this.#open();
+    this.#many ??= new ManyPublisher({ nc: this.nc, js: this.#js, jsm: this.jsm, stream: this.stream });
+    try {
+      return await this.#many.send(jobs, options);
+    } catch (e) {
+      throw e instanceof TypeError || e instanceof RangeError ? e : await this.#publishError(e, jobs[0]?.task ?? "");
     }
   }
 
@@ -240,16 +262,7 @@ export function streamNotFound(attempt: string, stream: string): string {
   return `Cannot ${attempt} stream '${stream}': stream not found (start a worker with --stream ${stream} first, or create it)`;
 }
 
-const KEYS = [
-  "user",
-  "password",
-  "token",
-  "nkeySeedFile",
-  "credsFile",
-  "tlsCaFile",
-  "tlsCertFile",
-  "tlsKeyFile",
-] as const;
+const KEYS = ["user", "password", "token", "nkeySeedFile", "credsFile", "tlsCaFile", "tlsCertFile", "tlsKeyFile"] as const;
 
 /** Connect a producer client; checks that the server has JetStream. */
 // deno-lint-ignore no-explicit-any

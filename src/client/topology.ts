@@ -20,9 +20,11 @@ import {
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/nats-core";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { type ServerFeatures, serverFeatures } from "../core/server_features.ts";
 import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
 
 /** Every name derived from a stream and consumer. */
@@ -76,7 +78,8 @@ export async function ensureTopology(
   names: Names,
   options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void },
 ): Promise<{ ackWait: number }> {
-  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit);
+  const features = serverFeatures((jsm as { nc?: NatsConnection }).nc?.info?.version);
+  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, workStreamFlags(features));
   await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
   const requested = nanos(options.ackWait * 1000);
   const current = await ensureConsumer(jsm, names.stream, {
@@ -101,6 +104,15 @@ export async function ensureTopology(
     ack_wait: nanos(30_000),
   }, { setAckWait: true });
   return { ackWait: plan.use / 1e9 };
+}
+
+/**
+ * The flags a new work stream gets from what the server gives: `allow_atomic`
+ * on 2.12+, so many jobs and a group's members go in atomic batches. An
+ * existing stream is used as it is. Pure.
+ */
+export function workStreamFlags(f: ServerFeatures): Partial<StreamConfig> {
+  return f.atomicBatch ? { allow_atomic: true } : {};
 }
 
 /**
@@ -130,6 +142,7 @@ async function ensureStream(
   name: string,
   retention: RetentionPolicy,
   emit?: (e: QwEvent) => void,
+  flags: Partial<StreamConfig> = {},
 ): Promise<void> {
   try {
     await jsm.streams.info(name);
@@ -139,7 +152,7 @@ async function ensureStream(
   }
   const subjects = [`${name}.>`];
   try {
-    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000) });
+    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000), ...flags });
     emit?.({ type: "stream.created", stream: name, subjects });
   } catch (e) {
     // Another qw process may have created it a moment ago.
