@@ -17,6 +17,7 @@ import { errorText } from "../client/connection.ts";
 import type { QwEvent } from "../core/events.ts";
 import { TasksFileError } from "../core/errors.ts";
 import { dedupWindowShortfall } from "../core/dedup_window.ts";
+import { serverFeatures } from "../core/server_features.ts";
 import { KvResultStore, type ResultStore } from "../client/result_store.ts";
 import { openRevoked } from "../client/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
@@ -43,6 +44,8 @@ export interface ServerSide {
   flows: KV;
   /** The work consumer's ack wait in seconds (an existing consumer keeps its own): the pace of renewals and hand-backs. */
   ackWait: number;
+  /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
+  atomicBatch: boolean;
 }
 
 /**
@@ -59,7 +62,9 @@ export function setUpServer(
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
     const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
-    const windowMs = ((await jsm.streams.info(names.stream)).config.duplicate_window ?? 0) / 1e6;
+    const streamConfig = (await jsm.streams.info(names.stream)).config;
+    const windowMs = (streamConfig.duplicate_window ?? 0) / 1e6;
+    const atomicBatch = serverFeatures(nc.info?.version).atomicBatch && streamConfig.allow_atomic === true;
     const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
     if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });
     const js: JetStreamClient = jetstream(nc);
@@ -69,7 +74,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait };
+    return { jsm, js, store, revoked, workers, flows, ackWait, atomicBatch };
   });
 }
 

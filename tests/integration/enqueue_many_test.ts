@@ -36,7 +36,8 @@ describe("enqueueMany()", () => {
     const { state } = await jsm.streams.info(stream);
     const out: StoredMsg[] = [];
     for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-      out.push(await jsm.streams.getMessage(stream, { seq }));
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m) out.push(m);
     }
     return out;
   }
