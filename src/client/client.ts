@@ -11,7 +11,8 @@ import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManage
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config/config.ts";
-import { openRevoked, putRevoke } from "./revocations.ts";
+import { openRevoked, putRevoke, revokeTtlFor } from "./revocations.ts";
+import { revokeTtl } from "../core/job/revoke_ttl.ts";
 import { openBucket } from "./buckets.ts";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
@@ -190,14 +191,17 @@ export class Client<T = any> implements AsyncDisposable {
    * not started never runs (its state becomes REVOKED when a worker sees it,
    * even one that starts later); with `terminate`, a running one's Web Worker
    * is terminated. A job that already ended is left as it is: `revoked` is
-   * false and `state` says how it ended.
+   * false and `state` says how it ended. On nats-server 2.11+ the revoke expires by itself after
+   * `ttl` seconds (default: the stream's max age, else the results TTL); see README "Control".
    */
-  async revoke(id: string, options: { terminate?: boolean } = {}): Promise<{ revoked: boolean; state: TaskState }> {
+  async revoke(id: string, options: { terminate?: boolean; ttl?: number } = {}): Promise<{ revoked: boolean; state: TaskState }> {
+    if (options.ttl !== undefined) revokeTtl({ requested: options.ttl, streamMaxAge: 0, resultTtl: 0, bucketMaxAge: 0 });
     const current = await this.get(id);
     if (isFinalState(current.state)) return { revoked: false, state: current.state };
     await this.#requireStream("revoke a job of");
     this.#revoked ??= await openRevoked(this.nc, namesFor(this.stream).revokedBucket, DEFAULT_RESULT_TTL);
-    await putRevoke(this.#revoked, { id, terminate: options.terminate === true, at: new Date().toISOString() });
+    const ttl = await revokeTtlFor(this.jsm, this.#revoked, { stream: this.stream, requested: options.ttl, resultTtl: DEFAULT_RESULT_TTL });
+    await putRevoke(this.#revoked, { id, terminate: options.terminate === true, at: new Date().toISOString() }, { jsm: this.jsm, ttl });
     return { revoked: true, state: current.state };
   }
 
