@@ -88,7 +88,7 @@ describe("workflows", () => {
     // Every member as published, seen from outside by a plain subscriber.
     const seen: { batch: string; seq: string; commit: string }[] = [];
     const sub = t.nc.subscribe(`${stream}.sq`, {
-      callback: (_e, m) => seen.push({ batch: m.headers?.get("Nats-Batch-Id") ?? "", seq: m.headers?.get("Nats-Batch-Sequence") ?? "", commit: m.headers?.get("Nats-Batch-Commit") ?? "" }),
+      callback: (_e, m) => void seen.push({ batch: m.headers?.get("Nats-Batch-Id") ?? "", seq: m.headers?.get("Nats-Batch-Sequence") ?? "", commit: m.headers?.get("Nats-Batch-Commit") ?? "" }),
     });
     const lines = () => {
       try {
