@@ -88,6 +88,30 @@ describe("enqueueMany()", () => {
     }
   });
 
+  it("jobs enqueued together keep working after: a countdown is released and runs, a rejected one is dead-lettered", SLOW, async () => {
+    const stream = `many${++n}`;
+    const file = join(t.dir, `${stream}.jsonl`);
+    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/reject.ts", "--server", t.srv.url, "--concurrency", "2"]);
+    await qwStarted(qw);
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      const ids = await client.enqueueMany([
+        { task: "ok", args: [file], options: { countdown: 1 } },
+        { task: "ok", args: [file], options: { countdown: 1 } },
+        { task: "drop", args: [file] },
+      ]);
+      const results = await Promise.all(ids.map((id) => client.result(id, { timeout: 20 })));
+      assert.deepEqual(results.map((r) => r.state), ["SUCCESS", "SUCCESS", "FAILURE"]);
+      const jsm = await jetstreamManager(t.nc);
+      await waitFor(async () => (await jsm.streams.info(`${stream}_dlq`)).state.messages === 1, { message: "the rejected job was not dead-lettered" });
+      const dead = await messages(`${stream}_dlq`);
+      assert.equal(dead[0].header.get("Nats-Batch-Id"), "", "a dead letter is not part of a batch");
+    } finally {
+      await client.close();
+      assert.equal(await qwStop(qw), 0);
+    }
+  });
+
   it("enqueueMany() again with the same ids stores only the new ones and reports the rest as duplicates", SLOW, async () => {
     const stream = `many${++n}`;
     const jsm = await jetstreamManager(t.nc);
