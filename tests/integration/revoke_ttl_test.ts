@@ -13,7 +13,7 @@ import { connectClient } from "../../src/client/client.ts";
 import { keyFor } from "../../src/client/result_store.ts";
 import { namesFor } from "../../src/client/topology.ts";
 import { serverFeatures } from "../../src/core/server_features.ts";
-import { spawnQw } from "../helpers/cli.ts";
+import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
 
@@ -69,7 +69,7 @@ describe("revokes with a TTL", () => {
     }
   });
 
-  it("a revoke without ttl on 2.11+ takes the stream's max age as its TTL", SLOW, async () => {
+  it("a revoke without ttl on 2.11+ takes the stream's max age as its TTL; qw revoke --ttl sets its own", SLOW, async () => {
     const stream = "revttl2";
     const jsm = await jetstreamManager(t.nc);
     await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], max_age: 2e9 });
@@ -81,6 +81,10 @@ describe("revokes with a TTL", () => {
       assert.equal(e?.operation, "PUT");
       const m = await jsm.streams.getMessage(`KV_${namesFor(stream).revokedBucket}`, { last_by_subj: `$KV.${namesFor(stream).revokedBucket}.${keyFor("job-2")}` });
       assert.equal(m?.header.get("Nats-TTL") ?? "", keyTtl() ? "2s" : "");
+      const cli = await runQw(["revoke", "--stream", stream, "--server", t.srv.url, "--ttl", "1", "job-3"]);
+      assert.equal(cli.code, 0, cli.stderr);
+      const m3 = await jsm.streams.getMessage(`KV_${namesFor(stream).revokedBucket}`, { last_by_subj: `$KV.${namesFor(stream).revokedBucket}.${keyFor("job-3")}` });
+      assert.equal(m3?.header.get("Nats-TTL") ?? "", keyTtl() ? "1s" : "", "qw revoke --ttl 1");
     } finally {
       await client.close();
     }
