@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { JetStreamClient } from "@nats-io/jetstream";
+import { type ApiError, type JetStreamClient, JetStreamApiError } from "@nats-io/jetstream";
 import { headers as makeHeaders, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { BatchCode, batchHeaders, batchSequences, type FanoutMode, splitBatches } from "../core/job/atomic_batch.ts";
 import { encodeJob, type EncodedJob, Header, type OutgoingJob, publishJob } from "./producer.ts";
@@ -64,7 +64,7 @@ export async function publishMany(
     const part = jobs.slice(start, end);
     if (atomic && part.length > 1) {
       try {
-        const acks = await publishBatch(to, part.map((j) => encodeJob(stream, j, now)));
+        const acks = await publishBatchRetrying(to, part.map((j) => encodeJob(stream, j, now)));
         acks.forEach((a, i) => (out[start + i] = a));
         stored(part.length);
         continue;
@@ -81,16 +81,40 @@ export async function publishMany(
   return out;
 }
 
+/** How often a batch is sent again when the server has too many batches open, and the first pause (doubled each time). */
+const INFLIGHT_RETRIES = 5;
+const INFLIGHT_PAUSE_MS = 50;
+
+/** {@linkcode publishBatch}, sent again after a pause while the server has too many batches open (nothing was stored). */
+async function publishBatchRetrying(to: PublishTarget, batch: readonly EncodedJob[]): Promise<PublishedJob[]> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await publishBatch(to, batch);
+    } catch (e) {
+      if (apiCode(e) !== BatchCode.TooManyInflight || attempt >= INFLIGHT_RETRIES) throw e;
+      await new Promise((r) => setTimeout(r, INFLIGHT_PAUSE_MS * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+}
+
 /**
- * One atomic batch: every member but the last without a reply (the server
- * answers only the commit), the last with `Nats-Batch-Commit`. The connection
- * keeps them in order. Resolves to each member's sequence once the commit is acked.
+ * One atomic batch: the first member as a request, as only its reply says
+ * whether the server opened the batch (too many open, no `allow_atomic`);
+ * the middle ones without a reply (the server answers only the commit); the
+ * last with `Nats-Batch-Commit`. The connection keeps them in order. Resolves
+ * to each member's sequence once the commit is acked.
  */
 export async function publishBatch(to: PublishTarget, batch: readonly EncodedJob[]): Promise<PublishedJob[]> {
   const { nc, js } = to;
   const id = crypto.randomUUID();
   const last = batch.length - 1;
-  for (let i = 0; i < last; i++) nc.publish(batch[i].subject, batch[i].data, { headers: headersOf(batch[i], id, i, batch.length) });
+  const opened = await nc.request(batch[0].subject, batch[0].data, { headers: headersOf(batch[0], id, 0, batch.length), timeout: COMMIT_TIMEOUT_MS });
+  // A stored member is answered with an empty message; a refusal with the API error.
+  if (opened.data.length > 0) {
+    const r = opened.json<{ error?: ApiError }>();
+    if (r.error) throw new JetStreamApiError(r.error);
+  }
+  for (let i = 1; i < last; i++) nc.publish(batch[i].subject, batch[i].data, { headers: headersOf(batch[i], id, i, batch.length) });
   const m = batch[last];
   const ack = await js.publish(m.subject, m.data, { headers: headersOf(m, id, last, batch.length), timeout: COMMIT_TIMEOUT_MS });
   return batchSequences(ack.seq, batch.length).map((seq) => ({ seq, duplicate: false }));

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager, RetentionPolicy, type StoredMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { serverFeatures } from "../../src/core/server_features.ts";
 import { spawnQw } from "../helpers/cli.ts";
@@ -146,6 +147,35 @@ describe("enqueueMany()", () => {
       const stored = (await jsm.streams.info(stream)).state.messages;
       if (atomic()) assert.equal(stored, 0, "an atomic batch is stored whole or not at all");
       else assert.ok(stored >= 2, `one by one stores the jobs before the refused one: ${stored}`);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("on 2.12+ a batch refused as the stream has 50 batches open is sent again once one closes", SLOW, async () => {
+    if (!atomic()) return;
+    const stream = `many${++n}`;
+    const jsm = await jetstreamManager(t.nc);
+    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], retention: RetentionPolicy.Workqueue, allow_atomic: true });
+    // 50 batches opened by another producer and left uncommitted: the stream's limit of open batches.
+    for (let b = 0; b < 50; b++) {
+      const h = headers();
+      h.set("Nats-Batch-Id", `open-${b}`);
+      h.set("Nats-Batch-Sequence", "1");
+      t.nc.publish(`${stream}.ok`, "{}", { headers: h });
+    }
+    await t.nc.flush();
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      const sent = client.enqueueMany([{ task: "ok", args: [1] }, { task: "ok", args: [2] }]);
+      await new Promise((r) => setTimeout(r, 150));
+      const commit = headers();
+      commit.set("Nats-Batch-Id", "open-0");
+      commit.set("Nats-Batch-Sequence", "2");
+      commit.set("Nats-Batch-Commit", "1");
+      await t.nc.request(`${stream}.ok`, "{}", { headers: commit, timeout: 5000 });
+      assert.equal((await sent).length, 2);
+      assert.equal((await jsm.streams.info(stream)).state.messages, 4, "the other producer's batch of 2, then ours");
     } finally {
       await client.close();
     }

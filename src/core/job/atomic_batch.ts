@@ -25,6 +25,8 @@ export const BatchCode = {
   ContainsDuplicate: 10201,
   /** The batch is larger than the server's `max_batch_size`. */
   TooLarge: 10199,
+  /** The stream (50) or the server (1,000) has as many batches open as it takes: try again shortly. */
+  TooManyInflight: 10210,
 } as const;
 
 /** How a set of jobs goes to the server: in atomic batches, or one by one (pipelined). */
