@@ -118,3 +118,21 @@ async def test_enqueue_many_goes_in_atomic_batches_on_2_12(nats_server, stream) 
         again = await client.enqueue_many(Job("add", (i, i), id=f"m-{i}") for i in range(2501))
         assert len(again) == 2501
         assert (await client.js.stream_info(stream)).state.messages == 2501, "the ids stored already were not stored again"
+
+
+async def test_enqueue_many_waits_for_a_free_batch_slot(nats_server, stream) -> None:
+    """On 2.12+ a batch refused as the stream has 50 batches open is sent again once one closes."""
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        v = client.nc.connected_server_version
+        if not atomic_batch_server(f"{v.major}.{v.minor}"):
+            pytest.skip("no atomic batches before nats-server 2.12")
+        for b in range(50):
+            await client.nc.publish(f"{stream}.add", b"{}", headers={"Nats-Batch-Id": f"open-{b}", "Nats-Batch-Sequence": "1"})
+        await client.nc.flush()
+        sent = asyncio.ensure_future(client.enqueue_many([("add", (1, 1)), ("add", (2, 2))]))
+        await asyncio.sleep(0.15)
+        commit = {"Nats-Batch-Id": "open-0", "Nats-Batch-Sequence": "2", "Nats-Batch-Commit": "1"}
+        await client.nc.request(f"{stream}.add", b"{}", headers=commit, timeout=5)
+        assert len(await sent) == 2
+        assert (await client.js.stream_info(stream)).state.messages == 4

@@ -8,6 +8,9 @@ missing. Elsewhere every job is published on its own (``one_by_one``).
 
 from __future__ import annotations
 
+import asyncio
+import json
+import random
 import re
 import uuid
 from typing import Awaitable, Callable, Sequence
@@ -27,6 +30,11 @@ MAX_ATOMIC_BATCH = 1000
 ATOMIC_DISABLED = 10174
 #: A member's ``Nats-Msg-Id`` is stored already: nothing of the batch is stored.
 ATOMIC_DUPLICATE = 10201
+#: The stream (50) or the server (1,000) has as many batches open as it takes: try again shortly.
+ATOMIC_TOO_MANY_INFLIGHT = 10210
+#: How often a batch is sent again when too many are open, and the first pause in seconds (doubled each time).
+INFLIGHT_RETRIES = 5
+INFLIGHT_PAUSE = 0.05
 #: Seconds the commit of a batch may take to be acked.
 COMMIT_TIMEOUT = 30.0
 
@@ -71,7 +79,7 @@ async def publish_many(
         part = messages[start:end]
         if atomic and len(part) > 1:
             try:
-                await _publish_batch(nc, js, part)
+                await _publish_batch_retrying(nc, js, part)
                 continue
             except nats.js.errors.APIError as e:
                 if e.err_code == ATOMIC_DISABLED:
@@ -85,10 +93,30 @@ async def publish_many(
         await one_by_one(part)
 
 
+async def _publish_batch_retrying(nc: NATS, js: JetStreamContext, part: Sequence[Message]) -> None:
+    """``_publish_batch``, sent again after a pause while the server has too many batches open (nothing was stored)."""
+    for attempt in range(INFLIGHT_RETRIES + 1):
+        try:
+            await _publish_batch(nc, js, part)
+            return
+        except nats.js.errors.APIError as e:
+            if e.err_code != ATOMIC_TOO_MANY_INFLIGHT or attempt == INFLIGHT_RETRIES:
+                raise
+            await asyncio.sleep(INFLIGHT_PAUSE * 2**attempt * (0.5 + random.random()))
+
+
 async def _publish_batch(nc: NATS, js: JetStreamContext, part: Sequence[Message]) -> None:
+    """The first member as a request (only its reply says whether the batch opened), the middle ones
+    without a reply, the last with ``Nats-Batch-Commit``."""
     batch_id = str(uuid.uuid4())
     last = len(part) - 1
-    for i, m in enumerate(part[:last]):
+    first = part[0]
+    reply = await nc.request(first.subject, first.body, timeout=COMMIT_TIMEOUT, headers={**first.headers, **batch_headers(batch_id, 0, len(part))})
+    if reply.data:
+        err = json.loads(reply.data).get("error")
+        if err:
+            nats.js.errors.APIError.from_error(err)
+    for i, m in enumerate(part[1:last], start=1):
         await nc.publish(m.subject, m.body, headers={**m.headers, **batch_headers(batch_id, i, len(part))})
     m = part[last]
     await js.publish(m.subject, m.body, headers={**m.headers, **batch_headers(batch_id, last, len(part))}, timeout=COMMIT_TIMEOUT)
