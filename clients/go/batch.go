@@ -2,11 +2,14 @@ package qw
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"regexp"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,6 +23,12 @@ const (
 	apiAtomicDisabled = 10174
 	// apiAtomicDuplicate: a member's Nats-Msg-Id is stored already; nothing of the batch is stored.
 	apiAtomicDuplicate = 10201
+	// apiAtomicTooManyInflight: the stream (50) or the server (1,000) has as many batches open as it takes.
+	apiAtomicTooManyInflight = 10210
+	// inflightRetries and inflightPause: how often a batch refused as too many are open is sent again, and the
+	// first pause (doubled each time).
+	inflightRetries = 5
+	inflightPause   = 50 * time.Millisecond
 )
 
 // atomicState remembers whether the stream allows atomic batches, read once.
@@ -98,7 +107,7 @@ func (c *client) publishMany(ctx context.Context, msgs []message) error {
 	for _, r := range splitBatches(len(msgs), MaxAtomicBatch) {
 		part := msgs[r[0]:r[1]]
 		if atomic && len(part) > 1 {
-			err := c.publishBatch(ctx, part)
+			err := c.publishBatchRetrying(ctx, part)
 			if err == nil {
 				continue
 			}
@@ -122,8 +131,27 @@ func (c *client) publishMany(ctx context.Context, msgs []message) error {
 	return nil
 }
 
-// publishBatch sends one atomic batch: every member but the last without a reply (the server answers only
-// the commit), the last with Nats-Batch-Commit. The connection keeps them in order.
+// publishBatchRetrying is publishBatch, sent again after a pause while the server has too many batches open
+// (nothing was stored).
+func (c *client) publishBatchRetrying(ctx context.Context, part []message) error {
+	for attempt := 0; ; attempt++ {
+		err := c.publishBatch(ctx, part)
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != apiAtomicTooManyInflight || attempt >= inflightRetries {
+			return err
+		}
+		pause := time.Duration(float64(inflightPause<<attempt) * (0.5 + mrand.Float64()))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// publishBatch sends one atomic batch: the first member as a request (only its reply says whether the server
+// opened the batch), the middle ones without a reply (the server answers only the commit), the last with
+// Nats-Batch-Commit. The connection keeps them in order.
 func (c *client) publishBatch(ctx context.Context, part []message) error {
 	nc := c.js.Conn()
 	id := newID()
@@ -131,12 +159,27 @@ func (c *client) publishBatch(ctx context.Context, part []message) error {
 	for i, m := range part {
 		msg := natsMsg(m)
 		batchHeaders(msg.Header, id, i, len(part))
-		if i == last {
+		switch i {
+		case last:
 			_, err := c.js.PublishMsg(ctx, msg)
 			return err
-		}
-		if err := nc.PublishMsg(msg); err != nil {
-			return err
+		case 0:
+			reply, err := nc.RequestMsgWithContext(ctx, msg)
+			if err != nil {
+				return err
+			}
+			if len(reply.Data) > 0 {
+				var r struct {
+					Error *jetstream.APIError `json:"error"`
+				}
+				if err := json.Unmarshal(reply.Data, &r); err == nil && r.Error != nil {
+					return r.Error
+				}
+			}
+		default:
+			if err := nc.PublishMsg(msg); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

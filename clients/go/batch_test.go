@@ -109,3 +109,52 @@ func TestEnqueueManyGoesInAtomicBatchesOn212(t *testing.T) {
 		t.Fatal(info2.State.Msgs, err)
 	}
 }
+
+// On 2.12+ a batch refused as the stream has 50 batches open is sent again once one closes.
+func TestEnqueueManyWaitsForAFreeBatchSlot(t *testing.T) {
+	s := startServer(t)
+	stream := streamName(t)
+	qwInit(t, s, stream)
+	c := connect(t, s, stream)
+	ctx := within(t, 30*time.Second)
+	nc, err := nats.Connect(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if !atomicBatchServer(nc.ConnectedServerVersion()) {
+		t.Skip("no atomic batches before nats-server 2.12")
+	}
+	for b := 0; b < 50; b++ {
+		m := nats.NewMsg(stream + ".add")
+		m.Data = []byte("{}")
+		m.Header.Set("Nats-Batch-Id", fmt.Sprintf("open-%d", b))
+		m.Header.Set("Nats-Batch-Sequence", "1")
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = nc.Flush()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.EnqueueMany(ctx, []Job{{Task: "add", Args: []any{1, 1}}, {Task: "add", Args: []any{2, 2}}})
+		done <- err
+	}()
+	time.Sleep(150 * time.Millisecond)
+	commit := nats.NewMsg(stream + ".add")
+	commit.Data = []byte("{}")
+	commit.Header.Set("Nats-Batch-Id", "open-0")
+	commit.Header.Set("Nats-Batch-Sequence", "2")
+	commit.Header.Set("Nats-Batch-Commit", "1")
+	if _, err := nc.RequestMsg(commit, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(ctx, stream)
+	if err != nil || st.CachedInfo().State.Msgs != 4 {
+		t.Fatal(err)
+	}
+}
