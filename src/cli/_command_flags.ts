@@ -47,6 +47,10 @@ export interface CommandFlags {
   http: string | null;
   /** dashboard: the token API requests must carry; null means QW_HTTP_TOKEN or none. */
   httpToken: string | null;
+  /** pause, resume: one task; null means the whole stream. */
+  task: string | null;
+  /** pause: `--until` as given (read against the clock by the command); null means until resumed. */
+  until: string | null;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -61,6 +65,8 @@ export const ATTEMPT: Record<Command, string> = {
   revoke: "revoke job",
   schedule: "list schedules",
   dashboard: "serve dashboard",
+  pause: "pause",
+  resume: "resume",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -82,6 +88,8 @@ function numberFlag(attempt: string, name: string, text: string, int: boolean, m
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
 const HEADER_KEY = /^[!-9;-~]+$/;
+// One subject token.
+const TASK_NAME = /^[^\s.*>]+$/;
 
 /** Validates the subcommand flags and positionals into `flags`; returns an error message or null. */
 export function readCommand(
@@ -115,6 +123,18 @@ export function readCommand(
         return `Cannot ${attempt} as '--http-token' must be a non-empty string: current value is ""`;
       }
       return extra(0);
+    case "pause":
+    case "resume": {
+      const task = text("task");
+      if (task !== undefined && !TASK_NAME.test(task)) {
+        return `Cannot ${attempt} as '--task' must be a task name (one subject token: no spaces, dots, '*' or '>'): current value is ${show(task)}`;
+      }
+      flags.task = task ?? null;
+      const until = text("until");
+      if (until !== undefined && until.trim() === "") return `Cannot ${attempt} as '--until' must be a date: current value is ""`;
+      flags.until = until ?? null;
+      return extra(0);
+    }
     case "run":
     case "init":
     case "events":

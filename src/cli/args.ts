@@ -174,6 +174,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     yes: false,
     http: null,
     httpToken: null,
+    task: null,
+    until: null,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

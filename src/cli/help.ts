@@ -18,8 +18,11 @@ import {
   type OptionKey,
 } from "../core/config/config.ts";
 
-export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard";
-export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard"];
+export type Command =
+  | "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard" | "pause" | "resume";
+export const COMMANDS: readonly Command[] = [
+  "run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard", "pause", "resume",
+];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -128,6 +131,8 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
   { name: "ttl", arg: "SECONDS", help: "Expire the revoke after this on nats-server 2.11+ (default: stream max age)", commands: ["revoke"] },
   { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
+  { name: "task", arg: "TASK", help: "Pause or resume this task only (default: the whole stream)", commands: ["pause", "resume"] },
+  { name: "until", arg: "DATE", help: 'Resume by itself then: ISO 8601 with a zone, or from now ("90s", "2h")', commands: ["pause"] },
   { name: "http", arg: "HOST:PORT", help: "Serve the page here (default 127.0.0.1:8080; other than loopback needs a token)", commands: ["dashboard"] },
   { name: "http-token", arg: "TOKEN", help: "Token every API request must carry; open the page once with ?token= [QW_HTTP_TOKEN]", commands: ["dashboard"] },
 ];
@@ -179,6 +184,8 @@ export function helpText(): string {
     "  qw revoke ID [ID...] [--terminate] [--ttl SECS]  Revoke jobs: those not started never run; exit 1 if one already ended",
     "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
     "  qw dashboard [--http HOST:PORT] [--http-token T] Serve a live page: counts, workers, dead letters, job lookup",
+    "  qw pause [--task TASK] [--until DATE]            Start no new job of the stream (or task); running jobs finish",
+    "  qw resume [--task TASK]                          Undo 'qw pause'",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -204,6 +211,10 @@ export function helpText(): string {
     commandSection("qw revoke:", ["revoke"]),
     "",
     commandSection("qw dashboard:", ["dashboard"]),
+    "",
+    commandSection("qw pause, qw resume:", ["pause", "resume"]),
+    "",
+    commandSection("qw pause:", ["pause"]),
     "",
     `General:\n${GENERAL_FLAGS.map((f) => line(f, f.help)).join("\n")}`,
     "",

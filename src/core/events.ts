@@ -18,7 +18,7 @@ export interface JobFields {
 }
 
 /** Why a held job went back to the server unfinished: shutdown, it waited too long without starting, or the pool stalled. */
-export type HandBackCause = "shutdown" | "waited" | "stall";
+export type HandBackCause = "shutdown" | "waited" | "stall" | "paused";
 
 /** Everything qw reports. */
 export type QwEvent =
@@ -66,6 +66,8 @@ export type QwEvent =
    * renews and hands back at the consumer's pace) or changed (`qw init`).
    */
   | { type: "consumer.ack_wait"; consumer: string; ackWaitSeconds: number; previousSeconds: number; requestedSeconds: number; changed: boolean }
+  /** What is paused changed (`qw pause`, `qw resume`, an `until` passed), or was paused at start: one description per pause. */
+  | { type: "pause.changed"; paused: string[] }
   /** A value in the revoked bucket that is not a revoke: ignored. */
   | { type: "revoke.invalid"; bucket: string; key: string; reason: string }
   | { type: "error"; where: string; error: string };

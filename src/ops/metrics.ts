@@ -7,7 +7,7 @@
  * - `qw_retries_total{task}`: retries scheduled.
  * - `qw_worker_lost_total`, `qw_time_limits_total`: Web Workers lost or killed at a time limit.
  * - `qw_redeliveries_seen_total`: jobs started with a delivery count above 1.
- * - `qw_jobs_handed_back_total{reason}`: held jobs given back unfinished (`shutdown`, `waited`, `stall`).
+ * - `qw_jobs_handed_back_total{reason}`: held jobs given back unfinished (`shutdown`, `waited`, `stall`, `paused`).
  * - `qw_jobs_in_flight`: jobs started and not yet settled; `qw_jobs_held`: jobs this process holds
  *   (waiting or running); `qw_pool_size`: Web Workers ready to run jobs.
  * - `qw_job_duration_seconds{task}`: run time of succeeded and failed jobs.

@@ -32,6 +32,8 @@ import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
 import { setUpFiring } from "./schedules/schedule_firing.ts";
 import { shutdown } from "./shutdown.ts";
+import { WorkerPauses } from "./pause/worker_pauses.ts";
+import { parkingSink } from "./pause/park.ts";
 
 export { tasksFileUrl };
 
@@ -151,10 +153,17 @@ async function wire(
     invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
   });
   const revokes = new RevokedSet();
-  const dispatcher = new Dispatcher({
+  // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
+  const pauses: WorkerPauses<Held> = new WorkerPauses<Held>({
+    nc, stream: cfg.stream, consumer: names.consumer, emit,
+    held: (): Iterable<Held> => dispatcher.held,
+    withdraw: (h) => pool.withdraw(h),
+    handBack: (h, reason) => dispatcher.handBack(h, reason, "paused"),
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
     stream: cfg.stream,
     tasks: () => pool.tasks,
-    submit: (job) => pool.submit(job),
+    submit: (job) => pauses.admit(job.ref) && pool.submit(job),
     withdraw: (h) => pool.withdraw(h),
     terminate: (h) => pool.terminate(h),
     revoked: (id) => revokes.get(id),
@@ -165,7 +174,7 @@ async function wire(
     ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: jetStreamSink(js, jsm, names),
+    sink: parkingSink(jetStreamSink(js, jsm, names), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
   });
   p.setDispatcher(dispatcher);
@@ -173,9 +182,9 @@ async function wire(
     nc,
     stream: cfg.stream,
     consumer: names.consumer,
-    room: () => Math.min(pool.room, dispatcher.room),
-    // Wait on whichever limits now: the pool's room, or result writes in flight.
-    whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
+    room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
+    // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
+    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
     onMessage: (m) => dispatcher.onMessage(m),
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
@@ -184,6 +193,8 @@ async function wire(
   await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
     onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
   });
+  // And every pause stored so far.
+  await pauses.watch();
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
@@ -191,6 +202,7 @@ async function wire(
     stream: cfg.stream,
     emitter: events,
     revoked: (id) => revokes.get(id) !== undefined,
+    hold: (task, now) => pauses.hold(task, now),
   });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });
@@ -223,7 +235,7 @@ async function wire(
     stopLeases: () => clearInterval(leases),
   });
   const stopWatch = watchStalls({
-    status: () => pool.status(),
+    status: () => ({ ...pool.status(), paused: pauses.gate.allPaused(Object.keys(pool.tasks)) }),
     stallTimeoutMs: cfg.stallTimeout * 1000,
     emitter: events,
     onFatal: (reason) => {
@@ -237,7 +249,7 @@ async function wire(
   firing.start();
   emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
 
-  const closed = close.closed;
+  const closed = close.closed.finally(() => pauses.stop());
   void nc.closed().then((err) => {
     if (!close.closing && err) {
       fatal = `The NATS connection closed: ${errorText(err)}`;

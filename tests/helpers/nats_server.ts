@@ -224,8 +224,22 @@ export class NatsCluster {
   }
 }
 
-/** Starts `n` clustered JetStream servers and resolves once every one of them serves the JetStream API. */
+/**
+ * Starts `n` clustered JetStream servers and resolves once every one of them serves the JetStream API.
+ * The route ports are picked free and released before the servers bind them, so another process can take one
+ * meanwhile: a cluster whose node exits at startup is started again on fresh ports (up to 3 tries).
+ */
 export async function startCluster(n = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(n);
+    } catch (err) {
+      if (attempt >= 3 || !/exited during startup/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(n: number): Promise<NatsCluster> {
   const routePorts = await freePorts(n);
   // A unique name keeps a stray route from another test's cluster from joining this one.
   const name = `qw-test-${Math.random().toString(36).slice(2, 8)}`;

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { NatsServer, startCluster } from "../helpers/nats_server.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 // Cluster start plus leader election can take several seconds; bun's default per-test timeout is 5 s.
 const TIMEOUT = { timeout: 60_000 };
@@ -85,7 +86,11 @@ describe("NatsServer", () => {
       await jsm.getAccountInfo();
       const info = await jsm.streams.add({ name: "R3", subjects: ["r3.>"], num_replicas: 3 });
       assert.equal(info.config.num_replicas, 3);
-      assert.ok(info.cluster?.leader, "stream should have a leader");
+      // The create reply may come before the stream's own group has elected its leader (a loaded machine, 2.15).
+      await waitFor(async () => Boolean((await jsm.streams.info("R3")).cluster?.leader), {
+        timeoutMs: 10_000,
+        message: "stream R3 should elect a leader",
+      });
       const ack = await jetstream(nc).publish("r3.ping", "pong");
       assert.equal(ack.seq, 1);
     } finally {

@@ -2,7 +2,7 @@
  * Many jobs in one go: how they are cut into atomic batches (ADR-50,
  * nats-server 2.12+) and the headers each member carries. A batch is stored
  * whole or not at all; more jobs than fit one batch go in several, each
- * atomic on its own. Pure: no NATS here (client/batch_publish.ts sends them).
+ * atomic on its own. Pure: no NATS here (client/enqueue_many.ts sends them).
  *
  * @module
  */

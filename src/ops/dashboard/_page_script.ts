@@ -247,9 +247,11 @@ export const PAGE_JS = String.raw`
       renderWorkers(o.workers);
       renderSchedules(o.schedules);
       renderChart(o.rate);
+      if (window.qwPaused) window.qwPaused(o);
       var st = $("status");
       st.className = "";
-      st.textContent = "live · " + new Date(o.at).toLocaleTimeString() + (o.consumerFound ? "" : " · no worker has run on this stream yet");
+      st.textContent = "live · " + new Date(o.at).toLocaleTimeString() + (o.consumerFound ? "" : " · no worker has run on this stream yet") +
+        ((o.paused || []).some(function (p) { return p.task === null; }) ? " · paused" : "");
       var key = o.totals.deadLettered + ":" + o.deadLetterSeq;
       if (dlqSeen !== key) { dlqSeen = key; return loadDlq(); }
     }).catch(function (e) {

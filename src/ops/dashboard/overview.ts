@@ -36,6 +36,8 @@ export interface TaskRow {
 /** What `GET /api/overview` answers. */
 export interface Overview {
   stream: string;
+  /** What is paused now (`qw pause`): the whole stream (task null) and tasks; set by the source. */
+  paused?: { task: string | null; until: string | null; by: string; at: string }[];
   /** ISO time of the snapshot. */
   at: string;
   totals: {

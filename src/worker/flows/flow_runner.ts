@@ -16,7 +16,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { fanoutMode } from "../../core/job/atomic_batch.ts";
-import { publishMany } from "../../client/batch_publish.ts";
+import { publishMany } from "../../client/enqueue_many.ts";
 import {
   afterJoin,
   continueWith,

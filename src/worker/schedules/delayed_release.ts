@@ -73,6 +73,8 @@ export class DelayedRelease {
       emitter: Emitter;
       /** True for a revoked task id: such a job is released at once, for the worker to mark REVOKED without running it. */
       revoked?: (id: string) => boolean;
+      /** Milliseconds to keep a due job of `task` on the server (its task is paused, see worker/pause/park.ts); 0 releases it. */
+      hold?: (task: string, now: number) => number;
       now?: () => number;
     },
   ) {
@@ -103,6 +105,11 @@ export class DelayedRelease {
     const revoked = this.o.revoked?.(delayedJobId(m.headers, this.o.stream, m.seq)) ?? false;
     if (!revoked && Number.isFinite(eta) && eta - now > EARLY_MS) {
       m.nak(eta - now);
+      return;
+    }
+    const hold = revoked ? 0 : this.o.hold?.(m.subject.slice(`${this.o.stream}._delayed.`.length), now) ?? 0;
+    if (hold > 0) {
+      m.nak(hold);
       return;
     }
     this.#inFlight++;

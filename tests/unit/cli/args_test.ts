@@ -8,7 +8,7 @@ import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
   wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
-  http: null, httpToken: null,
+  http: null, httpToken: null, task: null, until: null,
 };
 
 function command(argv: string[]): CommandCli {
@@ -291,6 +291,16 @@ describe("parseCliArgs() result, inspect, events, dlq and schedule", () => {
     assert.equal(command(["events", "--json"]).flags.json, true);
     assert.equal(command(["events"]).flags.json, false);
     assert.equal(error(["inspect", "--json=[1]"]), "Option '--json' takes no value: run 'qw --help' for usage");
+  });
+
+  test("pause takes --task and --until (read against the clock later); resume takes --task", () => {
+    assert.deepEqual(command(["pause", "--stream", "jobs"]).flags, NO_FLAGS);
+    assert.deepEqual(command(["pause", "--task", "add", "--until", "90s"]).flags, { ...NO_FLAGS, task: "add", until: "90s" });
+    assert.deepEqual(command(["resume", "--task", "add"]).flags, { ...NO_FLAGS, task: "add" });
+    assert.equal(error(["resume", "--until", "90s"]), "Option '--until' is not valid for 'qw resume': run 'qw --help' for usage");
+    assert.match(error(["pause", "--task", "a.b"]), /^Cannot pause as '--task' must be a task name .*: current value is "a\.b"$/);
+    assert.equal(error(["pause", "--until", " "]), `Cannot pause as '--until' must be a date: current value is ""`);
+    assert.equal(error(["pause", "x"]), "Unexpected argument 'x' for 'qw pause': run 'qw --help' for usage");
   });
 
   test("dlq lists by default and reads ls, show, replay and purge", () => {
