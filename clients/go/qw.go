@@ -28,7 +28,10 @@ const DefaultResultTTL = 24 * time.Hour
 type Client interface {
 	// Enqueue publishes a job of task with args; returns its task id once the server stored it.
 	Enqueue(ctx context.Context, task string, args []any, opts ...EnqueueOpt) (string, error)
-	// EnqueueMany publishes jobs pipelined; returns their ids in order. Every job is checked before the first is sent.
+	// EnqueueMany publishes jobs; returns their ids in order. Every job is checked before the first is sent.
+	// On nats-server 2.12+ with a stream that has allow_atomic they go in atomic batches of up to 1,000, each
+	// stored whole or not at all (several batches are not one); elsewhere pipelined, where a failure can leave
+	// some stored.
 	EnqueueMany(ctx context.Context, jobs []Job) ([]string, error)
 	// EnqueueFlow starts a workflow; returns its id. Result(flowID) is the flow's own record.
 	EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt) (string, error)
@@ -118,6 +121,7 @@ type revokeOptions struct{ terminate bool }
 func WithTerminate() RevokeOpt { return func(o *revokeOptions) { o.terminate = true } }
 
 type client struct {
+	atomic  atomicState
 	js      jetstream.JetStream
 	stream  string
 	now     func() time.Time
@@ -192,11 +196,19 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		}
 		ids[i] = o.id
 	}
+	if err := c.publishMany(ctx, msgs); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// publishPipelined publishes msgs each on its own, all in flight at once.
+func (c *client) publishPipelined(ctx context.Context, msgs []message) error {
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
 		f, err := c.js.PublishMsgAsync(natsMsg(m))
 		if err != nil {
-			return nil, c.publishError(ctx, m, err)
+			return c.publishError(ctx, m, err)
 		}
 		futures[i] = f
 	}
@@ -204,12 +216,12 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return nil, c.publishError(ctx, msgs[i], err)
+			return c.publishError(ctx, msgs[i], err)
 		case <-ctx.Done():
-			return nil, failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
+			return failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
 		}
 	}
-	return ids, nil
+	return nil
 }
 
 func (c *client) EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt) (string, error) {

@@ -41,6 +41,8 @@ export interface CommandFlags {
   workers: boolean;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
+  /** revoke: seconds the revoke lives on 2.11+; null means qw's choice (README "Control"). */
+  ttl: number | null;
   /** dlq purge: purge without asking. */
   yes: boolean;
   /** dashboard: "host:port" to serve on; null means the default. */
@@ -106,6 +108,11 @@ export function readCommand(
   switch (command) {
     case "revoke":
       flags.terminate = raw.has("terminate");
+      if (text("ttl") !== undefined) {
+        const n = numberFlag(attempt, "--ttl", text("ttl")!, false, 1);
+        if (typeof n === "string") return n;
+        flags.ttl = n;
+      }
       return positionals.length === 0 ? `Missing job id for 'qw revoke': ${USAGE}` : null;
     case "inspect":
       flags.workers = raw.has("workers");

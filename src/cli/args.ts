@@ -171,6 +171,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     all: false,
     workers: false,
     terminate: false,
+    ttl: null,
     yes: false,
     http: null,
     httpToken: null,

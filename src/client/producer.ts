@@ -49,6 +49,13 @@ export interface PublishOptions {
   delays?: DelayHolder;
 }
 
+/**
+ * The headers of an atomic batch (ADR-50) that the server stores with each
+ * member. A copy of a stored job (its release, its dead letter) is published
+ * alone, and would be taken for a batch member, so they are never copied. Pure.
+ */
+export const isBatchHeader = (name: string): boolean => /^nats-batch-/i.test(name);
+
 /** The header that marks a step of a flow; its body carries `flow` (see worker/flows/flow_runner.ts). */
 export const FLOW_HEADER = "Qw-Flow";
 
@@ -174,7 +181,7 @@ export async function publishDeadLetter(
 function copyHeaders(from: MsgHdrs | undefined, to: MsgHdrs): void {
   if (!from) return;
   for (const [k, vs] of from) {
-    if (k.startsWith("Qw-Dlq-")) continue;
+    if (k.startsWith("Qw-Dlq-") || isBatchHeader(k)) continue;
     for (const v of vs) to.append(k, v);
   }
 }

@@ -25,9 +25,9 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { type ServerFeatures, serverFeatures } from "../core/server_features.ts";
 import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
 import { scheduleToken } from "../core/job/delay_hold.ts";
-import { type ServerFeatures, serverFeatures } from "../core/server_features.ts";
 
 /** Every name derived from a stream and consumer. */
 export interface Names {
@@ -114,12 +114,14 @@ export async function ensureTopology(
 
 /**
  * The flags a new work stream gets from what the server gives: `allow_msg_ttl` on 2.11+ (expired jobs are
- * dropped by the server), `allow_msg_schedules` on 2.12+ (delays held by the server). Pure.
+ * dropped by the server), `allow_msg_schedules` on 2.12+ (delays held by the server) and `allow_atomic` on 2.12+
+ * (many jobs and a group's members go in atomic batches). An existing stream is used as it is. Pure.
  */
 export function workStreamFlags(f: ServerFeatures): Partial<StreamConfig> {
   return {
     ...(f.messageTtl ? { allow_msg_ttl: true } : {}),
     ...(f.scheduleAt ? { allow_msg_schedules: true } : {}),
+    ...(f.atomicBatch ? { allow_atomic: true } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Pausing and resuming a stream or one of its tasks, as `qw pause`, `qw
  * resume` and the dashboard do it: the record in `qw_<stream>_paused` is the
- * truth every worker follows (client/pauses.ts); on 2.11+ a whole-stream
+ * truth every worker follows (client/buckets/pauses.ts); on 2.11+ a whole-stream
  * pause also pauses the shared consumer on the server (`pause_until`), so no
  * process even receives a job. The record is written before the consumer is
  * paused, and the consumer resumed before the record is removed.
@@ -12,8 +12,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { streamNotFound } from "../client/client.ts";
-import { openBucket, listKeys } from "../client/buckets.ts";
-import { deletePause, openPauses, pausesBucket, putPause } from "../client/pauses.ts";
+import { openBucket, listKeys } from "../client/buckets/buckets.ts";
+import { deletePause, openPauses, pausesBucket, putPause } from "../client/buckets/pauses.ts";
 import { isConsumerNotFound, isStreamNotFound } from "../client/server_errors.ts";
 import { INDEFINITE_MS, isActive, pauseEntry, type PauseRecord } from "../core/pause.ts";
 import { serverFeatures } from "../core/server_features.ts";

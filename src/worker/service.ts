@@ -18,8 +18,8 @@ import { Presence, workerCounts } from "../ops/presence.ts";
 import { Pool } from "./pool/pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { TaskDefaults } from "./pool/protocol.ts";
-import type { ResultStore } from "../client/result_store.ts";
-import { RevokedSet } from "../client/revocations.ts";
+import type { ResultStore } from "../client/buckets/result_store.ts";
+import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { namesFor } from "../client/topology.ts";
@@ -141,14 +141,14 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
   });
   const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
-    runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
+    runner: new FlowRunner({ nc, js, stream: cfg.stream, atomic: atomicBatch, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
     tasks: () => pool.tasks,
     invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),

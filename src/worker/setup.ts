@@ -18,8 +18,9 @@ import type { QwEvent } from "../core/events.ts";
 import { TasksFileError } from "../core/errors.ts";
 import { dedupWindowShortfall } from "../core/dedup_window.ts";
 import { delayHolder, type DelayHolder } from "../core/job/delay_hold.ts";
-import { KvResultStore, type ResultStore } from "../client/result_store.ts";
-import { openRevoked } from "../client/revocations.ts";
+import { serverFeatures } from "../core/server_features.ts";
+import { KvResultStore, type ResultStore } from "../client/buckets/result_store.ts";
+import { openRevoked } from "../client/buckets/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flows/flow_runner.ts";
@@ -46,6 +47,8 @@ export interface ServerSide {
   ackWait: number;
   /** Who holds this process's delayed retries: the server (2.12+, a stream with `allow_msg_schedules`) or qw. */
   delays: DelayHolder;
+  /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
+  atomicBatch: boolean;
 }
 
 /**
@@ -65,6 +68,7 @@ export function setUpServer(
     const { config } = await jsm.streams.info(names.stream);
     const windowMs = (config.duplicate_window ?? 0) / 1e6;
     const delays = delayHolder(nc.info?.version, config.allow_msg_schedules);
+    const atomicBatch = serverFeatures(nc.info?.version).atomicBatch && config.allow_atomic === true;
     const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
     if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });
     const js: JetStreamClient = jetstream(nc);
@@ -74,7 +78,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait, delays };
+    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch };
   });
 }
 

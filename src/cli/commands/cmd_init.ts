@@ -13,7 +13,7 @@ import type { CommandContext } from "../context.ts";
 import type { QwEvent } from "../../core/events.ts";
 import { errorText, openConnection } from "../../client/connection.ts";
 import { ensureTopology, type Names, namesFor } from "../../client/topology.ts";
-import { KvResultStore } from "../../client/result_store.ts";
+import { KvResultStore } from "../../client/buckets/result_store.ts";
 import { settingUp } from "../../worker/setup.ts";
 import { isNotFound } from "../../client/server_errors.ts";
 

@@ -16,7 +16,7 @@ import { namesFor } from "../../client/topology.ts";
 import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
 import { buildReport } from "../inspect.ts";
 import { readServerView } from "../server_view.ts";
-import { openBucket } from "../../client/buckets.ts";
+import { openBucket } from "../../client/buckets/buckets.ts";
 import { listWorkers, type WorkerRecord } from "../presence.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateHistory } from "./rate.ts";

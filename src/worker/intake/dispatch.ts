@@ -12,7 +12,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import { admitDelivery, capReason, decideAck, type Outcome } from "../../core/job/ack_policy.ts";
 import type { HandBackCause, JobFields } from "../../core/events.ts";
 import type { Progress } from "../../core/types.ts";
-import type { RevokeRecord } from "../../client/revocations.ts";
+import type { RevokeRecord } from "../../client/buckets/revocations.ts";
 import { readDelivery, storedAtMs } from "./delivery.ts";
 import { isExpired, jobExpiry } from "../../core/job/expiry.ts";
 import { confirmAck, needsConfirmation } from "./confirm_ack.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { openPauses, PauseSet } from "../../client/pauses.ts";
+import { openPauses, PauseSet } from "../../client/buckets/pauses.ts";
 import type { QwEvent } from "../../core/events.ts";
 import { isActive, nextPauseEnd, type PauseDecision, pauseDecision, streamPaused } from "../../core/pause.ts";
 import { describePause } from "../../ops/pause_control.ts";

@@ -17,7 +17,7 @@ import { headers as makeHeaders, type MsgHdrs, type NatsConnection } from "@nats
 import { errorText } from "../../client/connection.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { Emitter } from "../../core/events.ts";
-import { Header } from "../../client/producer.ts";
+import { Header, isBatchHeader } from "../../client/producer.ts";
 import { jobSubject } from "../../client/topology.ts";
 import { messageTtlSeconds, parseExpiresHeader, releaseAt } from "../../core/job/expiry.ts";
 
@@ -54,7 +54,7 @@ export function releaseOf(
   if (m.headers) {
     for (const [k, vs] of m.headers) {
       if (k === Header.ttl && expiresAt !== null) headers.push([k, String(messageTtlSeconds(expiresAt, now))]);
-      else if (k !== Header.eta && k !== Header.msgId && k !== Header.id) for (const v of vs) headers.push([k, v]);
+      else if (k !== Header.eta && k !== Header.msgId && k !== Header.id && !isBatchHeader(k)) for (const v of vs) headers.push([k, v]);
     }
   }
   headers.push([Header.id, id]);

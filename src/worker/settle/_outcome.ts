@@ -7,7 +7,7 @@
 
 import type { Decision } from "../../core/job/ack_policy.ts";
 import type { JobFields, QwEvent } from "../../core/events.ts";
-import type { ResultRecord } from "../../client/result_store.ts";
+import type { ResultRecord } from "../../client/buckets/result_store.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";
 
 /** The event of a decision applied to a job. Pure. */

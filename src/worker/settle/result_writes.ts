@@ -9,7 +9,7 @@
 import type { Decision } from "../../core/job/ack_policy.ts";
 import { errorText } from "../../client/connection.ts";
 import type { Emitter } from "../../core/events.ts";
-import type { ResultRecord, ResultStore } from "../../client/result_store.ts";
+import type { ResultRecord, ResultStore } from "../../client/buckets/result_store.ts";
 import { toJsonValue } from "../../core/json_value.ts";
 import type { Held } from "../intake/held.ts";
 import { resultRecord } from "./_outcome.ts";

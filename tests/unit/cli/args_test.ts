@@ -7,7 +7,7 @@ import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, expires: null, count: 1, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, yes: false,
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
   http: null, httpToken: null, task: null, until: null,
 };
 
@@ -78,6 +78,13 @@ describe("parseCliArgs()", () => {
     assert.equal(command(["revoke", "--stream", "s", "a"]).flags.terminate, false);
     assert.equal(error(["revoke", "--stream", "s"]), "Missing job id for 'qw revoke': run 'qw --help' for usage");
     assert.equal(command(["inspect", "--stream", "s", "--workers"]).flags.workers, true);
+  });
+
+  test("revoke takes --ttl in seconds >= 1", () => {
+    assert.equal(command(["revoke", "--stream", "s", "a", "--ttl", "90"]).flags.ttl, 90);
+    assert.equal(command(["revoke", "--stream", "s", "a"]).flags.ttl, null);
+    assert.equal(error(["revoke", "--stream", "s", "a", "--ttl", "0"]), `Cannot revoke job as '--ttl' must be a number >= 1: current value is "0"`);
+    assert.equal(error(["enqueue", "--stream", "s", "add", "--ttl", "5"]).startsWith("Option '--ttl'"), true);
   });
 
   test("--no-results turns results off", () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { apiCode, isConsumerNotFound, isNoMessage, isNotFound, isSchedulesDisabled, isStreamNotFound } from "../../../src/client/server_errors.ts";
-import { openBucket } from "../../../src/client/buckets.ts";
+import { openBucket } from "../../../src/client/buckets/buckets.ts";
 
 const api = (err_code: number, description: string, code = 404) => new JetStreamApiError({ code, err_code, description });
 

@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from . import errors
+from .batch import atomic_batch_server, publish_many
 from .flows import Node, normalize
 from .wire import (
     Job,
@@ -68,6 +69,7 @@ class Client:
         self.js: JetStreamContext = nc.jetstream()
         self._results: Optional[KeyValue] = None
         self._revoked: Optional[KeyValue] = None
+        self._atomic: Optional[bool] = None
         self._closed = False
         # Whether the server holds delayed jobs (2.12+, allow_msg_schedules): read at the first delayed job.
         self._server_held: Optional[bool] = None
@@ -153,10 +155,13 @@ class Client:
         return job_id
 
     async def enqueue_many(self, jobs: Iterable[JobSpec]) -> list[str]:
-        """Enqueue many jobs, pipelined; returns their ids in order.
+        """Enqueue many jobs; returns their ids in order.
 
         Each job is a ``Job``, a ``(task, args)`` tuple or a task name. Every job
-        is checked before the first is sent.
+        is checked before the first is sent. On nats-server 2.12+ with a stream
+        that has ``allow_atomic`` they go in atomic batches of up to 1,000, each
+        stored whole or not at all (several batches are not one); elsewhere one
+        by one, pipelined, where a failure can leave some stored.
         """
         self._open()
         now = _now_ms()
@@ -172,7 +177,15 @@ class Client:
             async with sem:
                 await self._publish(m)
 
-        await asyncio.gather(*(one(m) for _, m in prepared))
+        async def one_by_one(ms: Sequence[Message]) -> None:
+            await asyncio.gather(*(one(m) for m in ms))
+
+        messages = [m for _, m in prepared]
+        atomic = len(messages) > 1 and await self._allows_atomic()
+        try:
+            await publish_many(self.nc, self.js, messages, atomic=atomic, one_by_one=one_by_one)
+        except (nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.ConnectionClosedError) as e:
+            raise errors.PublishError(f"Cannot enqueue to stream '{self.stream}': {_text(e)}") from None
         return [i for i, _ in prepared]
 
     async def _encode(
@@ -217,6 +230,25 @@ class Client:
                     return False
                 self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
         return self._server_held
+
+    async def _allows_atomic(self) -> bool:
+        """A 2.12+ server and a stream with ``allow_atomic`` (read once; an existing stream is used as it is)."""
+        if self._atomic is None:
+            v = self.nc.connected_server_version
+            try:
+                version = f"{v.major}.{v.minor}.{v.patch}"
+            except Exception:
+                version = ""
+            if not atomic_batch_server(version):
+                self._atomic = False
+            else:
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except nats.js.errors.NotFoundError:
+                    await self._require_stream("enqueue to")
+                    raise
+                self._atomic = getattr(info.config, "allow_atomic", None) is True
+        return self._atomic
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.

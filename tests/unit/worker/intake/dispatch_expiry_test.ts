@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import type { JsMsg } from "@nats-io/jetstream";
 import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
 import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
-import { MemoryResultStore } from "../../../../src/client/result_store.ts";
+import { MemoryResultStore } from "../../../../src/client/buckets/result_store.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
 import { DEFAULT_TASK_DEFAULTS } from "../../../../src/core/config/config.ts";
 import type { PoolJob } from "../../../../src/worker/pool/pool.ts";

@@ -1,8 +1,8 @@
 // Where pauses are stored: the bucket of a stream and the key of a pause.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { pauseKey, pausesBucket } from "../../../src/client/pauses.ts";
-import { STREAM_PAUSE_KEY } from "../../../src/core/pause.ts";
+import { pauseKey, pausesBucket } from "../../../../src/client/buckets/pauses.ts";
+import { STREAM_PAUSE_KEY } from "../../../../src/core/pause.ts";
 
 describe("pauses bucket and keys", () => {
   it("the bucket is qw_<stream>_paused", () => assert.equal(pausesBucket("jobs"), "qw_jobs_paused"));

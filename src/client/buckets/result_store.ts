@@ -9,8 +9,8 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import { KeyExistsError, PipelinedCreate } from "./_pipelined_create.ts";
-import { isFinalState, type Progress, type SerializedError, type TaskState } from "../core/types.ts";
+import { KeyExistsError, PipelinedCreate } from "../_pipelined_create.ts";
+import { isFinalState, type Progress, type SerializedError, type TaskState } from "../../core/types.ts";
 
 /** One stored result. */
 export interface ResultRecord {

@@ -11,7 +11,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
 import { keyFor } from "./result_store.ts";
-import { encodePause, pauseEntry, type PauseRecord, STREAM_PAUSE_KEY } from "../core/pause.ts";
+import { encodePause, pauseEntry, type PauseRecord, STREAM_PAUSE_KEY } from "../../core/pause.ts";
 
 /** The pauses bucket of a stream. */
 export function pausesBucket(stream: string): string {
