@@ -145,7 +145,14 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		// JavaScript's Math.round: halves go up.
 		eta := int64(math.Floor(*etaMs + 0.5))
 		if token := scheduleToken(o.id + ":eta"); o.serverHeld && len(token) <= maxScheduleToken {
-			headers["Nats-Schedule"] = atSchedule(eta)
+			// Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
+			due := eta
+			if expiresMs != nil {
+				if exp := int64(math.Floor(*expiresMs + 0.5)); exp < due {
+					due = exp
+				}
+			}
+			headers["Nats-Schedule"] = atSchedule(due)
 			headers["Nats-Schedule-Target"] = stream + "." + task
 			return message{subject: stream + "._sched." + task + "." + token, headers: headers, body: body}, nil
 		}

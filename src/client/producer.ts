@@ -17,6 +17,7 @@ import { headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { delayedSubject, jobSubject, scheduleSubject } from "./topology.ts";
 import type { SerializedError } from "../core/types.ts";
 import { atSchedule, delayForm, type DelayHolder } from "../core/job/delay_hold.ts";
+import { releaseAt } from "../core/job/expiry.ts";
 
 /** Header names of the wire format. */
 export const Header = {
@@ -112,7 +113,9 @@ export function encodeJob(stream: string, job: OutgoingJob, now: number, o: Publ
   if (form === "server") {
     // No Nats-TTL on a schedule: it would expire the schedule itself, and the server drops it from the job it
     // publishes; the released job keeps Qw-Expires, which a worker checks as on any server.
-    headers.push([Header.schedule, atSchedule(job.etaMs!)], [Header.scheduleTarget, jobSubject(stream, job.task)]);
+    // Due at its eta, or at its expiry when that comes first: recorded REVOKED (expired) then, as qw's release does.
+    const due = releaseAt(job.etaMs, job.expiresAt ?? null)!;
+    headers.push([Header.schedule, atSchedule(due)], [Header.scheduleTarget, jobSubject(stream, job.task)]);
     const msgId = dedup(delayedId);
     return { subject: scheduleSubject(stream, job.task, msgId), msgId, headers, data: job.data };
   }

@@ -240,7 +240,9 @@ def encode_job(
     if eta_ms is not None and delayed:
         token = schedule_token(f"{id}:eta")
         if server_held and len(token) <= MAX_SCHEDULE_TOKEN:
-            out["Nats-Schedule"] = at_schedule(_round(eta_ms))
+            # Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
+            due = _round(eta_ms) if expires_ms is None else min(_round(eta_ms), expires_ms)
+            out["Nats-Schedule"] = at_schedule(due)
             out["Nats-Schedule-Target"] = f"{stream}.{task}"
             return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
