@@ -34,6 +34,8 @@ const RUNNERS: Record<Exclude<Command, "run">, () => Promise<Runner>> = {
   revoke: async () => (await import("./src/cli/commands/cmd_revoke.ts")).runRevoke,
   schedule: async () => (await import("./src/cli/commands/cmd_schedule.ts")).runSchedule,
   dashboard: async () => (await import("./src/cli/commands/cmd_dashboard.ts")).runDashboard,
+  pause: async () => (await import("./src/cli/commands/cmd_pause.ts")).runPause,
+  resume: async () => (await import("./src/cli/commands/cmd_pause.ts")).runResume,
 };
 
 /** Run the CLI with these arguments; resolves to the exit code. */

@@ -41,7 +41,20 @@ export {
    * `get(id)` reads the current record (`PENDING` when there is none); `result(id, { timeout })`
    * waits for a final state (SUCCESS, FAILURE or REVOKED) and throws {@linkcode ResultTimeoutError} on
    * timeout; `watch(id)` yields every change; `revoke(id, { terminate })` revokes durably;
-   * `enqueueFlow(flow)` starts a workflow.
+   * `enqueueFlow(flow)` starts a workflow; `enqueueMany(jobs)` enqueues many jobs in one call (atomic
+   * batches of up to 1,000 on nats-server 2.12+ with a stream that has `allow_atomic`).
+   *
+   * @example Enqueue many jobs in one call
+   * ```ts ignore
+   * import { connectClient } from "@qwjobs/qw";
+   *
+   * await using client = await connectClient({ stream: "jobs" });
+   * const ids = await client.enqueueMany([
+   *   { task: "resize", args: ["a.png"] },
+   *   { task: "resize", args: ["b.png"], options: { id: "resize-b" } },
+   * ]);
+   * console.log(ids.length); // 2, in the order given
+   * ```
    *
    * @example Read a record without waiting
    * ```ts ignore
@@ -111,8 +124,10 @@ export {
  */
 export type {
   ClientOptions,
+  EnqueueManyOptions,
   EnqueueOptions,
   EnqueueReceipt,
+  ManyJob,
   PendingResult,
   TaskArgs,
   TaskName,

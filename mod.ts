@@ -188,7 +188,7 @@ export type {
 export type { Task } from "./src/core/task/task.ts";
 export type { QwEvent, QwEventType, QwListener } from "./src/core/events.ts";
 export type { Service, ServiceConfig } from "./src/worker/service.ts";
-export type { ResultRecord, ResultStore } from "./src/client/result_store.ts";
+export type { ResultRecord, ResultStore } from "./src/client/buckets/result_store.ts";
 
 export {
   /**
@@ -219,7 +219,20 @@ export {
    * the record until a final state (SUCCESS, FAILURE or REVOKED) and throws
    * `ResultTimeoutError` on timeout; `watch(id)` yields every change (PROGRESS
    * included) until the final state; `revoke(id, { terminate })` revokes a job
-   * durably. Typed by a tasks module: `Client<typeof import("./tasks.ts")>`.
+   * durably; `enqueueMany(jobs)` enqueues many jobs in one call, in atomic
+   * batches of up to 1,000 on nats-server 2.12+ when the stream has
+   * `allow_atomic`. Typed by a tasks module: `Client<typeof import("./tasks.ts")>`.
+   *
+   * @example Many jobs in one call, ids in order
+   * ```ts ignore
+   * import { connectClient } from "qw";
+   *
+   * await using client = await connectClient({ stream: "jobs" });
+   * const ids = await client.enqueueMany(
+   *   Array.from({ length: 3 }, (_, i) => ({ task: "add", args: [i, i], options: { id: `sum-${i}` } })),
+   * );
+   * console.log(ids); // ["sum-0", "sum-1", "sum-2"]
+   * ```
    *
    * @example Idempotent enqueue with a caller's id
    * ```ts ignore
@@ -250,8 +263,10 @@ export {
  */
 export type {
   ClientOptions,
+  EnqueueManyOptions,
   EnqueueOptions,
   EnqueueReceipt,
+  ManyJob,
   PendingResult,
   TaskArgs,
   TaskName,

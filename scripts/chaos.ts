@@ -39,7 +39,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import { Kvm } from "@nats-io/kv";
 import type { ConsumerInfo } from "@nats-io/jetstream";
-import { keyFor, type ResultRecord } from "../src/client/result_store.ts";
+import { keyFor, type ResultRecord } from "../src/client/buckets/result_store.ts";
 import {
   client,
   type Client,

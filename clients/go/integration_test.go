@@ -46,9 +46,13 @@ func freePort(t *testing.T) int {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Fatal("nats-server is not on PATH: install it (make install runs scripts/ensure_nats_server.sh)")
+	// NATS_SERVER_BIN picks the server, as in the TypeScript suite (make test sets it to 2.15.3); else PATH's.
+	bin := os.Getenv("NATS_SERVER_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("nats-server"); err != nil {
+			t.Fatal("nats-server is not on PATH: install it (make install runs scripts/ensure_nats_server.sh)")
+		}
 	}
 	dir := t.TempDir()
 	port := freePort(t)
@@ -204,6 +208,28 @@ func TestRevokeFromGo(t *testing.T) {
 	}
 	if st, err := c.Revoke(ctx, id, WithTerminate()); err != nil || st != (RevokeStatus{false, StateRevoked}) {
 		t.Fatal(st, err)
+	}
+}
+
+func TestAnExpiredJobFromGoNeverRuns(t *testing.T) {
+	s := startServer(t)
+	stream := streamName(t)
+	qwInit(t, s, stream)
+	c := connect(t, s, stream)
+	ctx := within(t, 60*time.Second)
+	id, err := c.Enqueue(ctx, "add", []any{1, 2}, WithExpires(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	far, _ := c.Enqueue(ctx, "add", []any{2, 2}, WithExpiresAt(time.Now().Add(10*time.Minute)))
+	time.Sleep(2 * time.Second)
+	startQw(t, s, stream)
+	if r, err := c.Wait(ctx, id); err != nil || r.State != StateRevoked || r.Reason != "expired" {
+		t.Fatalf("expired: %+v %v", r, err)
+	}
+	var n int
+	if r, err := c.Wait(ctx, far); err != nil || r.State != StateSuccess || r.Decode(&n) != nil || n != 4 {
+		t.Fatalf("far: %+v %v", r, err)
 	}
 }
 

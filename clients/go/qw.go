@@ -19,7 +19,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultResultTTL is the revoked bucket's TTL when this client is the first to create it: qw's default result TTL.
@@ -29,7 +28,10 @@ const DefaultResultTTL = 24 * time.Hour
 type Client interface {
 	// Enqueue publishes a job of task with args; returns its task id once the server stored it.
 	Enqueue(ctx context.Context, task string, args []any, opts ...EnqueueOpt) (string, error)
-	// EnqueueMany publishes jobs pipelined; returns their ids in order. Every job is checked before the first is sent.
+	// EnqueueMany publishes jobs; returns their ids in order. Every job is checked before the first is sent.
+	// On nats-server 2.12+ with a stream that has allow_atomic they go in atomic batches of up to 1,000, each
+	// stored whole or not at all (several batches are not one); elsewhere pipelined, where a failure can leave
+	// some stored.
 	EnqueueMany(ctx context.Context, jobs []Job) ([]string, error)
 	// EnqueueFlow starts a workflow; returns its id. Result(flowID) is the flow's own record.
 	EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt) (string, error)
@@ -88,6 +90,17 @@ func WithETA(t time.Time) EnqueueOpt {
 	return func(o *enqueueOptions) error { o.eta = &t; return nil }
 }
 
+// WithExpires is Celery's expires: a job not started within d of its enqueue
+// never runs, and is stored REVOKED with reason "expired". Retries keep it.
+func WithExpires(d time.Duration) EnqueueOpt {
+	return func(o *enqueueOptions) error { o.expires = &d; return nil }
+}
+
+// WithExpiresAt is WithExpires with an absolute time.
+func WithExpiresAt(t time.Time) EnqueueOpt {
+	return func(o *enqueueOptions) error { o.expiresAt = &t; return nil }
+}
+
 // WithHeader adds a NATS header; Qw-* and Nats-Msg-Id are reserved.
 func WithHeader(name, value string) EnqueueOpt {
 	return func(o *enqueueOptions) error {
@@ -108,11 +121,13 @@ type revokeOptions struct{ terminate bool }
 func WithTerminate() RevokeOpt { return func(o *revokeOptions) { o.terminate = true } }
 
 type client struct {
+	atomic  atomicState
 	js      jetstream.JetStream
 	stream  string
 	now     func() time.Time
 	results jetstream.KeyValue
 	revoked jetstream.KeyValue
+	delays  delays
 }
 
 // New returns a Client on js for the stream given WithStream.
@@ -157,7 +172,9 @@ func (c *client) Enqueue(ctx context.Context, task string, args []any, opts ...E
 	if err != nil {
 		return "", err
 	}
-	m, err := encodeJob(c.stream, task, args, o, c.now())
+	now := c.now()
+	o.serverHeld = o.delayed(now) && c.serverHeld(ctx)
+	m, err := encodeJob(c.stream, task, args, o, now)
 	if err != nil {
 		return "", err
 	}
@@ -176,41 +193,41 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		if err != nil {
 			return nil, err
 		}
+		o.serverHeld = o.delayed(now) && c.serverHeld(ctx)
 		if msgs[i], err = encodeJob(c.stream, j.Task, j.Args, o, now); err != nil {
 			return nil, err
 		}
 		ids[i] = o.id
 	}
-	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
-	spans := make([]trace.Span, 0, len(msgs))
-	var failed error
-	// Every span started ends, with the error that stopped the batch when there is one.
-	defer func() {
-		for _, s := range spans {
-			endSend(s, failed)
-		}
-	}()
+	span := startSendMany(ctx, c.stream, msgs)
+	err := c.publishMany(ctx, msgs)
+	endSend(span, err)
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// publishPipelined publishes msgs each on its own, all in flight at once.
+func (c *client) publishPipelined(ctx context.Context, msgs []message) error {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
-		spans = append(spans, startSend(ctx, c.stream+"."+jobs[i].Task, ids[i], m.headers))
 		f, err := c.js.PublishMsgAsync(natsMsg(m))
 		if err != nil {
-			failed = c.publishError(ctx, m, err)
-			return nil, failed
+			return c.publishError(ctx, m, err)
 		}
-		futures = append(futures, f)
+		futures[i] = f
 	}
 	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			failed = c.publishError(ctx, msgs[i], err)
-			return nil, failed
+			return c.publishError(ctx, msgs[i], err)
 		case <-ctx.Done():
-			failed = failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
-			return nil, failed
+			return failCause(ErrPublish, fmt.Sprintf("Cannot enqueue to stream '%s': %v", c.stream, ctx.Err()), ctx.Err())
 		}
 	}
-	return ids, nil
+	return nil
 }
 
 func (c *client) EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt) (string, error) {

@@ -53,8 +53,10 @@ type Result struct {
 	// FinishedAtMs is when the record was written, in epoch milliseconds.
 	FinishedAtMs int64 `json:"finishedAt"`
 	// DeadLetter is why the job was dead-lettered, when it was.
-	DeadLetter string    `json:"deadLetter,omitempty"`
-	Progress   *Progress `json:"progress,omitempty"`
+	DeadLetter string `json:"deadLetter,omitempty"`
+	// Reason is why a REVOKED job did not run when it was not a revoke: "expired".
+	Reason   string    `json:"reason,omitempty"`
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // Decode unmarshals the result value into v.

@@ -34,6 +34,27 @@ func startSend(ctx context.Context, subject, id string, headers map[string]strin
 	return span
 }
 
+// startSendMany starts one send span for the jobs of EnqueueMany (one atomic batch or many
+// publishes), and writes its context into every message's headers.
+func startSendMany(ctx context.Context, stream string, msgs []message) trace.Span {
+	ctx, span := otel.Tracer(tracerName).Start(ctx, "send "+stream,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", stream),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.operation.name", "send"),
+			attribute.Int("messaging.batch.message_count", len(msgs)),
+		))
+	p := otel.GetTextMapPropagator()
+	for _, m := range msgs {
+		if _, ok := m.headers["traceparent"]; !ok {
+			p.Inject(ctx, propagation.MapCarrier(m.headers))
+		}
+	}
+	return span
+}
+
 // endSend ends a send span, failed with err when the publish failed.
 func endSend(span trace.Span, err error) {
 	if err != nil {

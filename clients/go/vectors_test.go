@@ -31,10 +31,13 @@ type jobVector struct {
 		Flow    json.RawMessage `json:"flow"`
 		NewID   string          `json:"new_id"`
 		NowMs   int64           `json:"now_ms"`
+		Delays  string          `json:"delays"`
 		Options struct {
 			ID        *string           `json:"id"`
 			Countdown *float64          `json:"countdown"`
 			EtaMs     *int64            `json:"eta_ms"`
+			Expires   *float64          `json:"expires"`
+			ExpiresMs *int64            `json:"expires_ms"`
 			Headers   map[string]string `json:"headers"`
 		} `json:"options"`
 	} `json:"input"`
@@ -123,7 +126,7 @@ func TestJobVectors(t *testing.T) {
 			var m message
 			var err error
 			if v.Kind == "enqueue" {
-				o := enqueueOptions{id: id, headers: in.Options.Headers}
+				o := enqueueOptions{id: id, headers: in.Options.Headers, serverHeld: in.Delays == "server"}
 				if in.Options.Countdown != nil {
 					d := time.Duration(*in.Options.Countdown * float64(time.Second))
 					o.countdown = &d
@@ -131,6 +134,14 @@ func TestJobVectors(t *testing.T) {
 				if in.Options.EtaMs != nil {
 					eta := time.UnixMilli(*in.Options.EtaMs)
 					o.eta = &eta
+				}
+				if in.Options.Expires != nil {
+					d := time.Duration(*in.Options.Expires * float64(time.Second))
+					o.expires = &d
+				}
+				if in.Options.ExpiresMs != nil {
+					at := time.UnixMilli(*in.Options.ExpiresMs)
+					o.expiresAt = &at
 				}
 				m, err = encodeJob(in.Stream, in.Task, in.Args, o, now)
 			} else {
@@ -175,6 +186,7 @@ func TestResultVectors(t *testing.T) {
 				Value      json.RawMessage `json:"value"`
 				Error      *TaskError      `json:"error"`
 				DeadLetter string          `json:"dead_letter"`
+				Reason     string          `json:"reason"`
 				Progress   *Progress       `json:"progress"`
 			} `json:"input"`
 			Bucket string  `json:"bucket"`
@@ -209,6 +221,7 @@ func TestResultVectors(t *testing.T) {
 			want := Result{
 				ID: in.Job.ID, Task: in.Job.Task, State: in.State, Value: in.Value, Error: in.Error, Retries: in.Job.Retries,
 				DeliveryCount: in.Job.DeliveryCount, Worker: in.Worker, FinishedAtMs: in.NowMs, DeadLetter: in.DeadLetter, Progress: in.Progress,
+				Reason: in.Reason,
 			}
 			if in.State != StateSuccess {
 				want.Value = nil

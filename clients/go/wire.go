@@ -24,7 +24,11 @@ type enqueueOptions struct {
 	id        string
 	countdown *time.Duration
 	eta       *time.Time
+	expires   *time.Duration
+	expiresAt *time.Time
 	headers   map[string]string
+	// serverHeld: a delayed job goes out as a schedule the server holds (see delays.go).
+	serverHeld bool
 }
 
 const enqueueAttempt = "enqueue job"
@@ -71,8 +75,8 @@ func checkTask(kind error, attempt, task string) error {
 	return nil
 }
 
-// encodeJob is the message of one job: on <stream>.<task>, or
-// <stream>._delayed.<task> while its eta is after now.
+// encodeJob is the message of one job: on <stream>.<task>, or while its eta is after now
+// <stream>._delayed.<task>, or a schedule on <stream>._sched.<task>.<token> when o.serverHeld.
 func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time) (message, error) {
 	if err := checkTask(ErrInvalidJob, enqueueAttempt, task); err != nil {
 		return message{}, err
@@ -97,7 +101,21 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		ms := float64(o.eta.UnixNano()) / 1e6
 		etaMs = &ms
 	}
-	headers := make(map[string]string, len(o.headers)+3)
+	var expiresMs *float64
+	if o.expires != nil && o.expiresAt != nil {
+		return message{}, fail(ErrInvalidJob, "Cannot enqueue job with both 'expires' and 'expiresAt'")
+	}
+	if o.expires != nil {
+		if *o.expires <= 0 {
+			return message{}, bad(ErrInvalidJob, enqueueAttempt, "'expires'", "> 0 seconds", o.expires.Seconds())
+		}
+		ms := nowMs + float64(*o.expires)/float64(time.Millisecond)
+		expiresMs = &ms
+	} else if o.expiresAt != nil {
+		ms := float64(o.expiresAt.UnixNano()) / 1e6
+		expiresMs = &ms
+	}
+	headers := make(map[string]string, len(o.headers)+4)
 	for k, v := range o.headers {
 		lower := strings.ToLower(k)
 		if strings.HasPrefix(lower, "qw-") || lower == "nats-msg-id" {
@@ -118,10 +136,27 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		return message{}, failCause(ErrInvalidJob, fmt.Sprintf("Cannot %s as 'args' must be JSON-serializable: %v", enqueueAttempt, err), err)
 	}
 	headers["Qw-Id"] = o.id
+	if expiresMs != nil {
+		// The absolute expiry; JavaScript's Math.round, as for the eta.
+		headers["Qw-Expires"] = strconv.FormatInt(int64(math.Floor(*expiresMs+0.5)), 10)
+	}
 	if etaMs != nil && *etaMs > nowMs {
 		headers["Nats-Msg-Id"] = o.id + ":eta"
 		// JavaScript's Math.round: halves go up.
-		headers["Qw-Eta"] = strconv.FormatInt(int64(math.Floor(*etaMs+0.5)), 10)
+		eta := int64(math.Floor(*etaMs + 0.5))
+		if token := scheduleToken(o.id + ":eta"); o.serverHeld && len(token) <= maxScheduleToken {
+			// Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
+			due := eta
+			if expiresMs != nil {
+				if exp := int64(math.Floor(*expiresMs + 0.5)); exp < due {
+					due = exp
+				}
+			}
+			headers["Nats-Schedule"] = atSchedule(due)
+			headers["Nats-Schedule-Target"] = stream + "." + task
+			return message{subject: stream + "._sched." + task + "." + token, headers: headers, body: body}, nil
+		}
+		headers["Qw-Eta"] = strconv.FormatInt(eta, 10)
 		return message{subject: stream + "._delayed." + task, headers: headers, body: body}, nil
 	}
 	headers["Nats-Msg-Id"] = o.id

@@ -23,6 +23,8 @@ export interface CommandFlags {
   countdown: number | null;
   /** enqueue: earliest run time, as an ISO 8601 string in UTC. */
   eta: string | null;
+  /** enqueue: never start after this: seconds from now (a number), or an ISO 8601 time in UTC (a string). */
+  expires: number | string | null;
   /** enqueue: copies to enqueue. */
   count: number;
   /** enqueue: message headers in order given. */
@@ -39,12 +41,18 @@ export interface CommandFlags {
   workers: boolean;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
+  /** revoke: seconds the revoke lives on 2.11+; null means qw's choice (README "Control"). */
+  ttl: number | null;
   /** dlq purge: purge without asking. */
   yes: boolean;
   /** dashboard: "host:port" to serve on; null means the default. */
   http: string | null;
   /** dashboard: the token API requests must carry; null means QW_HTTP_TOKEN or none. */
   httpToken: string | null;
+  /** pause, resume: one task; null means the whole stream. */
+  task: string | null;
+  /** pause: `--until` as given (read against the clock by the command); null means until resumed. */
+  until: string | null;
 }
 
 export const USAGE = "run 'qw --help' for usage";
@@ -59,6 +67,8 @@ export const ATTEMPT: Record<Command, string> = {
   revoke: "revoke job",
   schedule: "list schedules",
   dashboard: "serve dashboard",
+  pause: "pause",
+  resume: "resume",
 };
 
 /** Quotes a user-given string for a one-line message. */
@@ -80,6 +90,8 @@ function numberFlag(attempt: string, name: string, text: string, int: boolean, m
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
 const HEADER_KEY = /^[!-9;-~]+$/;
+// One subject token.
+const TASK_NAME = /^[^\s.*>]+$/;
 
 /** Validates the subcommand flags and positionals into `flags`; returns an error message or null. */
 export function readCommand(
@@ -96,6 +108,11 @@ export function readCommand(
   switch (command) {
     case "revoke":
       flags.terminate = raw.has("terminate");
+      if (text("ttl") !== undefined) {
+        const n = numberFlag(attempt, "--ttl", text("ttl")!, false, 1);
+        if (typeof n === "string") return n;
+        flags.ttl = n;
+      }
       return positionals.length === 0 ? `Missing job id for 'qw revoke': ${USAGE}` : null;
     case "inspect":
       flags.workers = raw.has("workers");
@@ -108,6 +125,18 @@ export function readCommand(
         return `Cannot ${attempt} as '--http-token' must be a non-empty string: current value is ""`;
       }
       return extra(0);
+    case "pause":
+    case "resume": {
+      const task = text("task");
+      if (task !== undefined && !TASK_NAME.test(task)) {
+        return `Cannot ${attempt} as '--task' must be a task name (one subject token: no spaces, dots, '*' or '>'): current value is ${show(task)}`;
+      }
+      flags.task = task ?? null;
+      const until = text("until");
+      if (until !== undefined && until.trim() === "") return `Cannot ${attempt} as '--until' must be a date: current value is ""`;
+      flags.until = until ?? null;
+      return extra(0);
+    }
     case "run":
     case "init":
     case "events":
@@ -192,6 +221,16 @@ function readEnqueue(
     }
     if (flags.countdown !== null) return `Cannot ${attempt} with both '--countdown' and '--eta': ${USAGE}`;
     flags.eta = new Date(time).toISOString();
+  }
+  const expires = text("expires");
+  if (expires !== undefined) {
+    const t = expires.trim();
+    const seconds = /^\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+    const time = ISO_DATE.test(t) ? Date.parse(t) : NaN;
+    if (!(seconds > 0) && Number.isNaN(time)) {
+      return `Cannot ${attempt} as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is ${show(expires)}`;
+    }
+    flags.expires = seconds > 0 ? seconds : new Date(time).toISOString();
   }
   for (const header of headers) {
     const eq = header.indexOf("=");

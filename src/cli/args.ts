@@ -162,6 +162,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     id: null,
     countdown: null,
     eta: null,
+    expires: null,
     count: 1,
     headers: [],
     wait: null,
@@ -170,9 +171,12 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     all: false,
     workers: false,
     terminate: false,
+    ttl: null,
     yes: false,
     http: null,
     httpToken: null,
+    task: null,
+    until: null,
   };
   const configFile = raw.get("config") as string | undefined;
   if (configFile !== undefined && configFile.trim() === "") {

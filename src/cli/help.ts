@@ -18,8 +18,11 @@ import {
   type OptionKey,
 } from "../core/config/config.ts";
 
-export type Command = "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard";
-export const COMMANDS: readonly Command[] = ["run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard"];
+export type Command =
+  | "run" | "init" | "enqueue" | "result" | "inspect" | "dlq" | "events" | "revoke" | "schedule" | "dashboard" | "pause" | "resume";
+export const COMMANDS: readonly Command[] = [
+  "run", "init", "enqueue", "result", "inspect", "dlq", "events", "revoke", "schedule", "dashboard", "pause", "resume",
+];
 
 /** A flag that sets a config option: a value flag, or a boolean flag setting `key` to `sets`. */
 export interface ConfigFlag {
@@ -120,6 +123,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "id", arg: "ID", help: "Task id (default: a random UUID)", commands: ["enqueue"] },
   { name: "countdown", arg: "SECONDS", help: "Run no sooner than this many seconds from now", commands: ["enqueue"] },
   { name: "eta", arg: "DATE", help: "Run no sooner than this ISO 8601 date and time zone", commands: ["enqueue"] },
+  { name: "expires", arg: "SECONDS|DATE", help: "Never run if not started by then: seconds from now or an ISO 8601 date", commands: ["enqueue"] },
   { name: "count", arg: "N", help: "Enqueue N copies (default 1); with --id X and N > 1, their ids are X-1 ... X-N", commands: ["enqueue"] },
   { name: "header", arg: "K=V", multiple: true, help: "Add a NATS message header; repeatable", commands: ["enqueue"] },
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },
@@ -127,7 +131,10 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "all", help: "With replay: replay every dead letter", commands: ["dlq"] },
   { name: "workers", help: "Show only the workers", commands: ["inspect"] },
   { name: "terminate", help: "Also terminate the Web Worker of a job that is running", commands: ["revoke"] },
+  { name: "ttl", arg: "SECONDS", help: "Expire the revoke after this on nats-server 2.11+ (default: stream max age)", commands: ["revoke"] },
   { name: "yes", short: "y", help: "With purge: do not ask (required when stdin is not a terminal)", commands: ["dlq"] },
+  { name: "task", arg: "TASK", help: "Pause or resume this task only (default: the whole stream)", commands: ["pause", "resume"] },
+  { name: "until", arg: "DATE", help: 'Resume by itself then: ISO 8601 with a zone, or from now ("90s", "2h")', commands: ["pause"] },
   { name: "http", arg: "HOST:PORT", help: "Serve the page here (default 127.0.0.1:8080; other than loopback needs a token)", commands: ["dashboard"] },
   { name: "http-token", arg: "TOKEN", help: "Token every API request must carry; open the page once with ?token= [QW_HTTP_TOKEN]", commands: ["dashboard"] },
 ];
@@ -176,9 +183,11 @@ export function helpText(): string {
     "  qw inspect [--json]                              Show the stream, consumer and workers",
     "  qw dlq [ls | show SEQ | replay SEQ | replay --all | purge [--yes]] [--json]   Manage dead letters",
     "  qw events [--json]                               Follow worker and job events",
-    "  qw revoke ID [ID...] [--terminate]               Revoke jobs: those not started never run; exit 1 if one already ended",
+    "  qw revoke ID [ID...] [--terminate] [--ttl SECS]  Revoke jobs: those not started never run; exit 1 if one already ended",
     "  qw schedule ls [--json]                          Show each schedule: spec, time zone, next and last tick, its state",
     "  qw dashboard [--http HOST:PORT] [--http-token T] Serve a live page: counts, workers, dead letters, job lookup",
+    "  qw pause [--task TASK] [--until DATE]            Start no new job of the stream (or task); running jobs finish",
+    "  qw resume [--task TASK]                          Undo 'qw pause'",
     "",
     "Options win over environment variables [in brackets], which win over the config file.",
     "",
@@ -204,6 +213,10 @@ export function helpText(): string {
     commandSection("qw revoke:", ["revoke"]),
     "",
     commandSection("qw dashboard:", ["dashboard"]),
+    "",
+    commandSection("qw pause, qw resume:", ["pause", "resume"]),
+    "",
+    commandSection("qw pause:", ["pause"]),
     "",
     `General:\n${GENERAL_FLAGS.map((f) => line(f, f.help)).join("\n")}`,
     "",

@@ -39,7 +39,6 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
     case "job.requeued":
     case "job.rejected":
     case "job.invalid":
-    case "job.handed_back":
     case "job.redelivered_held":
     case "worker.lost":
     case "result.store_failed":
@@ -49,6 +48,9 @@ export function levelOf(e: QwEvent, options: { oneShot?: boolean } = {}): LogLev
       return "warning";
     case "consumer.ack_wait":
       return e.changed ? "info" : "warning";
+    // A pause hands back or parks every job of what is paused: the pause itself is the line to read.
+    case "job.handed_back":
+      return e.cause === "paused" ? "debug" : "warning";
     case "connection.retry":
       return e.attempt === 1 && !options.oneShot ? "warning" : "debug";
     case "connection.status":
@@ -77,6 +79,8 @@ export function messageOf(e: QwEvent): string {
       return `${e.task}[${e.id}] ignored`;
     case "job.revoked":
       return `${e.task}[${e.id}] revoked: ${e.reason}`;
+    case "job.expired":
+      return `${e.task}[${e.id}] expired at ${new Date(e.expiresAt).toISOString()} before it started: not run, stored REVOKED`;
     case "job.handed_back":
       return `${e.task}[${e.id}] handed back: ${e.reason}`;
     case "job.redelivered_held":
@@ -86,7 +90,9 @@ export function messageOf(e: QwEvent): string {
     case "job.invalid":
       return `message ${e.seq} on '${e.subject}' rejected: ${e.reason}`;
     case "service.started":
-      return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}`;
+      return `worker started: stream '${e.stream}', consumer '${e.consumer}', concurrency ${e.concurrency}, tasks ${e.tasks.join(", ")}${
+        e.delays ? `, delays held by ${e.delays === "server" ? "the server" : "qw"}` : ""
+      }`;
     case "service.closing":
       return `shutting down: ${e.reason}`;
     case "service.draining":
@@ -131,6 +137,8 @@ export function messageOf(e: QwEvent): string {
       return e.changed
         ? `changed the ack wait of consumer '${e.consumer}' from ${e.previousSeconds} s to ${e.ackWaitSeconds} s: workers running now keep their old pace until restarted`
         : `consumer '${e.consumer}' keeps its ack wait of ${e.ackWaitSeconds} s (this process asked for ${e.requestedSeconds} s): renewing and handing back at ${e.ackWaitSeconds} s; change it for every process with 'qw init --ack-wait ${e.requestedSeconds}'`;
+    case "pause.changed":
+      return e.paused.length === 0 ? "nothing paused: jobs start again" : `paused: ${e.paused.join("; ")}`;
     case "revoke.invalid":
       return `ignored key '${e.key}' of bucket '${e.bucket}': ${e.reason} (write revokes with 'qw revoke'; delete the key to un-revoke)`;
     case "error":

@@ -11,28 +11,29 @@ import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManage
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESULT_TTL, DEFAULT_SERVERS, validateStreamName } from "../core/config/config.ts";
-import { openRevoked, putRevoke } from "./revocations.ts";
-import { openBucket } from "./buckets.ts";
+import { openRevoked, putRevoke, revokeTtlFor } from "./buckets/revocations.ts";
+import { revokeTtl } from "../core/job/revoke_ttl.ts";
+import { openBucket } from "./buckets/buckets.ts";
 import { type ConnectionConfig, errorText, openConnection } from "./connection.ts";
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
-import { flowStartSubject, publishFlow, publishJob } from "./producer.ts";
+import { flowStartSubject, publishFlow } from "./producer.ts";
 import { type FlowNode, normalizeFlow } from "../core/flow.ts";
-import { keyFor } from "./result_store.ts";
+import { keyFor } from "./buckets/result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
 import { jobSubject, namesFor } from "./topology.ts";
-import { endSend, startSend } from "./trace_context.ts";
+import { sendTraced } from "./trace_context.ts";
 import { isStreamNotFound } from "./server_errors.ts";
+import { publishAsTaken, type StreamCapsProbe, streamCapsProbe } from "./stream_caps.ts";
+import { type EnqueueManyOptions, type ManyJob, ManyPublisher } from "./enqueue_many.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
-
-export type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult };
+export type { ClientOptions, EnqueueManyOptions, EnqueueReceipt, ManyJob, PendingResult, TaskArgs, TaskName, TaskResult };
 
 /** True for the states a job ends in. */
 export { isFinalState };
-
 
 /**
  * A connection to one qw stream for producers. `T` is the type of a tasks
@@ -53,7 +54,10 @@ export class Client<T = any> implements AsyncDisposable {
   #revoked: KV | null = null;
   #watchers = new Set<{ stop(): void }>();
   #closed: Promise<void> | null = null;
+  #many: ManyPublisher | null = null;
   #onClose: () => void;
+  /** What the stream takes (`Nats-TTL`, schedules), read at the first job that needs to know. */
+  #caps: StreamCapsProbe;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
@@ -63,6 +67,7 @@ export class Client<T = any> implements AsyncDisposable {
     this.stream = stream;
     this.#js = jetstream(nc);
     this.#bucket = namesFor(stream).resultsBucket;
+    this.#caps = streamCapsProbe(nc, jsm, stream);
   }
 
   /** Enqueue a job; resolves to its task id once the server stored it. */
@@ -75,17 +80,31 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
-    // Before the first await: the caller's active trace context is still the current one.
-    // A copy: the caller's headers object may be reused for the next job.
-    job.headers = { ...job.headers };
-    const span = startSend(jobSubject(this.stream, task), job.id, job.headers);
     try {
-      const ack = await publishJob(this.#js, this.stream, job, now);
-      endSend(span);
+      const ack = await sendTraced(jobSubject(this.stream, task), job, (j) => publishAsTaken(this.#js, this.stream, j, { now, caps: this.#caps }));
       return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
     } catch (e) {
-      endSend(span, e);
       throw await this.#publishError(e, task);
+    }
+  }
+
+  /**
+   * Enqueue many jobs in one call; resolves to their task ids, in order, once all are stored. All are
+   * checked first. On nats-server 2.12+ with a stream that has `allow_atomic`, they go in atomic batches
+   * of up to 1,000 (each stored whole or not at all; several batches are not one); else one by one.
+   */
+  async enqueueMany(jobs: readonly ManyJob<T>[], options?: EnqueueManyOptions): Promise<string[]> {
+    return (await this.sendMany(jobs, options)).map((r) => r.id);
+  }
+
+  /** Like {@linkcode enqueueMany}, with a receipt per job as {@linkcode send} gives. */
+  async sendMany(jobs: readonly ManyJob<T>[], options?: EnqueueManyOptions): Promise<EnqueueReceipt[]> {
+    this.#open();
+    this.#many ??= new ManyPublisher({ nc: this.nc, js: this.#js, stream: this.stream, caps: this.#caps });
+    try {
+      return await this.#many.send(jobs, options);
+    } catch (e) {
+      throw e instanceof TypeError || e instanceof RangeError ? e : await this.#publishError(e, jobs[0]?.task ?? "");
     }
   }
 
@@ -107,13 +126,9 @@ export class Client<T = any> implements AsyncDisposable {
     this.#open();
     const id = checkId("start flow", options.id ?? crypto.randomUUID());
     const normalized = normalizeFlow(flow);
-    const headers: Record<string, string> = {};
-    const span = startSend(flowStartSubject(this.stream), id, headers);
     try {
-      await publishFlow(this.#js, this.stream, { id, flow: normalized, headers });
-      endSend(span);
+      await sendTraced(flowStartSubject(this.stream), { id, flow: normalized }, (m) => publishFlow(this.#js, this.stream, m));
     } catch (e) {
-      endSend(span, e);
       throw await this.#publishError(e, "_flow");
     }
     return id;
@@ -179,14 +194,17 @@ export class Client<T = any> implements AsyncDisposable {
    * not started never runs (its state becomes REVOKED when a worker sees it,
    * even one that starts later); with `terminate`, a running one's Web Worker
    * is terminated. A job that already ended is left as it is: `revoked` is
-   * false and `state` says how it ended.
+   * false and `state` says how it ended. On nats-server 2.11+ the revoke expires by itself after
+   * `ttl` seconds (default: the stream's max age, else the results TTL); see README "Control".
    */
-  async revoke(id: string, options: { terminate?: boolean } = {}): Promise<{ revoked: boolean; state: TaskState }> {
+  async revoke(id: string, options: { terminate?: boolean; ttl?: number } = {}): Promise<{ revoked: boolean; state: TaskState }> {
+    if (options.ttl !== undefined) revokeTtl({ requested: options.ttl, streamMaxAge: 0, resultTtl: 0, bucketMaxAge: 0 });
     const current = await this.get(id);
     if (isFinalState(current.state)) return { revoked: false, state: current.state };
     await this.#requireStream("revoke a job of");
     this.#revoked ??= await openRevoked(this.nc, namesFor(this.stream).revokedBucket, DEFAULT_RESULT_TTL);
-    await putRevoke(this.#revoked, { id, terminate: options.terminate === true, at: new Date().toISOString() });
+    const ttl = await revokeTtlFor(this.jsm, this.#revoked, { stream: this.stream, requested: options.ttl, resultTtl: DEFAULT_RESULT_TTL });
+    await putRevoke(this.#revoked, { id, terminate: options.terminate === true, at: new Date().toISOString() }, { jsm: this.jsm, ttl });
     return { revoked: true, state: current.state };
   }
 
@@ -251,16 +269,7 @@ export function streamNotFound(attempt: string, stream: string): string {
   return `Cannot ${attempt} stream '${stream}': stream not found (start a worker with --stream ${stream} first, or create it)`;
 }
 
-const KEYS = [
-  "user",
-  "password",
-  "token",
-  "nkeySeedFile",
-  "credsFile",
-  "tlsCaFile",
-  "tlsCertFile",
-  "tlsKeyFile",
-] as const;
+const KEYS = ["user", "password", "token", "nkeySeedFile", "credsFile", "tlsCaFile", "tlsCertFile", "tlsKeyFile"] as const;
 
 /** Connect a producer client; checks that the server has JetStream. */
 // deno-lint-ignore no-explicit-any

@@ -7,7 +7,7 @@
  */
 
 import type { ConnectionConfig } from "./connection.ts";
-import type { ResultRecord } from "./result_store.ts";
+import type { ResultRecord } from "./buckets/result_store.ts";
 import type { Task } from "../core/task/task.ts";
 
 /** How to connect: a `ConnectionConfig` (or a resolved config), or just `{ servers, stream }`. */

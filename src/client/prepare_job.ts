@@ -8,6 +8,7 @@
 
 import { errorText } from "./connection.ts";
 import { Header, type OutgoingJob } from "./producer.ts";
+import { expiryOf } from "../core/job/expiry.ts";
 
 /** Options of one job. */
 export interface EnqueueOptions {
@@ -19,6 +20,12 @@ export interface EnqueueOptions {
   eta?: Date;
   /** Extra NATS headers; `Qw-*` and `Nats-Msg-Id` are reserved. */
   headers?: Record<string, string>;
+  /**
+   * Seconds from now, or a Date, after which the job never starts (Celery's
+   * `expires`): a worker that meets it later stores it REVOKED with reason
+   * `expired` without running it. Retries keep it.
+   */
+  expires?: number | Date;
 }
 
 const ATTEMPT = "enqueue job";
@@ -60,6 +67,7 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
     }
     etaMs = eta.getTime();
   }
+  const expiresAt = options.expires === undefined ? null : expiryOf(ATTEMPT, options.expires, now);
   const headers = options.headers ?? {};
   for (const [k, v] of Object.entries(headers)) {
     if (/^qw-/i.test(k) || k.toLowerCase() === Header.msgId.toLowerCase()) {
@@ -75,5 +83,7 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   } catch (e) {
     throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
   }
-  return { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
+  const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
+  if (expiresAt !== null) job.expiresAt = expiresAt;
+  return job;
 }

@@ -4,16 +4,20 @@
  *
  * Dedup ids (`Nats-Msg-Id`) make every publish safe to repeat after a crash:
  * a first attempt uses the task id itself, retry n uses `<id>:<n>`, a message
- * waiting for its eta adds `:eta`, its release adds `:go` to that, and a dead
- * letter is `dlq:<stream>:<seq>`.
+ * waiting for its eta adds `:eta` (held by qw or by the server alike), qw's
+ * release adds `:go` to that, and a dead letter is `dlq:<stream>:<seq>`. The
+ * job the server publishes from a schedule carries no dedup id: the server
+ * drops it, and removes the schedule as it publishes the job.
  *
  * @module
  */
 
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as makeHeaders, type MsgHdrs } from "@nats-io/nats-core";
-import { delayedSubject, jobSubject } from "./topology.ts";
+import { delayedSubject, jobSubject, scheduleSubject } from "./topology.ts";
 import type { SerializedError } from "../core/types.ts";
+import { atSchedule, delayForm, type DelayHolder } from "../core/job/delay_hold.ts";
+import { releaseAt } from "../core/job/expiry.ts";
 
 /** Header names of the wire format. */
 export const Header = {
@@ -22,6 +26,10 @@ export const Header = {
   eta: "Qw-Eta",
   /** Runs before this copy of a job that a worker handed back without running it. */
   runs: "Qw-Runs",
+  /** Epoch ms from which the job must not start (see core/job/expiry.ts). */
+  expires: "Qw-Expires",
+  /** The server's per-message TTL in seconds (2.11+, stream `allow_msg_ttl`): a backstop after the expiry. */
+  ttl: "Nats-TTL",
   msgId: "Nats-Msg-Id",
   dlqReason: "Qw-Dlq-Reason",
   dlqError: "Qw-Dlq-Error",
@@ -29,7 +37,25 @@ export const Header = {
   dlqSeq: "Qw-Dlq-Seq",
   dlqDeliveries: "Qw-Dlq-Deliveries",
   dlqAt: "Qw-Dlq-At",
+  /** ADR-51: a job held by the server carries its time and where it goes, and the job it becomes names its schedule. */
+  schedule: "Nats-Schedule",
+  scheduleTarget: "Nats-Schedule-Target",
+  scheduler: "Nats-Scheduler",
+  scheduleNext: "Nats-Schedule-Next",
 } as const;
+
+/** How delayed jobs go out: held by the server (2.12+, `allow_msg_schedules`) or by qw (see core/job/delay_hold.ts). */
+export interface PublishOptions {
+  /** @default "qw" */
+  delays?: DelayHolder;
+}
+
+/**
+ * The headers of an atomic batch (ADR-50) that the server stores with each
+ * member. A copy of a stored job (its release, its dead letter) is published
+ * alone, and would be taken for a batch member, so they are never copied. Pure.
+ */
+export const isBatchHeader = (name: string): boolean => /^nats-batch-/i.test(name);
 
 /** The header that marks a step of a flow; its body carries `flow` (see worker/flows/flow_runner.ts). */
 export const FLOW_HEADER = "Qw-Flow";
@@ -49,6 +75,10 @@ export interface OutgoingJob {
   headers?: Record<string, string>;
   /** Appended to the dedup id, for a copy of an attempt that must not be taken for it. */
   dedupSuffix?: string;
+  /** Epoch ms from which the job must not start (`Qw-Expires`); kept by every retry. */
+  expiresAt?: number | null;
+  /** Seconds the server keeps the message (`Nats-TTL`); only for a stream with `allow_msg_ttl`. */
+  ttl?: number;
 }
 
 /** The dedup id of an attempt; see the module doc. */
@@ -65,27 +95,44 @@ export interface EncodedJob {
   data: Uint8Array;
 }
 
-/** The message of a job, to wait on the delayed subject when its eta is after `now`. Pure. */
-export function encodeJob(stream: string, job: OutgoingJob, now: number): EncodedJob {
-  const delayed = job.etaMs !== null && job.etaMs > now;
+/**
+ * The message of a job whose eta is after `now`: a schedule on its own
+ * subject for the server to hold (`delays: "server"`), or a copy on the
+ * delayed subject for qw to release; a job that is due goes to its task's
+ * subject. Pure.
+ */
+export function encodeJob(stream: string, job: OutgoingJob, now: number, o: PublishOptions = {}): EncodedJob {
+  const delayedId = msgIdFor(job.id, job.retries, true);
+  const dedup = (base: string) => (job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base);
+  const form = delayForm(o.delays ?? "qw", { etaMs: job.etaMs, dedupId: dedup(delayedId) }, now);
   const headers: [string, string][] = Object.entries(job.headers ?? {});
   headers.push([Header.id, job.id]);
   if (job.retries > 0) headers.push([Header.retries, String(job.retries)]);
-  if (delayed) headers.push([Header.eta, String(Math.round(job.etaMs!))]);
-  const subject = delayed ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
-  const base = msgIdFor(job.id, job.retries, delayed);
-  const msgId = job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base;
-  return { subject, msgId, headers, data: job.data };
+  if (form === "qw") headers.push([Header.eta, String(Math.round(job.etaMs!))]);
+  if (job.expiresAt != null) headers.push([Header.expires, String(Math.round(job.expiresAt))]);
+  if (form === "server") {
+    // No Nats-TTL on a schedule: it would expire the schedule itself, and the server drops it from the job it
+    // publishes; the released job keeps Qw-Expires, which a worker checks as on any server.
+    // Due at its eta, or at its expiry when that comes first: recorded REVOKED (expired) then, as qw's release does.
+    const due = releaseAt(job.etaMs, job.expiresAt ?? null)!;
+    headers.push([Header.schedule, atSchedule(due)], [Header.scheduleTarget, jobSubject(stream, job.task)]);
+    const msgId = dedup(delayedId);
+    return { subject: scheduleSubject(stream, job.task, msgId), msgId, headers, data: job.data };
+  }
+  if (job.ttl) headers.push([Header.ttl, String(job.ttl)]);
+  const subject = form === "qw" ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);
+  return { subject, msgId: dedup(msgIdFor(job.id, job.retries, form === "qw")), headers, data: job.data };
 }
 
-/** Publish a job, to wait on the delayed subject when its eta is in the future. */
+/** Publish a job; one whose eta is in the future waits as {@linkcode encodeJob} says. */
 export async function publishJob(
   js: JetStreamClient,
   stream: string,
   job: OutgoingJob,
   now: number = Date.now(),
+  o: PublishOptions = {},
 ): Promise<{ seq: number; duplicate: boolean }> {
-  const m = encodeJob(stream, job, now);
+  const m = encodeJob(stream, job, now, o);
   const h = makeHeaders();
   for (const [k, v] of m.headers) h.set(k, v);
   const ack = await js.publish(m.subject, m.data, { msgID: m.msgId, headers: h });
@@ -133,6 +180,9 @@ export async function publishDeadLetter(
   h.set(Header.dlqDeliveries, String(d.msg.info.deliveryCount));
   h.set(Header.dlqAt, new Date().toISOString());
   h.delete(Header.msgId);
+  // A job the server released names its schedule; the dead-letter stream takes no schedule headers.
+  h.delete(Header.scheduler);
+  h.delete(Header.scheduleNext);
   const token = /^[A-Za-z0-9_$-]+$/.test(d.task) ? d.task : "_invalid";
   await js.publish(`${dlqStream}.${token}`, d.msg.data, { msgID: `dlq:${d.stream}:${d.msg.seq}`, headers: h });
 }
@@ -140,7 +190,7 @@ export async function publishDeadLetter(
 function copyHeaders(from: MsgHdrs | undefined, to: MsgHdrs): void {
   if (!from) return;
   for (const [k, vs] of from) {
-    if (k.startsWith("Qw-Dlq-")) continue;
+    if (k.startsWith("Qw-Dlq-") || isBatchHeader(k)) continue;
     for (const v of vs) to.append(k, v);
   }
 }

@@ -14,6 +14,8 @@ export const ApiCode = {
   NoMessageFound: 10037,
   StreamNameInUse: 10058,
   StreamNotFound: 10059,
+  /** A schedule (`Nats-Schedule`) published to a stream without `allow_msg_schedules`. */
+  MessageSchedulesDisabled: 10188,
 } as const;
 
 /** The JetStream API code of an error, or null when it is not a JetStream API error. */
@@ -33,3 +35,5 @@ export const isConsumerNotFound = (e: unknown): boolean => apiCode(e) === ApiCod
 export const isNoMessage = (e: unknown): boolean => apiCode(e) === ApiCode.NoMessageFound;
 /** The stream, the consumer or the message does not exist. */
 export const isNotFound = (e: unknown): boolean => isStreamNotFound(e) || isConsumerNotFound(e) || isNoMessage(e);
+/** The stream does not take schedules (its `allow_msg_schedules` is off). */
+export const isSchedulesDisabled = (e: unknown): boolean => apiCode(e) === ApiCode.MessageSchedulesDisabled;

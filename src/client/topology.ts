@@ -2,7 +2,8 @@
  * The streams, consumers and buckets qw uses for one work stream, by name,
  * and creating them when missing. A user's existing stream is used as it is.
  *
- * - `<stream>`: jobs on `<stream>.<task>`; countdowns wait on `<stream>._delayed.<task>`.
+ * - `<stream>`: jobs on `<stream>.<task>`; countdowns wait on `<stream>._delayed.<task>`,
+ *   or as the server's schedules on `<stream>._sched.<task>.<token>` (2.12+, created with `allow_msg_schedules`).
  * - consumer `<consumer>` (default `qw_<stream>`): filter `<stream>.*`, shared by every qw process.
  * - consumer `<consumer>_delayed`: releases delayed jobs when their eta passes.
  * - `<stream>_dlq`: dead letters, kept until purged.
@@ -20,10 +21,13 @@ import {
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import type { QwEvent } from "../core/events.ts";
+import { type ServerFeatures, serverFeatures } from "../core/server_features.ts";
 import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
+import { scheduleToken } from "../core/job/delay_hold.ts";
 
 /** Every name derived from a stream and consumer. */
 export interface Names {
@@ -63,6 +67,9 @@ export function namesFor(stream: string, consumer?: string | null): Names {
 export const jobSubject = (stream: string, task: string): string => `${stream}.${task}`;
 /** The subject of a job waiting for its eta. */
 export const delayedSubject = (stream: string, task: string): string => `${stream}._delayed.${task}`;
+/** The subject of a job the server holds until its eta: one per dedup id (see core/job/delay_hold.ts). */
+export const scheduleSubject = (stream: string, task: string, dedupId: string): string =>
+  `${stream}._sched.${task}.${scheduleToken(dedupId)}`;
 
 /**
  * Create the work stream, the dead-letter stream and both consumers when
@@ -74,9 +81,11 @@ export const delayedSubject = (stream: string, task: string): string => `${strea
 export async function ensureTopology(
   jsm: JetStreamManager,
   names: Names,
-  options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void },
+  options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void; serverVersion?: string },
 ): Promise<{ ackWait: number }> {
-  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit);
+  // A new work stream gets the flags of the primitives the server gives (an existing one is used as it is).
+  const flags = workStreamFlags(serverFeatures(options.serverVersion));
+  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, flags);
   await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
   const requested = nanos(options.ackWait * 1000);
   const current = await ensureConsumer(jsm, names.stream, {
@@ -101,6 +110,19 @@ export async function ensureTopology(
     ack_wait: nanos(30_000),
   }, { setAckWait: true });
   return { ackWait: plan.use / 1e9 };
+}
+
+/**
+ * The flags a new work stream gets from what the server gives: `allow_msg_ttl` on 2.11+ (expired jobs are
+ * dropped by the server), `allow_msg_schedules` on 2.12+ (delays held by the server) and `allow_atomic` on 2.12+
+ * (many jobs and a group's members go in atomic batches). An existing stream is used as it is. Pure.
+ */
+export function workStreamFlags(f: ServerFeatures): Partial<StreamConfig> {
+  return {
+    ...(f.messageTtl ? { allow_msg_ttl: true } : {}),
+    ...(f.scheduleAt ? { allow_msg_schedules: true } : {}),
+    ...(f.atomicBatch ? { allow_atomic: true } : {}),
+  };
 }
 
 /**
@@ -130,6 +152,7 @@ async function ensureStream(
   name: string,
   retention: RetentionPolicy,
   emit?: (e: QwEvent) => void,
+  flags: Partial<StreamConfig> = {},
 ): Promise<void> {
   try {
     await jsm.streams.info(name);
@@ -139,7 +162,7 @@ async function ensureStream(
   }
   const subjects = [`${name}.>`];
   try {
-    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000) });
+    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000), ...flags });
     emit?.({ type: "stream.created", stream: name, subjects });
   } catch (e) {
     // Another qw process may have created it a moment ago.

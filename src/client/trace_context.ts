@@ -122,6 +122,29 @@ export function startSend(subject: string, messageId: string, headers: Record<st
   return span;
 }
 
+/**
+ * Publish `msg` inside a `send` span (see {@linkcode startSend}), its context written into a copy of
+ * `msg.headers` (the caller's object may be reused for the next job). The span starts before the
+ * first await, while the caller's trace context is the active one.
+ */
+export async function sendTraced<M extends { id: string; headers?: Record<string, string> }, R>(
+  subject: string,
+  msg: M,
+  publish: (msg: M) => Promise<R>,
+): Promise<R> {
+  const headers = { ...msg.headers };
+  msg.headers = headers;
+  const span = startSend(subject, msg.id, headers);
+  try {
+    const r = await publish(msg);
+    endSend(span);
+    return r;
+  } catch (e) {
+    endSend(span, e);
+    throw e;
+  }
+}
+
 /** End a `send` span; with the publish's error when it failed. */
 export function endSend(span: Span, error?: unknown): void {
   if (error !== undefined) {

@@ -21,11 +21,19 @@ export interface JobFields {
 }
 
 /** Why a held job went back to the server unfinished: shutdown, it waited too long without starting, or the pool stalled. */
-export type HandBackCause = "shutdown" | "waited" | "stall";
+export type HandBackCause = "shutdown" | "waited" | "stall" | "paused";
 
 /** Everything qw reports. */
 export type QwEvent =
-  | { type: "service.started"; stream: string; consumer: string; concurrency: number; tasks: string[] }
+  | {
+    type: "service.started";
+    stream: string;
+    consumer: string;
+    concurrency: number;
+    tasks: string[];
+    /** Who holds delayed retries: the server (ADR-51 schedules) or qw's delayed consumer. */
+    delays?: "server" | "qw";
+  }
   | { type: "service.closing"; reason: string }
   /** Closing waits up to `graceSeconds` for the jobs running now; a second close() with grace 0 cuts it short. */
   | { type: "service.draining"; running: number; graceSeconds: number }
@@ -41,6 +49,8 @@ export type QwEvent =
   | ({ type: "job.rejected"; reason: string; error?: SerializedError } & JobFields)
   | ({ type: "job.ignored" } & JobFields)
   | ({ type: "job.revoked"; reason: string } & JobFields)
+  /** Not started by its expiry (`expiresAt`, epoch ms): never runs, stored REVOKED with reason `expired`. */
+  | ({ type: "job.expired"; expiresAt: number } & JobFields)
   | ({ type: "job.handed_back"; reason: string; cause: HandBackCause } & JobFields)
   /** The server delivered again a message this process still holds: the same job, not run a second time. */
   | ({ type: "job.redelivered_held" } & JobFields)
@@ -69,6 +79,8 @@ export type QwEvent =
    * renews and hands back at the consumer's pace) or changed (`qw init`).
    */
   | { type: "consumer.ack_wait"; consumer: string; ackWaitSeconds: number; previousSeconds: number; requestedSeconds: number; changed: boolean }
+  /** What is paused changed (`qw pause`, `qw resume`, an `until` passed), or was paused at start: one description per pause. */
+  | { type: "pause.changed"; paused: string[] }
   /** A value in the revoked bucket that is not a revoke: ignored. */
   | { type: "revoke.invalid"; bucket: string; key: string; reason: string }
   | { type: "error"; where: string; error: string };

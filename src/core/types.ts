@@ -49,6 +49,13 @@ export interface TaskOptions {
   trackStarted?: boolean;
   /** Store no result for this task (Celery's `ignore_result`): no write per job. @default false */
   ignoreResult?: boolean;
+  /**
+   * Seconds after which a job of this task that has not started never runs
+   * (Celery's `expires`): it is stored REVOKED with reason `expired`. Counted
+   * from when the server stored the job; a job enqueued with its own `expires`
+   * keeps that one. @default null
+   */
+  expires?: number | null;
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
   /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
@@ -103,6 +110,8 @@ export interface ResolvedTaskOptions {
   rateLimit: string | null;
   trackStarted: boolean;
   ignoreResult: boolean;
+  /** Seconds a job has to start, when it was enqueued without its own expiry; null: none. */
+  expires: number | null;
   bind: boolean;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
   schedules: ScheduleSpec[];

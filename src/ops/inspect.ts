@@ -50,7 +50,7 @@ export interface TaskReport {
   task: string;
   /** Stored on `<stream>.<task>`: waiting, or running and not yet acked. */
   queued: number;
-  /** Stored on `<stream>._delayed.<task>`: waiting for their eta. */
+  /** Stored on `<stream>._delayed.<task>` or held by the server on `<stream>._sched.<task>.*`: waiting for their eta. */
   delayed: number;
 }
 
@@ -100,8 +100,11 @@ export function taskCounts(stream: string, subjects: Record<string, number> = {}
   const row = (task: string) => rows.get(task) ?? rows.set(task, { task, queued: 0, delayed: 0 }).get(task)!;
   const prefix = `${stream}.`;
   const delayedPrefix = `${stream}._delayed.`;
+  // A job the server holds: one schedule per subject, `<stream>._sched.<task>.<token>`.
+  const schedPrefix = `${stream}._sched.`;
   for (const [subject, n] of Object.entries(subjects)) {
     if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
+    else if (subject.startsWith(schedPrefix)) row(subject.slice(schedPrefix.length).split(".")[0]).delayed += n;
     else if (subject.startsWith(prefix)) row(subject.slice(prefix.length)).queued += n;
   }
   return [...rows.values()].sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));

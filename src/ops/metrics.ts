@@ -3,11 +3,12 @@
  * exposition format (version 0.0.4). Pure: no I/O, no timers; the HTTP
  * server in http.ts serves {@linkcode Metrics.render}.
  *
- * - `qw_jobs_total{task,outcome}`: every settled job, `outcome` one of {@linkcode OUTCOMES}.
+ * - `qw_jobs_total{task,outcome}`: every settled job, `outcome` one of {@linkcode OUTCOMES}
+ *   (`expired`: not started by its expiry, stored REVOKED).
  * - `qw_retries_total{task}`: retries scheduled.
  * - `qw_worker_lost_total`, `qw_time_limits_total`: Web Workers lost or killed at a time limit.
  * - `qw_redeliveries_seen_total`: jobs started with a delivery count above 1.
- * - `qw_jobs_handed_back_total{reason}`: held jobs given back unfinished (`shutdown`, `waited`, `stall`).
+ * - `qw_jobs_handed_back_total{reason}`: held jobs given back unfinished (`shutdown`, `waited`, `stall`, `paused`).
  * - `qw_jobs_in_flight`: jobs started and not yet settled; `qw_jobs_held`: jobs this process holds
  *   (waiting or running); `qw_pool_size`: Web Workers ready to run jobs.
  * - `qw_job_duration_seconds{task}`: run time of succeeded and failed jobs.
@@ -18,7 +19,7 @@
 import type { QwEvent } from "../core/events.ts";
 
 /** The `outcome` label values of `qw_jobs_total`, in the order they are rendered. */
-export const OUTCOMES = ["succeeded", "failed", "retried", "rejected", "requeued", "ignored", "revoked", "invalid"] as const;
+export const OUTCOMES = ["succeeded", "failed", "retried", "rejected", "requeued", "ignored", "revoked", "expired", "invalid"] as const;
 /** How a job was settled. */
 export type JobOutcome = typeof OUTCOMES[number];
 
@@ -79,6 +80,7 @@ const EVENT_OUTCOME: Partial<Record<QwEvent["type"], JobOutcome>> = {
   "job.requeued": "requeued",
   "job.ignored": "ignored",
   "job.revoked": "revoked",
+  "job.expired": "expired",
   "job.invalid": "invalid",
 };
 
@@ -134,6 +136,7 @@ export class Metrics {
       case "job.requeued":
       case "job.ignored":
       case "job.revoked":
+      case "job.expired":
         break;
       case "worker.lost":
         this.#workerLost++;

@@ -10,8 +10,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { MetricsSnapshot } from "./metrics.ts";
-import { keyFor } from "../client/result_store.ts";
-import { listKeys } from "../client/buckets.ts";
+import { keyFor } from "../client/buckets/result_store.ts";
+import { listKeys } from "../client/buckets/buckets.ts";
 
 /** Seconds between refreshes of a worker record. */
 export const PRESENCE_EVERY_S = 5;

@@ -7,7 +7,7 @@
  */
 
 import { nextTick, parseSchedule, tickId } from "../core/schedule.ts";
-import type { ScheduleRecord } from "../client/schedule_store.ts";
+import type { ScheduleRecord } from "../client/buckets/schedule_store.ts";
 import { renderTable } from "./inspect.ts";
 
 /** One schedule as listed. */

@@ -8,7 +8,7 @@
 
 import type { ConsumerInfo, JetStreamManager, StreamInfo } from "@nats-io/jetstream";
 import { streamNotFound } from "../client/client.ts";
-import { openBucket } from "../client/buckets.ts";
+import { openBucket } from "../client/buckets/buckets.ts";
 import { namesFor } from "../client/topology.ts";
 import { buildReport, type InspectReport } from "./inspect.ts";
 import { listWorkers } from "./presence.ts";

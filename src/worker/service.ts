@@ -18,8 +18,8 @@ import { Presence, workerCounts } from "../ops/presence.ts";
 import { Pool } from "./pool/pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { TaskDefaults } from "./pool/protocol.ts";
-import type { ResultStore } from "../client/result_store.ts";
-import { RevokedSet } from "../client/revocations.ts";
+import type { ResultStore } from "../client/buckets/result_store.ts";
+import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { namesFor } from "../client/topology.ts";
@@ -27,11 +27,14 @@ import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
+import { HeldRevokes } from "./schedules/held_revokes.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
 import { parseSchedules, type TaskSchedule } from "../core/schedule.ts";
 import { setUpFiring } from "./schedules/schedule_firing.ts";
 import { shutdown } from "./shutdown.ts";
+import { WorkerPauses } from "./pause/worker_pauses.ts";
+import { parkingSink } from "./pause/park.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { RunSpans } from "./settle/run_spans.ts";
 
@@ -144,23 +147,30 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
   });
   const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
   const flowStarter = new FlowStarter({
-    runner: new FlowRunner({ js, stream: cfg.stream, kv: flows, store, workerName: cfg.name, now: Date.now }),
+    runner: new FlowRunner({ nc, js, stream: cfg.stream, atomic: atomicBatch, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
     tasks: () => pool.tasks,
     invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
   });
   const revokes = new RevokedSet();
-  const dispatcher = new Dispatcher({
+  // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.
+  const pauses: WorkerPauses<Held> = new WorkerPauses<Held>({
+    nc, stream: cfg.stream, consumer: names.consumer, emit,
+    held: (): Iterable<Held> => dispatcher.held,
+    withdraw: (h) => pool.withdraw(h),
+    handBack: (h, reason) => dispatcher.handBack(h, reason, "paused"),
+  });
+  const dispatcher: Dispatcher = new Dispatcher({
     stream: cfg.stream,
     tasks: () => pool.tasks,
-    submit: (job) => pool.submit(job),
+    submit: (job) => pauses.admit(job.ref) && pool.submit(job),
     withdraw: (h) => pool.withdraw(h),
     terminate: (h) => pool.terminate(h),
     revoked: (id) => revokes.get(id),
@@ -171,7 +181,7 @@ async function wire(
     ackWaitMs: ackWait * 1000,
     workerName: cfg.name,
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
-    sink: jetStreamSink(js, jsm, names),
+    sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
     spans: p.tracer ? new RunSpans(p.tracer) : null,
   });
@@ -180,17 +190,24 @@ async function wire(
     nc,
     stream: cfg.stream,
     consumer: names.consumer,
-    room: () => Math.min(pool.room, dispatcher.room),
-    // Wait on whichever limits now: the pool's room, or result writes in flight.
-    whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
+    room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
+    // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
+    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
     onMessage: (m) => dispatcher.onMessage(m),
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
+  // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.
+  const held = delays === "server" ? new HeldRevokes({ jsm, js, stream: cfg.stream, emitter: events, revoked: (id) => revokes.get(id) !== undefined }) : null;
   // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => dispatcher.revoke(r), {
+  await revokes.watch(revoked, (r) => {
+    dispatcher.revoke(r);
+    void held?.kick();
+  }, {
     onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
   });
+  // And every pause stored so far.
+  await pauses.watch();
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
@@ -198,6 +215,7 @@ async function wire(
     stream: cfg.stream,
     emitter: events,
     revoked: (id) => revokes.get(id) !== undefined,
+    hold: (task, now) => pauses.hold(task, now),
   });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });
@@ -230,7 +248,7 @@ async function wire(
     stopLeases: () => clearInterval(leases),
   });
   const stopWatch = watchStalls({
-    status: () => pool.status(),
+    status: () => ({ ...pool.status(), paused: pauses.gate.allPaused(Object.keys(pool.tasks)) }),
     stallTimeoutMs: cfg.stallTimeout * 1000,
     emitter: events,
     onFatal: (reason) => {
@@ -242,9 +260,9 @@ async function wire(
   delayedRelease.start();
   await presence.start();
   firing.start();
-  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks) });
+  emit({ type: "service.started", stream: cfg.stream, consumer: names.consumer, concurrency: cfg.concurrency, tasks: Object.keys(pool.tasks), delays });
 
-  const closed = close.closed;
+  const closed = close.closed.finally(() => pauses.stop());
   void nc.closed().then((err) => {
     if (!close.closing && err) {
       fatal = `The NATS connection closed: ${errorText(err)}`;

@@ -17,8 +17,10 @@ import { errorText } from "../client/connection.ts";
 import type { QwEvent } from "../core/events.ts";
 import { TasksFileError } from "../core/errors.ts";
 import { dedupWindowShortfall } from "../core/dedup_window.ts";
-import { KvResultStore, type ResultStore } from "../client/result_store.ts";
-import { openRevoked } from "../client/revocations.ts";
+import { delayHolder, type DelayHolder } from "../core/job/delay_hold.ts";
+import { serverFeatures } from "../core/server_features.ts";
+import { KvResultStore, type ResultStore } from "../client/buckets/result_store.ts";
+import { openRevoked } from "../client/buckets/revocations.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flows/flow_runner.ts";
@@ -43,6 +45,10 @@ export interface ServerSide {
   flows: KV;
   /** The work consumer's ack wait in seconds (an existing consumer keeps its own): the pace of renewals and hand-backs. */
   ackWait: number;
+  /** Who holds this process's delayed retries: the server (2.12+, a stream with `allow_msg_schedules`) or qw. */
+  delays: DelayHolder;
+  /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
+  atomicBatch: boolean;
 }
 
 /**
@@ -58,8 +64,11 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit });
-    const windowMs = ((await jsm.streams.info(names.stream)).config.duplicate_window ?? 0) / 1e6;
+    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
+    const { config } = await jsm.streams.info(names.stream);
+    const windowMs = (config.duplicate_window ?? 0) / 1e6;
+    const delays = delayHolder(nc.info?.version, config.allow_msg_schedules);
+    const atomicBatch = serverFeatures(nc.info?.version).atomicBatch && config.allow_atomic === true;
     const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
     if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });
     const js: JetStreamClient = jetstream(nc);
@@ -69,7 +78,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait };
+    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch };
   });
 }
 

@@ -9,7 +9,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { errorText } from "../client/connection.ts";
-import type { RevokedSet } from "../client/revocations.ts";
+import type { RevokedSet } from "../client/buckets/revocations.ts";
 import type { QwEvent } from "../core/events.ts";
 import type { EventPublisher } from "../ops/event_publisher.ts";
 import type { Health, HttpServer } from "../ops/http.ts";

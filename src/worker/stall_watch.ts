@@ -15,7 +15,8 @@ const EVERY_MS = 1000;
 
 /** Options of {@linkcode watchStalls}. */
 export interface StallWatchOptions {
-  status(): PoolStatus;
+  /** The pool's status, and whether every task it runs is paused. */
+  status(): PoolStatus & { paused?: boolean };
   stallTimeoutMs: number;
   emitter: Emitter;
   onFatal(reason: string): void;

@@ -12,8 +12,8 @@ import { headers as makeHeaders } from "@nats-io/nats-core";
 import type { JsMsg } from "@nats-io/jetstream";
 import { prepareJob } from "../../src/client/prepare_job.ts";
 import { encodeFlowStart, encodeJob, type EncodedJob } from "../../src/client/producer.ts";
-import { encodeResult, keyFor } from "../../src/client/result_store.ts";
-import { encodeRevoke } from "../../src/client/revocations.ts";
+import { encodeResult, keyFor } from "../../src/client/buckets/result_store.ts";
+import { encodeRevoke } from "../../src/client/buckets/revocations.ts";
 import { namesFor } from "../../src/client/topology.ts";
 import { type FlowNode, normalizeFlow, startFlow } from "../../src/core/flow.ts";
 import type { Progress, SerializedError, TaskState } from "../../src/core/types.ts";
@@ -23,6 +23,7 @@ import { readDelivery } from "../../src/worker/intake/delivery.ts";
 import type { Held } from "../../src/worker/intake/held.ts";
 import { releaseOf } from "../../src/worker/schedules/delayed_release.ts";
 import { retryJob } from "../../src/worker/settle/job_sink.ts";
+import type { DelayHolder } from "../../src/core/job/delay_hold.ts";
 import { resultRecord } from "../../src/worker/settle/_outcome.ts";
 
 export const SPEC_DIR = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../spec");
@@ -40,6 +41,8 @@ export interface Decoded {
   id: string;
   retries: number;
   flow?: unknown;
+  /** The job's expiry (epoch ms), when it has one. */
+  expires_ms?: number;
 }
 
 export interface JobVector {
@@ -48,6 +51,8 @@ export interface JobVector {
   input: Record<string, unknown> & { stream: string; now_ms: number };
   message: WireMessage;
   release?: WireMessage;
+  /** What the server publishes from a schedule (a job it holds) at the schedule's time. */
+  fired?: WireMessage;
   decoded?: Decoded;
   steps?: WireMessage[];
 }
@@ -102,6 +107,7 @@ export function decode(stream: string, m: WireMessage, seq: number): Decoded {
   const r = readDelivery(delivered(stream, m, seq), stream);
   assert.equal(r.invalid, null, `the worker takes ${m.subject} for a job`);
   const d: Decoded = { task: r.task, id: r.id, retries: r.retries };
+  if (r.expiresAt !== null) d.expires_ms = r.expiresAt;
   if (r.hdr.flow) d.flow = flowOf(new TextEncoder().encode(m.body));
   return d;
 }
@@ -109,18 +115,38 @@ export function decode(stream: string, m: WireMessage, seq: number): Decoded {
 function release(stream: string, m: WireMessage, seq: number): WireMessage {
   const hdrs = makeHeaders();
   for (const [k, v] of Object.entries(m.headers)) hdrs.set(k, v);
-  const r = releaseOf(stream, { subject: m.subject, headers: hdrs, seq });
+  const r = releaseOf(stream, { subject: m.subject, headers: hdrs, seq }, 0);
   return { subject: r.subject, headers: { "Nats-Msg-Id": r.msgId, ...Object.fromEntries(r.headers) }, body: m.body };
+}
+
+/**
+ * What nats-server (2.12+, ADR-51) publishes when the schedule `m` fires, as
+ * its scheduler.go does: on `Nats-Schedule-Target`, the same body and headers
+ * but every `Nats-Schedule*` header, `Nats-Msg-Id`, `Nats-TTL`, `Nats-Rollup`
+ * and `Nats-Expected-*`, with `Nats-Scheduler` (the schedule's subject) and
+ * `Nats-Schedule-Next: purge` (a one-off: the server removes the schedule)
+ * added. The integration test checks a real server's message against it.
+ */
+export function firedByServer(m: WireMessage): WireMessage {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers)) {
+    if (/^(Nats-Schedule|Nats-Expected-)/.test(k) || ["Nats-Msg-Id", "Nats-TTL", "Nats-Rollup"].includes(k)) continue;
+    headers[k] = v;
+  }
+  headers["Nats-Scheduler"] = m.subject;
+  headers["Nats-Schedule-Next"] = "purge";
+  return { subject: m.headers["Nats-Schedule-Target"], headers, body: m.body };
 }
 
 interface EnqueueInput {
   stream: string;
   task: string;
   args: unknown[];
-  options: { id?: string; countdown?: number; eta_ms?: number; headers?: Record<string, string> };
+  options: { id?: string; countdown?: number; eta_ms?: number; headers?: Record<string, string>; expires?: number; expires_ms?: number };
   new_id?: string;
   now_ms: number;
   seq: number;
+  delays?: DelayHolder;
 }
 
 interface FlowInput {
@@ -138,6 +164,7 @@ interface RetryInput {
   retries: number;
   countdown: number;
   now_ms: number;
+  delays?: DelayHolder;
 }
 
 /** The TypeScript code's answer for a job vector's input: everything but `kind`, `description` and `input`. */
@@ -153,8 +180,9 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       countdown: o.countdown,
       eta: o.eta_ms === undefined ? undefined : new Date(o.eta_ms),
       headers: o.headers,
+      expires: o.expires_ms !== undefined ? new Date(o.expires_ms) : o.expires,
     }, i.now_ms);
-    message = wire(encodeJob(i.stream, job, i.now_ms));
+    message = wire(encodeJob(i.stream, job, i.now_ms, { delays: i.delays }));
   } else if (v.kind === "flow") {
     const i = v.input as unknown as FlowInput;
     const id = i.options.id ?? i.new_id!;
@@ -166,13 +194,15 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
     const hdrs = makeHeaders();
     for (const [k, val] of Object.entries(i.delivered.headers)) hdrs.set(k, val);
     const d = decode(i.stream, i.delivered, i.seq);
-    const held = { id: d.id, task: d.task, msg: { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg } as Held;
-    message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms));
+    const msg = { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg;
+    const held = { id: d.id, task: d.task, msg, expiresAt: d.expires_ms ?? null } as Held;
+    message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms, { delays: i.delays }));
   }
   const out: Omit<JobVector, "kind" | "description" | "input"> = { message };
   if (message.subject.startsWith(`${v.input.stream}._delayed.`)) out.release = release(v.input.stream, message, seq);
+  if (message.subject.startsWith(`${v.input.stream}._sched.`)) out.fired = firedByServer(message);
   if (!message.subject.startsWith(`${v.input.stream}._`)) out.decoded = decode(v.input.stream, message, seq);
-  else if (out.release) out.decoded = decode(v.input.stream, out.release, seq);
+  else if (out.release ?? out.fired) out.decoded = decode(v.input.stream, (out.release ?? out.fired)!, seq);
   if (steps) out.steps = steps;
   return out;
 }
@@ -186,6 +216,7 @@ interface ResultInput {
   value?: unknown;
   error?: SerializedError;
   dead_letter?: string;
+  reason?: string;
   progress?: Progress;
 }
 
@@ -199,7 +230,7 @@ export function computeRecord(v: ResultVector): Pick<ResultVector, "bucket" | "k
   const i = v.input as unknown as ResultInput;
   if (i.state === "PENDING") return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: null };
   const seq = { ...i.job, seq: 0 };
-  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter });
+  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter, reason: i.reason });
   if (i.progress) record.progress = i.progress;
   return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: encodeResult(record) };
 }

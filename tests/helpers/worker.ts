@@ -21,7 +21,7 @@ import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { type KV, Kvm } from "@nats-io/kv";
 import { type QwOptions, resolveConfig } from "../../src/core/config/config.ts";
 import { Emitter, type QwEvent, type QwEventType } from "../../src/core/events.ts";
-import { keyFor, type ResultRecord } from "../../src/client/result_store.ts";
+import { keyFor, type ResultRecord } from "../../src/client/buckets/result_store.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { type Names, namesFor } from "../../src/client/topology.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";

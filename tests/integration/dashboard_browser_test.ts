@@ -1,8 +1,8 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core
 // against nats-server, a dist/qw worker and `dist/qw dashboard`. It sees a
 // task's row, counts that change within 2 s of an enqueue, replays a dead
-// letter, looks a running job up and revokes it, and saves a screenshot to
-// .tmp/dashboard.png. Skipped, with how to install it, when chromium is missing.
+// letter, looks a running job up and revokes it, pauses and resumes with the
+// token the tab keeps, and saves a screenshot to .tmp/dashboard.png. Skipped, with how to install it, when chromium is missing.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -124,7 +124,7 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
     }
   });
 
-  it("with a token: the page says it needs one, takes it once from ?token= and keeps it for the tab", { timeout: 60_000 }, async () => {
+  it("with a token: the page says it needs one, takes it once from ?token= and keeps it for the tab; Pause and Resume use it", { timeout: 60_000 }, async () => {
     const { chromium } = await import("playwright-core");
     await (await jetstreamManager(t.nc)).streams.add({ name: "tok", subjects: ["tok.>"] });
     const dash = spawnQw(["dashboard", "--stream", "tok", "--server", t.srv.url, "--http", "127.0.0.1:0", "--http-token", "s3cret"]);
@@ -139,6 +139,19 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
       assert.equal(page.url(), url, "the token leaves the address bar");
       await page.reload();
       await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("live"));
+
+      // Pause and resume with the page's buttons: POSTs that carry the token the tab keeps.
+      await page.click("#pause-stream-button");
+      await page.waitForFunction(() => document.querySelector("#pause-stream")?.getAttribute("data-paused") === "1", undefined, { timeout: 5000 });
+      assert.match(await page.textContent("#pause-stream") ?? "", /Stream paused until resumed by dashboard/);
+      await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("paused"), undefined, { timeout: 5000 });
+      await page.fill("#pause-task", "add");
+      await page.click("#pause-task-form button");
+      await page.waitForSelector('[data-paused-task="add"]', { timeout: 5000 });
+      await page.click('[data-paused-task="add"] button');
+      await page.click("#resume-stream");
+      await page.waitForFunction(() => document.querySelector("#pause-stream")?.getAttribute("data-paused") === "0", undefined, { timeout: 5000 });
+      await page.waitForFunction(() => document.querySelector('[data-paused-task="add"]') === null, undefined, { timeout: 5000 });
     } finally {
       await browser.close();
       assert.equal(await qwStop(dash), 0, dash.output());

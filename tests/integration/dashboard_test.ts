@@ -172,4 +172,32 @@ describe("dashboard API", () => {
       await stop();
     }
   });
+
+  it("pause and resume: POSTs need the token; the overview shows what is paused; a job waits while paused and runs after resume", SLOW, async () => {
+    const { client, call, stop } = await setUp("s3cret");
+    const auth = "Bearer s3cret";
+    try {
+      assert.equal((await call("POST", "/api/pause")).status, 401, "no token: refused");
+      assert.equal((await call("POST", "/api/pause", { auth: "Bearer wrong" })).status, 401);
+      assert.deepEqual((await call("GET", "/api/overview", { auth })).body.paused, [], "nothing paused: the refused POST paused nothing");
+      const p = await call("POST", "/api/pause", { auth, body: {} });
+      assert.equal(p.status, 200, JSON.stringify(p.body));
+      assert.equal(p.body.paused, true);
+      const t = await call("POST", "/api/pause", { auth, body: { task: "add", until: "2999-01-01T00:00:00Z" } });
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      const bad = await call("POST", "/api/pause", { auth, body: { until: "soon" } });
+      assert.equal(bad.status, 400);
+      const paused = (await call("GET", "/api/overview", { auth })).body.paused as { task: string | null; until: string | null; by: string }[];
+      assert.deepEqual(paused.map((x) => [x.task, x.until, x.by]), [[null, null, "dashboard"], ["add", "2999-01-01T00:00:00.000Z", "dashboard"]]);
+      const id = await client.enqueue("add", [2, 3]);
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal((await client.state(id)).state, "PENDING", "no job starts while paused");
+      assert.equal((await call("POST", "/api/resume", { auth })).status, 200);
+      assert.equal((await call("POST", "/api/resume", { auth, body: { task: "add" } })).status, 200);
+      assert.equal((await client.result(id, { timeout: 15 })).state, "SUCCESS");
+      assert.deepEqual((await call("GET", "/api/overview", { auth })).body.paused, []);
+    } finally {
+      await stop();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // Workflows with real dist/qw processes: chain, group, chord, a chain with a
-// chord, failures in a chain and in a chord member, and kill -9 of one of two
+// chord, failures in a chain and in a chord member, a chord's members fanned
+// out as atomic batches (2.12+) and expanded twice, and kill -9 of one of two
 // processes during a chord of 1,000 members.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { type Client, connectClient } from "../../src/client/client.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
+import { serverFeatures } from "../../src/core/server_features.ts";
 
 const SLOW = { timeout: 90_000 };
 const TASKS = "tests/fixtures/tasks/flows.ts";
@@ -76,6 +78,55 @@ describe("workflows", () => {
       assert.equal((await client.get(`${d}.0.body`)).state, "PENDING", "the body never ran");
     } finally {
       await stop();
+    }
+  });
+
+  it("a chord's 1,500 members go out as atomic batches of 1,000 and 500 on 2.12+ (one by one before); expanded twice, each runs once", SLOW, async () => {
+    stream = "fanout";
+    const runs = join(t.dir, "fanout-runs.txt");
+    const qw = spawnQw(["--stream", stream, "--tasks", TASKS, "--server", t.srv.url, "--concurrency", "4"], { env: { QW_FLOW_RUNS: runs } });
+    // Every member as published, seen from outside by a plain subscriber.
+    const seen: { batch: string; seq: string; commit: string }[] = [];
+    const sub = t.nc.subscribe(`${stream}.sq`, {
+      callback: (_e, m) => void seen.push({ batch: m.headers?.get("Nats-Batch-Id") ?? "", seq: m.headers?.get("Nats-Batch-Sequence") ?? "", commit: m.headers?.get("Nats-Batch-Commit") ?? "" }),
+    });
+    const lines = () => {
+      try {
+        return readFileSync(runs, "utf8").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      await qwStarted(qw);
+      client = await connectClient({ servers: t.srv.url, stream });
+      const n = 1500;
+      const flow = chord(group(...Array.from({ length: n }, (_, i) => sig("sq", [i]))), sig("total"));
+      const id = await client.enqueueFlow(flow);
+      const r = await client.result<{ n: number; sum: number }>(id, { timeout: 60 });
+      assert.equal(r.state, "SUCCESS");
+      assert.equal(r.result!.n, n);
+      // The same start again under another dedup id, as after a crash between publishing the members and acking
+      // the start: the members' dedup ids make the stream refuse them all.
+      await t.nc.request(`${stream}._flow`, JSON.stringify({ id, flow }), { timeout: 5000 });
+      await waitFor(() => seen.length >= 2 * n, { timeoutMs: 20_000, message: () => `the second expansion published ${seen.length - n}` });
+      await sleep(1000);
+      const counts = new Map<string, number>();
+      for (const l of lines()) counts.set(l, (counts.get(l) ?? 0) + 1);
+      assert.equal(counts.size, n + 1, "every member and the body ran");
+      assert.ok([...counts.values()].every((k) => k === 1), "none ran twice");
+      const first = seen.slice(0, n);
+      if (serverFeatures(t.nc.info?.version).atomicBatch) {
+        assert.equal(new Set(first.map((m) => m.batch)).size, 2, "two batches");
+        assert.deepEqual(first.flatMap((m, i) => (m.commit === "1" ? [i] : [])), [999, 1499]);
+        assert.deepEqual([first[0].seq, first[999].seq, first[1000].seq, first[1499].seq], ["1", "1000", "1", "500"]);
+      } else {
+        assert.ok(first.every((m) => m.batch === ""), "no batch headers on a server without atomic batches");
+      }
+    } finally {
+      sub.unsubscribe();
+      await client?.close();
+      assert.equal(await qwStop(qw), 0);
     }
   });
 

@@ -8,7 +8,7 @@ import { headers as makeHeaders } from "@nats-io/nats-core";
 import { resolveConfig } from "../../src/core/config/config.ts";
 import type { QwEvent } from "../../src/core/events.ts";
 import { startService } from "../../src/worker/service.ts";
-import { MemoryResultStore, type ResultRecord } from "../../src/client/result_store.ts";
+import { MemoryResultStore, type ResultRecord } from "../../src/client/buckets/result_store.ts";
 import { useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ResultRecord } from "../../src/client/result_store.ts";
+import type { ResultRecord } from "../../src/client/buckets/result_store.ts";
 import { ROOT, runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";

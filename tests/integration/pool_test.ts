@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { resolveConfig } from "../../src/core/config/config.ts";
 import { startService } from "../../src/worker/service.ts";
-import { MemoryResultStore } from "../../src/client/result_store.ts";
+import { MemoryResultStore } from "../../src/client/buckets/result_store.ts";
 import { useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 

@@ -13,7 +13,7 @@ import { type Client, connectClient } from "../../src/client/client.ts";
 import { resolveConfig } from "../../src/core/config/config.ts";
 import { ResultTimeoutError } from "../../src/core/errors.ts";
 import { Emitter, type QwEvent } from "../../src/core/events.ts";
-import { KvResultStore, type ResultRecord } from "../../src/client/result_store.ts";
+import { KvResultStore, type ResultRecord } from "../../src/client/buckets/result_store.ts";
 import { type Service, startService } from "../../src/worker/service.ts";
 import { namesFor } from "../../src/client/topology.ts";
 import { NatsServer } from "../helpers/nats_server.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { namesFor } from "../../src/client/topology.ts";
-import { keyFor } from "../../src/client/result_store.ts";
+import { keyFor } from "../../src/client/buckets/result_store.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";

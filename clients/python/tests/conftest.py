@@ -27,7 +27,8 @@ def _free_port() -> int:
 
 class NatsServer:
     def __init__(self) -> None:
-        binary = shutil.which("nats-server")
+        # NATS_SERVER_BIN picks the server, as in the TypeScript suite (make test sets it to 2.15.3); else PATH's.
+        binary = os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server")
         if binary is None:
             pytest.fail("nats-server is not on PATH: install it (make install runs scripts/ensure_nats_server.sh)")
         self.dir = tempfile.mkdtemp(prefix="qwjobs-nats-")

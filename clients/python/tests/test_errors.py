@@ -39,6 +39,15 @@ def test_bad_id_countdown_eta_headers() -> None:
     assert "a printable name" in message_of(lambda: encode_job("jobs", "add", [], id="x", now_ms=NOW, headers={"A": "b\nc"}))
 
 
+def test_bad_expires() -> None:
+    assert message_of(lambda: encode_job("jobs", "add", [], id="x", now_ms=NOW, expires=0)) == (
+        "Cannot enqueue job as 'expires' must be > 0 seconds: current value is \"0\""
+    )
+    assert "'expires' must be seconds (a number > 0) or a datetime" in message_of(
+        lambda: encode_job("jobs", "add", [], id="x", now_ms=NOW, expires="60")
+    )
+
+
 def test_args_not_json() -> None:
     assert "'args' must be JSON-serializable" in message_of(lambda: encode_job("jobs", "add", [object()], id="x", now_ms=NOW))
     assert "'args' must be JSON-serializable" in message_of(lambda: encode_job("jobs", "add", [float("nan")], id="x", now_ms=NOW))

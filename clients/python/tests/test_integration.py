@@ -9,7 +9,10 @@ import pytest
 
 import qwjobs
 from qwjobs import Job, chain, chord, group, si, sig
+from qwjobs.batch import atomic_batch_server
 from qwjobs.sync import Client as SyncClient
+
+from qwjobs.wire import schedule_token, server_holds
 
 from .conftest import Qw, qw_init
 
@@ -34,6 +37,22 @@ async def test_enqueue_runs_in_qw_and_the_result_is_read(nats_server, stream, qw
         assert time.monotonic() - t0 >= 0.9
 
 
+async def test_a_countdown_from_python_is_held_by_the_server_on_2_12(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 2, 2, id="py-held", countdown=1)
+        info = await client.js.stream_info(stream, subjects_filter=">")
+        v = client.nc.connected_server_version
+        held = server_holds(f"{v.major}.{v.minor}", True)
+        want = f"{stream}._sched.add.{schedule_token('py-held:eta')}" if held else f"{stream}._delayed.add"
+        assert info.state.subjects == {want: 1}
+        w = Qw(nats_server, stream)
+        try:
+            assert (await client.wait(id, timeout=30)).value == 4
+        finally:
+            w.stop()
+
+
 async def test_flows_from_python(nats_server, stream, qw: Qw) -> None:
     async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
         c = await client.enqueue_flow(chord(group(sig("square", 2), sig("square", 3)), sig("sum")), id="report-7")
@@ -56,6 +75,21 @@ async def test_revoke_from_python(nats_server, stream) -> None:
             r = await client.wait(id, timeout=30)
             assert r.state == "REVOKED"
             assert await client.revoke(id) == qwjobs.Revoke(False, "REVOKED")
+        finally:
+            w.stop()
+
+
+async def test_an_expired_job_from_python_never_runs(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2, expires=1)
+        far = await client.enqueue("add", 2, 2, expires=600)
+        await asyncio.sleep(2)
+        w = Qw(nats_server, stream)
+        try:
+            r = await client.wait(id, timeout=30)
+            assert (r.state, r.reason, r.value) == ("REVOKED", "expired", None)
+            assert (await client.wait(far, timeout=30)).value == 4
         finally:
             w.stop()
 
@@ -95,3 +129,43 @@ async def test_wait_times_out_with_the_state(nats_server, stream) -> None:
         id = await client.enqueue("add", 1, 2)
         with pytest.raises(qwjobs.ResultTimeoutError, match=r'within 0.5 s: current state is "PENDING"'):
             await client.wait(id, timeout=0.5)
+
+
+async def test_enqueue_many_goes_in_atomic_batches_on_2_12(nats_server, stream) -> None:
+    """2,500 jobs: ids in order; on 2.12+ with allow_atomic the stored messages carry batches of 1,000, 1,000 and 500."""
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        ids = await client.enqueue_many(Job("add", (i, i), id=f"m-{i}") for i in range(2500))
+        assert ids == [f"m-{i}" for i in range(2500)]
+        info = await client.js.stream_info(stream)
+        v = client.nc.connected_server_version
+        atomic = atomic_batch_server(f"{v.major}.{v.minor}")
+        assert (getattr(info.config, "allow_atomic", None) is True) == atomic
+        assert info.state.messages == 2500
+        commits = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            m = await client.js.get_msg(stream, seq)
+            if (m.headers or {}).get("Nats-Batch-Commit") == "1":
+                commits.append(seq - info.state.first_seq)
+        assert commits == ([999, 1999, 2499] if atomic else [])
+        again = await client.enqueue_many(Job("add", (i, i), id=f"m-{i}") for i in range(2501))
+        assert len(again) == 2501
+        assert (await client.js.stream_info(stream)).state.messages == 2501, "the ids stored already were not stored again"
+
+
+async def test_enqueue_many_waits_for_a_free_batch_slot(nats_server, stream) -> None:
+    """On 2.12+ a batch refused as the stream has 50 batches open is sent again once one closes."""
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        v = client.nc.connected_server_version
+        if not atomic_batch_server(f"{v.major}.{v.minor}"):
+            pytest.skip("no atomic batches before nats-server 2.12")
+        for b in range(50):
+            await client.nc.publish(f"{stream}.add", b"{}", headers={"Nats-Batch-Id": f"open-{b}", "Nats-Batch-Sequence": "1"})
+        await client.nc.flush()
+        sent = asyncio.ensure_future(client.enqueue_many([("add", (1, 1)), ("add", (2, 2))]))
+        await asyncio.sleep(0.15)
+        commit = {"Nats-Batch-Id": "open-0", "Nats-Batch-Sequence": "2", "Nats-Batch-Commit": "1"}
+        await client.nc.request(f"{stream}.add", b"{}", headers=commit, timeout=5)
+        assert len(await sent) == 2
+        assert (await client.js.stream_info(stream)).state.messages == 4

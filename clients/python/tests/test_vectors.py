@@ -18,6 +18,7 @@ from qwjobs.wire import (
     encode_revoke,
     results_bucket,
     revoked_bucket,
+    server_holds,
 )
 
 SPEC = Path(__file__).resolve().parents[3] / "spec"
@@ -55,9 +56,13 @@ def test_job_vector(name: str, v: dict[str, Any]) -> None:
         eta = None
         if "eta_ms" in o:
             eta = datetime.fromtimestamp(o["eta_ms"] / 1000, tz=timezone.utc)
+        expires = o.get("expires")
+        if "expires_ms" in o:
+            expires = datetime.fromtimestamp(o["expires_ms"] / 1000, tz=timezone.utc)
         m = encode_job(
             i["stream"], i["task"], i["args"], id=o.get("id", i.get("new_id")), now_ms=i["now_ms"],
-            countdown=o.get("countdown"), eta=eta, headers=o.get("headers"),
+            countdown=o.get("countdown"), eta=eta, headers=o.get("headers"), expires=expires,
+            server_held=i.get("delays") == "server",
         )
     else:
         m = encode_flow_start(i["stream"], o.get("id", i.get("new_id")), normalize(node_of(i["flow"])))
@@ -90,6 +95,7 @@ def test_result_vector(name: str, v: dict[str, Any]) -> None:
     e = i.get("error")
     assert (r.error and (r.error.name, r.error.message, r.error.stack)) == (e and (e["name"], e["message"], e.get("stack")))
     assert r.dead_letter == i.get("dead_letter")
+    assert r.reason == i.get("reason")
     p = i.get("progress")
     assert (r.progress and (r.progress.fraction, r.progress.meta)) == (p and (p["fraction"], p["meta"]))
     assert r.ready == (i["state"] in ("SUCCESS", "FAILURE", "REVOKED"))
@@ -104,3 +110,20 @@ def test_revoke_vector(name: str, v: dict[str, Any]) -> None:
     assert revoked_bucket(i["stream"]) == v["bucket"]
     assert key_for(i["id"]) == v["key"]
     assert encode_revoke(i["id"], terminate=i["terminate"], at=i["at"]).decode("utf-8") == v["value"]
+
+
+@pytest.mark.parametrize(
+    "version,flag,want",
+    [
+        ("2.9.10", True, False),
+        ("2.11.4", True, False),
+        ("2.12.0", True, True),
+        ("2.12.0", False, False),
+        ("2.12.0", None, False),
+        ("v2.15.3", True, True),
+        ("3.0", True, True),
+        ("", True, False),
+    ],
+)
+def test_server_holds(version: str, flag: object, want: bool) -> None:
+    assert server_holds(version, flag) is want  # type: ignore[arg-type]

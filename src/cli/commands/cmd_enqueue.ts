@@ -1,8 +1,9 @@
 /**
  * `qw enqueue TASK [ARG...]`: publish a job and print its id. Each ARG is a
  * JSON value, or a string when it is not valid JSON; `--json '[...]'` gives
- * the args as one array. `--count N` publishes N copies, pipelined, with a
- * progress bar on a terminal and a summary line with the rate.
+ * the args as one array. `--count N` publishes N copies with the client's
+ * `sendMany()` (atomic batches of 1,000 on 2.12+ where the stream allows it,
+ * else pipelined), with a progress bar on a terminal and a summary line with the rate.
  *
  * @module
  */
@@ -11,8 +12,8 @@ import { type Client, connectClient, type EnqueueOptions, prepareJob } from "../
 import type { CommandContext } from "../context.ts";
 import { errorText } from "../../client/connection.ts";
 
-/** Publishes in flight at once with `--count`. */
-export const WINDOW = 1000;
+/** Jobs handed to the client's `sendMany()` at once with `--count`: ten atomic batches. */
+export const SLICE = 10_000;
 
 /** A positional argument: its JSON value, or the string itself. Pure. */
 export function parseArg(text: string): unknown {
@@ -43,6 +44,7 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
   const options: EnqueueOptions = {
     countdown: flags.countdown ?? undefined,
     eta: flags.eta === null ? undefined : new Date(flags.eta),
+    expires: flags.expires === null ? undefined : typeof flags.expires === "number" ? flags.expires : new Date(flags.expires),
     headers: Object.fromEntries(flags.headers),
   };
   // Bad input fails here, before connecting.
@@ -74,7 +76,6 @@ async function enqueueMany(
   const started = performance.now();
   let done = 0;
   let duplicates = 0;
-  let failure: unknown = null;
   let drawn = 0;
   const draw = (force = false) => {
     const now = performance.now();
@@ -82,21 +83,19 @@ async function enqueueMany(
     drawn = now;
     ctx.err(`\r${progressLine(done, count, now - started)}`);
   };
-  // A FIFO window: await the oldest publish when WINDOW are in flight.
-  const window: Promise<void>[] = [];
-  for (let i = 1; i <= count && failure === null; i++) {
-    if (window.length >= WINDOW) await window.shift();
-    const p = client.send(task, args, { ...options, id: copyId(id, i, count) }).then(
-      (r) => {
-        done++;
-        if (r.duplicate) duplicates++;
-        draw();
-      },
-      (e) => void (failure ??= e),
-    );
-    window.push(p);
+  let failure: unknown = null;
+  // The client's enqueueMany (atomic batches where the server has them), a slice at a time to bound memory.
+  for (let first = 1; first <= count && failure === null; first += SLICE) {
+    const n = Math.min(SLICE, count - first + 1);
+    const jobs = Array.from({ length: n }, (_, k) => ({ task, args, options: { ...options, id: copyId(id, first + k, count) } }));
+    const before = done;
+    try {
+      const receipts = await client.sendMany(jobs, { onProgress: (d) => (done = before + d, draw()) });
+      duplicates += receipts.filter((r) => r.duplicate).length;
+    } catch (e) {
+      failure = e;
+    }
   }
-  await Promise.all(window);
   if (ctx.isTTY) {
     draw(true);
     ctx.err("\n");

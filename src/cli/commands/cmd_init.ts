@@ -13,7 +13,7 @@ import type { CommandContext } from "../context.ts";
 import type { QwEvent } from "../../core/events.ts";
 import { errorText, openConnection } from "../../client/connection.ts";
 import { ensureTopology, type Names, namesFor } from "../../client/topology.ts";
-import { KvResultStore } from "../../client/result_store.ts";
+import { KvResultStore } from "../../client/buckets/result_store.ts";
 import { settingUp } from "../../worker/setup.ts";
 import { isNotFound } from "../../client/server_errors.ts";
 
@@ -77,6 +77,7 @@ export async function runInit(ctx: CommandContext): Promise<number> {
       await ensureTopology(jsm, names, {
         ackWait: config.ackWait,
         setAckWait: true,
+        serverVersion: nc.info?.version,
         emit: (e) => void (e.type === "consumer.ack_wait" ? emit(e) : null),
       });
       if (config.results) await KvResultStore.open(nc, names.resultsBucket, { ttl: config.resultTtl });

@@ -11,6 +11,7 @@ import { connectClient } from "../../client/client.ts";
 import type { CommandContext } from "../context.ts";
 import { formatReport, formatWorkers } from "../../ops/inspect.ts";
 import { gatherReport } from "../../ops/server_view.ts";
+import { activePauses, describePause, pauseJson } from "../../ops/pause_control.ts";
 
 /** Runs `qw inspect`; resolves to the exit code. */
 export async function runInspect(ctx: CommandContext): Promise<number> {
@@ -21,7 +22,13 @@ export async function runInspect(ctx: CommandContext): Promise<number> {
     if (ctx.cli.flags.workers) {
       ctx.out(ctx.cli.flags.json ? JSON.stringify({ workers: report.workers }) + "\n" : formatWorkers(report.workers, Date.now()) + "\n");
     } else {
-      ctx.out(ctx.cli.flags.json ? JSON.stringify(report) + "\n" : formatReport(report, Date.now()));
+      // What is paused (qw pause): a line each, or `paused` in the JSON.
+      const paused = await activePauses(client.jsm, config.stream);
+      if (ctx.cli.flags.json) ctx.out(JSON.stringify({ ...report, paused: paused.map(pauseJson) }) + "\n");
+      else {
+        const lines = paused.map((p) => `Paused: ${describePause(config.stream, p)}\n`).join("");
+        ctx.out(formatReport(report, Date.now()) + (lines || "Paused: nothing\n"));
+      }
     }
     return 0;
   } finally {

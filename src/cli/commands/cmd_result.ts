@@ -19,6 +19,7 @@ export function resultView(r: TaskResult | PendingResult): Record<string, unknow
   if (rec.state === "SUCCESS") view.result = rec.result ?? null;
   if (rec.progress !== undefined) view.progress = rec.progress;
   if (rec.deadLetter !== undefined) view.deadLetter = rec.deadLetter;
+  if (rec.reason !== undefined) view.reason = rec.reason;
   if (rec.error !== undefined) view.error = rec.error;
   Object.assign(view, {
     retries: rec.retries,

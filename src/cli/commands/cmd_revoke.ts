@@ -1,6 +1,6 @@
 /**
- * `qw revoke ID [ID...] [--terminate]`: revoke jobs durably (see
- * client/revocations.ts). Prints one line per id; exits 0 when every id was
+ * `qw revoke ID [ID...] [--terminate] [--ttl SECONDS]`: revoke jobs durably (see
+ * client/buckets/revocations.ts). Prints one line per id; exits 0 when every id was
  * revoked, 1 when one had already ended (left as it is), 3 when the revoke
  * could not be stored.
  *
@@ -19,7 +19,7 @@ export async function runRevoke(ctx: CommandContext): Promise<number> {
     const client = await connectClient(ctx.config, { events: ctx.events });
     try {
       for (const id of positionals) {
-        const r = await client.revoke(id, { terminate: flags.terminate });
+        const r = await client.revoke(id, { terminate: flags.terminate, ttl: flags.ttl ?? undefined });
         if (r.revoked) {
           const how = flags.terminate ? "; terminated if it is running" : "; a running job finishes";
           ctx.out(`Revoked '${id}' (state ${r.state})${how}\n`);

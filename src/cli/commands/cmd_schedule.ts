@@ -6,9 +6,9 @@
  * @module
  */
 
-import { openBucket } from "../../client/buckets.ts";
+import { openBucket } from "../../client/buckets/buckets.ts";
 import { type Client, connectClient, streamNotFound } from "../../client/client.ts";
-import { KvScheduleStore, type ScheduleRecord } from "../../client/schedule_store.ts";
+import { KvScheduleStore, type ScheduleRecord } from "../../client/buckets/schedule_store.ts";
 import { namesFor } from "../../client/topology.ts";
 import { formatSchedules, scheduleRow, type ScheduleRow } from "../../ops/schedules.ts";
 import type { CommandContext } from "../context.ts";

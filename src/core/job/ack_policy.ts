@@ -9,6 +9,7 @@
 
 import { type RandomSource, retryCountdown } from "./backoff.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../types.ts";
+import { EXPIRED_REASON } from "./expiry.ts";
 
 /** How one execution of a job ended, as the pool reports it. */
 export type Outcome =
@@ -20,7 +21,9 @@ export type Outcome =
   | { kind: "worker_lost"; error: SerializedError }
   | { kind: "time_limit"; error: SerializedError }
   | { kind: "invalid"; reason: string }
-  | { kind: "revoked"; reason: string };
+  | { kind: "revoked"; reason: string }
+  /** Not started by its expiry (epoch ms `at`): never runs. */
+  | { kind: "expired"; at: number };
 
 /** The task options the decision reads. */
 export type AckPolicy = Pick<
@@ -62,7 +65,8 @@ export type OutcomeEvent =
   | "job.requeued"
   | "job.rejected"
   | "job.ignored"
-  | "job.revoked";
+  | "job.revoked"
+  | "job.expired";
 
 /** The full decision for one execution. */
 export interface Decision {
@@ -78,6 +82,10 @@ export interface Decision {
   deadLetter?: string;
   /** Something a user should know that the state does not say. */
   note?: string;
+  /** Stored with a REVOKED record: why it did not run (`expired`). */
+  reason?: string;
+  /** The expiry (epoch ms) of an expired job. */
+  expiresAt?: number;
 }
 
 const MAX_RETRIES_EXCEEDED: SerializedError = {
@@ -92,6 +100,10 @@ const MAX_RETRIES_EXCEEDED: SerializedError = {
 export function admitDelivery(deliveryCount: number, maxDeliveries: number): boolean {
   return deliveryCount <= maxDeliveries;
 }
+
+/** Why a job delivered for run `run`, over the cap, is not run again. Pure. */
+export const capReason = (run: number, maxDeliveries: number): string =>
+  `Delivered ${run} times, over the cap of 'maxDeliveries' (${maxDeliveries}): not run again`;
 
 /** Decide the broker action, state and event for one outcome. */
 export function decideAck(outcome: Outcome, ctx: DecisionContext): Decision {
@@ -147,6 +159,16 @@ function decide(outcome: Outcome, ctx: DecisionContext): Decision {
     case "revoked":
       // Revoked: never runs again, whatever its ack mode; acked, not dead-lettered.
       return { broker: late ? { op: "ack" } : settled, state: "REVOKED", event: "job.revoked", note: outcome.reason };
+    case "expired":
+      // As a revoke: never runs, whatever its ack mode; acked, not dead-lettered.
+      return {
+        broker: late ? { op: "ack" } : settled,
+        state: "REVOKED",
+        event: "job.expired",
+        reason: EXPIRED_REASON,
+        expiresAt: outcome.at,
+        note: `expired at ${new Date(outcome.at).toISOString()} before it started`,
+      };
     case "invalid":
       return {
         broker: { op: "term", reason: outcome.reason },

@@ -85,6 +85,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     autoretryFor: (options.autoretryFor ?? []).map(matcherName),
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
+    expires: options.expires ?? null,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }

@@ -49,12 +49,13 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   rateLimit: rateLimitRule,
   trackStarted: booleanRule,
   ignoreResult: booleanRule,
+  expires: numberRule({ min: 0, exclusive: true, nullable: true }),
   bind: booleanRule,
   schedule: scheduleRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;

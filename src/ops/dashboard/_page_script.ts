@@ -209,7 +209,7 @@ export const PAGE_JS = String.raw`
   function showJob(id) {
     return api("GET", "/api/job/" + encodeURIComponent(id)).then(function (r) {
       var rows = [["task", r.task], ["retries", r.retries], ["deliveries", r.deliveryCount], ["worker", r.worker],
-        ["finished", r.finishedAt && FINAL[r.state] ? new Date(r.finishedAt).toLocaleString() : null], ["dead-lettered", r.deadLetter]];
+        ["finished", r.finishedAt && FINAL[r.state] ? new Date(r.finishedAt).toLocaleString() : null], ["dead-lettered", r.deadLetter], ["reason", r.reason]];
       var parts = [h("div", {}, h("span", { class: "mono", text: r.id }), " ", h("span", { class: "state " + r.state, id: "job-state", text: r.state }))];
       if (r.runningOn && r.runningOn.length) parts.push(h("div", { class: "msg", text: "Running now on " + r.runningOn.join(", ") }));
       else if (r.state === "PENDING") parts.push(h("div", { class: "msg", text: "No record: waiting to run, unknown id, or its record expired" }));
@@ -247,9 +247,11 @@ export const PAGE_JS = String.raw`
       renderWorkers(o.workers);
       renderSchedules(o.schedules);
       renderChart(o.rate);
+      if (window.qwPaused) window.qwPaused(o);
       var st = $("status");
       st.className = "";
-      st.textContent = "live · " + new Date(o.at).toLocaleTimeString() + (o.consumerFound ? "" : " · no worker has run on this stream yet");
+      st.textContent = "live · " + new Date(o.at).toLocaleTimeString() + (o.consumerFound ? "" : " · no worker has run on this stream yet") +
+        ((o.paused || []).some(function (p) { return p.task === null; }) ? " · paused" : "");
       var key = o.totals.deadLettered + ":" + o.deadLetterSeq;
       if (dlqSeen !== key) { dlqSeen = key; return loadDlq(); }
     }).catch(function (e) {

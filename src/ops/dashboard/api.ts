@@ -7,6 +7,7 @@
  * - `GET /api/job/:id`: the job's record, or `{ id, state: "PENDING" }`.
  * - `GET /api/dlq`: the most recent dead letters and how many there are; `GET /api/dlq/:seq`: one, with body and headers.
  * - `POST /api/dlq/:seq/replay`, `POST /api/dlq/purge`, `POST /api/job/:id/revoke` (body `{"terminate": true}` optional).
+ * - `POST /api/pause` (body `{"task": "T", "until": "ISO date"}`, both optional), `POST /api/resume` (body `{"task": "T"}` optional).
  *
  * @module
  */
@@ -14,6 +15,7 @@
 import { errorText } from "../../client/connection.ts";
 import type { DeadLetter } from "../dlq.ts";
 import type { DashboardOps } from "./source.ts";
+import { pauseRequest } from "./pause_api.ts";
 
 /** A response: status and a JSON value. */
 export interface ApiResponse {
@@ -76,6 +78,11 @@ export async function route(method: string, path: string, body: string, ops: Das
         const seq = seqOf(parts[1]);
         if (seq === null) return err(400, `Cannot replay dead letter as SEQ must be an integer >= 1: current value is "${parts[1]}"`);
         return ok({ ...(await ops.replay(seq)), replayed: true });
+      }
+      if (parts.length === 1 && (parts[0] === "pause" || parts[0] === "resume")) {
+        const req = pauseRequest(parts[0], body, Date.now());
+        if (typeof req === "string") return err(400, req);
+        return ok(parts[0] === "pause" ? await ops.pause(req.task, req.until) : await ops.resume(req.task));
       }
       if (parts.length === 3 && parts[0] === "job" && parts[2] === "revoke") {
         let terminate = false;

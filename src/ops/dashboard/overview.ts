@@ -8,7 +8,8 @@
  * - `waiting`: stored on `<stream>.<task>` and not running: not yet delivered,
  *   held by a worker but not started, or waiting for a retry's countdown
  *   (stored jobs minus the running ones not acked yet, acksLate).
- * - `delayed`: stored on `<stream>._delayed.<task>`: a countdown or eta not due.
+ * - `delayed`: a countdown or eta not due: stored on `<stream>._delayed.<task>`,
+ *   or held by the server as a schedule on `<stream>._sched.<task>.<token>`.
  * - `running`, `succeeded`, `failed`, `retried`: summed over the records of
  *   the workers online now (refreshed every 5 s), since each one started.
  * - `deadLettered`: stored on `<stream>_dlq.<task>` until replayed or purged.
@@ -36,6 +37,8 @@ export interface TaskRow {
 /** What `GET /api/overview` answers. */
 export interface Overview {
   stream: string;
+  /** What is paused now (`qw pause`): the whole stream (task null) and tasks; set by the source. */
+  paused?: { task: string | null; until: string | null; by: string; at: string }[];
   /** ISO time of the snapshot. */
   at: string;
   totals: {

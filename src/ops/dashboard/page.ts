@@ -8,6 +8,7 @@
 
 import { PAGE_CSS } from "./_page_style.ts";
 import { PAGE_JS } from "./_page_script.ts";
+import { PAUSE_JS } from "./_page_pause.ts";
 import { UPLOT_CSS, UPLOT_JS } from "./_vendor.ts";
 
 /** A static file the dashboard serves. */
@@ -43,6 +44,7 @@ export function pageHtml(stream: string): string {
     <form class="lookup" id="lookup"><input type="text" id="job-id" placeholder="task id" autocomplete="off"><button type="submit">Look up</button></form>
     <div id="job"></div>
   </section>
+  <section class="card"><h2>Pause <span class="hint">no new job starts; running jobs finish</span></h2><div id="pause"></div><div class="msg" id="pause-msg"></div></section>
   <section class="card"><h2>Schedules</h2><div class="scroll" id="schedules"></div></section>
   <section class="card wide"><h2>Dead letters <span class="hint" id="dlq-count"></span><span class="right"><button class="danger" id="purge">Purge all</button></span></h2>
     <div class="msg" id="dlq-msg"></div><div class="scroll" id="dlq"></div><div id="dlq-show"></div>
@@ -57,6 +59,7 @@ export function pageHtml(stream: string): string {
 </main>
 <script src="/assets/uplot.js"></script>
 <script src="/assets/page.js"></script>
+<script src="/assets/pause.js"></script>
 </body>
 </html>
 `;
@@ -68,4 +71,5 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   "/assets/uplot.css": { type: "text/css; charset=utf-8", body: UPLOT_CSS },
   "/assets/page.js": { type: "text/javascript; charset=utf-8", body: PAGE_JS },
   "/assets/page.css": { type: "text/css; charset=utf-8", body: PAGE_CSS },
+  "/assets/pause.js": { type: "text/javascript; charset=utf-8", body: PAUSE_JS },
 };

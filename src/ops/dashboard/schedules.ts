@@ -9,7 +9,7 @@
  */
 
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { listKeys, openBucket } from "../../client/buckets.ts";
+import { listKeys, openBucket } from "../../client/buckets/buckets.ts";
 
 /** One schedule as the page shows it. */
 export interface ScheduleRow {

@@ -16,12 +16,13 @@ import { namesFor } from "../../client/topology.ts";
 import { type DeadLetter, DeadLetters, parseDeadLetter, type Replayed } from "../dlq.ts";
 import { buildReport } from "../inspect.ts";
 import { readServerView } from "../server_view.ts";
-import { openBucket } from "../../client/buckets.ts";
+import { openBucket } from "../../client/buckets/buckets.ts";
 import { listWorkers, type WorkerRecord } from "../presence.ts";
 import { buildOverview, type Overview } from "./overview.ts";
 import { RateHistory } from "./rate.ts";
 import { readSchedules } from "./schedules.ts";
 import { isNotFound, isStreamNotFound } from "../../client/server_errors.ts";
+import { activePauses, pause, pauseJson, resume } from "../pause_control.ts";
 
 /** A job's record, and the workers running it now (from their records) when it has not ended. */
 export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
@@ -38,6 +39,19 @@ export interface DashboardOps {
   replay(seq: number): Promise<Replayed>;
   purge(): Promise<number>;
   revoke(id: string, terminate: boolean): Promise<{ revoked: boolean; state: string }>;
+  /** Pause the stream (task null) or a task until `until` (epoch ms; null: until resumed). */
+  pause(task: string | null, until: number | null): Promise<PauseReply>;
+  resume(task: string | null): Promise<PauseReply>;
+}
+
+/** What a pause or resume from the dashboard answers. */
+export interface PauseReply {
+  task: string | null;
+  paused: boolean;
+  /** ISO 8601, or null. */
+  until: string | null;
+  /** 2.11+, whole stream: the consumer was paused or resumed on the server too. */
+  consumerPaused: boolean;
 }
 
 
@@ -136,6 +150,18 @@ export class DashboardSource implements DashboardOps {
     return this.#client.revoke(id, { terminate });
   }
 
+  async pause(task: string | null, until: number | null): Promise<PauseReply> {
+    const r = await pause(this.#client.nc, { stream: this.stream, consumer: this.#consumer, task }, { until, by: "dashboard" });
+    this.#cached = null;
+    return { task, paused: true, until: until === null ? null : new Date(until).toISOString(), consumerPaused: r.consumerPaused };
+  }
+
+  async resume(task: string | null): Promise<PauseReply> {
+    const r = await resume(this.#client.nc, { stream: this.stream, consumer: this.#consumer, task });
+    this.#cached = null;
+    return { task, paused: false, until: null, consumerPaused: r.consumerPaused };
+  }
+
   async #sample(): Promise<StreamInfo> {
     const info = await this.#client.jsm.streams.info(this.stream);
     this.#rate.add({ at: this.#now(), lastSeq: info.state.last_seq, messages: info.state.messages });
@@ -147,13 +173,15 @@ export class DashboardSource implements DashboardOps {
     const view = await readServerView(jsm, this.stream);
     if (view === null) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
     const names = namesFor(this.stream, this.#consumer);
-    const [workers, schedules] = await Promise.all([
+    const [workers, schedules, paused] = await Promise.all([
       this.#workers(names.workersBucket),
       readSchedules(jsm, this.stream, now),
+      activePauses(jsm, this.stream, now),
     ]);
     const report = buildReport({ stream: this.stream, consumer: this.#consumer, ...view, workers, now });
     const { dlqInfo } = view;
-    return buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
+    const overview = buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
+    return { ...overview, paused: paused.map(pauseJson) };
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {

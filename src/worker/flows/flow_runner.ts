@@ -1,6 +1,8 @@
 /**
  * Advancing flows on the server (the decisions are core/flow.ts): publish the
- * next steps with a dedup id per step, count a group's members with
+ * next steps with a dedup id per step (a group's or chord's members as one
+ * atomic batch where the server and stream allow it, so a crash mid-fan-out
+ * never leaves part of them published), count a group's members with
  * compare-and-set in the KV bucket `qw_<stream>_flows`, and store the flow's
  * own record (SUCCESS with its result, or FAILURE naming the step) under the
  * flow id. The dispatcher calls it before it acks the step that finished, so
@@ -13,6 +15,8 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { fanoutMode } from "../../core/job/atomic_batch.ts";
+import { publishMany } from "../../client/enqueue_many.ts";
 import {
   afterJoin,
   continueWith,
@@ -26,8 +30,8 @@ import {
   type Then,
 } from "../../core/flow.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";
-import { FLOW_HEADER, type OutgoingJob, publishJob } from "../../client/producer.ts";
-import { keyFor, type ResultStore } from "../../client/result_store.ts";
+import { FLOW_HEADER, type OutgoingJob } from "../../client/producer.ts";
+import { keyFor, type ResultStore } from "../../client/buckets/result_store.ts";
 
 /** Where a step stands in its flow: carried in the step's body as `flow`. */
 export interface FlowContext {
@@ -66,8 +70,11 @@ const MAX_CAS_ATTEMPTS = 100;
 
 /** What a {@linkcode FlowRunner} needs. */
 export interface FlowRunnerOptions {
+  nc: NatsConnection;
   js: JetStreamClient;
   stream: string;
+  /** The server has atomic batches (2.12+) and the work stream `allow_atomic`: steps published together go as one. */
+  atomic: boolean;
   /** The flows bucket (joins). */
   kv: KV;
   /** Where flow records go; none with --no-results. */
@@ -109,20 +116,28 @@ export class FlowRunner {
   }
 
   async #perform(id: string, actions: FlowAction[], trace?: TraceHeaders): Promise<void> {
-    await Promise.all(actions.map((a) => {
+    const steps = actions.flatMap((a) => (a.kind === "run" ? [stepJob(id, a.step, trace)] : []));
+    await Promise.all([steps.length > 0 ? this.#publish(steps) : null, ...actions.map((a) => {
       switch (a.kind) {
         case "run":
-          return this.#publish(id, a.step, trace);
+          return null;
         case "done":
           return this.#record(id, "SUCCESS", a.value);
         case "join":
           return this.#join(id, a, trace);
       }
-    }));
+    })]);
   }
 
-  async #publish(id: string, step: StepJob, trace?: TraceHeaders): Promise<void> {
-    await publishJob(this.#o.js, this.#o.stream, stepJob(id, step, trace));
+  /**
+   * The steps that start together (a group's or chord's members): one atomic
+   * batch (up to 1,000 each) where allowed. Each keeps its dedup id, so after a
+   * crash the batch published again is refused whole as a duplicate and then
+   * sent one by one, which stores only what is missing.
+   */
+  async #publish(steps: OutgoingJob[]): Promise<void> {
+    const { nc, js, stream, atomic } = this.#o;
+    await publishMany({ nc, js, stream }, steps, { mode: fanoutMode({ atomicBatch: atomic, allowAtomic: true, count: steps.length }) });
   }
 
   /** A chord's body is published by the member that completes the join, as a child of that member's run. */

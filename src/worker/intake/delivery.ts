@@ -9,7 +9,8 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { ackNumbers, type JobHeaders, jobHeaders } from "./job_headers.ts";
+import { ackNumbers, ackTimestampNanos, type JobHeaders, jobHeaders } from "./job_headers.ts";
+import { parseExpiresHeader } from "../../core/job/expiry.ts";
 
 /** One delivery, read. */
 export interface Delivery {
@@ -21,6 +22,8 @@ export interface Delivery {
   /** Earlier deliveries of the job that may have run (see held.ts). */
   runsBefore: number;
   hdr: JobHeaders;
+  /** Its `Qw-Expires` (epoch ms), or null (the task's own `expires` may still give one). */
+  expiresAt: number | null;
   /** Why the message cannot be a job, or null. */
   invalid: string | null;
 }
@@ -36,10 +39,18 @@ export function readDelivery(msg: JsMsg, stream: string, prefix = stream + "."):
   const hdr = jobHeaders(msg);
   const id = hdr.id || hdr.msgId || `${stream}:${seq}`;
   const retries = hdr.retries === null || hdr.retries === "" ? 0 : Number(hdr.retries);
+  const expires = hdr.expires === null ? null : parseExpiresHeader(hdr.expires);
   const invalid = Number.isInteger(retries) && retries >= 0
-    ? null
+    ? (expires?.invalid ?? null)
     : `Header 'Qw-Retries' must be a whole number >= 0: current value is "${hdr.retries}"`;
   const carried = hdr.runs === null ? 0 : Number(hdr.runs);
   const runsBefore = (Number.isInteger(carried) && carried > 0 ? carried : 0) + deliveryCount - 1;
-  return { seq, deliveryCount, task, id, retries: invalid === null ? retries : 0, runsBefore, hdr, invalid };
+  const expiresAt = expires?.at ?? null;
+  return { seq, deliveryCount, task, id, retries: Number.isInteger(retries) && retries >= 0 ? retries : 0, runsBefore, hdr, expiresAt, invalid };
+}
+
+/** When the server stored the message (epoch ms), from its ack subject: what a task's own `expires` counts from. */
+export function storedAtMs(msg: JsMsg): number {
+  const nanos = ackTimestampNanos((msg as unknown as { reply?: string }).reply ?? "");
+  return nanos > 0n ? Number(nanos / 1_000_000n) : Math.round(msg.info.timestampNanos / 1e6);
 }

@@ -9,11 +9,12 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
-import { admitDelivery, decideAck, type Outcome } from "../../core/job/ack_policy.ts";
+import { admitDelivery, capReason, decideAck, type Outcome } from "../../core/job/ack_policy.ts";
 import type { HandBackCause, JobFields } from "../../core/events.ts";
 import type { Progress } from "../../core/types.ts";
-import type { RevokeRecord } from "../../client/revocations.ts";
-import { readDelivery } from "./delivery.ts";
+import type { RevokeRecord } from "../../client/buckets/revocations.ts";
+import { readDelivery, storedAtMs } from "./delivery.ts";
+import { isExpired, jobExpiry } from "../../core/job/expiry.ts";
 import { confirmAck, needsConfirmation } from "./confirm_ack.ts";
 import { touchLeases } from "./leases.ts";
 import { writeInterim } from "../settle/interim.ts";
@@ -28,6 +29,7 @@ import { fields, startedEvent } from "../settle/_outcome.ts";
 import { Settler } from "../settle/settle.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
+
 export type { DispatchOptions, Held, JobSink };
 
 /** Turns messages into pool jobs and outcomes into broker actions. */
@@ -66,21 +68,22 @@ export class Dispatcher {
 
   /** A message arrived from the consumer. Never throws. */
   onMessage(msg: JsMsg): void {
-    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, invalid } = readDelivery(msg, this.#o.stream, this.#prefix);
+    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, expiresAt: header, invalid } = readDelivery(msg, this.#o.stream, this.#prefix);
     const again = this.#bySeq.get(seq);
     if (again !== undefined) return this.#redelivered(again, msg, deliveryCount);
     if (invalid !== null) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, invalid);
     if (task === FLOW_START_TASK && this.#o.flows) {
       const job = { id, task, retries, deliveryCount, seq };
-      if (!admitDelivery(runsBefore + 1, this.#o.maxDeliveries)) return this.#settler.invalid(msg, job, this.#capReason(runsBefore + 1));
+      if (!admitDelivery(runsBefore + 1, this.#o.maxDeliveries)) return this.#settler.invalid(msg, job, capReason(runsBefore + 1, this.#o.maxDeliveries));
       return this.#o.flows.startMessage(msg, job);
     }
     const policy = this.#o.tasks()[task];
     if (!policy) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
+    const expiresAt = header === null && policy.expires !== null ? jobExpiry(null, policy.expires, storedAtMs(msg)) : header;
     // Built field by field (no spreads): this runs for every job.
     const held: Held = {
-      id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now,
+      id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now, expiresAt,
     };
     if (hdr.flow) {
       const flow = flowOf(msg.data);
@@ -90,19 +93,17 @@ export class Dispatcher {
     this.held.add(held);
     this.#bySeq.set(seq, held);
     if (!admitDelivery(runsBefore + 1, this.#o.maxDeliveries)) {
-      const reason = this.#capReason(runsBefore + 1);
+      const reason = capReason(runsBefore + 1, this.#o.maxDeliveries);
       const error = { name: "DeliveryCapExceeded", message: reason };
       move(held, "end");
       void this.#settler.apply(held, { broker: { op: "term", reason }, state: "FAILURE", event: "job.rejected", error, deadLetter: reason }, 0);
       return;
     }
-    if (this.#o.revoked(id)) return this.#revoked(held, "revoked before it started");
+    if (this.#o.revoked(id)) return this.#unstarted(held, { kind: "revoked", reason: "revoked before it started" });
+    // Checked again in the Web Worker just before it starts (worker_entry.ts): it may expire while queued.
+    if (isExpired(expiresAt, now)) return this.#unstarted(held, { kind: "expired", at: expiresAt! });
     if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
     else move(held, "gate");
-  }
-
-  #capReason(run: number): string {
-    return `Delivered ${run} times, over the cap of 'maxDeliveries' (${this.#o.maxDeliveries}): not run again`;
   }
 
   /**
@@ -126,7 +127,7 @@ export class Dispatcher {
     if (!move(held, "queue")) return;
     // The task's context counts deliveries that may have run: a handed-back copy is not "redelivered".
     // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
-    this.#o.submit({ task: held.task, data: held.msg.data, id: held.id, retries: held.retries, deliveryCount: held.runsBefore + 1, ref: held });
+    this.#o.submit({ task: held.task, data: held.msg.data, id: held.id, retries: held.retries, deliveryCount: held.runsBefore + 1, ref: held, startBy: held.expiresAt ?? 0 });
   }
 
   /** confirmAck: the ack was not confirmed, so the job is not run here (see confirm_ack.ts). */
@@ -230,7 +231,7 @@ export class Dispatcher {
     for (const h of this.held) {
       if (h.id !== r.id) continue;
       if (isWaiting(h.state) && (this.#gate.cancel(h) || h.state === "received" || this.#o.withdraw(h))) {
-        this.#revoked(h, "revoked before it started");
+        this.#unstarted(h, { kind: "revoked", reason: "revoked before it started" });
       } else if (isWaiting(h.state)) {
         this.#revokeLater.set(h, r);
       } else if (h.state === "running" && r.terminate && !this.#o.terminate(h)) {
@@ -239,9 +240,9 @@ export class Dispatcher {
     }
   }
 
-  #revoked(h: Held, reason: string): void {
-    if (!move(h, "end")) return;
-    this.#settler.apply(h, this.#decide(h, { kind: "revoked", reason }), 0);
+  /** A job that never starts (revoked, expired): acked and stored REVOKED. */
+  #unstarted(h: Held, outcome: Outcome): void {
+    if (move(h, "end")) void this.#settler.apply(h, this.#decide(h, outcome), 0);
   }
 
   #decide(h: Held, outcome: Outcome) {

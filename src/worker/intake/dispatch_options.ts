@@ -7,8 +7,8 @@
 
 import type { RandomSource } from "../../core/job/backoff.ts";
 import type { Emitter } from "../../core/events.ts";
-import type { ResultStore } from "../../client/result_store.ts";
-import type { RevokeRecord } from "../../client/revocations.ts";
+import type { ResultStore } from "../../client/buckets/result_store.ts";
+import type { RevokeRecord } from "../../client/buckets/revocations.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
 import type { PoolJob } from "../pool/pool.ts";
 import type { FlowStarter } from "../flows/flow_steps.ts";

@@ -52,6 +52,9 @@ export class HandBacks {
       if (!wasAcked) safely(this.#o.emitter, "nak", () => h.msg.nak());
       return true;
     }
+    // The copy is acked by the server before the original is: renew the original's lease first, so a slow round
+    // trip (a loaded host, a short ack wait) cannot let the server redeliver it beside the copy (a job twice).
+    if (!wasAcked) safely(this.#o.emitter, "working", () => h.msg.working());
     const p = this.#o.sink.handBack(h, h.runsBefore).then(
       () => {
         if (!wasAcked) safely(this.#o.emitter, "ack", () => h.msg.ack());
@@ -72,6 +75,8 @@ export class HandBacks {
    */
   defer(h: Held, at: number, waitMs: number): Promise<void> {
     const { emitter, sink } = this.#o;
+    // As for a hand-back: the original's lease is renewed while its copy is stored.
+    if (!h.acked) safely(emitter, "working", () => h.msg.working());
     return sink.defer(h, at).then(
       () => {
         safely(emitter, "ack", () => h.msg.ack());

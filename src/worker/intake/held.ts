@@ -32,6 +32,8 @@ export interface Held extends JobFields {
   /** When qw received it (epoch ms). */
   heldAt: number;
   lastTouch: number;
+  /** Epoch ms from which it must not start (Qw-Expires, or its task's `expires`); null: never. */
+  expiresAt: number | null;
   /** Where the job stands in its flow, when it is a step of one: acked only after the flow advanced. */
   flow?: FlowContext;
   /** The last STARTED or PROGRESS write, which the next write (and the final one) must follow. */

@@ -1,7 +1,7 @@
 /**
  * Reading what the dispatcher needs from a job message: its delivery count
  * and stream sequence, and the few headers it carries (Qw-Id, Nats-Msg-Id,
- * Qw-Retries, Qw-Rate-Slot, Qw-Flow, Qw-Runs), without the client's full parse of either,
+ * Qw-Retries, Qw-Rate-Slot, Qw-Flow, Qw-Runs, Qw-Expires), without the client's full parse of either,
  * which was the largest cost per job on the pool's thread.
  *
  * @module
@@ -19,9 +19,11 @@ export interface JobHeaders {
   flow: string | null;
   /** `Qw-Runs`: runs before this copy of a handed-back job. */
   runs: string | null;
+  /** `Qw-Expires`: epoch ms after which the job must not start. */
+  expires: string | null;
 }
 
-const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null };
+const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null, expires: null };
 const decoder = new TextDecoder();
 
 /**
@@ -39,6 +41,7 @@ export function parseJobHeaders(block: string): JobHeaders {
     rateSlot: value(block, lower, "\nqw-rate-slot:"),
     flow: value(block, lower, "\nqw-flow:"),
     runs: value(block, lower, "\nqw-runs:"),
+    expires: value(block, lower, "\nqw-expires:"),
   };
 }
 
@@ -69,7 +72,7 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
   const h = msg.headers;
   if (!h) return NONE;
   const get = (k: string) => h.get(k) || null;
-  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow"), runs: get("Qw-Runs") };
+  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow"), runs: get("Qw-Runs"), expires: get("Qw-Expires") };
 }
 
 /**

@@ -18,6 +18,8 @@ export interface PoolJob<T> {
   retries: number;
   deliveryCount: number;
   ref: T;
+  /** Epoch ms from which it must not start (0: none): the Web Worker reports it `expired` instead. */
+  startBy?: number;
 }
 
 /** A job queued to one Web Worker. */
@@ -46,6 +48,9 @@ export interface Slot<T> {
   /** Jobs sent and not stolen back: what maxTasksPerChild counts. */
   assigned: number;
 }
+
+/** An outcome of a job the Web Worker refused without running it (not a start): invalid, or expired. */
+export const refused = (o: Outcome): boolean => o.kind === "invalid" || o.kind === "expired";
 
 /** Ended in the Web Worker, with or without a run: jobs behind it may be at. */
 const ended = (st: number): boolean => st === Status.DONE || st === Status.INVALID;

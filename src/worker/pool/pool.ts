@@ -14,7 +14,7 @@ import type { WireResult } from "./protocol.ts";
 import type { PoolEvent, PoolOptions, PoolStatus } from "./pool_types.ts";
 import { dispatchTo, isStuck, respawnDelayMs, roomIn, runningIn, windowFor } from "./_pool_dispatch.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
-import { currentEntry, deathOutcomes, markStarted, type PoolJob, type Slot, stealQueued, takeResults } from "./_pool_slot.ts";
+import { currentEntry, deathOutcomes, markStarted, type PoolJob, refused, type Slot, stealQueued, takeResults } from "./_pool_slot.ts";
 import { terminateAll, withdrawAny } from "./_pool_slot.ts";
 import { spawnSlot } from "./_slot_spawn.ts";
 
@@ -207,9 +207,9 @@ export class Pool<T> {
     if (slot.dead) return;
     this.#progressAt = Date.now();
     for (const [entry, item] of takeResults(slot, items)) {
-      if (!entry.started && item.outcome.kind !== "invalid") this.#opts.onStarted(entry.job.ref);
+      if (!entry.started && !refused(item.outcome)) this.#opts.onStarted(entry.job.ref);
       slot.runs++;
-      this.#avgMs = this.#avgMs < 0 ? item.ms : this.#avgMs * 0.9 + item.ms * 0.1;
+      if (!refused(item.outcome)) this.#avgMs = this.#avgMs < 0 ? item.ms : this.#avgMs * 0.9 + item.ms * 0.1;
       this.#opts.onResult(entry.job.ref, item.outcome, item.ms);
     }
     if (this.#retiring(slot) && slot.fifo.length === 0 && !this.#closing) {

@@ -52,6 +52,8 @@ export interface WireJob {
   id: string;
   retries: number;
   deliveryCount: number;
+  /** Epoch ms from which it must not start; 0 (or absent) for none. */
+  startBy?: number;
 }
 
 /** One finished job. `ms` is the run time measured in the Web Worker. */
@@ -74,6 +76,8 @@ export interface RunBatch {
   ids: string[];
   retries: number[];
   deliveryCounts: number[];
+  /** Each job's `startBy` (0: none). */
+  startBy: number[];
   /** End offset of each body in `body`. */
   ends: number[];
   body: ArrayBuffer;
@@ -84,7 +88,7 @@ export function packBatch(k0: number, jobs: ReadonlyArray<Omit<WireJob, "k">>): 
   let size = 0;
   for (const j of jobs) size += j.data.byteLength;
   const body = new Uint8Array(size);
-  const b: RunBatch = { k0, tasks: [], ids: [], retries: [], deliveryCounts: [], ends: [], body: body.buffer };
+  const b: RunBatch = { k0, tasks: [], ids: [], retries: [], deliveryCounts: [], startBy: [], ends: [], body: body.buffer };
   let at = 0;
   for (const j of jobs) {
     body.set(j.data, at);
@@ -93,6 +97,7 @@ export function packBatch(k0: number, jobs: ReadonlyArray<Omit<WireJob, "k">>): 
     b.ids.push(j.id);
     b.retries.push(j.retries);
     b.deliveryCounts.push(j.deliveryCount);
+    b.startBy.push(j.startBy ?? 0);
     b.ends.push(at);
   }
   return b;
@@ -112,6 +117,7 @@ export function unpackBatch(b: RunBatch): WireJob[] {
       id: b.ids[i],
       retries: b.retries[i],
       deliveryCount: b.deliveryCounts[i],
+      startBy: b.startBy[i],
     });
     start = end;
   }

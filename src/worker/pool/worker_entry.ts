@@ -138,6 +138,12 @@ async function pump(): Promise<void> {
       const queued = tag(job.k, Status.QUEUED);
       // Claim it, unless the pool moved it to an idle Web Worker meanwhile.
       if (Atomics.compareExchange(ring, slot, queued, tag(job.k, Status.CLAIMED)) !== queued) continue;
+      // Past its expiry while it was queued: it never starts (INVALID: refused without running).
+      if (job.startBy && Date.now() >= job.startBy) {
+        Atomics.store(ring, slot, tag(job.k, Status.INVALID));
+        pending.push({ k: job.k, ms: 0, outcome: { kind: "expired", at: job.startBy } });
+        continue;
+      }
       // Report what finished before a job that may take long (a hard time
       // limit may end this thread, and a long synchronous task holds the
       // thread): those results would wait for it, or die with the thread.

@@ -17,8 +17,9 @@ import { headers as makeHeaders, type MsgHdrs, type NatsConnection } from "@nats
 import { errorText } from "../../client/connection.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { Emitter } from "../../core/events.ts";
-import { Header } from "../../client/producer.ts";
+import { Header, isBatchHeader } from "../../client/producer.ts";
 import { jobSubject } from "../../client/topology.ts";
+import { messageTtlSeconds, parseExpiresHeader, releaseAt } from "../../core/job/expiry.ts";
 
 const IN_FLIGHT = 512;
 // Releasing a few ms early is fine; naking for less than that wastes a round trip.
@@ -38,18 +39,22 @@ export function delayedJobId(headers: { get(k: string): string } | undefined, st
  * eta and dedup id, on the task's subject, with its task id in `Qw-Id` (the
  * released copy has a dedup id of its own, so it must carry the task id). The
  * dedup id derives from the delayed message's own: unique per delayed copy,
- * the same if this release is repeated after a crash. Pure.
+ * the same if this release is repeated after a crash. A server TTL
+ * (`Nats-TTL`) of an expiring job is counted again from `now`. Pure.
  */
 export function releaseOf(
   stream: string,
   m: { subject: string; headers?: MsgHdrs; seq: number },
+  now = 0,
 ): { subject: string; msgId: string; id: string; headers: [string, string][] } {
   const task = m.subject.slice(`${stream}._delayed.`.length);
   const id = delayedJobId(m.headers, stream, m.seq);
   const headers: [string, string][] = [];
+  const expiresAt = parseExpiresHeader(m.headers?.get(Header.expires) || null).at;
   if (m.headers) {
     for (const [k, vs] of m.headers) {
-      if (k !== Header.eta && k !== Header.msgId && k !== Header.id) for (const v of vs) headers.push([k, v]);
+      if (k === Header.ttl && expiresAt !== null) headers.push([k, String(messageTtlSeconds(expiresAt, now))]);
+      else if (k !== Header.eta && k !== Header.msgId && k !== Header.id && !isBatchHeader(k)) for (const v of vs) headers.push([k, v]);
     }
   }
   headers.push([Header.id, id]);
@@ -73,6 +78,8 @@ export class DelayedRelease {
       emitter: Emitter;
       /** True for a revoked task id: such a job is released at once, for the worker to mark REVOKED without running it. */
       revoked?: (id: string) => boolean;
+      /** Milliseconds to keep a due job of `task` on the server (its task is paused, see worker/pause/park.ts); 0 releases it. */
+      hold?: (task: string, now: number) => number;
       now?: () => number;
     },
   ) {
@@ -101,8 +108,15 @@ export class DelayedRelease {
     const now = (this.o.now ?? Date.now)();
     const eta = Number(m.headers?.get(Header.eta) ?? 0);
     const revoked = this.o.revoked?.(delayedJobId(m.headers, this.o.stream, m.seq)) ?? false;
-    if (!revoked && Number.isFinite(eta) && eta - now > EARLY_MS) {
-      m.nak(eta - now);
+    // Released at its expiry when that comes first, for the worker to store it REVOKED (expired) then.
+    const due = releaseAt(Number.isFinite(eta) ? eta : 0, parseExpiresHeader(m.headers?.get(Header.expires) || null).at) ?? 0;
+    if (!revoked && due - now > EARLY_MS) {
+      m.nak(due - now);
+      return;
+    }
+    const hold = revoked ? 0 : this.o.hold?.(m.subject.slice(`${this.o.stream}._delayed.`.length), now) ?? 0;
+    if (hold > 0) {
+      m.nak(hold);
       return;
     }
     this.#inFlight++;
@@ -115,7 +129,7 @@ export class DelayedRelease {
   }
 
   async #release(m: JsMsg): Promise<void> {
-    const r = releaseOf(this.o.stream, m);
+    const r = releaseOf(this.o.stream, m, (this.o.now ?? Date.now)());
     const h = makeHeaders();
     for (const [k, v] of r.headers) h.append(k, v);
     const id = r.id;

@@ -24,7 +24,7 @@ import {
 import type { Emitter } from "../../core/events.ts";
 import { type OutgoingJob, publishJob } from "../../client/producer.ts";
 import { prepareJob } from "../../client/prepare_job.ts";
-import { KvScheduleStore, type ScheduleStore } from "../../client/schedule_store.ts";
+import { KvScheduleStore, type ScheduleStore } from "../../client/buckets/schedule_store.ts";
 import { errorText } from "../../client/connection.ts";
 import type { Names } from "../../client/topology.ts";
 

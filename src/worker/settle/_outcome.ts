@@ -7,7 +7,7 @@
 
 import type { Decision } from "../../core/job/ack_policy.ts";
 import type { JobFields, QwEvent } from "../../core/events.ts";
-import type { ResultRecord } from "../../client/result_store.ts";
+import type { ResultRecord } from "../../client/buckets/result_store.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";
 import type { Span } from "@opentelemetry/api";
 
@@ -51,6 +51,8 @@ function untracedOutcome(h: JobFields, d: Decision, ms: number): QwEvent {
       return { type: "job.ignored", id, task, retries, deliveryCount, seq };
     case "job.revoked":
       return { type: "job.revoked", reason: d.note ?? "revoked", id, task, retries, deliveryCount, seq };
+    case "job.expired":
+      return { type: "job.expired", expiresAt: d.expiresAt ?? 0, id, task, retries, deliveryCount, seq };
   }
 }
 
@@ -60,7 +62,7 @@ export function resultRecord(
   worker: string,
   now: number,
   state: TaskState,
-  extra: { value?: unknown; error?: SerializedError; deadLetter?: string } = {},
+  extra: { value?: unknown; error?: SerializedError; deadLetter?: string; reason?: string } = {},
 ): ResultRecord {
   const record: ResultRecord = {
     id: h.id,
@@ -74,6 +76,7 @@ export function resultRecord(
     finishedAt: now,
   };
   if (extra.deadLetter !== undefined) record.deadLetter = extra.deadLetter;
+  if (extra.reason !== undefined) record.reason = extra.reason;
   return record;
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { errorText } from "../../client/connection.ts";
-import type { ResultStore } from "../../client/result_store.ts";
+import type { ResultStore } from "../../client/buckets/result_store.ts";
 import type { Emitter } from "../../core/events.ts";
 import type { Progress } from "../../core/types.ts";
 import type { Held } from "../intake/held.ts";

@@ -8,7 +8,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
-import { Header, type OutgoingJob, publishDeadLetter, publishJob } from "../../client/producer.ts";
+import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 import { spanHeaders } from "../../client/trace_context.ts";
 
@@ -21,33 +21,37 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
 }
 
 /**
- * The next attempt of a job: the same body and task id, `retries` retries, after `countdown` seconds.
- * Traced, it carries the context of the run that scheduled it (a child of that run). Pure.
+ * The next attempt of a job: the same body, task id and expiry, `retries`
+ * retries, after `countdown` seconds. Traced, it carries the context of the
+ * run that scheduled it (a child of that run). Pure.
  */
 export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
   const etaMs = countdown > 0 ? now + countdown * 1000 : null;
   const headers = carriedHeaders(h, h.span === undefined ? {} : spanHeaders(h.span));
-  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers };
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt };
 }
 
-/** A {@linkcode JobSink} that publishes to the stream's subjects. */
-export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names): JobSink {
+/** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
+export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names, o: PublishOptions = {}): JobSink {
   const { stream } = names;
   return {
     async retry(h, countdown, retries) {
       const now = Date.now();
-      await publishJob(js, stream, retryJob(h, countdown, retries, now), now);
+      await publishJob(js, stream, retryJob(h, countdown, retries, now), now, o);
     },
+    // A deferral always waits the qw way: the server fires due schedules in passes at least 250 ms apart, so
+    // deferrals 100 ms apart would arrive together and run together, past the rate limit.
     async defer(h, at) {
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
-        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`,
+        task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`, expiresAt: h.expiresAt,
       });
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: null, headers, dedupSuffix: `hb:${h.seq}:${h.deliveryCount}`,
+        expiresAt: h.expiresAt,
       });
     },
     async deadLetter(h, reason, error) {

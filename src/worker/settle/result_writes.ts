@@ -9,7 +9,7 @@
 import type { Decision } from "../../core/job/ack_policy.ts";
 import { errorText } from "../../client/connection.ts";
 import type { Emitter } from "../../core/events.ts";
-import type { ResultRecord, ResultStore } from "../../client/result_store.ts";
+import type { ResultRecord, ResultStore } from "../../client/buckets/result_store.ts";
 import { toJsonValue } from "../../core/json_value.ts";
 import type { Held } from "../intake/held.ts";
 import { resultRecord } from "./_outcome.ts";
@@ -51,7 +51,7 @@ export class ResultWrites {
   /** The record a decision stores for a job (its value as the bucket stores it). */
   record(h: Held, d: Decision, value: unknown): ResultRecord {
     if (d.state === "SUCCESS" && value !== undefined) value = this.#jsonValue(h, value);
-    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter });
+    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason });
   }
 
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */

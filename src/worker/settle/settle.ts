@@ -13,7 +13,7 @@ import type { BrokerAction, Decision } from "../../core/job/ack_policy.ts";
 import { type Effect, onFailure, planSettlement } from "../../core/job/settle_plan.ts";
 import { errorText } from "../../client/connection.ts";
 import type { Emitter, JobFields } from "../../core/events.ts";
-import type { ResultStore } from "../../client/result_store.ts";
+import type { ResultStore } from "../../client/buckets/result_store.ts";
 import { type Held, type JobSink, move } from "../intake/held.ts";
 import { safely } from "../intake/broker.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";

@@ -6,9 +6,9 @@ import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config/co
 import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
-  json: false, args: null, id: null, countdown: null, eta: null, count: 1, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, yes: false,
-  http: null, httpToken: null,
+  json: false, args: null, id: null, countdown: null, eta: null, expires: null, count: 1, headers: [],
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
+  http: null, httpToken: null, task: null, until: null,
 };
 
 function command(argv: string[]): CommandCli {
@@ -78,6 +78,13 @@ describe("parseCliArgs()", () => {
     assert.equal(command(["revoke", "--stream", "s", "a"]).flags.terminate, false);
     assert.equal(error(["revoke", "--stream", "s"]), "Missing job id for 'qw revoke': run 'qw --help' for usage");
     assert.equal(command(["inspect", "--stream", "s", "--workers"]).flags.workers, true);
+  });
+
+  test("revoke takes --ttl in seconds >= 1", () => {
+    assert.equal(command(["revoke", "--stream", "s", "a", "--ttl", "90"]).flags.ttl, 90);
+    assert.equal(command(["revoke", "--stream", "s", "a"]).flags.ttl, null);
+    assert.equal(error(["revoke", "--stream", "s", "a", "--ttl", "0"]), `Cannot revoke job as '--ttl' must be a number >= 1: current value is "0"`);
+    assert.equal(error(["enqueue", "--stream", "s", "add", "--ttl", "5"]).startsWith("Option '--ttl'"), true);
   });
 
   test("--no-results turns results off", () => {
@@ -219,6 +226,13 @@ describe("parseCliArgs() enqueue", () => {
     assert.equal(cli.flags.countdown, 2.5);
   });
 
+  test("reads --expires as seconds from now or as an ISO 8601 date", () => {
+    assert.equal(command(["enqueue", "add", "--expires", "2"]).flags.expires, 2);
+    assert.equal(command(["enqueue", "add", "--expires", "0.5"]).flags.expires, 0.5);
+    assert.equal(command(["enqueue", "add", "--expires", "2030-01-31T12:00:00+01:00"]).flags.expires, "2030-01-31T11:00:00.000Z");
+    assert.equal(command(["enqueue", "add", "--countdown", "5", "--expires", "60"]).flags.countdown, 5);
+  });
+
   test("takes negative numbers after the task as args, not flags", () => {
     assert.deepEqual(command(["enqueue", "add", "-1", "-2"]).positionals, ["add", "-1", "-2"]);
     const cli = command(["enqueue", "add", "-1.5", "--count", "2", "-3e2", "x", "-.5"]);
@@ -241,6 +255,9 @@ describe("parseCliArgs() enqueue", () => {
     ["an eta without a time zone", ["add", "--eta", "2030-01-31T12:00"], `Cannot enqueue job as '--eta' must be an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "2030-01-31T12:00"`],
     ["an eta that is no date", ["add", "--eta", "tomorrow"], `Cannot enqueue job as '--eta' must be an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "tomorrow"`],
     ["both countdown and eta", ["add", "--countdown", "1", "--eta", "2030-01-31"], "Cannot enqueue job with both '--countdown' and '--eta': run 'qw --help' for usage"],
+    ["an expiry of 0 seconds", ["add", "--expires", "0"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "0"`],
+    ["a negative expiry", ["add", "--expires=-3"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "-3"`],
+    ["an expiry that is no date", ["add", "--expires", "soon"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "soon"`],
     ["a header without =", ["add", "--header", "X-Trace"], `Cannot enqueue job as '--header' must be KEY=VALUE with a key of printable ASCII without ':': current value is "X-Trace"`],
     ["a header key with a colon", ["add", "--header", "a:b=c"], `Cannot enqueue job as '--header' must be KEY=VALUE with a key of printable ASCII without ':': current value is "a:b=c"`],
   ];
@@ -284,6 +301,16 @@ describe("parseCliArgs() result, inspect, events, dlq and schedule", () => {
     assert.equal(command(["events", "--json"]).flags.json, true);
     assert.equal(command(["events"]).flags.json, false);
     assert.equal(error(["inspect", "--json=[1]"]), "Option '--json' takes no value: run 'qw --help' for usage");
+  });
+
+  test("pause takes --task and --until (read against the clock later); resume takes --task", () => {
+    assert.deepEqual(command(["pause", "--stream", "jobs"]).flags, NO_FLAGS);
+    assert.deepEqual(command(["pause", "--task", "add", "--until", "90s"]).flags, { ...NO_FLAGS, task: "add", until: "90s" });
+    assert.deepEqual(command(["resume", "--task", "add"]).flags, { ...NO_FLAGS, task: "add" });
+    assert.equal(error(["resume", "--until", "90s"]), "Option '--until' is not valid for 'qw resume': run 'qw --help' for usage");
+    assert.match(error(["pause", "--task", "a.b"]), /^Cannot pause as '--task' must be a task name .*: current value is "a\.b"$/);
+    assert.equal(error(["pause", "--until", " "]), `Cannot pause as '--until' must be a date: current value is ""`);
+    assert.equal(error(["pause", "x"]), "Unexpected argument 'x' for 'qw pause': run 'qw --help' for usage");
   });
 
   test("dlq lists by default and reads ls, show, replay and purge", () => {

@@ -23,6 +23,13 @@ describe("levelOf()", () => {
     assert.equal(levelOf({ type: "job.failed", ms: 1, error: { name: "E", message: "m" }, ...job }), "error");
   });
 
+  test("logs a hand-back at warning, but one because of a pause at debug: the pause itself is the line to read", () => {
+    const job = { id: "a", task: "t", retries: 0, deliveryCount: 1, seq: 1 };
+    assert.equal(levelOf({ type: "job.handed_back", reason: "waited", cause: "waited", ...job }), "warning");
+    assert.equal(levelOf({ type: "job.handed_back", reason: "task 't' is paused", cause: "paused", ...job }), "debug");
+    assert.equal(levelOf({ type: "pause.changed", paused: [] }), "info");
+  });
+
   test("logs every failed connection attempt of a one-shot command at debug", () => {
     assert.equal(levelOf(retry(1), { oneShot: true }), "debug");
     assert.equal(levelOf(retry(2), { oneShot: true }), "debug");
@@ -30,6 +37,13 @@ describe("levelOf()", () => {
 });
 
 describe("messageOf()", () => {
+  test("says what is paused, or that nothing is", () => {
+    assert.equal(messageOf({ type: "pause.changed", paused: ["stream 'jobs' paused until resumed", "task 'a' paused until resumed"] }),
+      "paused: stream 'jobs' paused until resumed; task 'a' paused until resumed");
+    assert.equal(messageOf({ type: "pause.changed", paused: [] }), "nothing paused: jobs start again");
+  });
+
+
   test("says how long shutdown waits for running jobs and how to cut it short", () => {
     assert.equal(
       messageOf({ type: "service.draining", running: 1, graceSeconds: 30 }),

@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { apiCode, isConsumerNotFound, isNoMessage, isNotFound, isStreamNotFound } from "../../../src/client/server_errors.ts";
-import { openBucket } from "../../../src/client/buckets.ts";
+import { apiCode, isConsumerNotFound, isNoMessage, isNotFound, isSchedulesDisabled, isStreamNotFound } from "../../../src/client/server_errors.ts";
+import { openBucket } from "../../../src/client/buckets/buckets.ts";
 
 const api = (err_code: number, description: string, code = 404) => new JetStreamApiError({ code, err_code, description });
 
@@ -36,6 +36,11 @@ describe("server errors", () => {
       assert.equal(isNotFound(e), any);
     });
   }
+  it("isSchedulesDisabled() is the code of a schedule sent to a stream without allow_msg_schedules", () => {
+    assert.equal(isSchedulesDisabled(api(10188, "message schedules is disabled", 400)), true);
+    assert.equal(isSchedulesDisabled(new Error("message schedules is disabled")), false);
+    assert.equal(isSchedulesDisabled(streamGone), false);
+  });
 });
 
 describe("openBucket()", () => {

@@ -40,7 +40,7 @@ describe("README's Wire format", () => {
   const start = readme.indexOf("\n## Wire format\n");
   const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
   const messages = [...vectors.values()].flatMap((v) =>
-    "message" in v ? [v.message, ...(v.release ? [v.release] : []), ...(v.steps ?? [])] : []
+    "message" in v ? [v.message, ...(v.release ? [v.release] : []), ...(v.fired ? [v.fired] : []), ...(v.steps ?? [])] : []
   );
 
   test("names every header the vectors carry, and only those among qw's job headers", () => {
@@ -49,10 +49,14 @@ describe("README's Wire format", () => {
     assert.deepEqual([...inReadme].sort(), [...inVectors].sort());
   });
 
-  test("shows the subject layouts of the vectors: a task's, the delayed and the flow subject", () => {
-    const layouts = new Set(messages.map((m) => m.subject.replace(/^[^.]+/, "<stream>").replace(/\.[^._][^.]*$/, ".<task>")));
-    assert.deepEqual([...layouts].sort(), ["<stream>.<task>", "<stream>._delayed.<task>", "<stream>._flow"]);
-    for (const s of ["`jobs.add`", "`jobs._delayed.add`", "`jobs._flow`"]) assert.ok(section.includes(s), `the section shows ${s}`);
+  test("shows the subject layouts of the vectors: a task's, the delayed, the schedule and the flow subject", () => {
+    const layout = (subject: string) =>
+      /^[^.]+\._sched\.[^.]+\.[^.]+$/.test(subject)
+        ? "<stream>._sched.<task>.<token>"
+        : subject.replace(/^[^.]+/, "<stream>").replace(/\.[^._][^.]*$/, ".<task>");
+    const layouts = new Set(messages.map((m) => layout(m.subject)));
+    assert.deepEqual([...layouts].sort(), ["<stream>.<task>", "<stream>._delayed.<task>", "<stream>._flow", "<stream>._sched.<task>.<token>"]);
+    for (const s of ["`jobs.add`", "`jobs._delayed.add`", "`jobs._sched.add.<token>`", "`jobs._flow`"]) assert.ok(section.includes(s), `the section shows ${s}`);
   });
 
   test("names the buckets of the result and revoke vectors and points at spec/", () => {

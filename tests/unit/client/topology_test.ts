@@ -2,7 +2,8 @@
 // changes an existing one's ack wait (it uses the consumer's), `qw init` does.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ackWaitPlan } from "../../../src/client/topology.ts";
+import { ackWaitPlan, workStreamFlags } from "../../../src/client/topology.ts";
+import { serverFeatures } from "../../../src/core/server_features.ts";
 
 const S = 1e9;
 
@@ -17,5 +18,15 @@ describe("ackWaitPlan()", () => {
   ];
   for (const [name, current, requested, set, want] of cases) {
     it(name, () => assert.deepEqual(ackWaitPlan(current, requested, { set }), want));
+  }
+});
+
+describe("workStreamFlags()", () => {
+  const all = { allow_msg_ttl: true, allow_msg_schedules: true, allow_atomic: true };
+  const cases: [string, object][] = [["2.9.10", {}], ["2.10.7", {}], ["2.11.4", { allow_msg_ttl: true }], ["2.12.0", all], ["2.15.3", all]];
+  for (const [version, want] of cases) {
+    it(`workStreamFlags() for a new stream on ${version} is ${JSON.stringify(want)}`, () => {
+      assert.deepEqual(workStreamFlags(serverFeatures(version)), want);
+    });
   }
 });

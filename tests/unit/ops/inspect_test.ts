@@ -41,6 +41,14 @@ describe("taskCounts()", () => {
     ]);
   });
 
+  test("counts the schedules the server holds (one subject each) as delayed jobs of their task", () => {
+    const subjects = { "jobs.add": 1, "jobs._sched.add.aW1nLTQyOmV0YQ": 1, "jobs._sched.add.b3JkZXI6MTpldGE": 1, "jobs._delayed.add": 1, "jobs._sched.email.eA": 1 };
+    assert.deepEqual(taskCounts("jobs", subjects), [
+      { task: "add", queued: 1, delayed: 3 },
+      { task: "email", queued: 0, delayed: 1 },
+    ]);
+  });
+
   test("ignores subjects of other streams and copes with no subjects", () => {
     assert.deepEqual(taskCounts("jobs", { "jobsx.add": 1, "other.add": 2 }), []);
     assert.deepEqual(taskCounts("jobs"), []);

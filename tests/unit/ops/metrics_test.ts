@@ -44,6 +44,9 @@ describe("Metrics", () => {
       { type: "job.started", ...job("skip", 6) },
       { type: "job.ignored", ...job("skip", 6) },
       { type: "job.invalid", seq: 7, subject: "jobs.nope", reason: "Unknown task 'nope'" },
+      { type: "job.revoked", reason: "revoked before it started", ...job("skip", 11) },
+      { type: "job.expired", expiresAt: 1767225602000, ...job("skip", 12) },
+      { type: "job.expired", expiresAt: 1767225602000, ...job("skip", 13) },
       { type: "worker.lost", worker: 0, reason: "exited" },
       { type: "worker.time_limit", worker: 1, task: "add", id: "x" },
     ]);
@@ -56,6 +59,8 @@ describe("Metrics", () => {
       'qw_jobs_total{task="flaky",outcome="requeued"} 1',
       'qw_jobs_total{task="nope",outcome="invalid"} 1',
       'qw_jobs_total{task="skip",outcome="ignored"} 1',
+      'qw_jobs_total{task="skip",outcome="revoked"} 1',
+      'qw_jobs_total{task="skip",outcome="expired"} 2',
       'qw_retries_total{task="flaky"} 1',
       "qw_worker_lost_total 1",
       "qw_time_limits_total 1",

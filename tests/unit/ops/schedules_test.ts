@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatSchedules, scheduleRow } from "../../../src/ops/schedules.ts";
-import type { ScheduleRecord } from "../../../src/client/schedule_store.ts";
+import type { ScheduleRecord } from "../../../src/client/buckets/schedule_store.ts";
 
 const NOW = Date.parse("2026-11-30T03:27:10.000Z");
 const ping: ScheduleRecord = { task: "ping", index: 0, every: 30, cron: null, tz: "UTC", args: ["eu"], catchUp: "latest", lastTick: "2026-11-30T03:27:00.000Z" };

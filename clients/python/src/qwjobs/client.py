@@ -21,8 +21,9 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from . import errors
+from .batch import atomic_batch_server, publish_many
 from .flows import Node, normalize
-from .tracing import sending
+from .tracing import sending, sending_many
 from .wire import (
     Job,
     Message,
@@ -36,6 +37,7 @@ from .wire import (
     key_for,
     results_bucket,
     revoked_bucket,
+    server_holds,
 )
 
 __all__ = ["Client", "DEFAULT_SERVERS", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_RESULT_TTL"]
@@ -68,7 +70,10 @@ class Client:
         self.js: JetStreamContext = nc.jetstream()
         self._results: Optional[KeyValue] = None
         self._revoked: Optional[KeyValue] = None
+        self._atomic: Optional[bool] = None
         self._closed = False
+        # Whether the server holds delayed jobs (2.12+, allow_msg_schedules): read at the first delayed job.
+        self._server_held: Optional[bool] = None
 
     @classmethod
     async def connect(
@@ -134,43 +139,119 @@ class Client:
         countdown: Optional[float] = None,
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
+        expires: Union[float, datetime, None] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
         ``id`` is also the dedup id: the same id within the stream's 2-minute
         duplicate window is stored once (default: a random UUID). ``countdown``
         (seconds) or ``eta`` delay it; ``headers`` are extra NATS headers.
+        ``expires`` (seconds from now, or a datetime) is Celery's: a job not
+        started by then never runs and is stored REVOKED with reason ``expired``.
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = encode_job(self.stream, task, args, id=job_id, now_ms=_now_ms(), countdown=countdown, eta=eta, headers=headers)
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires)
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             await self._publish(msg)
         return job_id
 
     async def enqueue_many(self, jobs: Iterable[JobSpec]) -> list[str]:
-        """Enqueue many jobs, pipelined; returns their ids in order.
+        """Enqueue many jobs; returns their ids in order.
 
         Each job is a ``Job``, a ``(task, args)`` tuple or a task name. Every job
-        is checked before the first is sent.
+        is checked before the first is sent. On nats-server 2.12+ with a stream
+        that has ``allow_atomic`` they go in atomic batches of up to 1,000, each
+        stored whole or not at all (several batches are not one); elsewhere one
+        by one, pipelined, where a failure can leave some stored.
         """
         self._open()
         now = _now_ms()
-        prepared: list[tuple[str, str, Message]] = []
+        prepared: list[tuple[str, Message]] = []
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = encode_job(self.stream, j.task, j.args, id=job_id, now_ms=now, countdown=j.countdown, eta=j.eta, headers=j.headers)
-            prepared.append((job_id, j.task, m))
+            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires)
+            prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-        async def one(job_id: str, task: str, m: Message) -> None:
+        async def one(m: Message) -> None:
             async with sem:
-                with sending(f"{self.stream}.{task}", job_id, m.headers):
-                    await self._publish(m)
+                await self._publish(m)
 
-        await asyncio.gather(*(one(*p) for p in prepared))
-        return [i for i, _, _ in prepared]
+        async def one_by_one(ms: Sequence[Message]) -> None:
+            await asyncio.gather(*(one(m) for m in ms))
+
+        messages = [m for _, m in prepared]
+        atomic = len(messages) > 1 and await self._allows_atomic()
+        try:
+            with sending_many(self.stream, [m.headers for m in messages]):
+                await publish_many(self.nc, self.js, messages, atomic=atomic, one_by_one=one_by_one)
+        except (nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.ConnectionClosedError) as e:
+            raise errors.PublishError(f"Cannot enqueue to stream '{self.stream}': {_text(e)}") from None
+        return [i for i, _ in prepared]
+
+    async def _encode(
+        self,
+        task: str,
+        args: Sequence[Any],
+        job_id: str,
+        now_ms: int,
+        countdown: Optional[float],
+        eta: Optional[datetime],
+        headers: Optional[Mapping[str, str]],
+        expires: Union[float, datetime, None] = None,
+    ) -> Message:
+        """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
+        def encode(server_held: bool) -> Message:
+            return encode_job(
+                self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
+                expires=expires, server_held=server_held,
+            )
+        m = encode(False)
+        if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():
+            m = encode(True)
+        return m
+
+    async def _holds_delays(self) -> bool:
+        """Whether the server holds this stream's delayed jobs; asked once, again while the stream cannot be read."""
+        if self._server_held is None:
+            try:
+                v = self.nc.connected_server_version
+                version = f"{v.major}.{v.minor}"
+            except ValueError:
+                version = ""
+            if not server_holds(version, True):
+                self._server_held = False
+            else:
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except nats.js.errors.NotFoundError:
+                    return False  # not created yet: asked again next time
+                except Exception:
+                    self._server_held = False  # a stream it may not read keeps the qw way
+                    return False
+                self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
+        return self._server_held
+
+    async def _allows_atomic(self) -> bool:
+        """A 2.12+ server and a stream with ``allow_atomic`` (read once; an existing stream is used as it is)."""
+        if self._atomic is None:
+            v = self.nc.connected_server_version
+            try:
+                version = f"{v.major}.{v.minor}.{v.patch}"
+            except Exception:
+                version = ""
+            if not atomic_batch_server(version):
+                self._atomic = False
+            else:
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except nats.js.errors.NotFoundError:
+                    await self._require_stream("enqueue to")
+                    raise
+                self._atomic = getattr(info.config, "allow_atomic", None) is True
+        return self._atomic
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.

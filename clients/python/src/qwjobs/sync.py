@@ -87,8 +87,9 @@ class Client:
         countdown: Optional[float] = None,
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
+        expires: Union[float, datetime, None] = None,
     ) -> str:
-        return self._run(self._inner.enqueue(task, *args, id=id, countdown=countdown, eta=eta, headers=headers))
+        return self._run(self._inner.enqueue(task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires))
 
     def enqueue_many(self, jobs: Iterable[aio.JobSpec]) -> list[str]:
         return self._run(self._inner.enqueue_many(list(jobs)))

@@ -10,7 +10,7 @@ it but no SDK configured the API's no-op tracer and propagator write nothing.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, MutableMapping
+from typing import Any, Iterator, MutableMapping, Sequence
 
 try:
     from opentelemetry import propagate, trace
@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - exercised where the extra is not installed
     trace = None  # type: ignore[assignment]
 
-__all__ = ["ENABLED", "MESSAGING_SYSTEM", "messaging_attributes", "sending"]
+__all__ = ["ENABLED", "MESSAGING_SYSTEM", "messaging_attributes", "sending", "sending_many"]
 
 #: Whether ``opentelemetry-api`` is importable.
 ENABLED = trace is not None
@@ -57,6 +57,28 @@ def sending(subject: str, message_id: str, headers: MutableMapping[str, str]) ->
     ) as span:
         if "traceparent" not in headers:
             propagate.inject(headers)
+        try:
+            yield
+        except BaseException as e:
+            _failed(span, e)
+            raise
+
+
+@contextmanager
+def sending_many(stream: str, headers: Sequence[MutableMapping[str, str]]) -> Iterator[None]:
+    """Around the publish of many jobs (``enqueue_many``, one atomic batch or many publishes): one
+    ``send <stream>`` span, with ``messaging.batch.message_count``, whose context every job carries."""
+    if trace is None:
+        yield
+        return
+    attributes: dict[str, Any] = {**messaging_attributes(stream, ""), "messaging.batch.message_count": len(headers)}
+    del attributes["messaging.message.id"]
+    with trace.get_tracer("qwjobs", _VERSION).start_as_current_span(
+        f"send {stream}", kind=SpanKind.PRODUCER, attributes=attributes, record_exception=False, set_status_on_exception=False,
+    ) as span:
+        for h in headers:
+            if "traceparent" not in h:
+                propagate.inject(h)
         try:
             yield
         except BaseException as e:

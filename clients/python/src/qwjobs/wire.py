@@ -6,12 +6,13 @@ a caller passes. The exact bytes are pinned by the vectors in the repository's
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Mapping, Optional, Sequence
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from .errors import InvalidJobError
 
@@ -31,6 +32,8 @@ __all__ = [
     "results_bucket",
     "revoked_bucket",
     "check_id",
+    "schedule_token",
+    "server_holds",
 ]
 
 #: The states a job ends in.
@@ -95,6 +98,8 @@ class Result:
     #: Why the job was dead-lettered, when it was.
     dead_letter: Optional[str] = None
     progress: Optional[Progress] = None
+    #: With state REVOKED, why when it was not a revoke: ``"expired"`` (not started by its expiry).
+    reason: Optional[str] = None
 
     @property
     def ready(self) -> bool:
@@ -170,6 +175,19 @@ def _eta_ms(countdown: Optional[float], eta: Optional[datetime], now_ms: int) ->
     return None
 
 
+def _expires_ms(expires: Union[float, datetime, None], now_ms: int) -> Optional[int]:
+    # Celery's expires: seconds from now, or a datetime; the wire carries the absolute time.
+    if expires is None:
+        return None
+    if isinstance(expires, datetime):
+        return _round(expires.timestamp() * 1000)
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)) or math.isnan(expires):
+        raise _bad(_ENQUEUE, "'expires'", "seconds (a number > 0) or a datetime", expires)
+    if expires <= 0 or math.isinf(expires):
+        raise _bad(_ENQUEUE, "'expires'", "> 0 seconds", expires)
+    return _round(now_ms + expires * 1000)
+
+
 def _round(ms: float) -> int:
     # JavaScript's Math.round: halves go up (Python's round() goes to even).
     return int(math.floor(ms + 0.5))
@@ -198,21 +216,62 @@ def encode_job(
     countdown: Optional[float] = None,
     eta: Optional[datetime] = None,
     headers: Optional[Mapping[str, str]] = None,
+    expires: Union[float, datetime, None] = None,
+    server_held: bool = False,
 ) -> Message:
-    """The message of one job: on ``<stream>.<task>``, or ``<stream>._delayed.<task>`` while its eta is ahead."""
+    """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
+    with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
+
+    ``expires`` (seconds from ``now_ms``, or a datetime) is Celery's: a job not
+    started by then never runs, and is stored REVOKED with reason ``expired``.
+    """
     check_task(_ENQUEUE, task)
     if not isinstance(args, (list, tuple)):
         raise _bad(_ENQUEUE, "'args'", "a list", args)
     check_id(_ENQUEUE, id)
     eta_ms = _eta_ms(countdown, eta, now_ms)
+    expires_ms = _expires_ms(expires, now_ms)
     own = _check_headers(headers or {})
     body = dumps({"args": list(args)})
     delayed = eta_ms is not None and eta_ms > now_ms
     out = {"Nats-Msg-Id": f"{id}:eta" if delayed else id, **own, "Qw-Id": id}
+    if expires_ms is not None:
+        out["Qw-Expires"] = str(expires_ms)
     if eta_ms is not None and delayed:
+        token = schedule_token(f"{id}:eta")
+        if server_held and len(token) <= MAX_SCHEDULE_TOKEN:
+            # Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
+            due = _round(eta_ms) if expires_ms is None else min(_round(eta_ms), expires_ms)
+            out["Nats-Schedule"] = at_schedule(due)
+            out["Nats-Schedule-Target"] = f"{stream}.{task}"
+            return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
     return Message(f"{stream}.{task}", out, body)
+
+
+#: The longest token (the dedup id in base64url) a schedule's subject may end with; a longer one waits the qw way.
+MAX_SCHEDULE_TOKEN = 512
+
+
+def schedule_token(dedup_id: str) -> str:
+    """A dedup id in base64url without padding: the last token of its schedule's subject, one subject per job."""
+    return base64.urlsafe_b64encode(dedup_id.encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+def at_schedule(eta_ms: int) -> str:
+    """The ``Nats-Schedule`` value of a job due at ``eta_ms``: RFC 3339 in UTC with milliseconds."""
+    seconds, ms = divmod(eta_ms, 1000)
+    return "@at " + datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
+
+
+def server_holds(version: str, allow_msg_schedules: Optional[bool]) -> bool:
+    """Whether a server of ``version`` holds the delayed jobs of a stream with this flag (``@at`` came in 2.12)."""
+    m = re.match(r"v?(\d+)\.(\d+)", version or "")
+    if m is None or allow_msg_schedules is not True:
+        return False
+    major, minor = int(m.group(1)), int(m.group(2))
+    return major > 2 or (major == 2 and minor >= 12)
 
 
 def encode_flow_start(stream: str, flow_id: str, node: Mapping[str, Any]) -> Message:
@@ -296,6 +355,7 @@ def decode_result(id: str, value: Optional[bytes]) -> Result:
         finished_at_ms=r.get("finishedAt"),
         dead_letter=r.get("deadLetter"),
         progress=Progress(p.get("fraction", 0), p.get("meta")) if isinstance(p, dict) else None,
+        reason=r.get("reason"),
     )
 
 
@@ -309,3 +369,5 @@ class Job:
     countdown: Optional[float] = None
     eta: Optional[datetime] = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds from enqueue, or a datetime, after which the job never starts.
+    expires: Union[float, datetime, None] = None

@@ -37,6 +37,7 @@ const O = {
   timeLimit: { kind: "time_limit", error: TLE },
   invalid: { kind: "invalid", reason: "Unknown task 'nope'" },
   revoked: { kind: "revoked", reason: "revoked before it started" },
+  expired: { kind: "expired", at: 1767225602000 },
 } satisfies Record<string, Outcome>;
 
 const EARLY_REQUEUE_NOTE = "Cannot requeue: the job was acked when it started (early ack)";
@@ -222,6 +223,18 @@ const TABLE: Row[] = [
   ),
   row("revoked, early ack: acked (at once if not yet); REVOKED", O.revoked, {}, D(acked, "REVOKED", "job.revoked", { note: "revoked before it started" })),
   row("revoked, acksLate on: ack, never requeued; REVOKED", O.revoked, late, D(ack, "REVOKED", "job.revoked", { note: "revoked before it started" })),
+  ...[false, true].map((acksLate) =>
+    row(
+      `expired, acksLate ${acksLate ? "on" : "off"}: acked, not dead-lettered; REVOKED with reason 'expired'`,
+      O.expired,
+      { acksLate },
+      D(acksLate ? ack : acked, "REVOKED", "job.expired", {
+        reason: "expired",
+        expiresAt: 1767225602000,
+        note: "expired at 2026-01-01T00:00:02.000Z before it started",
+      }),
+    )
+  ),
 ];
 
 describe("decideAck(): the table of issue 3, one row per cell", () => {
@@ -234,7 +247,7 @@ describe("decideAck(): the table of issue 3, one row per cell", () => {
 
   it("decideAck() covers every outcome kind with acksLate off and on", () => {
     const kinds = new Set(TABLE.map((r) => `${r.outcome.kind}/${r.policy?.acksLate === true}`));
-    for (const kind of ["success", "error", "retry", "reject", "ignore", "worker_lost", "time_limit", "invalid", "revoked"]) {
+    for (const kind of ["success", "error", "retry", "reject", "ignore", "worker_lost", "time_limit", "invalid", "revoked", "expired"]) {
       assert.ok(kinds.has(`${kind}/false`) && kinds.has(`${kind}/true`), kind);
     }
   });

@@ -49,6 +49,8 @@ describe("stallState()", () => {
     ["waiting jobs are fine while the pool reported lately", p({ sinceProgressMs: T - 1 }), "ok"],
     ["waiting jobs with nothing running or reporting for the timeout: stalled", p({ sinceProgressMs: T }), "stalled"],
     ["stalled for twice the timeout: beyond recovery", p({ sinceProgressMs: 2 * T }), "fatal"],
+    ["every task paused: waiting for a resume is not a stall", p({ paused: true, sinceProgressMs: 10 * T }), "ok"],
+    ["not paused: the same pool is beyond recovery", p({ paused: false, sinceProgressMs: 10 * T }), "fatal"],
   ];
   for (const [name, input, want] of rows) {
     it(`stallState(): ${name}`, () => assert.equal(stallState(input, T), want));

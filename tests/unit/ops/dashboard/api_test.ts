@@ -22,6 +22,8 @@ function fake(calls: string[] = []): DashboardOps {
     replay: (seq) => (calls.push(`replay ${seq}`), Promise.resolve({ seq, id: "j3", task: "add", subject: "jobs.add", jobSeq: 9, duplicate: false })),
     purge: () => (calls.push("purge"), Promise.resolve(4)),
     revoke: (id, terminate) => (calls.push(`revoke ${id} ${terminate}`), Promise.resolve({ revoked: true, state: "PENDING" })),
+    pause: (task, until) => (calls.push(`pause ${task} ${until}`), Promise.resolve({ task, paused: true, until: null, consumerPaused: false })),
+    resume: (task) => (calls.push(`resume ${task}`), Promise.resolve({ task, paused: false, until: null, consumerPaused: false })),
   };
 }
 
@@ -51,6 +53,29 @@ describe("dashboard API route()", () => {
     assert.deepEqual((await route("POST", "/api/job/a/revoke", '{"terminate":true}', ops)).body, { id: "a", revoked: true, state: "PENDING" });
     await route("POST", "/api/job/b/revoke", "", ops);
     assert.deepEqual(calls, ["replay 3", "purge", "revoke a true", "revoke b false"]);
+  });
+
+  test("POST pause and resume: the whole stream without a body, a task and an until from the JSON body", async () => {
+    const calls: string[] = [];
+    const ops = fake(calls);
+    assert.deepEqual((await route("POST", "/api/pause", "", ops)).body, { task: null, paused: true, until: null, consumerPaused: false });
+    await route("POST", "/api/pause", '{"task":"add","until":"2999-01-01T00:00:00Z"}', ops);
+    await route("POST", "/api/resume", '{"task":"add"}', ops);
+    await route("POST", "/api/resume", "", ops);
+    assert.deepEqual(calls, ["pause null null", `pause add ${Date.parse("2999-01-01T00:00:00Z")}`, "resume add", "resume null"]);
+    const bad: [string, string, RegExp][] = [
+      ["/api/pause", "[1]", /^Cannot pause as the body must be JSON like/],
+      ["/api/pause", '{"task":"a.b"}', /^Cannot pause as 'task' must be a task name/],
+      ["/api/pause", '{"until":"soon"}', /^Cannot pause as 'until' must be an ISO 8601 date/],
+      ["/api/pause", '{"until":"2001-01-01T00:00:00Z"}', /^Cannot pause as 'until' must be in the future/],
+      ["/api/resume", "{", /^Cannot resume as the body must be JSON/],
+    ];
+    for (const [path, body, error] of bad) {
+      const r = await route("POST", path, body, ops);
+      assert.equal(r.status, 400, body);
+      assert.match((r.body as { error: string }).error, error);
+    }
+    assert.equal(calls.length, 4, "a bad body pauses nothing");
   });
 
   test("one-line errors: 400 bad input, 404 unknown path or dead letter, 405 method", async () => {

@@ -23,7 +23,7 @@ import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts
 import { Emitter } from "../../../../src/core/events.ts";
 import type { Outcome } from "../../../../src/core/job/ack_policy.ts";
 import type { ResolvedTaskOptions } from "../../../../src/core/types.ts";
-import type { ResultStore } from "../../../../src/client/result_store.ts";
+import type { ResultStore } from "../../../../src/client/buckets/result_store.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
 import { DEFAULT_TASK_DEFAULTS } from "../../../../src/core/config/config.ts";
 

@@ -121,3 +121,47 @@ describe("hand-backs are not runs", () => {
     assert.deepEqual(m.ops, ["term"]);
   });
 });
+
+describe("a hand-back's copy and its original", () => {
+  it("handBack() renews the original's lease before its copy is stored, and acks it after: never two live copies", async () => {
+    const order: string[] = [];
+    let stored!: () => void;
+    // The copy is stored when the test says so: until the server answers, the original's ack wait keeps running.
+    const { d, queued } = setUpWithSlowCopy((done) => {
+      order.push("copy published");
+      stored = done;
+    });
+    const m = msg(1, 1, { "Qw-Id": "e" });
+    m.working = () => void order.push("working");
+    m.ack = () => void order.push("ack");
+    d.onMessage(m);
+    d.handBack(queued.pop()!, "waited two thirds of the ack wait");
+    await tick();
+    assert.deepEqual(order, ["working", "copy published"], "the lease is renewed before the copy's round trip");
+    stored();
+    await tick();
+    assert.deepEqual(order, ["working", "copy published", "ack"]);
+  });
+});
+
+/** A dispatcher whose sink stores a hand-back's copy only when `onCopy`'s callback is called. */
+function setUpWithSlowCopy(onCopy: (stored: () => void) => void) {
+  const queued: Held[] = [];
+  const ok = () => Promise.resolve();
+  const d = new Dispatcher({
+    stream: "jobs",
+    tasks: () => ({ t: resolveTaskOptions({}, DEFAULT_TASK_DEFAULTS) }),
+    submit: (job) => queued.push(job.ref),
+    withdraw: (h) => queued.splice(queued.indexOf(h), 1).length === 1,
+    terminate: () => false,
+    revoked: () => undefined,
+    sink: { retry: ok, deadLetter: ok, defer: ok, remove: () => {}, handBack: () => new Promise<void>((r) => onCopy(r)) },
+    store: null,
+    emitter: new Emitter(),
+    maxDeliveries: 5,
+    ackWaitMs: 30_000,
+    workerName: "w",
+    termReasons: true,
+  });
+  return { d, queued };
+}

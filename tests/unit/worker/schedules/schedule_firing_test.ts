@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseSchedule } from "../../../../src/core/schedule.ts";
 import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
-import { MemoryScheduleStore } from "../../../../src/client/schedule_store.ts";
+import { MemoryScheduleStore } from "../../../../src/client/buckets/schedule_store.ts";
 import type { OutgoingJob } from "../../../../src/client/producer.ts";
 import { ScheduleFiring } from "../../../../src/worker/schedules/schedule_firing.ts";
 import type { ScheduleSpec } from "../../../../src/core/types.ts";

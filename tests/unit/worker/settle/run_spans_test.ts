@@ -22,7 +22,7 @@ function held(traceparent?: string): Held {
   const msg = { subject: "jobs.charge", headers: h, data: new Uint8Array() } as unknown as JsMsg;
   return {
     id: "order-42", task: "charge", retries: 1, deliveryCount: 2, seq: 9, msg, policy: {} as Held["policy"], runsBefore: 1,
-    state: "running", acked: false, startedAt: 0, heldAt: 0, lastTouch: 0,
+    state: "running", acked: false, startedAt: 0, heldAt: 0, lastTouch: 0, expiresAt: null,
   };
 }
 const failed: Decision = { broker: { op: "ack" }, state: "FAILURE", event: "job.failed", error: { name: "RangeError", message: "amount < 0", stack: "RangeError: amount < 0\n    at charge" } };

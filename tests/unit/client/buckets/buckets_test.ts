@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KV } from "@nats-io/kv";
-import { listKeys } from "../../../src/client/buckets.ts";
+import { listKeys } from "../../../../src/client/buckets/buckets.ts";
 
 /** A KV whose key listing yields `keys` and then, unless `ends`, waits until stopped. */
 function kvListing(keys: string[], ends: boolean): KV {

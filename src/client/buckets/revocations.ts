@@ -5,11 +5,20 @@
  * in-memory revokes, a restart forgets nothing. Deleting a key (`nats kv del`)
  * un-revokes the job.
  *
+ * On nats-server 2.11+ (per-key TTL, ADR-48) the bucket is created with
+ * `allow_msg_ttl` and delete markers, and each revoke carries its own TTL
+ * (core/job/revoke_ttl.ts): the server removes it once it can no longer
+ * matter and leaves a marker that every watching worker reads as a delete.
+ * An existing bucket without the flag keeps entries until its max age.
+ *
  * @module
  */
 
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
+import { REVOKE_MARKER_TTL, revokeTtl, ttlHeader } from "../../core/job/revoke_ttl.ts";
+import { serverFeatures } from "../../core/server_features.ts";
 import { keyFor } from "./result_store.ts";
 
 /** One revoke. */
@@ -21,9 +30,27 @@ export interface RevokeRecord {
   at: string;
 }
 
-/** Open (or create) the revoked bucket. */
+/** Open (or create) the revoked bucket; on 2.11+ a new one lets each key expire by itself (markers kept {@linkcode REVOKE_MARKER_TTL} s). */
 export async function openRevoked(nc: NatsConnection, bucket: string, ttlSeconds: number): Promise<KV> {
-  return await new Kvm(nc).create(bucket, { ttl: ttlSeconds * 1000, history: 1 });
+  const markers = serverFeatures(nc.info?.version).kvKeyTtl ? { markerTTL: REVOKE_MARKER_TTL * 1000 } : {};
+  return await new Kvm(nc).create(bucket, { ttl: ttlSeconds * 1000, history: 1, ...markers });
+}
+
+/**
+ * The TTL in seconds to store a revoke with: null when the server (before 2.11)
+ * or the bucket (created without `allow_msg_ttl`) cannot expire single keys.
+ */
+export async function revokeTtlFor(
+  jsm: JetStreamManager,
+  kv: KV,
+  o: { stream: string; requested?: number; resultTtl: number },
+): Promise<number | null> {
+  const version = (jsm as { nc?: NatsConnection }).nc?.info?.version;
+  if (!serverFeatures(version).kvKeyTtl) return null;
+  const bucket = (await kv.status()).streamInfo.config;
+  if (bucket.allow_msg_ttl !== true) return null;
+  const streamMaxAge = ((await jsm.streams.info(o.stream)).config.max_age ?? 0) / 1e9;
+  return revokeTtl({ requested: o.requested, streamMaxAge, resultTtl: o.resultTtl, bucketMaxAge: (bucket.max_age ?? 0) / 1e9 });
 }
 
 /** A revoke as the bucket stores it. Pure. */
@@ -31,9 +58,12 @@ export function encodeRevoke(r: RevokeRecord): string {
   return JSON.stringify({ id: r.id, terminate: r.terminate, at: r.at });
 }
 
-/** Store a revoke. */
-export async function putRevoke(kv: KV, r: RevokeRecord): Promise<void> {
-  await kv.put(keyFor(r.id), encodeRevoke(r));
+/** Store a revoke; with `ttl` (seconds, from {@linkcode revokeTtlFor}) the server removes it then. */
+export async function putRevoke(kv: KV, r: RevokeRecord, o: { jsm?: JetStreamManager; ttl?: number | null } = {}): Promise<void> {
+  if (!o.ttl || !o.jsm) return void await kv.put(keyFor(r.id), encodeRevoke(r));
+  // kv.put() has no TTL: the same write as a publish on the key's subject, with `Nats-TTL`.
+  const bucket = (await kv.status()).bucket;
+  await o.jsm.jetstream().publish(`$KV.${bucket}.${keyFor(r.id)}`, encodeRevoke(r), { ttl: ttlHeader(o.ttl) });
 }
 
 /** What one entry of the bucket says. */
@@ -58,6 +88,9 @@ export function revokeEntry(e: { key: string; operation: string; string(): strin
   }
   return { kind: "revoke", key: e.key, record: { id: r.id, terminate: r.terminate === true, at: String(r.at ?? "") } };
 }
+
+/** How long a catch-up of the bucket waits after the last entry it read before it counts as done. */
+export const CATCH_UP_IDLE_MS = 2_000;
 
 /** Options of {@linkcode RevokedSet.watch}. */
 export interface WatchOptions {
@@ -108,11 +141,26 @@ export class RevokedSet {
     this.#ttlMs = status.ttl;
     const it = await kv.watch();
     this.#stop = () => it.stop();
-    let caughtUp!: () => void;
-    const ready = new Promise<void>((r) => (caughtUp = r));
+    let resolve!: () => void;
+    const ready = new Promise<void>((r) => (resolve = r));
+    // Entries counted by status() may expire (per-key TTL, max age) before they are delivered, so the
+    // last one (delta 0) may never come: the server sends what is stored at once, a silence means all is read.
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const caughtUp = () => {
+      done = true;
+      clearTimeout(idle);
+      resolve();
+    };
+    const waitIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(caughtUp, CATCH_UP_IDLE_MS);
+    };
     if (status.values === 0) caughtUp();
+    else waitIdle();
     void (async () => {
       for await (const e of it) {
+        if (!done) waitIdle();
         const created = e.created.getTime();
         const entry = revokeEntry(e);
         if (entry.kind === "unrevoke" || (entry.kind === "revoke" && this.#expired(created))) this.#map.delete(entry.key);

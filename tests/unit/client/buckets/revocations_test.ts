@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { KV } from "@nats-io/kv";
-import { type RevokeRecord, RevokedSet, revokeEntry } from "../../../src/client/revocations.ts";
+import { CATCH_UP_IDLE_MS, type RevokeRecord, RevokedSet, revokeEntry } from "../../../../src/client/buckets/revocations.ts";
 
 interface FakeEntry {
   key: string;
@@ -15,7 +15,7 @@ interface FakeEntry {
 }
 
 /** A KV whose watch yields `initial` (the catch-up) and then whatever `push` adds, until stopped. */
-function fakeKv(initial: FakeEntry[], ttlMs = 0) {
+function fakeKv(initial: FakeEntry[], ttlMs = 0, counted = initial.length) {
   const queue: FakeEntry[] = [];
   let wake: () => void = () => {};
   let stopped = false;
@@ -29,10 +29,10 @@ function fakeKv(initial: FakeEntry[], ttlMs = 0) {
     json: () => JSON.parse(e.value ?? ""),
   });
   const kv = {
-    status: () => Promise.resolve({ values: initial.length, ttl: ttlMs }),
+    status: () => Promise.resolve({ values: counted, ttl: ttlMs }),
     watch: () => {
       async function* gen() {
-        for (const [i, e] of initial.entries()) yield entry(e, initial.length - 1 - i);
+        for (const [i, e] of initial.entries()) yield entry(e, counted - 1 - i);
         while (!stopped) {
           const e = queue.shift();
           if (e) yield entry(e, 0);
@@ -98,6 +98,20 @@ describe("RevokedSet.watch()", () => {
     await tick();
     assert.equal(set.get("a"), undefined);
     assert.deepEqual(seen.map((r) => r.id), ["a", "b"]);
+    set.stop();
+  });
+
+  it("catches up after a silence when entries counted at the start expired (per-key TTL) before they were delivered", async () => {
+    // Three entries counted, one delivered with delta 2: the other two vanished, so no delta 0 ever comes.
+    const { kv, push } = fakeKv([{ key: "a", operation: "PUT", value: rec("a") }], 0, 3);
+    const set = new RevokedSet();
+    const started = Date.now();
+    await within(set.watch(kv, () => {}), CATCH_UP_IDLE_MS + 1000);
+    assert.ok(Date.now() - started >= CATCH_UP_IDLE_MS - 50, "not before the silence");
+    assert.equal(set.get("a")?.id, "a");
+    push({ key: "a", operation: "PURGE" });
+    await tick();
+    assert.equal(set.get("a"), undefined, "a TTL's delete marker (PURGE) un-revokes");
     set.stop();
   });
 

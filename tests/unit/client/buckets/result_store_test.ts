@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { keyFor, type ResultRecord, supersedes } from "../../../src/client/result_store.ts";
+import { keyFor, type ResultRecord, supersedes } from "../../../../src/client/buckets/result_store.ts";
 
 /** A valid KV key, as the server and `@nats-io/kv` take it. */
 const VALID_KEY = /^[-/_=a-zA-Z0-9]([-/_=.a-zA-Z0-9]*[-/_=a-zA-Z0-9])?$/;

@@ -5,8 +5,8 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryScheduleStore, scheduleKey, withSpec, withTick } from "../../../src/client/schedule_store.ts";
-import type { ScheduleSpec } from "../../../src/core/types.ts";
+import { MemoryScheduleStore, scheduleKey, withSpec, withTick } from "../../../../src/client/buckets/schedule_store.ts";
+import type { ScheduleSpec } from "../../../../src/core/types.ts";
 
 const every30: ScheduleSpec = { every: 30, cron: null, tz: "UTC", args: ["eu"], catchUp: "latest" };
 const T = Date.parse("2026-11-30T03:27:30.000Z");

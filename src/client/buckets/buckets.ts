@@ -8,7 +8,7 @@
 
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { isStreamNotFound } from "./server_errors.ts";
+import { isStreamNotFound } from "../server_errors.ts";
 
 /** The bucket if it exists; null when no worker created it yet. Never creates one. */
 export async function openBucket(jsm: JetStreamManager, bucket: string): Promise<KV | null> {

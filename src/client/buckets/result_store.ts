@@ -9,8 +9,8 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
-import { KeyExistsError, PipelinedCreate } from "./_pipelined_create.ts";
-import { isFinalState, type Progress, type SerializedError, type TaskState } from "../core/types.ts";
+import { KeyExistsError, PipelinedCreate } from "../_pipelined_create.ts";
+import { isFinalState, type Progress, type SerializedError, type TaskState } from "../../core/types.ts";
 
 /** One stored result. */
 export interface ResultRecord {
@@ -28,6 +28,8 @@ export interface ResultRecord {
   finishedAt: number;
   /** Why the job was dead-lettered, when it was (see `qw dlq ls`). */
   deadLetter?: string;
+  /** With state REVOKED: why, when it was not a revoke (`expired`: not started by its expiry). */
+  reason?: string;
   /** With state PROGRESS: what the task reported last. */
   progress?: Progress;
 }

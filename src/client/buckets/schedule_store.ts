@@ -11,7 +11,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import type { CatchUp, ScheduleSpec } from "../core/types.ts";
+import type { CatchUp, ScheduleSpec } from "../../core/types.ts";
 import { keyFor } from "./result_store.ts";
 import { listKeys } from "./buckets.ts";
 
