@@ -145,6 +145,31 @@ export async function sendTraced<M extends { id: string; headers?: Record<string
   }
 }
 
+/**
+ * Start one `send <stream>` span for many jobs published together (`enqueueMany()`), and write its
+ * context into a copy of every job's headers. End it with {@linkcode endSend}. Call it before the first
+ * await, while the caller's trace context is the active one.
+ */
+export function startSendMany(stream: string, jobs: { headers?: Record<string, string> }[]): Span {
+  const active = context.active();
+  if (!tracerRegistered()) {
+    if (propagation.fields().length > 0) for (const j of jobs) propagation.inject(active, j.headers = { ...j.headers });
+    return NO_SPAN;
+  }
+  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
+  const attributes = messagingAttributes("send", stream, "");
+  delete attributes["messaging.message.id"];
+  attributes["messaging.batch.message_count"] = jobs.length;
+  const span = tracer.startSpan(`send ${stream}`, { kind: SpanKind.PRODUCER, attributes }, active);
+  const ctx = trace.setSpan(active, span);
+  for (const j of jobs) {
+    const headers = { ...j.headers };
+    j.headers = headers;
+    if (!("traceparent" in headers)) propagation.inject(ctx, headers);
+  }
+  return span;
+}
+
 /** End a `send` span; with the publish's error when it failed. */
 export function endSend(span: Span, error?: unknown): void {
   if (error !== undefined) {

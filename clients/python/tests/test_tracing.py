@@ -56,6 +56,9 @@ class _FakeNc:
     def jetstream(self) -> _FakeJs:
         return self.js
 
+    # A server before 2.12: enqueue_many publishes one by one, no atomic batch.
+    connected_server_version = type("Version", (), {"major": 2, "minor": 10, "patch": 0})()
+
     async def drain(self) -> None:
         pass
 

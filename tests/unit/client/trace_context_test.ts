@@ -13,7 +13,15 @@ import {
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
 } from "@opentelemetry/semantic-conventions/incubating";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { endSend, extractContext, messagingAttributes, spanHeaders, startSend, traceHeadersOf } from "../../../src/client/trace_context.ts";
+import {
+  endSend,
+  extractContext,
+  messagingAttributes,
+  spanHeaders,
+  startSend,
+  startSendMany,
+  traceHeadersOf,
+} from "../../../src/client/trace_context.ts";
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
@@ -74,6 +82,29 @@ describe("trace context on job messages", () => {
     const headers: Record<string, string> = { traceparent: mine };
     endSend(startSend("jobs.add", "a", headers));
     assert.equal(headers.traceparent, mine);
+  });
+
+  test("startSendMany() makes one send span for a batch and writes it into a copy of every job's headers", () => {
+    register();
+    exporter.reset();
+    const shared = { "x-tenant": "7" };
+    const jobs: { headers?: Record<string, string> }[] = [{ headers: shared }, { headers: shared }, {}];
+    const parent = provider.getTracer("test").startSpan("import");
+    const span = context.with(trace.setSpan(ROOT_CONTEXT, parent), () => startSendMany("jobs", jobs));
+    endSend(span);
+    assert.deepEqual(shared, { "x-tenant": "7" }, "the caller's object is left as it was");
+    for (const j of jobs) assert.equal(TRACEPARENT.exec(j.headers!.traceparent)![2], span.spanContext().spanId);
+    const [s] = exporter.getFinishedSpans().filter((x) => x.name === "send jobs");
+    assert.equal(s.attributes["messaging.batch.message_count"], 3);
+    assert.equal(s.parentSpanContext?.spanId, parent.spanContext().spanId);
+  });
+
+  test("with no SDK and no propagator startSendMany() leaves the jobs' headers alone", () => {
+    unregister();
+    const headers = { a: "1" };
+    const jobs = [{ headers }];
+    endSend(startSendMany("jobs", jobs));
+    assert.equal(jobs[0].headers, headers);
   });
 
   test("endSend() with an error marks the span failed with the exception", () => {
