@@ -1,0 +1,148 @@
+/**
+ * The checker of the network-fault scenarios: a pure function from one run's
+ * history (what the harness published, every execution the tasks recorded
+ * outside qw, the faults and when they were healed, the server's final state
+ * read after the heal) to a report of figures and broken promises.
+ *
+ * The promises checked:
+ * - acksLate loses nothing: every acksLate job finished a run or was dead-lettered;
+ * - with results on, every job that finished a run has its final result stored;
+ * - early ack runs a job at most once, except when its first run started in a
+ *   fault window (from a fault to one ack wait after its heal: an ack sent then
+ *   can be lost on a cut link, the documented cost, see "Strict at most once");
+ *   an early-ack job that never started is lost too;
+ * - nothing is held at the end: no message left, none pending, none unacked;
+ * - qw never needs a restart: no qw process exited on its own.
+ *
+ * @module
+ */
+
+import type { Execution } from "../_harness.ts";
+
+/** A job as the harness published it. */
+export interface Published {
+  id: string;
+  /** "late": acksLate; "early": acked when it starts. */
+  mode: "late" | "early";
+}
+
+/** A fault: when it began and when it was healed (null: never healed). */
+export interface FaultSpan {
+  name: string;
+  from: number;
+  to: number | null;
+  /** Pids of qw processes the fault hit directly; empty when it hit the servers. */
+  victims: number[];
+}
+
+/** Everything recorded about one scenario run. */
+export interface History {
+  published: Published[];
+  execs: Execution[];
+  deadIds: string[];
+  /** Stored result state per job id (null: none), when results are on; undefined when off. */
+  results?: Map<string, string | null>;
+  faults: FaultSpan[];
+  ackWaitMs: number;
+  /** The server's state after the heal and the drain. */
+  final: { messages: number; pending: number; ackPending: number };
+  /** When the queue was seen drained (epoch ms), or null. */
+  drainedAt: number | null;
+  /** One line per qw process that exited without being asked to. */
+  qwExits: string[];
+}
+
+/** The figures of one run and the promises it broke. */
+export interface RunReport {
+  jobs: number;
+  done: number;
+  lost: number;
+  duplicates: number;
+  earlyTwice: number;
+  resultsMissing: number;
+  held: number;
+  dead: number;
+  /** Seconds from the last heal to the first run finished by a victim (or by anyone). */
+  recoverSeconds: number | null;
+  /** Seconds from the last heal to the drained queue. */
+  drainSeconds: number | null;
+  violations: string[];
+}
+
+const sample = (xs: string[]) => xs.slice(0, 5).join(", ");
+
+/** Check one run's history against the promises. */
+export function check(h: History): RunReport {
+  const ends = new Map<string, number>();
+  const firstStart = new Map<string, number>();
+  const starts = new Map<string, number>();
+  for (const e of h.execs) {
+    if (e.kind === "E") ends.set(e.id, (ends.get(e.id) ?? 0) + 1);
+    else if (e.kind === "S") {
+      starts.set(e.id, (starts.get(e.id) ?? 0) + 1);
+      if (!firstStart.has(e.id) || e.at < firstStart.get(e.id)!) firstStart.set(e.id, e.at);
+    }
+  }
+  const dead = new Set(h.deadIds);
+  const inWindow = (at: number) =>
+    h.faults.some((f) => at >= f.from - h.ackWaitMs && (f.to === null || at <= f.to + h.ackWaitMs));
+  const lostLate: string[] = [], neverStarted: string[] = [], twiceOutside: string[] = [], noResult: string[] = [];
+  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0;
+  for (const j of h.published) {
+    const e = ends.get(j.id) ?? 0;
+    duplicates += Math.max(0, e - 1);
+    if (dead.has(j.id)) continue;
+    if (e > 0) done++;
+    else {
+      lost++;
+      if (j.mode === "late") lostLate.push(j.id);
+      else if (!starts.has(j.id)) neverStarted.push(j.id);
+    }
+    if (j.mode === "early" && (starts.get(j.id) ?? 0) > 1) {
+      earlyTwice++;
+      if (!inWindow(firstStart.get(j.id)!)) twiceOutside.push(j.id);
+    }
+    if (h.results && e > 0) {
+      const state = h.results.get(j.id);
+      if (state !== "SUCCESS" && state !== "FAILURE") noResult.push(j.id);
+    }
+  }
+  const held = h.final.messages + h.final.pending + h.final.ackPending;
+  const lastHeal = h.faults.reduce<number | null>((m, f) => (f.to !== null && (m === null || f.to > m) ? f.to : m), null);
+  const victims = new Set(h.faults.flatMap((f) => f.victims));
+  let recover: number | null = null;
+  if (lastHeal !== null) {
+    for (const e of h.execs) {
+      if (e.kind !== "E" || e.at < lastHeal || (victims.size > 0 && !victims.has(e.pid))) continue;
+      if (recover === null || e.at < recover) recover = e.at;
+    }
+  }
+  const violations: string[] = [];
+  if (lostLate.length) violations.push(`lost ${lostLate.length} acksLate jobs, e.g. ${sample(lostLate)}`);
+  if (neverStarted.length) violations.push(`${neverStarted.length} early-ack jobs never ran, e.g. ${sample(neverStarted)}`);
+  if (twiceOutside.length) violations.push(`${twiceOutside.length} early-ack jobs ran twice outside a fault window, e.g. ${sample(twiceOutside)}`);
+  if (noResult.length) violations.push(`${noResult.length} jobs ran without a stored final result, e.g. ${sample(noResult)}`);
+  if (held > 0) violations.push(`${held} jobs still held at the end (${JSON.stringify(h.final)})`);
+  if (h.qwExits.length) violations.push(`qw needed a restart: ${h.qwExits.join("; ")}`);
+  return {
+    jobs: h.published.length,
+    done,
+    lost,
+    duplicates,
+    earlyTwice,
+    resultsMissing: noResult.length,
+    held,
+    dead: h.published.filter((j) => dead.has(j.id)).length,
+    recoverSeconds: recover === null || lastHeal === null ? null : (recover - lastHeal) / 1000,
+    drainSeconds: h.drainedAt === null || lastHeal === null ? null : Math.max(0, h.drainedAt - lastHeal) / 1000,
+    violations,
+  };
+}
+
+/** Figures of one run as printed after the scenario's name. */
+export function reportLine(r: RunReport): string {
+  const s = (x: number | null) => (x === null ? "n/a" : x.toFixed(1));
+  return `jobs ${r.jobs}, done ${r.done}, lost ${r.lost}, duplicates ${r.duplicates}, early twice ${r.earlyTwice}, ` +
+    `results missing ${r.resultsMissing}, held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
+    `drain s ${s(r.drainSeconds)}`;
+}
