@@ -6,7 +6,9 @@
  *
  * The promises checked:
  * - acksLate loses nothing: every acksLate job finished a run or was dead-lettered;
- * - with results on, every job that finished a run has its final result stored;
+ * - with results on, every acksLate job that finished a run has its final
+ *   result stored (early-ack jobs whose result is missing are counted apart:
+ *   their result is written once, after the ack);
  * - early ack runs a job at most once, except when its first run started in a
  *   fault window (from a fault to one ack wait after its heal: an ack sent then
  *   can be lost on a cut link, the documented cost, see "Strict at most once");
@@ -60,9 +62,11 @@ export interface RunReport {
   duplicates: number;
   earlyTwice: number;
   resultsMissing: number;
+  /** Early-ack jobs that finished a run without a stored final result. */
+  earlyResultsMissing: number;
   held: number;
   dead: number;
-  /** Seconds from the last heal to the first run finished by a victim (or by anyone). */
+  /** Seconds from the last heal to the end of the first run a victim (or anyone) started after it. */
   recoverSeconds: number | null;
   /** Seconds from the last heal to the drained queue. */
   drainSeconds: number | null;
@@ -87,7 +91,7 @@ export function check(h: History): RunReport {
   const inWindow = (at: number) =>
     h.faults.some((f) => at >= f.from - h.ackWaitMs && (f.to === null || at <= f.to + h.ackWaitMs));
   const lostLate: string[] = [], neverStarted: string[] = [], twiceOutside: string[] = [], noResult: string[] = [];
-  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0;
+  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0, earlyNoResult = 0;
   for (const j of h.published) {
     const e = ends.get(j.id) ?? 0;
     duplicates += Math.max(0, e - 1);
@@ -104,7 +108,10 @@ export function check(h: History): RunReport {
     }
     if (h.results && e > 0) {
       const state = h.results.get(j.id);
-      if (state !== "SUCCESS" && state !== "FAILURE") noResult.push(j.id);
+      if (state !== "SUCCESS" && state !== "FAILURE") {
+        if (j.mode === "late") noResult.push(j.id);
+        else earlyNoResult++;
+      }
     }
   }
   const held = h.final.messages + h.final.pending + h.final.ackPending;
@@ -112,8 +119,11 @@ export function check(h: History): RunReport {
   const victims = new Set(h.faults.flatMap((f) => f.victims));
   let recover: number | null = null;
   if (lastHeal !== null) {
+    // A run is one (id, pid, delivery): it counts when it started after the heal.
+    const startedAfter = new Set<string>();
+    for (const e of h.execs) if (e.kind === "S" && e.at >= lastHeal) startedAfter.add(`${e.id} ${e.pid} ${e.delivery}`);
     for (const e of h.execs) {
-      if (e.kind !== "E" || e.at < lastHeal || (victims.size > 0 && !victims.has(e.pid))) continue;
+      if (e.kind !== "E" || !startedAfter.has(`${e.id} ${e.pid} ${e.delivery}`) || (victims.size > 0 && !victims.has(e.pid))) continue;
       if (recover === null || e.at < recover) recover = e.at;
     }
   }
@@ -121,7 +131,7 @@ export function check(h: History): RunReport {
   if (lostLate.length) violations.push(`lost ${lostLate.length} acksLate jobs, e.g. ${sample(lostLate)}`);
   if (neverStarted.length) violations.push(`${neverStarted.length} early-ack jobs never ran, e.g. ${sample(neverStarted)}`);
   if (twiceOutside.length) violations.push(`${twiceOutside.length} early-ack jobs ran twice outside a fault window, e.g. ${sample(twiceOutside)}`);
-  if (noResult.length) violations.push(`${noResult.length} jobs ran without a stored final result, e.g. ${sample(noResult)}`);
+  if (noResult.length) violations.push(`${noResult.length} acksLate jobs ran without a stored final result, e.g. ${sample(noResult)}`);
   if (held > 0) violations.push(`${held} jobs still held at the end (${JSON.stringify(h.final)})`);
   if (h.qwExits.length) violations.push(`qw needed a restart: ${h.qwExits.join("; ")}`);
   return {
@@ -131,6 +141,7 @@ export function check(h: History): RunReport {
     duplicates,
     earlyTwice,
     resultsMissing: noResult.length,
+    earlyResultsMissing: earlyNoResult,
     held,
     dead: h.published.filter((j) => dead.has(j.id)).length,
     recoverSeconds: recover === null || lastHeal === null ? null : (recover - lastHeal) / 1000,
@@ -143,6 +154,6 @@ export function check(h: History): RunReport {
 export function reportLine(r: RunReport): string {
   const s = (x: number | null) => (x === null ? "n/a" : x.toFixed(1));
   return `jobs ${r.jobs}, done ${r.done}, lost ${r.lost}, duplicates ${r.duplicates}, early twice ${r.earlyTwice}, ` +
-    `results missing ${r.resultsMissing}, held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
+    `results missing ${r.resultsMissing} (early ${r.earlyResultsMissing}), held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
     `drain s ${s(r.drainSeconds)}`;
 }

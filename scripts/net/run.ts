@@ -85,6 +85,19 @@ async function readResultStates(c: Client, ids: string[]): Promise<Map<string, s
   return found;
 }
 
+/** Retry a read while the cluster settles after a fault (e.g. "JetStream system temporarily unavailable"). */
+async function settled<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`Cannot read ${what} after the heal: ${(e as Error).message}`);
+      await sleep(500);
+    }
+  }
+}
+
 /** What a run hands back: the check's report, the plan, and what the fault hit. */
 export interface RunResult {
   report: RunReport;
@@ -177,9 +190,9 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     }
     // A short settle, so late acks and result writes land before the final read.
     await sleep(1_000);
-    const final = await queueState(c.jsm, STREAM, CONSUMER);
-    const dead = await readDeadLetters(c, STREAM);
-    const results = s.results ? await readResultStates(c, published.map((j) => j.id)) : undefined;
+    const final = await settled("the queue's state", () => queueState(c.jsm, STREAM, CONSUMER));
+    const dead = await settled("the dead letters", () => readDeadLetters(c, STREAM));
+    const results = s.results ? await settled("the results", () => readResultStates(c, published.map((j) => j.id))) : undefined;
     const qwExits = procs.filter((q) => !q.alive).map((q) => `qw ${q.pid} exited ${JSON.stringify(q.exit)}: ${(q.logLines(/\S/).pop() ?? "").slice(0, 160)}`);
     const history: History = {
       published, execs: readExecutions(log), deadIds: dead.flatMap((d) => (d.id ? [d.id] : [])), results, faults,

@@ -79,11 +79,25 @@ describe("check()", () => {
     assert.deepEqual(interrupted.violations, []);
   });
 
-  it("fails a job that finished without a stored result, with results on", () => {
+  it("fails an acksLate job that finished without a stored result, with results on", () => {
     const results = new Map<string, string | null>([["a", "SUCCESS"], ["b", null], ["c", "SUCCESS"]]);
     const r = check(history({ results }));
     assert.equal(r.resultsMissing, 1);
-    assert.match(r.violations.join(";"), /1 jobs ran without a stored final result, e\.g\. b/);
+    assert.match(r.violations.join(";"), /1 acksLate jobs ran without a stored final result, e\.g\. b/);
+  });
+
+  it("counts an early-ack job without a stored result apart, without failing", () => {
+    const results = new Map<string, string | null>([["a", "SUCCESS"], ["b", "FAILURE"], ["c", null]]);
+    const r = check(history({ results }));
+    assert.equal(r.resultsMissing, 0);
+    assert.equal(r.earlyResultsMissing, 1);
+    assert.deepEqual(r.violations, []);
+  });
+
+  it("measures the recovery from a run started after the heal, not one that was frozen before it", () => {
+    // The victim finishes at 20.5 s a run started before the heal (it was frozen), then runs anew from 23 s.
+    const execs = [...ran("a", 1_000), ex("S", "b", 9_000), ex("E", "b", 20_500), ...ran("c", 23_000)];
+    assert.equal(check(history({ execs })).recoverSeconds, 3.005);
   });
 
   it("fails when jobs are still held at the end or qw exited on its own", () => {
