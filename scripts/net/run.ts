@@ -45,12 +45,12 @@ const DRAIN_TIMEOUT_MS = 180_000;
 export const progress = (s: string): void => void process.stderr.write(`  ... ${s}\n`);
 
 /** The leader of the work stream, as a node. */
-async function leaderNode(c: Client, nodes: NsNode[]): Promise<NsNode> {
+async function leaderNode(c: Client, nodes: NsNode[], timeoutMs = 30_000): Promise<NsNode> {
   let leader = "";
   await until(async () => {
     leader = (await c.jsm.streams.info(STREAM)).cluster?.leader ?? "";
     return leader !== "";
-  }, 30_000, 200);
+  }, timeoutMs, 200);
   const node = nodes.find((n) => n.serverName === leader);
   if (!node) throw new Error(`Cannot tell the stream leader from '${leader}'`);
   return node;
@@ -172,10 +172,13 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
         await sleep(p.durationMs);
         thaw(leader.pid!);
       } else if (f.kind === "split-leader") {
+        const cut = Date.now();
         net.partition(leader.name, NODES.filter((n) => n !== leader.name), "both");
-        await sleep(p.durationMs);
+        await sleep(p.durationMs / 2);
+        const during = await leaderNode(c, nodes, 3_000).then((n) => n.name, () => "none");
+        await sleep(Math.max(0, p.durationMs - (Date.now() - cut)));
         net.heal(leader.name);
-        hit += ` (then ${(await leaderNode(c, nodes)).name})`;
+        hit += ` (leader during the split ${during}, after ${(await leaderNode(c, nodes)).name})`;
       }
     }
     span.to = nowMs();

@@ -19,8 +19,7 @@ export type Fault =
   | { kind: "lossy-qw"; lossPercent: number; delayMs: number; jitterMs: number; seconds: number }
   | { kind: "kill-node"; downSeconds: number }
   | { kind: "freeze-node"; ackWaits: number }
-  | { kind: "split-leader"; seconds: number }
-  | { kind: "storage-full"; maxBytes: number };
+  | { kind: "split-leader"; seconds: number };
 
 /** One scenario: its name (for --only), what it shows, its load and its fault. */
 export interface Scenario {
@@ -41,55 +40,55 @@ export const SCENARIOS: Scenario[] = [
   {
     name: "qw-cut-long",
     shows: "a qw cut from the cluster both ways for 2x the ack wait: its jobs go to the others, it rejoins alone",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "cut-qw", direction: "both", ackWaits: 2 },
   },
   {
     name: "qw-cut-short",
     shows: "a qw cut both ways for half the ack wait: nothing is redelivered, its acks go through after the heal",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "cut-qw", direction: "both", ackWaits: 0.5 },
   },
   {
     name: "qw-cut-out",
     shows: "a qw whose packets to the cluster are dropped (one way) for 2x the ack wait",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "cut-qw", direction: "out", ackWaits: 2 },
   },
   {
     name: "qw-cut-in",
     shows: "a qw that receives nothing from the cluster (one way) for 2x the ack wait",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "cut-qw", direction: "in", ackWaits: 2 },
   },
   {
     name: "qw-frozen",
     shows: "a qw frozen by SIGSTOP for 2x the ack wait: its jobs run elsewhere while it still holds them, then SIGCONT",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "freeze-qw", ackWaits: 2 },
   },
   {
     name: "qw-lossy-slow",
     shows: "10 % loss each way and 100 +- 50 ms delay on a qw's link for 20 s",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "lossy-qw", lossPercent: 10, delayMs: 100, jitterMs: 50, seconds: 20 },
   },
   {
     name: "node-kill9",
     shows: "the stream leader's server killed -9 and restarted 5 s later, clients writing throughout",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "kill-node", downSeconds: 5 },
   },
   {
     name: "node-frozen",
     shows: "the stream leader's server frozen by SIGSTOP for 2x the ack wait, then SIGCONT",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "freeze-node", ackWaits: 2 },
   },
   {
     name: "split-leader",
     shows: "the cluster split 2/1 for 15 s with the stream leader in the minority (qw still reaches every node), then healed",
-    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 40, results: true,
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
     fault: { kind: "split-leader", seconds: 15 },
   },
 ];
@@ -127,9 +126,7 @@ export function plan(s: Scenario, seed: number): Plan {
     ? f.ackWaits * ACK_WAIT_S * 1000
     : f.kind === "lossy-qw" || f.kind === "split-leader"
     ? f.seconds * 1000
-    : f.kind === "kill-node"
-    ? f.downSeconds * 1000
-    : 0;
+    : f.downSeconds * 1000;
   // Half an ack wait or less stays below it; longer faults vary by +-10 %.
   const durationMs = ms <= ACK_WAIT_S * 500 ? ms : Math.round(ms * jitter);
   return { seed, startAt, victim, durationMs };
