@@ -73,7 +73,12 @@ if (!PREFIX) {
     stdio: "inherit",
     env: { ...process.env, QW_NET_PREFIX: prefix },
   });
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill(sig));
+  // Not the harness's handlers (exit at once): the harness inside must stop its processes before the
+  // namespaces go, so the signal is passed on and this process exits when it has.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(sig);
+    process.on(sig, () => child.kill(sig));
+  }
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
 } else {
   await inner(PREFIX);

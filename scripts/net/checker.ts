@@ -11,7 +11,9 @@
  *   their result is written once, after the ack);
  * - early ack runs a job at most once, except when its first run started in a
  *   fault window (from a fault to one ack wait after its heal: an ack sent then
- *   can be lost on a cut link, the documented cost, see "Strict at most once");
+ *   can be lost on a cut link, the documented cost, see "Strict at most once"),
+ *   or when a run was of a delivery the server had superseded already (counted
+ *   as stale runs, a figure of their own);
  *   an early-ack job that never started is lost too;
  * - nothing is held at the end: no message left, none pending, none unacked;
  * - qw never needs a restart: no qw process exited on its own.
@@ -61,6 +63,12 @@ export interface RunReport {
   lost: number;
   duplicates: number;
   earlyTwice: number;
+  /**
+   * Early-ack jobs run twice because one process ran a delivery the server had superseded already: a run of
+   * delivery d started after a run of a later delivery of the same job had started (the network held the
+   * message past its ack wait, e.g. TCP retransmitting after a cut heals).
+   */
+  staleRuns: number;
   resultsMissing: number;
   /** Early-ack jobs that finished a run without a stored final result. */
   earlyResultsMissing: number;
@@ -79,11 +87,16 @@ const sample = (xs: string[]) => xs.slice(0, 5).join(", ");
 export function check(h: History): RunReport {
   const ends = new Map<string, number>();
   const firstStart = new Map<string, number>();
+  /** Per job, its starts as [delivery, at]. */
+  const runs = new Map<string, [number, number][]>();
   const starts = new Map<string, number>();
   for (const e of h.execs) {
     if (e.kind === "E") ends.set(e.id, (ends.get(e.id) ?? 0) + 1);
     else if (e.kind === "S") {
       starts.set(e.id, (starts.get(e.id) ?? 0) + 1);
+      const list = runs.get(e.id) ?? [];
+      list.push([e.delivery, e.at]);
+      runs.set(e.id, list);
       if (!firstStart.has(e.id) || e.at < firstStart.get(e.id)!) firstStart.set(e.id, e.at);
     }
   }
@@ -91,7 +104,11 @@ export function check(h: History): RunReport {
   const inWindow = (at: number) =>
     h.faults.some((f) => at >= f.from - h.ackWaitMs && (f.to === null || at <= f.to + h.ackWaitMs));
   const lostLate: string[] = [], neverStarted: string[] = [], twiceOutside: string[] = [], noResult: string[] = [];
-  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0, earlyNoResult = 0;
+  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0, earlyNoResult = 0, stale = 0;
+  const superseded = (id: string) => {
+    const rs = runs.get(id) ?? [];
+    return rs.some(([d, at]) => rs.some(([d2, at2]) => d2 > d && at2 < at));
+  };
   for (const j of h.published) {
     const e = ends.get(j.id) ?? 0;
     duplicates += Math.max(0, e - 1);
@@ -104,7 +121,8 @@ export function check(h: History): RunReport {
     }
     if (j.mode === "early" && (starts.get(j.id) ?? 0) > 1) {
       earlyTwice++;
-      if (!inWindow(firstStart.get(j.id)!)) twiceOutside.push(j.id);
+      if (superseded(j.id)) stale++;
+      else if (!inWindow(firstStart.get(j.id)!)) twiceOutside.push(j.id);
     }
     if (h.results && e > 0) {
       const state = h.results.get(j.id);
@@ -140,6 +158,7 @@ export function check(h: History): RunReport {
     lost,
     duplicates,
     earlyTwice,
+    staleRuns: stale,
     resultsMissing: noResult.length,
     earlyResultsMissing: earlyNoResult,
     held,
@@ -153,7 +172,7 @@ export function check(h: History): RunReport {
 /** Figures of one run as printed after the scenario's name. */
 export function reportLine(r: RunReport): string {
   const s = (x: number | null) => (x === null ? "n/a" : x.toFixed(1));
-  return `jobs ${r.jobs}, done ${r.done}, lost ${r.lost}, duplicates ${r.duplicates}, early twice ${r.earlyTwice}, ` +
+  return `jobs ${r.jobs}, done ${r.done}, lost ${r.lost}, duplicates ${r.duplicates}, early twice ${r.earlyTwice} (stale ${r.staleRuns}), ` +
     `results missing ${r.resultsMissing} (early ${r.earlyResultsMissing}), held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
     `drain s ${s(r.drainSeconds)}`;
 }

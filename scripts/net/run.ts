@@ -132,7 +132,7 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     if (f.kind === "lossy-qw") [proxy, victimUrls] = await startDelayProxy(net, QWS[p.victim], p, f.delayMs, f.jitterMs);
     for (let i = 0; i < s.qws; i++) {
       const args = ["--stream", STREAM, "--tasks", join(FIXTURES, "chaos_tasks.ts"), "--server", i === p.victim ? victimUrls : urls.join(","),
-        "--log-level", "warning", "--concurrency", "4", "--ack-wait", String(ACK_WAIT_S), ...(s.results ? [] : ["--no-results"])];
+        "--log-level", "warning", "--concurrency", "4", "--ack-wait", String(ACK_WAIT_S), ...(s.results ? [] : ["--no-results"]), ...(s.confirmAck ? ["--confirm-ack"] : [])];
       procs.push(QwProcess.start(args, { logFile: join(dir, `qw${i}.log`), env: { QW_CHAOS_LOG: log }, netns: net.ns(QWS[i]) }));
     }
     // Each finished job writes an S and an E line.

@@ -33,6 +33,8 @@ export interface Scenario {
   /** Milliseconds each job runs. */
   jobMs: number;
   results: boolean;
+  /** qw runs with --confirm-ack (strict at most once for the early-ack jobs). */
+  confirmAck?: boolean;
   fault: Fault;
 }
 
@@ -41,6 +43,12 @@ export const SCENARIOS: Scenario[] = [
     name: "qw-cut-long",
     shows: "a qw cut from the cluster both ways for 2x the ack wait: its jobs go to the others, it rejoins alone",
     qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
+    fault: { kind: "cut-qw", direction: "both", ackWaits: 2 },
+  },
+  {
+    name: "qw-cut-long-confirm",
+    shows: "the same with --confirm-ack: an early-ack job starts only once the server confirmed its ack",
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true, confirmAck: true,
     fault: { kind: "cut-qw", direction: "both", ackWaits: 2 },
   },
   {

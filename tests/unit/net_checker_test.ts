@@ -65,6 +65,14 @@ describe("check()", () => {
     assert.match(r.violations.join(";"), /1 early-ack jobs ran twice outside a fault window, e\.g\. c/);
   });
 
+  it("counts apart an early-ack job whose superseded delivery ran after its redelivery started", () => {
+    // Delivery 2 starts at 30 s on pid 200; delivery 1, held by the network, starts at 30.1 s on pid 100.
+    const r = check(history({ execs: [...ran("a", 1_000), ...ran("b", 1_100), ...ran("c", 30_000, 200, 2), ...ran("c", 30_100, 100, 1)] }));
+    assert.equal(r.earlyTwice, 1);
+    assert.equal(r.staleRuns, 1);
+    assert.deepEqual(r.violations, []);
+  });
+
   it("allows an early-ack job run twice when its first run started in a fault window", () => {
     const r = check(history({ execs: [...ran("a", 1_000), ...ran("b", 1_100), ...ran("c", 12_000), ...ran("c", 30_000, 200, 2)] }));
     assert.equal(r.earlyTwice, 1);
