@@ -93,7 +93,7 @@ async function inner(prefix: string): Promise<void> {
   let failed = false;
   try {
     for (const s of selected) {
-      let runs = 0, bad = 0, lostLate = 0, twice = 0, held = 0, dups = 0;
+      let runs = 0, bad = 0, lostLate = 0, twice = 0, stale = 0, held = 0, dups = 0, noResult = 0;
       const recover: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const seed = SEED + r;
@@ -108,6 +108,8 @@ async function inner(prefix: string): Promise<void> {
           held += x.report.held;
           dups += x.report.duplicates;
           twice += x.report.earlyTwice;
+          stale += x.report.staleRuns;
+          noResult += x.report.resultsMissing + x.report.earlyResultsMissing;
           if (x.report.recoverSeconds !== null) recover.push(x.report.recoverSeconds);
           out(`${s.name} seed ${seed}, hit ${x.hit}: ${reportLine(x.report)}, seconds ${x.seconds.toFixed(1)}${v.length ? ` -- FAIL: ${v.join("; ")}` : ""}`);
         } catch (e) {
@@ -118,7 +120,8 @@ async function inner(prefix: string): Promise<void> {
         if (bad > 0) failed = true;
       }
       const maxRecover = recover.length ? Math.max(...recover).toFixed(1) : "n/a";
-      out(`= ${s.name}: runs ${runs}, failed ${bad}, acksLate lost ${lostLate}, held ${held}, duplicates ${dups}, early twice ${twice}, max recover s ${maxRecover}`);
+      out(`= ${s.name}: runs ${runs}, failed ${bad}, acksLate lost ${lostLate}, held ${held}, duplicates ${dups}, early twice ${twice} (stale ${stale}), ` +
+        `results missing ${noResult}, max recover s ${maxRecover}`);
     }
   } finally {
     if (keep) progress(`kept ${tmp.path}`);

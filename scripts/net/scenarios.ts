@@ -70,6 +70,12 @@ export const SCENARIOS: Scenario[] = [
     fault: { kind: "cut-qw", direction: "in", ackWaits: 2 },
   },
   {
+    name: "qw-cut-in-confirm",
+    shows: "the same with --confirm-ack",
+    qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true, confirmAck: true,
+    fault: { kind: "cut-qw", direction: "in", ackWaits: 2 },
+  },
+  {
     name: "qw-frozen",
     shows: "a qw frozen by SIGSTOP for 2x the ack wait: its jobs run elsewhere while it still holds them, then SIGCONT",
     qws: 3, jobs: 3000, earlyShare: 0.25, jobMs: 100, results: true,
