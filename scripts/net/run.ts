@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
-import { keyFor, type ResultRecord } from "../../src/client/result_store.ts";
+import { keyFor, type ResultRecord } from "../../src/client/buckets/result_store.ts";
 import {
   client,
   type Client,
