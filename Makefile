@@ -10,7 +10,7 @@ export NATS_SERVER_BIN := $(NATS_SERVER)
 
 PY_VENV := clients/python/.venv
 
-.PHONY: install tools build package demo test test-bun test-bun-oldest test-deno test-python test-go check lint chaos chaos-short bench clean
+.PHONY: install tools build package demo test test-bun test-bun-oldest test-deno test-python test-go check lint chaos chaos-short chaos-net bench clean
 
 install: node_modules/.installed tools
 node_modules/.installed: package.json package-lock.json
@@ -78,6 +78,11 @@ chaos: build
 
 chaos-short: build
 	$(BUN) scripts/chaos.ts --short
+
+# Network faults: a 3-node cluster and three qw processes, each in its own network namespace (root, ip, nft).
+chaos-net: build
+	scripts/ensure_nftables.sh
+	$(BUN) scripts/net_chaos.ts
 
 bench: build
 	$(BUN) scripts/bench.ts

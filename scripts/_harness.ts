@@ -90,11 +90,15 @@ export class QwProcess {
     });
   }
 
-  /** Spawn `dist/qw ARGS`, stdout and stderr appended to `logFile`. */
-  static start(args: string[], o: { logFile: string; env?: Record<string, string> }): QwProcess {
+  /**
+   * Spawn `dist/qw ARGS`, stdout and stderr appended to `logFile`; with `netns`, inside that network
+   * namespace (`ip netns exec` execs qw, so the pid is qw's).
+   */
+  static start(args: string[], o: { logFile: string; env?: Record<string, string>; netns?: string }): QwProcess {
     const fd = openSync(o.logFile, "a");
     const spawnedAt = Date.now();
-    const child = spawn(QW_BIN, args, { stdio: ["ignore", fd, fd], env: { ...process.env, ...o.env } });
+    const [cmd, argv] = o.netns ? ["ip", ["netns", "exec", o.netns, QW_BIN, ...args]] : [QW_BIN, args];
+    const child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], env: { ...process.env, ...o.env } });
     closeSync(fd);
     if (child.pid === undefined) throw new Error(`Cannot start ${QW_BIN}`);
     liveQw.add(child);

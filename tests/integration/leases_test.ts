@@ -119,6 +119,28 @@ describe("leases and results", () => {
     }
   });
 
+  it("early ack: a result that cannot be stored is written again until it is stored; the job is not held meanwhile", SLOW, async () => {
+    const stream = "earlynotstored";
+    const store = new GatedStore();
+    store.failing = true;
+    const { svc, events } = await worker(stream, { concurrency: 1, ackWait: 2 }, store);
+    try {
+      const jsm = await jetstreamManager(t.nc);
+      await jetstream(t.nc).publish(`${stream}.now`, JSON.stringify({ args: [] }), { msgID: "early1" });
+      // Acked when it started: nothing is held while the results bucket is away, and the write is tried again.
+      await waitFor(() => store.writes.length >= 3, { timeoutMs: 10_000 });
+      assert.equal((await jsm.consumers.info(stream, `qw_${stream}`)).num_ack_pending, 0, "acked early");
+      store.failing = false;
+      store.open = true;
+      const r = await waitFor(() => store.records.get("early1"), { timeoutMs: 10_000 });
+      assert.equal(r.state, "SUCCESS");
+      assert.equal(events.filter((e) => e.type === "job.started" && e.id === "early1").length, 1, "the task ran once");
+      assert.ok(events.some((e) => e.type === "result.store_failed" && e.id === "early1"));
+    } finally {
+      await svc.close();
+    }
+  });
+
   it("a dead-lettered job with an id gets a FAILURE record with the reason", SLOW, async () => {
     const stream = "deadids";
     const { svc, store } = await worker(stream, { concurrency: 1 });

@@ -64,13 +64,35 @@ export class ResultWrites {
         this.#emitter.emit({ type: "result.store_failed", id: h.id, state: record.state, error: errorText(e) });
         return false;
       },
-    ).finally(() => {
-      if (--this.#writes <= MAX_WRITES_IN_FLIGHT / 2 && this.#drained.length > 0) {
-        const w = this.#drained;
-        this.#drained = [];
-        for (const f of w) f();
+    ).finally(() => this.#release());
+  }
+
+  /**
+   * For a result written after the ack (early ack), which nothing waits for: a failed write is tried again
+   * (0.2 s doubling to 5 s) until it is stored or `stopped()`, so an outage of the results bucket (its
+   * leader's server frozen, killed or cut off) does not drop the result of a job that ran. It counts as in
+   * flight the whole time: a bucket that stays away stops the pulling instead of growing memory.
+   */
+  async writeUntilStored(h: Held, record: ResultRecord, o: { stopped(): boolean; sleep(ms: number): Promise<void> }): Promise<boolean> {
+    this.#writes++;
+    try {
+      for (let n = 1;; n++) {
+        if (await this.write(h, record)) return true;
+        if (o.stopped()) return false;
+        await o.sleep(Math.min(5_000, 100 * 2 ** Math.min(n, 6)));
+        if (o.stopped()) return false;
       }
-    });
+    } finally {
+      this.#release();
+    }
+  }
+
+  #release(): void {
+    if (--this.#writes <= MAX_WRITES_IN_FLIGHT / 2 && this.#drained.length > 0) {
+      const w = this.#drained;
+      this.#drained = [];
+      for (const f of w) f();
+    }
   }
 
   /** The value as the results bucket stores it; the first conversion of each task is reported. */

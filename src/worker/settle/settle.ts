@@ -102,8 +102,12 @@ export class Settler {
           (err) => report(emitter, "dead_letter", `Cannot dead-letter '${h.id}': ${errorText(err)}`),
         );
       case "write_result": {
-        const stored = this.#results!.write(h, this.#results!.record(h, d, r.value));
-        return e.before ? stored : undefined;
+        const record = this.#results!.record(h, d, r.value);
+        if (e.before) return this.#results!.write(h, record);
+        // After the ack: the job goes on; its result is written until it is stored.
+        const sleeper = this.#o.sleep ?? sleep;
+        this.#track(this.#results!.writeUntilStored(h, record, { stopped: () => this.#stopped, sleep: sleeper }));
+        return undefined;
       }
       case "broker":
         this.#broker(h, e.action);

@@ -1,0 +1,131 @@
+/**
+ * Network faults against the real product: a 3-node nats-server cluster and
+ * three `dist/qw` processes, each in its own network namespace joined by a
+ * bridge (scripts/net/netns.ts), cut, slowed, frozen and killed by the
+ * scenarios of scripts/net/scenarios.ts. Every execution is recorded outside
+ * qw by the fixture tasks; the checker (scripts/net/checker.ts) reads that
+ * history and the server's final state and prints one line per run:
+ *
+ *   <scenario> seed S, hit H: jobs N, done D, lost L, duplicates X, early twice E, results missing R,
+ *     held K, dead Z, recover s A, drain s B, seconds T[ -- FAIL: ...]
+ *
+ * then one summary line per scenario. Needs root, `ip` and `nft`
+ * (scripts/ensure_nftables.sh). It runs itself again inside a namespace of
+ * its own, so even the harness's client traffic stays in the run's network,
+ * and removes every namespace of the run when it ends, however it ends.
+ *
+ *   bun scripts/net_chaos.ts                       every scenario once (make chaos-net)
+ *   bun scripts/net_chaos.ts --only qw-frozen,node-kill9 --runs 5 --seed 7
+ *   bun scripts/net_chaos.ts --list                the scenarios and what each shows
+ *   bun scripts/net_chaos.ts --keep                keep the temp dir (logs, record files)
+ *
+ * Run r of a scenario uses seed S + r (S defaults to 1): `--seed` with the
+ * printed seed replays a run's schedule. Exits 1 if any run broke a promise.
+ *
+ * @module
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { out, QW_BIN, tempDir } from "./_harness.ts";
+import { reportLine } from "./net/checker.ts";
+import { Net, removeNamespaces, removeStale, runPrefix, sh } from "./net/netns.ts";
+import { NODES, progress, QWS, runOnce } from "./net/run.ts";
+import { SCENARIOS } from "./net/scenarios.ts";
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | null => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] ?? "" : null;
+};
+const fail = (msg: string): never => {
+  out(`chaos-net: ${msg}`);
+  process.exit(2);
+};
+
+if (argv.includes("--list")) {
+  for (const s of SCENARIOS) out(`${s.name}: ${s.shows}`);
+  process.exit(0);
+}
+const RUNS = Number(arg("--runs") ?? 1);
+const SEED = Number(arg("--seed") ?? 1);
+if (!Number.isSafeInteger(RUNS) || RUNS < 1) fail(`--runs takes a positive integer, not '${arg("--runs")}'`);
+if (!Number.isSafeInteger(SEED)) fail(`--seed takes an integer, not '${arg("--seed")}'`);
+const only = arg("--only");
+const selected = only === null ? SCENARIOS : only.split(",").map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`no scenario '${n}' (see --list)`));
+if (!existsSync(QW_BIN)) fail(`${QW_BIN} is missing: build it first`);
+
+const PREFIX = process.env.QW_NET_PREFIX;
+if (!PREFIX) {
+  // The outer process: check the tools, sweep what aborted runs left, make the harness's namespace and run
+  // this script again inside it; remove the run's namespaces whatever happens.
+  if (process.getuid?.() !== 0) fail("must run as root (it creates network namespaces)");
+  for (const tool of ["ip", "nft"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) fail(`'${tool}' is missing: run scripts/ensure_nftables.sh`);
+  }
+  const stale = removeStale();
+  if (stale > 0) out(`chaos-net: removed ${stale} namespace(s) left by aborted runs`);
+  const prefix = runPrefix();
+  process.on("exit", () => removeNamespaces(prefix));
+  sh("ip", ["netns", "add", `${prefix}-ctl`]);
+  const child = spawn("ip", ["netns", "exec", `${prefix}-ctl`, process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, QW_NET_PREFIX: prefix },
+  });
+  // Not the harness's handlers (exit at once): the harness inside must stop its processes before the
+  // namespaces go, so the signal is passed on and this process exits when it has.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(sig);
+    process.on(sig, () => child.kill(sig));
+  }
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 1)));
+} else {
+  await inner(PREFIX);
+}
+
+async function inner(prefix: string): Promise<void> {
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+  const net = Net.create(prefix, [["ctl", 2], ...NODES.map((n, i) => [n, 11 + i] as [string, number]), ...QWS.map((q, i) => [q, 21 + i] as [string, number])]);
+  const tmp = tempDir("qw-chaos-net-");
+  const keep = argv.includes("--keep");
+  out(`chaos-net: ${selected.length} scenario(s) x ${RUNS} run(s), seeds from ${SEED}, network ${prefix} (${net.addr("ctl")}/24), temp ${tmp.path}`);
+  let failed = false;
+  try {
+    for (const s of selected) {
+      let runs = 0, bad = 0, lostLate = 0, twice = 0, stale = 0, held = 0, dups = 0, noResult = 0;
+      const recover: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        const seed = SEED + r;
+        const dir = join(tmp.path, `${s.name}-${seed}`);
+        mkdirSync(dir, { recursive: true });
+        try {
+          const x = await runOnce(net, s, seed, dir);
+          const v = x.report.violations;
+          runs++;
+          if (v.length) bad++;
+          lostLate += v.some((l) => l.startsWith("lost")) ? x.report.lost : 0;
+          held += x.report.held;
+          dups += x.report.duplicates;
+          twice += x.report.earlyTwice;
+          stale += x.report.staleRuns;
+          noResult += x.report.resultsMissing + x.report.earlyResultsMissing;
+          if (x.report.recoverSeconds !== null) recover.push(x.report.recoverSeconds);
+          out(`${s.name} seed ${seed}, hit ${x.hit}: ${reportLine(x.report)}, seconds ${x.seconds.toFixed(1)}${v.length ? ` -- FAIL: ${v.join("; ")}` : ""}`);
+        } catch (e) {
+          runs++;
+          bad++;
+          out(`${s.name} seed ${seed}: -- FAIL: ${(e as Error).message.split("\n")[0]}`);
+        }
+        if (bad > 0) failed = true;
+      }
+      const maxRecover = recover.length ? Math.max(...recover).toFixed(1) : "n/a";
+      out(`= ${s.name}: runs ${runs}, failed ${bad}, acksLate lost ${lostLate}, held ${held}, duplicates ${dups}, early twice ${twice} (stale ${stale}), ` +
+        `results missing ${noResult}, max recover s ${maxRecover}`);
+    }
+  } finally {
+    if (keep) progress(`kept ${tmp.path}`);
+    else tmp.cleanup();
+  }
+  process.exit(failed ? 1 : 0);
+}
