@@ -147,15 +147,25 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
   // The handlers stay until the process exits: a late signal must not kill it by default action.
   rt.onSignal("SIGINT", onSignal("SIGINT"));
   rt.onSignal("SIGTERM", onSignal("SIGTERM"));
+  // Tracing is loaded only when asked for: otherwise no SDK, no tracer, and runs cost nothing more.
+  const tracing = config.otlpEndpoint === null
+    ? null
+    : (await import("./src/cli/tracing.ts")).tracingFor(config.otlpEndpoint, rt.env(), {
+      instance: config.name,
+      onError: (message) => events.emit({ type: "error", where: "traces", error: `Cannot export traces: ${message}` }),
+    });
   try {
-    service = await startService(config, { events });
+    service = await startService(config, { events, tracer: tracing?.tracer });
   } catch (e) {
+    await tracing?.shutdown(0);
     // A bad schedule in the tasks file is bad config, like a bad flag: exit 2.
     if ((e instanceof TypeError || e instanceof RangeError) && e.message.startsWith("Cannot start worker as ")) return fail(e.message, 2);
     throw e;
   }
   if (stopRequested) void service.close(`received ${stopRequested}`);
   await service.closed;
+  // The spans of the last runs: exported before exit, or given up after 5 s.
+  await tracing?.shutdown();
   return service.fatal === null ? 0 : fail(service.fatal, 1);
 }
 

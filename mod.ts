@@ -120,7 +120,8 @@ export {
    * Workers, connect, create the stream if missing and run jobs until closed.
    *
    * @param config A resolved configuration (see `resolveConfig`).
-   * @param options An event emitter to listen on, and an optional result store.
+   * @param options An event emitter to listen on, an optional result store, and an optional OpenTelemetry
+   *   `tracer` (from `@opentelemetry/api`): with one, every run of a job is a `process` span in the job's trace.
    * @returns A {@linkcode Service}; `await service.close()` shuts it down gracefully.
    *
    * @example Run a worker and log outcomes

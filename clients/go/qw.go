@@ -178,7 +178,10 @@ func (c *client) Enqueue(ctx context.Context, task string, args []any, opts ...E
 	if err != nil {
 		return "", err
 	}
-	return o.id, c.publish(ctx, m)
+	span := startSend(ctx, c.stream+"."+task, o.id, m.headers)
+	err = c.publish(ctx, m)
+	endSend(span, err)
+	return o.id, err
 }
 
 func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) {
@@ -196,7 +199,10 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		}
 		ids[i] = o.id
 	}
-	if err := c.publishMany(ctx, msgs); err != nil {
+	span := startSendMany(ctx, c.stream, msgs)
+	err := c.publishMany(ctx, msgs)
+	endSend(span, err)
+	if err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -237,7 +243,10 @@ func (c *client) EnqueueFlow(ctx context.Context, flow Node, opts ...EnqueueOpt)
 	if err != nil {
 		return "", err
 	}
-	return o.id, c.publish(ctx, m)
+	span := startSend(ctx, m.subject, o.id, m.headers)
+	err = c.publish(ctx, m)
+	endSend(span, err)
+	return o.id, err
 }
 
 func natsMsg(m message) *nats.Msg {

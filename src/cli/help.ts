@@ -91,6 +91,7 @@ export const WORKER_FLAGS: readonly ConfigFlag[] = [
   { name: "stall-timeout", key: "stallTimeout", arg: "SECONDS", help: `Stalled this long: /healthz fails; twice: exit 1 (default ${DEFAULT_STALL_TIMEOUT})` },
   { name: "spawn-timeout", key: "spawnTimeout", arg: "SECONDS", help: `Respawn a Web Worker not ready this long (default ${DEFAULT_SPAWN_TIMEOUT})` },
   ...off("schedules", "schedules", "Do not publish the ticks of the tasks' schedules from this process"),
+  { name: "otlp-endpoint", key: "otlpEndpoint", arg: "URL", help: "Send traces to URL/v1/traces (OTLP/HTTP)" },
 ];
 
 /** Flags of `qw init`, besides the connection's: what shapes the consumer and the results bucket. */

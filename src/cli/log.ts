@@ -146,6 +146,16 @@ export function messageOf(e: QwEvent): string {
   }
 }
 
+/**
+ * The fields of an event's JSON line: the event itself, with the ids of its run's trace under the names
+ * OpenTelemetry's log data model gives them (`trace_id`, `span_id`). Pure.
+ */
+export function jsonFields(e: QwEvent): Record<string, unknown> {
+  if (!("traceId" in e) || e.traceId === undefined) return { ...e };
+  const { traceId, spanId, ...rest } = e;
+  return { ...rest, trace_id: traceId, span_id: spanId };
+}
+
 /** Format a record as a text line or a JSON line. Pure. */
 export function formatRecord(r: LogRecord, format: "text" | "json"): string {
   const msg = r.message.map(String).join("");
@@ -209,7 +219,7 @@ export async function setupLogging(
     }
     if (!enabled.has(level)) return;
     msg ??= messageOf(e);
-    logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? { ...e } : {} });
+    logger.emit({ level, message: [msg], rawMessage: msg, timestamp: Date.now(), properties: options.format === "json" ? jsonFields(e) : {} });
   };
   return { listener, flush: sink.flush };
 }

@@ -18,12 +18,13 @@ import { type ConnectionConfig, errorText, openConnection } from "./connection.t
 import { ClosedError, ResultTimeoutError } from "../core/errors.ts";
 import type { Emitter, QwEvent } from "../core/events.ts";
 import { bad, checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
-import { publishFlow } from "./producer.ts";
+import { flowStartSubject, publishFlow } from "./producer.ts";
 import { type FlowNode, normalizeFlow } from "../core/flow.ts";
 import { keyFor } from "./buckets/result_store.ts";
 import { isFinalState, type TaskState } from "../core/types.ts";
 import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, TaskResult } from "./client_types.ts";
-import { namesFor } from "./topology.ts";
+import { jobSubject, namesFor } from "./topology.ts";
+import { sendTraced } from "./trace_context.ts";
 import { isStreamNotFound } from "./server_errors.ts";
 import { publishAsTaken, type StreamCapsProbe, streamCapsProbe } from "./stream_caps.ts";
 import { type EnqueueManyOptions, type ManyJob, ManyPublisher } from "./enqueue_many.ts";
@@ -80,7 +81,7 @@ export class Client<T = any> implements AsyncDisposable {
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
     try {
-      const ack = await publishAsTaken(this.#js, this.stream, job, { now, caps: this.#caps });
+      const ack = await sendTraced(jobSubject(this.stream, task), job, (j) => publishAsTaken(this.#js, this.stream, j, { now, caps: this.#caps }));
       return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
     } catch (e) {
       throw await this.#publishError(e, task);
@@ -126,7 +127,7 @@ export class Client<T = any> implements AsyncDisposable {
     const id = checkId("start flow", options.id ?? crypto.randomUUID());
     const normalized = normalizeFlow(flow);
     try {
-      await publishFlow(this.#js, this.stream, { id, flow: normalized });
+      await sendTraced(flowStartSubject(this.stream), { id, flow: normalized }, (m) => publishFlow(this.#js, this.stream, m));
     } catch (e) {
       throw await this.#publishError(e, "_flow");
     }

@@ -18,6 +18,7 @@ import { BatchCode, batchHeaders, batchSequences, type FanoutMode, fanoutMode, s
 import { serverFeatures } from "../core/server_features.ts";
 import type { EnqueueReceipt, TaskArgs, TaskName } from "./client_types.ts";
 import { type EnqueueOptions, prepareJob } from "./prepare_job.ts";
+import { endSend, startSendMany } from "./trace_context.ts";
 import { encodeJob, type EncodedJob, Header, type OutgoingJob, publishJob } from "./producer.ts";
 import { apiCode } from "./server_errors.ts";
 import type { StreamCapsProbe } from "./stream_caps.ts";
@@ -56,6 +57,17 @@ export class ManyPublisher {
       }
     });
     if (prepared.length === 0) return [];
+    // One send span for them all, its context in every job (README "Traces"): before the first await.
+    const span = startSendMany(this.c.stream, prepared);
+    try {
+      return await this.#publish(prepared, options, now).then((r) => (endSend(span), r));
+    } catch (e) {
+      endSend(span, e);
+      throw e;
+    }
+  }
+
+  async #publish(prepared: OutgoingJob[], options: EnqueueManyOptions, now: number): Promise<EnqueueReceipt[]> {
     const caps = await this.c.caps();
     for (const job of prepared) if (caps.messageTtl && job.expiresAt != null) job.ttl = messageTtlSeconds(job.expiresAt, now);
     const atomicBatch = serverFeatures(this.c.nc.info?.version).atomicBatch && prepared.length > 1;

@@ -146,10 +146,16 @@ export async function publishJob(
 export async function publishFlow(
   js: JetStreamClient,
   stream: string,
-  flow: { id: string; flow: unknown },
+  flow: { id: string; flow: unknown; headers?: Record<string, string> },
 ): Promise<{ seq: number; duplicate: boolean }> {
   const m = encodeFlowStart(stream, flow);
-  const ack = await js.publish(m.subject, m.data, { msgID: m.msgId });
+  const extra = Object.entries(flow.headers ?? {});
+  let h: MsgHdrs | undefined;
+  if (extra.length > 0) {
+    h = makeHeaders();
+    for (const [k, v] of extra) h.set(k, v);
+  }
+  const ack = await js.publish(m.subject, m.data, { msgID: m.msgId, headers: h });
   return { seq: ack.seq, duplicate: ack.duplicate };
 }
 

@@ -15,6 +15,9 @@ export interface JobFields {
   deliveryCount: number;
   /** Stream sequence of the message. */
   seq: number;
+  /** The trace and span of the run the event is about (W3C hex ids), when runs are traced. */
+  traceId?: string;
+  spanId?: string;
 }
 
 /** Why a held job went back to the server unfinished: shutdown, it waited too long without starting, or the pool stalled. */

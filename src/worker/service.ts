@@ -35,6 +35,8 @@ import { setUpFiring } from "./schedules/schedule_firing.ts";
 import { shutdown } from "./shutdown.ts";
 import { WorkerPauses } from "./pause/worker_pauses.ts";
 import { parkingSink } from "./pause/park.ts";
+import type { Tracer } from "@opentelemetry/api";
+import { RunSpans } from "./settle/run_spans.ts";
 
 export { tasksFileUrl };
 
@@ -84,9 +86,13 @@ export interface Service {
 
 /**
  * Start a worker. Throws a one-line Error for bad tasks files and unreachable
- * servers, and a `TypeError` or `RangeError` for a bad schedule.
+ * servers, and a `TypeError` or `RangeError` for a bad schedule. With a
+ * `tracer`, every run of a job is a span (README "Traces"); without one none is made.
  */
-export async function startService(cfg: ServiceConfig, options: { events?: Emitter; store?: ResultStore } = {}): Promise<Service> {
+export async function startService(
+  cfg: ServiceConfig,
+  options: { events?: Emitter; store?: ResultStore; tracer?: Tracer } = {},
+): Promise<Service> {
   const events = options.events ?? new Emitter();
   const emit = events.emit.bind(events);
   const tasksUrl = tasksFileUrl(cfg.tasks);
@@ -126,7 +132,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
   const { pool, schedules } = pooled.value;
   const nc = connected.value;
   try {
-    return await wire(cfg, { nc, pool, events, schedules, store: options.store, setDispatcher: (d) => (dispatcher = d) });
+    return await wire(cfg, { nc, pool, events, schedules, store: options.store, tracer: options.tracer, setDispatcher: (d) => (dispatcher = d) });
   } catch (e) {
     await pool.close({ timeoutMs: 0 });
     await nc.close().catch(() => {});
@@ -136,7 +142,7 @@ export async function startService(cfg: ServiceConfig, options: { events?: Emitt
 
 async function wire(
   cfg: ServiceConfig,
-  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; setDispatcher(d: Dispatcher): void },
+  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; tracer?: Tracer; setDispatcher(d: Dispatcher): void },
 ): Promise<Service> {
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
@@ -177,6 +183,7 @@ async function wire(
     termReasons: serverAtLeast(nc.info?.version, 2, 10),
     sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
+    spans: p.tracer ? new RunSpans(p.tracer) : null,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({

@@ -115,6 +115,20 @@ export class Reader {
     return src.value.trim();
   }
 
+  /** An http:// or https:// URL; null when unset, empty or "none". */
+  httpUrl(key: Key): string | null {
+    const src = this.source(key);
+    if (src === undefined || isNone(src.value) || src.value === "") return null;
+    const must = `an http:// or https:// URL, or "none"`;
+    if (typeof src.value !== "string") throw this.fail(TypeError, src, must);
+    let url: URL | null = null;
+    try {
+      url = new URL(src.value.trim());
+    } catch { /* reported below */ }
+    if (url === null || !["http:", "https:"].includes(url.protocol)) throw this.fail(RangeError, src, must);
+    return src.value.trim();
+  }
+
   required(key: "stream" | "tasks", flag: string): string {
     const value = this.string(key, null);
     if (value === null) {

@@ -49,6 +49,8 @@ export interface ResolvedConfig {
   spawnTimeout: number;
   /** Publish the ticks of the tasks' schedules from this process. */
   schedules: boolean;
+  /** Base URL of the OTLP/HTTP receiver traces are exported to; null exports none. */
+  otlpEndpoint: string | null;
   taskDefaults: TaskDefaults;
 }
 
@@ -115,7 +117,7 @@ export const ENV_VARS: { readonly [K in Key]-?: string } = Object.freeze({
   ackWait: "QW_ACK_WAIT", grace: "QW_GRACE", maxDeliveries: "QW_MAX_DELIVERIES",
   results: "QW_RESULTS", resultTtl: "QW_RESULT_TTL", events: "QW_EVENTS", http: "QW_HTTP", name: "QW_NAME",
   maxTasksPerChild: "QW_MAX_TASKS_PER_CHILD", stallTimeout: "QW_STALL_TIMEOUT", spawnTimeout: "QW_SPAWN_TIMEOUT",
-  schedules: "QW_SCHEDULES",
+  schedules: "QW_SCHEDULES", otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
   acksLate: "QW_ACKS_LATE", rejectOnWorkerLost: "QW_REJECT_ON_WORKER_LOST", confirmAck: "QW_CONFIRM_ACK",
   acksOnFailureOrTimeout: "QW_ACKS_ON_FAILURE_OR_TIMEOUT",
   maxRetries: "QW_MAX_RETRIES", defaultRetryDelay: "QW_DEFAULT_RETRY_DELAY",
@@ -226,6 +228,7 @@ export function resolveConfig(options: QwOptions, context: ResolveContext): Part
     stallTimeout: r.number("stallTimeout", DEFAULT_STALL_TIMEOUT, positive),
     spawnTimeout: r.number("spawnTimeout", DEFAULT_SPAWN_TIMEOUT, positive),
     schedules: r.boolean("schedules", DEFAULT_SCHEDULES),
+    otlpEndpoint: r.httpUrl("otlpEndpoint"),
     taskDefaults: readTaskDefaults(r),
   };
   if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null)) {

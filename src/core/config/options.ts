@@ -22,6 +22,8 @@ export interface QwOptions {
   ackWait?: Num; grace?: Num; maxDeliveries?: Num; results?: Bool; resultTtl?: Num; events?: Bool;
   http?: string | null; name?: string; maxTasksPerChild?: Num | null;
   stallTimeout?: Num; spawnTimeout?: Num; schedules?: Bool;
+  /** Base URL of an OTLP/HTTP receiver: traces go to `<url>/v1/traces`. */
+  otlpEndpoint?: string | null;
   // Task defaults. `null` or "none" means unlimited for the nullable ones.
   acksLate?: Bool; rejectOnWorkerLost?: Bool; acksOnFailureOrTimeout?: Bool; confirmAck?: Bool;
   maxRetries?: Num | null; defaultRetryDelay?: Num;

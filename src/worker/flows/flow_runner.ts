@@ -51,10 +51,14 @@ export function isFlowContext(v: unknown): v is FlowContext {
  * The job of one step of flow `id`: its body carries where it stands, and its
  * task id is its dedup id, so publishing it again after a crash stores it once. Pure.
  */
-export function stepJob(id: string, step: StepJob): OutgoingJob {
+export function stepJob(id: string, step: StepJob, trace?: TraceHeaders): OutgoingJob {
   const data = encoder.encode(JSON.stringify({ args: step.args, flow: { id, path: step.path, then: step.then } }));
-  return { task: step.task, data, id: `${id}${step.path}`, retries: 0, etaMs: null, headers: { [FLOW_HEADER]: "1" } };
+  const headers = trace === undefined ? { [FLOW_HEADER]: "1" } : { ...trace, [FLOW_HEADER]: "1" };
+  return { task: step.task, data, id: `${id}${step.path}`, retries: 0, etaMs: null, headers };
 }
+
+/** The trace context a step is published with (`traceparent`, `tracestate`): that of the run or message that caused it. */
+export type TraceHeaders = Record<string, string>;
 
 /** Open (or create) the flows bucket. */
 export async function openFlows(nc: NatsConnection, bucket: string, ttlSeconds: number): Promise<KV> {
@@ -93,14 +97,14 @@ export class FlowRunner {
     this.#o = o;
   }
 
-  /** Publish the first steps of a flow. */
-  start(id: string, node: FlowNode): Promise<void> {
-    return this.#perform(id, startFlow(node));
+  /** Publish the first steps of a flow, with the trace context of its start message. */
+  start(id: string, node: FlowNode, trace?: TraceHeaders): Promise<void> {
+    return this.#perform(id, startFlow(node), trace);
   }
 
-  /** A step succeeded with `value`: publish what follows it. */
-  succeeded(f: FlowContext, value: unknown): Promise<void> {
-    return this.#perform(f.id, continueWith(f.then, value ?? null));
+  /** A step succeeded with `value`: publish what follows it, with the trace context of its run. */
+  succeeded(f: FlowContext, value: unknown, trace?: TraceHeaders): Promise<void> {
+    return this.#perform(f.id, continueWith(f.then, value ?? null), trace);
   }
 
   /** A step ended in FAILURE or REVOKED: the flow fails naming it, and a group it belongs to never runs its body. */
@@ -111,8 +115,8 @@ export class FlowRunner {
     await this.#record(f.id, "FAILURE", undefined, { name: "FlowStepFailed", message: `Step '${stepId}' (task '${step.task}') ended in ${step.state}: ${why}` });
   }
 
-  async #perform(id: string, actions: FlowAction[]): Promise<void> {
-    const steps = actions.flatMap((a) => (a.kind === "run" ? [stepJob(id, a.step)] : []));
+  async #perform(id: string, actions: FlowAction[], trace?: TraceHeaders): Promise<void> {
+    const steps = actions.flatMap((a) => (a.kind === "run" ? [stepJob(id, a.step, trace)] : []));
     await Promise.all([steps.length > 0 ? this.#publish(steps) : null, ...actions.map((a) => {
       switch (a.kind) {
         case "run":
@@ -120,7 +124,7 @@ export class FlowRunner {
         case "done":
           return this.#record(id, "SUCCESS", a.value);
         case "join":
-          return this.#join(id, a);
+          return this.#join(id, a, trace);
       }
     })]);
   }
@@ -136,12 +140,13 @@ export class FlowRunner {
     await publishMany({ nc, js, stream }, steps, { mode: fanoutMode({ atomicBatch: atomic, allowAtomic: true, count: steps.length }) });
   }
 
-  async #join(id: string, a: Extract<FlowAction, { kind: "join" }>): Promise<void> {
+  /** A chord's body is published by the member that completes the join, as a child of that member's run. */
+  async #join(id: string, a: Extract<FlowAction, { kind: "join" }>, trace?: TraceHeaders): Promise<void> {
     const name = `${id}${a.join}`;
     // The member's result first, under its own key: recording it again is harmless.
     await this.#o.kv.put(keyFor(`${name}.r.${a.index}`), JSON.stringify({ value: a.value ?? null }));
     const complete = await this.#mark(name, a.index, a.n);
-    if (complete) await this.#perform(id, afterJoin(a, await this.#results(name, a.n)));
+    if (complete) await this.#perform(id, afterJoin(a, await this.#results(name, a.n)), trace);
   }
 
   /**

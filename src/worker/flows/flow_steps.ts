@@ -12,6 +12,7 @@ import { errorText } from "../../client/connection.ts";
 import type { Emitter, JobFields } from "../../core/events.ts";
 import { flowTasks, normalizeFlow } from "../../core/flow.ts";
 import { type FlowContext, type FlowRunner, isFlowContext } from "./flow_runner.ts";
+import { traceHeadersOf } from "../../client/trace_context.ts";
 
 /** The task name of a flow's start message: its subject is `<stream>._flow`. */
 export const FLOW_START_TASK = "_flow";
@@ -60,7 +61,8 @@ export class FlowStarter {
     } catch (e) {
       return this.o.invalid(msg, { ...job, id: flowIdOf(msg.data) ?? job.id }, errorText(e));
     }
-    this.o.runner.start(id, flow).then(
+    // The first steps are children of whatever published the start message (its `traceparent`).
+    this.o.runner.start(id, flow, traceHeadersOf(msg.headers)).then(
       () => msg.ack(),
       (e) => {
         this.o.emitter.emit({ type: "error", where: "flow", error: `Cannot start flow '${id}': ${errorText(e)}` });

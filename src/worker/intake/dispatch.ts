@@ -25,7 +25,7 @@ import type { DispatchOptions } from "./dispatch_options.ts";
 import { hasStarted, isWaiting } from "../../core/job/job_life.ts";
 import { HandBacks } from "./hand_back.ts";
 import { safely } from "./broker.ts";
-import { fields } from "../settle/_outcome.ts";
+import { fields, startedEvent } from "../settle/_outcome.ts";
 import { Settler } from "../settle/settle.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
@@ -125,10 +125,9 @@ export class Dispatcher {
       return confirmAck(held, { confirmed: () => this.#submit(held), unconfirmed: (why) => this.#unconfirmed(held, why) });
     }
     if (!move(held, "queue")) return;
-    const { task, id, retries } = held;
     // The task's context counts deliveries that may have run: a handed-back copy is not "redelivered".
     // msg.data is a view into the socket buffer; the pool copies it into its batch buffer.
-    this.#o.submit({ task, data: held.msg.data, id, retries, deliveryCount: held.runsBefore + 1, ref: held, startBy: held.expiresAt ?? 0 });
+    this.#o.submit({ task: held.task, data: held.msg.data, id: held.id, retries: held.retries, deliveryCount: held.runsBefore + 1, ref: held, startBy: held.expiresAt ?? 0 });
   }
 
   /** confirmAck: the ack was not confirmed, so the job is not run here (see confirm_ack.ts). */
@@ -181,12 +180,10 @@ export class Dispatcher {
   onStarted(h: Held): void {
     if (!move(h, "start")) return;
     h.startedAt = this.#now();
+    this.#o.spans?.started(h);
     this.#earlyAck(h);
     if (h.policy.trackStarted) this.#writeInterim(h, "STARTED");
-    if (this.#o.emitter.active) {
-      const { id, task, retries, deliveryCount, seq } = h;
-      this.#o.emitter.emit({ type: "job.started", id, task, retries, deliveryCount, seq });
-    }
+    if (this.#o.emitter.active) this.#o.emitter.emit(startedEvent(h));
   }
 
   /**
@@ -200,6 +197,7 @@ export class Dispatcher {
     if (!move(h, "finish")) return;
     if (fresh) {
       h.startedAt = this.#now();
+      this.#o.spans?.started(h);
       this.#earlyAck(h);
     }
   }
@@ -269,6 +267,7 @@ export class Dispatcher {
   handBack(h: Held, reason: string, cause: HandBackCause = "shutdown"): void {
     this.#revokeLater.delete(h);
     this.#handBacks.handBack(h, reason, cause);
+    this.#o.spans?.ended(h, reason);
     if (this.#bySeq.get(h.seq) === h) this.#bySeq.delete(h.seq);
   }
 

@@ -13,6 +13,7 @@ import type { ResolvedTaskOptions } from "../../core/types.ts";
 import type { PoolJob } from "../pool/pool.ts";
 import type { FlowStarter } from "../flows/flow_steps.ts";
 import type { Held, JobSink } from "./held.ts";
+import type { RunSpans } from "../settle/run_spans.ts";
 
 /** Collaborators and settings of the dispatcher (dispatch.ts). */
 export interface DispatchOptions {
@@ -41,4 +42,6 @@ export interface DispatchOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Whether the connection is up (a hand-back then publishes a copy); absent means always. */
   connected?: () => boolean;
+  /** The spans of runs; null or absent when tracing is off. */
+  spans?: RunSpans | null;
 }

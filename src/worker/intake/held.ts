@@ -7,6 +7,7 @@
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
+import type { Span } from "@opentelemetry/api";
 import type { JobFields } from "../../core/events.ts";
 import { type JobState, type JobStep, step } from "../../core/job/job_life.ts";
 import type { ResolvedTaskOptions, SerializedError } from "../../core/types.ts";
@@ -37,6 +38,8 @@ export interface Held extends JobFields {
   flow?: FlowContext;
   /** The last STARTED or PROGRESS write, which the next write (and the final one) must follow. */
   lastWrite?: Promise<void>;
+  /** The `process` span of its run, while it runs and settles (tracing on only; settle/run_spans.ts). */
+  span?: Span;
 }
 
 /** Publishing a retry and dead-lettering, as the dispatcher needs them. */

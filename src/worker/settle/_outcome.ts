@@ -9,9 +9,32 @@ import type { Decision } from "../../core/job/ack_policy.ts";
 import type { JobFields, QwEvent } from "../../core/events.ts";
 import type { ResultRecord } from "../../client/buckets/result_store.ts";
 import type { SerializedError, TaskState } from "../../core/types.ts";
+import type { Span } from "@opentelemetry/api";
 
-/** The event of a decision applied to a job. Pure. */
-export function outcomeEvent(h: JobFields, d: Decision, ms: number): QwEvent {
+/** A job and, when its run is traced, the run's span. */
+type Traced = JobFields & { span?: Span };
+
+/** Add the ids of the run's span to a job event, so its log line names its trace. */
+function traced<E extends QwEvent>(e: E, span: Span | undefined): E {
+  if (span === undefined) return e;
+  const c = span.spanContext();
+  (e as JobFields).traceId = c.traceId;
+  (e as JobFields).spanId = c.spanId;
+  return e;
+}
+
+/** The event of a decision applied to a job, with its run's trace when traced. Pure. */
+export function outcomeEvent(h: Traced, d: Decision, ms: number): QwEvent {
+  return traced(untracedOutcome(h, d, ms), h.span);
+}
+
+/** The event a job emits when a Web Worker starts it. Pure. */
+export function startedEvent(h: Traced): QwEvent {
+  const { id, task, retries, deliveryCount, seq } = h;
+  return traced({ type: "job.started", id, task, retries, deliveryCount, seq }, h.span);
+}
+
+function untracedOutcome(h: JobFields, d: Decision, ms: number): QwEvent {
   const { id, task, retries, deliveryCount, seq } = h;
   switch (d.event) {
     case "job.succeeded":
@@ -57,7 +80,13 @@ export function resultRecord(
   return record;
 }
 
-/** The job fields every job event carries, copied off a held job. Pure. */
-export function fields(h: JobFields): JobFields {
-  return { id: h.id, task: h.task, retries: h.retries, deliveryCount: h.deliveryCount, seq: h.seq };
+/** The job fields every job event carries, copied off a held job (with its run's trace when traced). Pure. */
+export function fields(h: Traced): JobFields {
+  const f: JobFields = { id: h.id, task: h.task, retries: h.retries, deliveryCount: h.deliveryCount, seq: h.seq };
+  if (h.span !== undefined) {
+    const c = h.span.spanContext();
+    f.traceId = c.traceId;
+    f.spanId = c.spanId;
+  }
+  return f;
 }

@@ -10,6 +10,7 @@ import type { Held, JobSink } from "../intake/dispatch.ts";
 import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
 import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
+import { spanHeaders } from "../../client/trace_context.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
@@ -21,11 +22,13 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
 
 /**
  * The next attempt of a job: the same body, task id and expiry, `retries`
- * retries, after `countdown` seconds. Pure.
+ * retries, after `countdown` seconds. Traced, it carries the context of the
+ * run that scheduled it (a child of that run). Pure.
  */
 export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
   const etaMs = countdown > 0 ? now + countdown * 1000 : null;
-  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers: carriedHeaders(h), expiresAt: h.expiresAt };
+  const headers = carriedHeaders(h, h.span === undefined ? {} : spanHeaders(h.span));
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt };
 }
 
 /** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */

@@ -19,6 +19,8 @@ import { safely } from "../intake/broker.ts";
 import { fields, outcomeEvent, resultRecord } from "./_outcome.ts";
 import { ResultWrites } from "./result_writes.ts";
 import type { FlowRunner } from "../flows/flow_runner.ts";
+import type { RunSpans } from "./run_spans.ts";
+import { spanHeaders } from "../../client/trace_context.ts";
 
 export { MAX_WRITES_IN_FLIGHT } from "./result_writes.ts";
 
@@ -39,6 +41,8 @@ export interface SettleOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Called when a job left `held`. */
   onGone?: (h: Held) => void;
+  /** The spans of runs; null or absent when tracing is off. */
+  spans?: RunSpans | null;
 }
 
 interface Run {
@@ -66,6 +70,7 @@ export class Settler {
   apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
     const results = this.#results !== null && !h.policy.ignoreResult;
     const plan = planSettlement(d, { acksLate: h.policy.acksLate, acked: h.acked, flow: h.flow !== undefined, results });
+    this.#o.spans?.decided(h, d);
     return this.#run(h, d, plan, 0, { ms, value });
   }
 
@@ -118,7 +123,7 @@ export class Settler {
     const flow = h.flow!;
     if (runner === null) return undefined;
     const advanced = d.state === "SUCCESS" || d.event === "job.ignored"
-      ? runner.succeeded(flow, r.value)
+      ? runner.succeeded(flow, r.value, h.span === undefined ? undefined : spanHeaders(h.span))
       : d.state === "FAILURE" || d.state === "REVOKED"
       ? runner.failed(flow, { task: h.task, state: d.state }, d.error)
       : null;
@@ -151,6 +156,7 @@ export class Settler {
         const error = d.error ?? { name: "RetryNotScheduled", message: reason };
         const failed: Decision = { broker: { op: "acked" }, state: "FAILURE", event: "job.failed", error, deadLetter: reason };
         const results = this.#results !== null && !h.policy.ignoreResult;
+        this.#o.spans?.decided(h, failed);
         return this.#run(h, failed, planSettlement(failed, { acksLate: false, acked: true, flow: false, results }), 0, r);
       }
       case "report":
@@ -179,6 +185,7 @@ export class Settler {
 
   #gone(h: Held): void {
     move(h, "settle");
+    this.#o.spans?.ended(h);
     this.#o.held.delete(h);
     this.#o.onGone?.(h);
   }

@@ -40,7 +40,7 @@ describe("parseCliArgs()", () => {
       "--stream", "jobs", "--consumer", "c", "--log-level", "debug", "--log-format", "json",
       "--tasks", "./t.ts", "--concurrency", "2", "--ack-wait", "10", "--grace", "3", "--max-deliveries", "4",
       "--no-results", "--no-events", "--result-ttl", "60", "--http", "localhost:8080", "--name", "w1", "--max-tasks-per-child", "9",
-      "--stall-timeout", "8", "--spawn-timeout", "6", "--no-schedules",
+      "--stall-timeout", "8", "--spawn-timeout", "6", "--no-schedules", "--otlp-endpoint", "http://c:4318",
       "--acks-late", "--reject-on-worker-lost", "--no-acks-on-failure-or-timeout", "--max-retries", "7",
       "--default-retry-delay", "1", "--retry-backoff", "true", "--retry-backoff-max", "30", "--no-retry-jitter",
       "--time-limit", "20", "--soft-time-limit", "15", "--rate-limit", "5/s", "--track-started", "--ignore-result", "--confirm-ack",
@@ -50,7 +50,7 @@ describe("parseCliArgs()", () => {
       tlsCaFile: "/ca", tlsCertFile: "/cert", tlsKeyFile: "/key", connectTimeout: "5", stream: "jobs",
       consumer: "c", logLevel: "debug", logFormat: "json", tasks: "./t.ts", concurrency: "2", ackWait: "10",
       grace: "3", maxDeliveries: "4", results: false, events: false, resultTtl: "60", http: "localhost:8080", name: "w1",
-      maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", schedules: false, acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
+      maxTasksPerChild: "9", stallTimeout: "8", spawnTimeout: "6", schedules: false, otlpEndpoint: "http://c:4318", acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false,
       maxRetries: "7", defaultRetryDelay: "1", retryBackoff: "true", retryBackoffMax: "30", retryJitter: false,
       timeLimit: "20", softTimeLimit: "15", rateLimit: "5/s", trackStarted: true, ignoreResult: true, confirmAck: true,
     });

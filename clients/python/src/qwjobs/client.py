@@ -23,6 +23,7 @@ from nats.js.kv import KeyValue
 from . import errors
 from .batch import atomic_batch_server, publish_many
 from .flows import Node, normalize
+from .tracing import sending, sending_many
 from .wire import (
     Job,
     Message,
@@ -151,7 +152,8 @@ class Client:
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
         msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires)
-        await self._publish(msg)
+        with sending(f"{self.stream}.{task}", job_id, msg.headers):
+            await self._publish(msg)
         return job_id
 
     async def enqueue_many(self, jobs: Iterable[JobSpec]) -> list[str]:
@@ -183,7 +185,8 @@ class Client:
         messages = [m for _, m in prepared]
         atomic = len(messages) > 1 and await self._allows_atomic()
         try:
-            await publish_many(self.nc, self.js, messages, atomic=atomic, one_by_one=one_by_one)
+            with sending_many(self.stream, [m.headers for m in messages]):
+                await publish_many(self.nc, self.js, messages, atomic=atomic, one_by_one=one_by_one)
         except (nats.errors.TimeoutError, nats.js.errors.APIError, nats.errors.ConnectionClosedError) as e:
             raise errors.PublishError(f"Cannot enqueue to stream '{self.stream}': {_text(e)}") from None
         return [i for i, _ in prepared]
@@ -257,7 +260,9 @@ class Client:
         """
         self._open()
         flow_id = check_id("start flow", id if id is not None else str(uuid.uuid4()))
-        await self._publish(encode_flow_start(self.stream, flow_id, normalize(flow)))
+        msg = encode_flow_start(self.stream, flow_id, normalize(flow))
+        with sending(msg.subject, flow_id, msg.headers):
+            await self._publish(msg)
         return flow_id
 
     # -- results -----------------------------------------------------------------

@@ -13,6 +13,8 @@ so one instance may be shared by the threads of a web server.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import threading
 from datetime import datetime
 from typing import Any, Coroutine, Iterable, Mapping, Optional, Sequence, TypeVar, Union
@@ -57,7 +59,25 @@ class Client:
         return cls(inner, loop, thread)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        # The coroutine runs in the caller's context (its active trace span, say), not the loop thread's.
+        caller = contextvars.copy_context()
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            task = asyncio.ensure_future(coro)
+
+            def finish(t: asyncio.Future[T]) -> None:
+                if t.cancelled():
+                    done.cancel()
+                elif t.exception() is not None:
+                    done.set_exception(t.exception())
+                else:
+                    done.set_result(t.result())
+
+            task.add_done_callback(finish)
+
+        self._loop.call_soon_threadsafe(start, context=caller)
+        return done.result()
 
     def enqueue(
         self,

@@ -42,7 +42,7 @@ describe("resolveConfig()", () => {
       stream: "jobs", tasks: "./tasks.ts", consumer: "qw_jobs", concurrency: 4,
       logLevel: "info", logFormat: "text", ackWait: 30, grace: 30, maxDeliveries: 5,
       results: true, resultTtl: 86400, events: false, http: null, name: "box:42", maxTasksPerChild: null,
-      stallTimeout: 30, spawnTimeout: 30, schedules: true,
+      stallTimeout: 30, spawnTimeout: 30, schedules: true, otlpEndpoint: null,
       taskDefaults: {
         acksLate: false, rejectOnWorkerLost: false, acksOnFailureOrTimeout: true,
         maxRetries: 3, defaultRetryDelay: 180, retryBackoff: 0, retryBackoffMax: 600, retryJitter: true,
@@ -77,6 +77,7 @@ describe("resolveConfig()", () => {
       QW_ACKS_ON_FAILURE_OR_TIMEOUT: "FALSE", QW_CONFIRM_ACK: "1", QW_MAX_RETRIES: "none", QW_DEFAULT_RETRY_DELAY: "0",
       QW_RETRY_BACKOFF: "2", QW_RETRY_BACKOFF_MAX: "60", QW_RETRY_JITTER: "no", QW_TIME_LIMIT: "10",
       QW_SOFT_TIME_LIMIT: "5", QW_RATE_LIMIT: "10/m", QW_TRACK_STARTED: "1", QW_IGNORE_RESULT: "1",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
     };
     assert.deepEqual(Object.keys(env).sort(), Object.values(ENV_VARS).sort());
     assert.deepEqual(resolveConfig({}, ctx(env)), {
@@ -86,12 +87,24 @@ describe("resolveConfig()", () => {
       stream: "s", tasks: "t.ts", consumer: "c", concurrency: 2, logLevel: "debug", logFormat: "json",
       ackWait: 1.5, grace: 0, maxDeliveries: 2, results: false, resultTtl: 60, events: false, http: "0.0.0.0:8080",
       name: "w1", maxTasksPerChild: 100, stallTimeout: 7, spawnTimeout: 2.5, schedules: false,
+      otlpEndpoint: "http://collector:4318",
       taskDefaults: {
         acksLate: true, rejectOnWorkerLost: true, acksOnFailureOrTimeout: false, maxRetries: null,
         defaultRetryDelay: 0, retryBackoff: 2, retryBackoffMax: 60, retryJitter: false,
         timeLimit: 10, softTimeLimit: 5, rateLimit: "10/m", trackStarted: true, ignoreResult: true, confirmAck: true,
       },
     });
+  });
+
+  test("reads otlpEndpoint as an http(s) URL; empty or none turns it off; rejects another scheme", () => {
+    assert.equal(resolveConfig({ ...base, otlpEndpoint: "https://otel.example:4318/" }, ctx()).otlpEndpoint, "https://otel.example:4318/");
+    assert.equal(resolveConfig(base, ctx({ OTEL_EXPORTER_OTLP_ENDPOINT: "" })).otlpEndpoint, null);
+    assert.equal(resolveConfig({ ...base, otlpEndpoint: "none" }, ctx({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://a:4318" })).otlpEndpoint, null);
+    rejects(
+      () => resolveConfig(base, ctx({ OTEL_EXPORTER_OTLP_ENDPOINT: "grpc://a:4317" })),
+      "RangeError",
+      `Cannot start worker as 'OTEL_EXPORTER_OTLP_ENDPOINT' must be an http:// or https:// URL, or "none": current value is "grpc://a:4317"`,
+    );
   });
 
   test("accepts server as an array and as comma-separated host:port", () => {
