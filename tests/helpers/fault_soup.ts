@@ -72,6 +72,8 @@ export interface SoupReport {
   problems: string[];
   /** What the server held for qw at the end: pending and unacked on the work consumer, pending on the delayed one. */
   held: { pending: number; ackPending: number; delayed: number };
+  /** The faults as they were played: when (after qw started pulling) and what they found. */
+  timeline: string[];
   /** The exit of the last qw process. */
   exit: { code: number | null; signal: string | null } | null;
   seconds: number;
@@ -93,6 +95,8 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
   const problems = fleet.problems;
   const revoker = new Revoker(o.server, stream, problems);
   let outage: Outage | null = null;
+  const timeline: string[] = [];
+  const storedBefore = new Set<string>();
   let faults: Promise<void> | null = null;
   try {
     const jsm = await jetstreamManager(nc);
@@ -136,12 +140,25 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     // The faults, in time order from now, one after the other, beside the jobs published while qw runs.
     const tPull = Date.now();
     let faultsDone = false;
+    const watch = new Watch(nc, jsm, stream, file);
+    const unsettled = async () => {
+      const seen = await watch.seen(c);
+      return c.jobs.filter((j) => !reached(expectedOf(c, j), seen.get(j.id)!, lost(j, seen.get(j.id)!))).length;
+    };
     faults = (async () => {
       for (const f of faultPlan(c)) {
         await sleep(Math.max(0, tPull + f.atMs - Date.now()));
         if (!alive()) break;
-        if (f.kind === "restart") await rollingRestart(fleet, nc, stream);
-        else await resultsOutage(jsm, stream, f.ms, outage = { start: 0, end: null });
+        const at = `+${Date.now() - tPull} ms`;
+        if (f.kind === "restart") timeline.push(`${at} restart: ${await rollingRestart(fleet, nc, stream, unsettled)}`);
+        else {
+          // A job seen stored as expected before the store stops answering keeps its result: it is not excused.
+          const seen = await watch.seen(c);
+          for (const j of c.jobs) if (reached(expectedOf(c, j), seen.get(j.id)!)) storedBefore.add(j.id);
+          const open = c.jobs.length - storedBefore.size;
+          await resultsOutage(jsm, stream, f.ms, outage = { start: 0, end: null });
+          timeline.push(`${at} results outage ${f.ms} ms with ${open} jobs unsettled`);
+        }
       }
     })().catch((e) => void problems.push(`a fault could not be played: ${(e as Error).message}`)).finally(() => (faultsDone = true));
 
@@ -155,7 +172,6 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       await publish(j);
     }
 
-    const watch = new Watch(nc, jsm, stream, file);
     // Finished jobs are revoked as soon as their SUCCESS is seen: for acksLate, often before the ack has gone.
     let over = false;
     const revokesDone = (async () => {
@@ -170,7 +186,9 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       }
     })().catch((e) => void problems.push(`a revoke of a finished job failed: ${(e as Error).message}`));
 
-    const lost = (j: SoupJob, s: Seen) => resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
+    function lost(j: SoupJob, s: Seen): boolean {
+      return !storedBefore.has(j.id) && resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
+    }
     const bound = Date.now() + (o.boundMs ?? 30_000);
     let settled = false;
     while (Date.now() < bound && alive()) {
@@ -215,6 +233,7 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       wrong: jobs.filter((j) => j.verdict === "wrong").length,
       problems,
       held,
+      timeline,
       exit: stop,
       seconds: (Date.now() - t0) / 1000,
       logTail: fleet.logTail(),
@@ -239,8 +258,19 @@ export function failureLine(r: SoupReport): string {
     `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""})`
   );
   const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
-  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${held}): ` +
+  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${faultText(c)}${held}): ` +
     [...r.problems, ...bad].join("; ");
+}
+
+/** The faults of a case in a few words, each followed by ", "; "" for none. */
+export function faultText(c: SoupCase): string {
+  const parts = [
+    c.restarts.length > 0 ? `${c.restarts.length} rolling restart${c.restarts.length > 1 ? "s" : ""}` : "",
+    c.outage ? `results outage ${c.outage.ms} ms` : "",
+    c.revokeDone.length > 0 ? `revoked finished ${c.revokeDone.join(" ")}` : "",
+    c.revokeWaiting.length > 0 ? `revoked waiting ${c.revokeWaiting.join(" ")}` : "",
+  ];
+  return parts.filter((p) => p !== "").map((p) => `${p}, `).join("");
 }
 
 /** A failure in full: the line, how to replay it, the case as JSON and the tail of qw's log. */
@@ -249,6 +279,7 @@ export function describeFailure(r: SoupReport, replay: string): string {
     `fault soup ${failureLine(r)}`,
     `replay: ${replay}`,
     `case: ${JSON.stringify(r.case)}`,
+    `faults: ${r.timeline.join("; ") || "none"}`,
     `qw log (tail):`,
     r.logTail || "(empty)",
   ].join("\n");

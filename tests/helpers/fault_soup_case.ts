@@ -149,8 +149,8 @@ const laterArb = fc.record({
 // Rolling restarts, a results store that stops answering and revokes, drawn apart from both draws above
 // (each a fault of its own, so one seed may have none, one or all of them).
 const faultArb = fc.record({
-  restarts: fc.oneof(fc.constant([]), fc.array(fc.integer({ min: 0, max: 2_500 }), { minLength: 1, maxLength: 2 })),
-  outage: fc.oneof(fc.constant(null), fc.record({ atMs: fc.integer({ min: 0, max: 2_000 }), ms: fc.integer({ min: 300, max: 1_500 }) })),
+  restarts: fc.oneof(fc.constant([]), fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 2 })),
+  outage: fc.oneof(fc.constant(null), fc.record({ atMs: fc.integer({ min: 0, max: 1_500 }), ms: fc.integer({ min: 300, max: 1_500 }) })),
   revokeDone: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
   revokeWaiting: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
 });

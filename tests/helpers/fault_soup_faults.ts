@@ -106,7 +106,7 @@ export class Fleet {
  * A rolling restart: a new qw starts on the stream and, once its worker record
  * is stored (it pulls by then), the newest before it gets SIGTERM and must exit 0.
  */
-export async function rollingRestart(fleet: Fleet, nc: NatsConnection, stream: string): Promise<void> {
+export async function rollingRestart(fleet: Fleet, nc: NatsConnection, stream: string, unsettled: () => Promise<number>): Promise<string> {
   const old = fleet.current;
   const kv = await new Kvm(nc).open(`qw_${stream}_workers`);
   const keys = async () => new Set(await Array.fromAsync(await kv.keys()));
@@ -119,9 +119,12 @@ export async function rollingRestart(fleet: Fleet, nc: NatsConnection, stream: s
     if (!up) await sleep(20);
   }
   if (!up) fleet.problems.push(`qw #${next.no} of a rolling restart did not store its worker record within 15 s`);
+  const open = await unsettled().catch(() => -1);
+  const t = Date.now();
   const e = await fleet.stop(old);
   if (e === null) fleet.problems.push(`qw #${old.no} did not exit within ${STOP_MS / 1000} s of SIGTERM in a rolling restart`);
   else if (e.code !== 0) fleet.problems.push(`qw #${old.no} exited ${JSON.stringify(e)} after SIGTERM in a rolling restart, not 0`);
+  return `qw #${next.no} up, qw #${old.no} SIGTERM with ${open} jobs unsettled, exit ${e?.code ?? "none"} after ${((Date.now() - t) / 1000).toFixed(1)} s`;
 }
 
 /**
