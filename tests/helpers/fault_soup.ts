@@ -141,6 +141,8 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const tPull = Date.now();
     let faultsDone = false;
     const watch = new Watch(nc, jsm, stream, file);
+    const lost = (j: SoupJob, s: Seen) =>
+      !storedBefore.has(j.id) && resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
     const unsettled = async () => {
       const seen = await watch.seen(c);
       return c.jobs.filter((j) => !reached(expectedOf(c, j), seen.get(j.id)!, lost(j, seen.get(j.id)!))).length;
@@ -186,9 +188,6 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       }
     })().catch((e) => void problems.push(`a revoke of a finished job failed: ${(e as Error).message}`));
 
-    function lost(j: SoupJob, s: Seen): boolean {
-      return !storedBefore.has(j.id) && resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
-    }
     const bound = Date.now() + (o.boundMs ?? 30_000);
     let settled = false;
     while (Date.now() < bound && alive()) {
