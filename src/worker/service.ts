@@ -177,6 +177,9 @@ async function wire(
     // Wait on whichever limits now: the pool's room, or result writes in flight.
     whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
     onMessage: (m) => dispatcher.onMessage(m),
+    // After SIGTERM: held like any job, never started (the pool is closing), and handed back as a copy once the
+    // last pulls ended (shutdown.ts), so it does not count as a run.
+    onLate: (m) => dispatcher.onMessage(m),
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
