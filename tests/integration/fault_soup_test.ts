@@ -11,7 +11,9 @@
  * restarts qw while jobs are held and running, revokes two jobs before they
  * are published and one after its SUCCESS is stored, then cuts the results
  * store off; seed 126 cuts it off at once (acksLate results wait for it, early
- * ack ones are lost) and restarts qw twice after.
+ * ack ones are lost) and restarts qw twice after; seed 100 restarts qw while
+ * its open pulls still bring jobs, which must go back as copies, not as runs
+ * (a nak dead-lettered a job there that never ran).
  * Replay one seed (any integer) with:
  *
  *   QW_SOUP_SEED=31 node_modules/.bin/bun test --timeout 120000 tests/integration/fault_soup_test.ts
@@ -22,8 +24,8 @@ import assert from "node:assert/strict";
 import { describeFailure, faultText, passed, runSoup, soupCase } from "../helpers/fault_soup.ts";
 import { useServer } from "../helpers/suite.ts";
 
-/** concurrency 2 workqueue, 4 limits, 1 workqueue, 1 limits, then the new faults: 1 limits, 1 limits. */
-const FIXED = [1, 3, 19, 31, 34, 126];
+/** concurrency 2 workqueue, 4 limits, 1 workqueue, 1 limits, then the new faults: 1 limits, 1 limits, 1 workqueue. */
+const FIXED = [1, 3, 19, 31, 34, 126, 100];
 const env = process.env.QW_SOUP_SEED;
 const SEEDS = env !== undefined && env !== "" ? [Number(env)] : FIXED;
 if (SEEDS.some((s) => !Number.isSafeInteger(s))) throw new Error(`QW_SOUP_SEED must be an integer, not '${env}'`);
