@@ -177,9 +177,13 @@ async function wire(
     // Wait on whichever limits now: the pool's room, or result writes in flight.
     whenRoom: () => (dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom()),
     onMessage: (m) => dispatcher.onMessage(m),
-    // After SIGTERM: held like any job, never started (the pool is closing), and handed back as a copy once the
-    // last pulls ended (shutdown.ts), so it does not count as a run.
-    onLate: (m) => dispatcher.onMessage(m),
+    // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
+    // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
+    onLate: (m) => {
+      dispatcher.onMessage(m);
+      dispatcher.releaseWaiting();
+      for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
+    },
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });

@@ -174,7 +174,7 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       await publish(j);
     }
 
-    // Finished jobs are revoked as soon as their SUCCESS is seen: for acksLate, often before the ack has gone.
+    // Finished jobs are revoked as soon as their SUCCESS is seen (polled every 20 ms).
     let over = false;
     const revokesDone = (async () => {
       const todo = new Set(c.revokeDone);
