@@ -112,6 +112,33 @@ describe("shutdown and leases", () => {
     }
   });
 
+  it("with a 1 s ack wait and a second worker up, jobs that reach a stopping worker still run once each, as first runs", SLOW, async () => {
+    const stream = uniq();
+    const log = join(t.dir, `${stream}.jsonl`);
+    writeFileSync(log, "");
+    const worker = () =>
+      spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/succeed.ts", "--server", t.srv.url, "--concurrency", "2", "--ack-wait", "1"]);
+    const a = worker();
+    await started(a);
+    const b = worker();
+    try {
+      await started(b);
+      // Held by A until its last pulls ended, a job would outlive its ack wait and reach B as well.
+      process.kill(a.pid!, "SIGTERM");
+      const js = jetstream(t.nc);
+      for (let i = 0; i < 12; i++) await js.publish(`${stream}.ok`, JSON.stringify({ args: [log] }), { msgID: `late${i}` });
+      assert.equal(await exited(a), 0, "graceful exit code");
+      const read = () => readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      await waitFor(() => read().length >= 12, { timeoutMs: 15_000, message: "the jobs did not all run" });
+      await new Promise((r) => setTimeout(r, 1_500));
+      const runs = read();
+      assert.equal(runs.length, 12, "each ran once");
+      assert.deepEqual(runs.map((r: { deliveryCount: number; redelivered: boolean }) => [r.deliveryCount, r.redelivered]), Array(12).fill([1, false]));
+    } finally {
+      await qwStop(b);
+    }
+  });
+
   it("SIGTERM says how long it waits for running jobs; a second signal stops at once", SLOW, async () => {
     const stream = uniq();
     const log = join(t.dir, `${stream}.log`);
