@@ -24,7 +24,7 @@
  *
  * Scenario 11, the fault soup, prints its own line instead:
  *
- *   11 fault soup: seeds N, jobs J, stuck S, wrong W, seconds T
+ *   11 fault soup: seeds N, jobs J, rolling restarts R, results outages O, revoked finished F, revoked waiting V, stuck S, wrong W, seconds T
  *
  * then one line per failing seed. "stuck" counts jobs the server still held
  * for qw after the bound; "wrong" counts jobs settled otherwise than the
@@ -831,17 +831,22 @@ async function mixedFaults(ctx: Ctx): Promise<Report> {
 }
 
 // ---------------------------------------------------------------------------
-// 11: the fault soup, many seeds of mixed faults (tests/helpers/fault_soup.ts).
+// 11: the fault soup, many seeds of mixed faults (tests/helpers/fault_soup.ts), with the rolling restarts, results
+// outages and revokes each seed draws.
 
 async function faultSoup(ctx: Ctx): Promise<Report> {
   const seeds = SEED !== null ? [SEED] : Array.from({ length: n(200) }, (_, i) => i + 1);
   return await withServer(async (server) => {
     const t0 = Date.now();
-    let jobs = 0, stuck = 0, wrong = 0, doneSeeds = 0;
+    let jobs = 0, stuck = 0, wrong = 0, doneSeeds = 0, restarts = 0, outages = 0, revokedDone = 0, revokedWaiting = 0;
     const details: string[] = [];
     const one = async (seed: number) => {
       const c = soupCase(seed);
       jobs += c.jobs.length;
+      restarts += c.restarts.length;
+      outages += c.outage ? 1 : 0;
+      revokedDone += c.revokeDone.length;
+      revokedWaiting += c.revokeWaiting.length;
       try {
         const r = await runSoup(c, { server: server.url, dir: ctx.dir });
         stuck += r.stuck;
@@ -865,7 +870,8 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
     return {
       jobs, done: jobs - stuck - wrong, lost: 0, duplicates: 0, seconds, extra: [], acksLate: false,
       problems: stuck + wrong > 0 ? [`${details.length} of ${seeds.length} seeds failed`] : [],
-      line: `seeds ${seeds.length}, jobs ${jobs}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
+      line: `seeds ${seeds.length}, jobs ${jobs}, rolling restarts ${restarts}, results outages ${outages}, ` +
+        `revoked finished ${revokedDone}, revoked waiting ${revokedWaiting}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
       details: details.map((d) => `${d} (replay: bun scripts/chaos.ts --seed ${bySeed(d)})`),
     };
   });

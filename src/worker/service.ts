@@ -194,6 +194,13 @@ async function wire(
     // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
     whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
     onMessage: (m) => dispatcher.onMessage(m),
+    // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
+    // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
+    onLate: (m) => {
+      dispatcher.onMessage(m);
+      dispatcher.releaseWaiting();
+      for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
+    },
     onError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });

@@ -1,7 +1,10 @@
 /**
  * The fault soup: a generated mix of jobs that succeed, retry, requeue,
  * reject, crash their Web Worker, overrun time limits or sleep, run by a real
- * `dist/qw` process against a real nats-server. A run passes when every job
+ * `dist/qw` process against a real nats-server, with the faults the seed
+ * draws around them: rolling restarts (a second `dist/qw` starts, the first
+ * gets SIGTERM), revokes with terminate of finished and of waiting jobs, and a
+ * results store that stops answering for a while. A run passes when every job
  * ends with the runs, stored state and dead letters the oracle gives
  * (fault_soup_case.ts) and the server holds nothing for qw. Usable from tests
  * and scripts under Bun and Deno: node: built-ins, the NATS client and
@@ -10,15 +13,27 @@
  * @module
  */
 
-import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { headers as makeHeaders, type NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager, type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { spawnQw } from "./cli.ts";
-import { type Expected, ORACLE, reached, type Seen, type SoupCase, type SoupState, stateText, type Verdict, verdict } from "./fault_soup_case.ts";
+import {
+  expectedOf,
+  type Expected,
+  type Outage,
+  reached,
+  resultMayBeLost,
+  type Seen,
+  type SoupCase,
+  type SoupJob,
+  type SoupState,
+  stateText,
+  type Verdict,
+  verdict,
+} from "./fault_soup_case.ts";
+import { faultPlan, Fleet, GRACE_S, resultsOutage, Revoker, rollingRestart, sleep } from "./fault_soup_faults.ts";
 
 export * from "./fault_soup_case.ts";
 
@@ -41,6 +56,8 @@ export interface JobReport {
   phase: string;
   expected: Expected;
   seen: Seen;
+  /** Its result may be missing: early ack, settled while the results store refused writes. */
+  mayBeLost: boolean;
   verdict: Verdict;
 }
 
@@ -51,27 +68,17 @@ export interface SoupReport {
   jobs: JobReport[];
   stuck: number;
   wrong: number;
-  /** Problems of the run as a whole (qw died, did not stop cleanly). */
+  /** Problems of the run as a whole (qw died, did not stop cleanly, a fault could not be played). */
   problems: string[];
   /** What the server held for qw at the end: pending and unacked on the work consumer, pending on the delayed one. */
   held: { pending: number; ackPending: number; delayed: number };
+  /** The faults as they were played: when (after qw started pulling) and what they found. */
+  timeline: string[];
+  /** The exit of the last qw process. */
   exit: { code: number | null; signal: string | null } | null;
   seconds: number;
   logTail: string;
 }
-
-type Qw = ChildProcess & { output(): string };
-type Exit = { code: number | null; signal: string | null };
-
-// A qw left behind by a crashed test or script would hold its jobs forever: kill it on exit.
-const live = new Set<Qw>();
-const killLive = () => {
-  for (const p of live) p.kill("SIGKILL");
-};
-process.on("exit", killLive);
-(globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.("unload", killLive);
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Run one case to the end; never throws for what qw does, only for a broken set-up. */
 export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> {
@@ -79,7 +86,18 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
   const stream = `soup${c.seed}_${crypto.randomUUID().slice(0, 6)}`;
   const file = join(o.dir, `${stream}.jsonl`);
   const nc = await connect({ servers: o.server });
-  let qw: Qw | null = null;
+  const fleet = new Fleet([
+    "--stream", stream, "--tasks", "tests/fixtures/tasks/soup.ts", "--server", o.server,
+    "--concurrency", String(c.concurrency), "--ack-wait", String(c.ackWait), "--log-level", "warning",
+    // Longer than any job: a rolling restart's SIGTERM cuts none short. It also bounds the stop of a stuck run.
+    "--grace", String(GRACE_S),
+  ]);
+  const problems = fleet.problems;
+  const revoker = new Revoker(o.server, stream, problems);
+  let outage: Outage | null = null;
+  const timeline: string[] = [];
+  const storedBefore = new Set<string>();
+  let faults: Promise<void> | null = null;
   try {
     const jsm = await jetstreamManager(nc);
     if (c.kind === "limits") {
@@ -88,10 +106,12 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const before = c.jobs.filter((j) => j.phase === "before");
     const during = c.jobs.filter((j) => j.phase === "during");
     const js = jetstream(nc);
-    const publish = async (j: SoupCase["jobs"][number]) => {
+    const publishedAt = new Map<string, number>();
+    const publish = async (j: SoupJob) => {
       const h = makeHeaders();
       h.set("Qw-Id", j.id);
       const data = JSON.stringify({ args: [file, ...j.args] });
+      publishedAt.set(j.id, Date.now());
       // A stream the server has just created may not listen on its subjects yet: no responders, for a moment.
       for (let attempt = 0;; attempt++) {
         try {
@@ -103,47 +123,89 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       }
     };
     if (c.kind === "limits") for (const j of before) await publish(j);
-    qw = spawnQw([
-      "--stream", stream, "--tasks", "tests/fixtures/tasks/soup.ts", "--server", o.server,
-      "--concurrency", String(c.concurrency), "--ack-wait", String(c.ackWait), "--log-level", "warning",
-      // Bounds the shutdown of a stuck run; a settled run has nothing running at SIGTERM.
-      "--grace", "2",
-    ]);
-    live.add(qw);
-    const exited = new Promise<Exit>((r) => qw!.once("exit", (code, signal) => r({ code, signal })));
-    let exit: Exit | null = null;
-    void exited.then((e) => (exit = e));
-    const problems: string[] = [];
-    const alive = () => exit === null;
+    fleet.spawn();
+    const alive = () => fleet.unexpected() === undefined;
 
     // Workqueue: the stream is qw's own, so "before" means the moment qw created it, ahead of its first pull.
     if (c.kind === "workqueue") {
       if (!(await poll(() => jsm.streams.info(stream).then(() => true), alive, 15_000, 5))) {
-        throw new Error(`seed ${c.seed}: qw did not create stream ${stream} within 15 s: ${tail(qw)}`);
+        throw new Error(`seed ${c.seed}: qw did not create stream ${stream} within 15 s: ${fleet.logTail()}`);
       }
       for (const j of before) await publish(j);
     }
     const pulling = () =>
       jsm.consumers.info(stream, `qw_${stream}`).then((ci) => ci.num_waiting > 0 || ci.delivered.consumer_seq > 0);
-    if (!(await poll(pulling, alive, 15_000, 10))) throw new Error(`seed ${c.seed}: qw did not start pulling within 15 s: ${tail(qw)}`);
+    if (!(await poll(pulling, alive, 15_000, 10))) throw new Error(`seed ${c.seed}: qw did not start pulling within 15 s: ${fleet.logTail()}`);
+
+    // The faults, in time order from now, one after the other, beside the jobs published while qw runs.
+    const tPull = Date.now();
+    let faultsDone = false;
+    const watch = new Watch(nc, jsm, stream, file);
+    const lost = (j: SoupJob, s: Seen) =>
+      !storedBefore.has(j.id) && resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
+    const unsettled = async () => {
+      const seen = await watch.seen(c);
+      return c.jobs.filter((j) => !reached(expectedOf(c, j), seen.get(j.id)!, lost(j, seen.get(j.id)!))).length;
+    };
+    faults = (async () => {
+      for (const f of faultPlan(c)) {
+        await sleep(Math.max(0, tPull + f.atMs - Date.now()));
+        if (!alive()) break;
+        const at = `+${Date.now() - tPull} ms`;
+        if (f.kind === "restart") timeline.push(`${at} restart: ${await rollingRestart(fleet, nc, stream, unsettled)}`);
+        else {
+          // A job seen stored as expected before the store stops answering keeps its result: it is not excused.
+          const seen = await watch.seen(c);
+          for (const j of c.jobs) if (reached(expectedOf(c, j), seen.get(j.id)!)) storedBefore.add(j.id);
+          const open = c.jobs.length - storedBefore.size;
+          await resultsOutage(jsm, stream, f.ms, outage = { start: 0, end: null });
+          timeline.push(`${at} results outage ${f.ms} ms with ${open} jobs unsettled`);
+        }
+      }
+    })().catch((e) => void problems.push(`a fault could not be played: ${(e as Error).message}`)).finally(() => (faultsDone = true));
+
+    // Revoked before they are published; the pause lets every qw's watch of the revokes see them first.
+    if (c.revokeWaiting.length > 0) {
+      await revoker.waiting(c.revokeWaiting);
+      await sleep(200);
+    }
     for (const j of during) {
       await sleep(j.gapMs);
       await publish(j);
     }
 
-    const watch = new Watch(nc, jsm, stream, file);
+    // Finished jobs are revoked as soon as their SUCCESS is seen (polled every 20 ms).
+    let over = false;
+    const revokesDone = (async () => {
+      const todo = new Set(c.revokeDone);
+      while (todo.size > 0 && !over) {
+        for (const id of [...todo]) {
+          if ((await watch.state(id)).state !== "SUCCESS") continue;
+          todo.delete(id);
+          await revoker.done(id);
+        }
+        await sleep(20);
+      }
+    })().catch((e) => void problems.push(`a revoke of a finished job failed: ${(e as Error).message}`));
+
     const bound = Date.now() + (o.boundMs ?? 30_000);
     let settled = false;
     while (Date.now() < bound && alive()) {
       const seen = await watch.seen(c);
       const held = await watch.held();
-      if (c.jobs.every((j) => reached(ORACLE[j.behaviour], seen.get(j.id)!)) && held.pending + held.ackPending === 0) {
+      const revokedAll = c.revokeDone.every((id) => revoker.revoked.has(id) || seen.get(id)!.state !== "SUCCESS");
+      if (
+        faultsDone && revokedAll && held.pending + held.ackPending === 0 &&
+        c.jobs.every((j) => reached(expectedOf(c, j), seen.get(j.id)!, lost(j, seen.get(j.id)!)))
+      ) {
         settled = true;
         break;
       }
       await sleep(100);
     }
-    if (!alive()) problems.push(`qw exited during the run: ${JSON.stringify(exit)}`);
+    over = true;
+    const gone = fleet.unexpected();
+    if (gone) problems.push(`qw #${gone.no} exited during the run: ${JSON.stringify(gone.exit)}`);
     if (settled) await sleep(o.settleMs ?? 500);
     const seen = await watch.seen(c);
     const held = await watch.held();
@@ -151,13 +213,17 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const holds = held.pending + held.ackPending + held.delayed > 0;
     const jobs = c.jobs.map((j): JobReport => {
       const s = { ...seen.get(j.id)!, deadLetters: dead.get(j.id) ?? 0 };
-      const expected = ORACLE[j.behaviour];
-      return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, verdict: verdict(expected, s, holds) };
+      const expected = expectedOf(c, j);
+      const mayBeLost = lost(j, s);
+      return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, mayBeLost, verdict: verdict(expected, s, holds, mayBeLost) };
     });
 
-    const stop = await stopQw(qw, exited);
-    if (alive() || stop === null) problems.push("qw did not exit within 15 s of SIGTERM");
-    else if (stop.code !== 0 && !problems.length) problems.push(`qw exited ${JSON.stringify(stop)} after SIGTERM, not 0`);
+    await Promise.race([faults, sleep(30_000)]);
+    await Promise.race([revokesDone, sleep(5_000)]);
+    const last = fleet.current;
+    const stop = await fleet.stop(last);
+    if (stop === null) problems.push(`qw #${last.no} did not exit after SIGTERM`);
+    else if (stop.code !== 0 && !gone) problems.push(`qw #${last.no} exited ${JSON.stringify(stop)} after SIGTERM, not 0`);
     return {
       case: c,
       stream,
@@ -166,13 +232,16 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       wrong: jobs.filter((j) => j.verdict === "wrong").length,
       problems,
       held,
+      timeline,
       exit: stop,
       seconds: (Date.now() - t0) / 1000,
-      logTail: tail(qw),
+      logTail: fleet.logTail(),
     };
   } finally {
-    if (qw && qw.exitCode === null && qw.signalCode === null) qw.kill("SIGKILL");
-    if (qw) live.delete(qw);
+    fleet.killAll();
+    // The outage ends whatever happened (its own finally restores the subjects).
+    if (faults) await Promise.race([faults, sleep(5_000)]);
+    await revoker.close().catch(() => {});
     await nc.close();
   }
 }
@@ -188,8 +257,19 @@ export function failureLine(r: SoupReport): string {
     `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""})`
   );
   const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
-  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${held}): ` +
+  return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${faultText(c)}${held}): ` +
     [...r.problems, ...bad].join("; ");
+}
+
+/** The faults of a case in a few words, each followed by ", "; "" for none. */
+export function faultText(c: SoupCase): string {
+  const parts = [
+    c.restarts.length > 0 ? `${c.restarts.length} rolling restart${c.restarts.length > 1 ? "s" : ""}` : "",
+    c.outage ? `results outage ${c.outage.ms} ms` : "",
+    c.revokeDone.length > 0 ? `revoked finished ${c.revokeDone.join(" ")}` : "",
+    c.revokeWaiting.length > 0 ? `revoked waiting ${c.revokeWaiting.join(" ")}` : "",
+  ];
+  return parts.filter((p) => p !== "").map((p) => `${p}, `).join("");
 }
 
 /** A failure in full: the line, how to replay it, the case as JSON and the tail of qw's log. */
@@ -198,6 +278,7 @@ export function describeFailure(r: SoupReport, replay: string): string {
     `fault soup ${failureLine(r)}`,
     `replay: ${replay}`,
     `case: ${JSON.stringify(r.case)}`,
+    `faults: ${r.timeline.join("; ") || "none"}`,
     `qw log (tail):`,
     r.logTail || "(empty)",
   ].join("\n");
@@ -209,20 +290,25 @@ class Watch {
   constructor(readonly nc: NatsConnection, readonly jsm: JetStreamManager, readonly stream: string, readonly file: string) {}
 
   /** Runs (from the record file) and stored state of every job; dead letters are read separately. */
+  /** When each job's last run started, as its record says (epoch ms); read by {@linkcode seen}. */
+  readonly lastStart = new Map<string, number>();
+
   async seen(c: SoupCase): Promise<Map<string, Seen>> {
     const runs = new Map<string, number>();
     for (const line of readLines(this.file)) {
       try {
-        const id = (JSON.parse(line) as { id: string }).id;
+        const { id, t } = JSON.parse(line) as { id: string; t: number };
         runs.set(id, (runs.get(id) ?? 0) + 1);
+        this.lastStart.set(id, Math.max(this.lastStart.get(id) ?? 0, t));
       } catch { /* a line being written */ }
     }
     const out = new Map<string, Seen>();
-    for (const j of c.jobs) out.set(j.id, { runs: runs.get(j.id) ?? 0, ...(await this.#state(j.id)), deadLetters: 0 });
+    for (const j of c.jobs) out.set(j.id, { runs: runs.get(j.id) ?? 0, ...(await this.state(j.id)), deadLetters: 0 });
     return out;
   }
 
-  async #state(id: string): Promise<{ state: SoupState; error?: string }> {
+  /** A job's stored state. */
+  async state(id: string): Promise<{ state: SoupState; error?: string }> {
     try {
       this.#kv ??= await new Kvm(this.nc).open(`qw_${this.stream}_results`);
       const e = await this.#kv.get(id); // soup ids are their own KV keys
@@ -273,18 +359,4 @@ async function poll(fn: () => Promise<boolean>, go: () => boolean, timeoutMs: nu
     await sleep(everyMs);
   }
   return false;
-}
-
-/** SIGTERM (process.kill: Deno misreports a child signalled through kill()), SIGKILL after 15 s. */
-async function stopQw(qw: Qw, exited: Promise<Exit>): Promise<Exit | null> {
-  if (qw.exitCode === null && qw.signalCode === null) process.kill(qw.pid!, "SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), 15_000)));
-  const e = await Promise.race([exited, late]);
-  clearTimeout(timer);
-  return e;
-}
-
-function tail(qw: Qw | null, chars = 3_000): string {
-  return (qw?.output() ?? "").slice(-chars).trim();
 }

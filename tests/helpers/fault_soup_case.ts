@@ -1,8 +1,9 @@
 /**
  * The fault soup's pure half: the behaviours of tests/fixtures/tasks/soup.ts,
  * the oracle (what each must end as, read off `decideAck()` and the README's
- * reliability table), the case generator (fast-check, from an integer seed)
- * and the verdict on what a run observed. No I/O; fault_soup.ts runs a case.
+ * reliability table), the case generator (fast-check, from an integer seed:
+ * the jobs, then the faults around them: rolling restarts, revokes and a
+ * results store that stops answering) and the verdict on what a run observed. No I/O; fault_soup.ts runs a case.
  *
  * @module
  */
@@ -35,14 +36,17 @@ const LATER: readonly Behaviour[] = ["busySync", "busySyncLate"];
 export type Behaviour = typeof BEHAVIOURS[number];
 
 /** The stored state, or PENDING when nothing is stored. */
-export type SoupState = "SUCCESS" | "FAILURE" | "RETRY" | "STARTED" | "PENDING";
+export type SoupState = "SUCCESS" | "FAILURE" | "RETRY" | "STARTED" | "PENDING" | "REVOKED";
+
+/** The behaviours whose task sets `acksLate`: each is acked only once its result is stored. */
+export const ACKS_LATE: ReadonlySet<Behaviour> = new Set<Behaviour>(["succeedLate", "requeueOnce", "rejectDrop", "exitsRequeue", "spins", "busySyncLate"]);
 
 /** What one job must end as once qw has settled it. */
 export interface Expected {
   /** Executions of the task, retries and redeliveries included. */
   runs: number;
   /** The final stored state. */
-  state: "SUCCESS" | "FAILURE" | "PENDING";
+  state: "SUCCESS" | "FAILURE" | "PENDING" | "REVOKED";
   /** The stored error's name, for FAILURE. */
   error?: string;
   /** Copies in `<stream>_dlq`. */
@@ -82,6 +86,9 @@ export const ORACLE: Record<Behaviour, Expected> = {
   busySyncLate: ok(1),
 };
 
+/** A job revoked before it was published: it never runs, is acked and stored as REVOKED, whatever its task. */
+export const REVOKED: Expected = { runs: 0, state: "REVOKED", deadLetters: 0 };
+
 /** One job of a case. */
 export interface SoupJob {
   /** The task id (`Qw-Id`); a valid KV key as it is. */
@@ -104,6 +111,18 @@ export interface SoupCase {
   /** The worker's --ack-wait in seconds: 1 is shorter than a busySync job. */
   ackWait: 1 | 5;
   jobs: SoupJob[];
+  /**
+   * Rolling restarts: at each of these times (ms after qw starts pulling) a
+   * second qw process starts on the stream and, once it is up, the first gets
+   * SIGTERM, as a deploy does.
+   */
+  restarts: number[];
+  /** For `ms` from `atMs` after qw starts pulling, the results bucket's stream answers no write. */
+  outage: { atMs: number; ms: number } | null;
+  /** Jobs revoked with terminate once their SUCCESS is stored: it must stay as it is. */
+  revokeDone: string[];
+  /** Jobs revoked with terminate before they are published ("during" jobs): {@linkcode REVOKED}. */
+  revokeWaiting: string[];
 }
 
 const jobArb = fc.record({
@@ -127,25 +146,68 @@ const laterArb = fc.record({
   }),
 });
 
+// Rolling restarts, a results store that stops answering and revokes, drawn apart from both draws above
+// (each a fault of its own, so one seed may have none, one or all of them).
+const faultArb = fc.record({
+  restarts: fc.oneof(fc.constant([]), fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 2 })),
+  outage: fc.oneof(fc.constant(null), fc.record({ atMs: fc.integer({ min: 0, max: 1_500 }), ms: fc.integer({ min: 300, max: 1_500 }) })),
+  revokeDone: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
+  revokeWaiting: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
+});
+
 /** The case of a seed; the same seed always gives the same case. */
 export function soupCase(seed: number): SoupCase {
   const c = fc.sample(caseArb, { seed, numRuns: 1 })[0];
   const later = fc.sample(laterArb, { seed: seed ^ 0x5eed, numRuns: 1 })[0];
+  const faults = fc.sample(faultArb, { seed: seed ^ 0xfa17, numRuns: 1 })[0];
   const jobs = [...c.jobs];
   for (const j of later.jobs) jobs.splice(j.at % (jobs.length + 1), 0, { behaviour: j.behaviour, ms: j.ms, during: j.during, gapMs: 0 });
+  const soupJobs: SoupJob[] = jobs.map((j, i) => ({
+    id: `j${i}`,
+    behaviour: j.behaviour,
+    args: j.behaviour === "slow" ? [j.ms] : j.behaviour.startsWith("busySync") ? [j.ms * 10] : [],
+    phase: j.during ? "during" : "before",
+    gapMs: j.during ? j.gapMs : 0,
+  }));
+  const pick = (from: SoupJob[], at: readonly number[]) => from.length === 0 ? [] : [...new Set(at.map((n) => from[n % from.length].id))];
+  const revokeDone = pick(soupJobs.filter((j) => ORACLE[j.behaviour].state === "SUCCESS"), faults.revokeDone);
+  const revokeWaiting = pick(soupJobs.filter((j) => j.phase === "during" && !revokeDone.includes(j.id)), faults.revokeWaiting);
   return {
     seed,
     concurrency: c.concurrency,
     kind: c.kind,
     ackWait: later.ackWait,
-    jobs: jobs.map((j, i) => ({
-      id: `j${i}`,
-      behaviour: j.behaviour,
-      args: j.behaviour === "slow" ? [j.ms] : j.behaviour.startsWith("busySync") ? [j.ms * 10] : [],
-      phase: j.during ? "during" : "before",
-      gapMs: j.during ? j.gapMs : 0,
-    })),
+    jobs: soupJobs,
+    restarts: [...faults.restarts].sort((a, b) => a - b),
+    outage: faults.outage,
+    revokeDone,
+    revokeWaiting,
   };
+}
+
+/** What a job of a case must end as: the oracle's row, or {@linkcode REVOKED} for a job revoked before it was published. */
+export function expectedOf(c: SoupCase, j: SoupJob): Expected {
+  return c.revokeWaiting.includes(j.id) ? REVOKED : ORACLE[j.behaviour];
+}
+
+/** When the results store refused writes: epoch ms; `end` is null while it still does. */
+export interface Outage {
+  start: number;
+  end: number | null;
+}
+
+/**
+ * True when a job's result may be missing because the store refused it: an
+ * early-ack job was acked before its result was written, and a write that
+ * fails then is reported (`result.store_failed`), not retried, so the job is
+ * neither run again nor stored. Only a job whose last run (or, with none, its
+ * publish) began after the store answered again is sure to be stored: its
+ * write came later. An acksLate job is never excused: its write is retried
+ * while its lease is held, and it is acked only once stored.
+ */
+export function resultMayBeLost(b: Behaviour, lastStart: number, outage: Outage | null): boolean {
+  if (outage === null || ACKS_LATE.has(b)) return false;
+  return outage.end === null || lastStart < outage.end;
 }
 
 /** What the runner saw of one job. */
@@ -159,15 +221,24 @@ export interface Seen {
 /** A job's verdict: as expected, held past the bound, or settled otherwise. */
 export type Verdict = "ok" | "stuck" | "wrong";
 
+/**
+ * The stored state is as expected; when the result `lost` may be missing
+ * (see {@linkcode resultMayBeLost}), a state that is not final (nothing, or
+ * an earlier RETRY or STARTED) will do too, never another final state.
+ */
+function stateOk(exp: Expected, seen: Seen, lost: boolean): boolean {
+  if (seen.state === exp.state) return exp.state !== "FAILURE" || seen.error === exp.error;
+  return lost && (seen.state === "PENDING" || seen.state === "RETRY" || seen.state === "STARTED");
+}
+
 /** True when a job ended exactly as the oracle says. */
-export function matches(exp: Expected, seen: Seen): boolean {
-  return seen.runs === exp.runs && seen.state === exp.state && seen.deadLetters === exp.deadLetters &&
-    (exp.state !== "FAILURE" || seen.error === exp.error);
+export function matches(exp: Expected, seen: Seen, lost = false): boolean {
+  return seen.runs === exp.runs && seen.deadLetters === exp.deadLetters && stateOk(exp, seen, lost);
 }
 
 /** True when a job reached its expected runs and state (dead letters are checked once settled). */
-export function reached(exp: Expected, seen: Seen): boolean {
-  return seen.runs >= exp.runs && seen.state === exp.state && (exp.state !== "FAILURE" || seen.error === exp.error);
+export function reached(exp: Expected, seen: Seen, lost = false): boolean {
+  return seen.runs >= exp.runs && stateOk(exp, seen, lost);
 }
 
 /**
@@ -175,8 +246,8 @@ export function reached(exp: Expected, seen: Seen): boolean {
  * when the server still holds work for qw (so it may yet be settled) and it
  * has not run more than expected; otherwise qw settled it wrongly.
  */
-export function verdict(exp: Expected, seen: Seen, held: boolean): Verdict {
-  if (matches(exp, seen)) return "ok";
+export function verdict(exp: Expected, seen: Seen, held: boolean, lost = false): Verdict {
+  if (matches(exp, seen, lost)) return "ok";
   return held && seen.runs <= exp.runs ? "stuck" : "wrong";
 }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { waitFor } from "../helpers/wait.ts";
 import { spawnQw } from "../helpers/cli.ts";
-import { qwExited, qwStarted, useServer } from "../helpers/suite.ts";
+import { qwExited, qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { NatsServer } from "../helpers/nats_server.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -77,6 +77,65 @@ describe("shutdown and leases", () => {
       assert.match(runner.output(), /handed back/);
     } finally {
       for (const p of [a, b]) if (p.exitCode === null) process.kill(p.pid!, "SIGKILL");
+    }
+  });
+
+  it("jobs a stopping worker's open pulls still bring go back as copies: each runs once elsewhere, as a first run", SLOW, async () => {
+    const stream = uniq();
+    const log = join(t.dir, `${stream}.jsonl`);
+    writeFileSync(log, "");
+    const worker = () => spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/succeed.ts", "--server", t.srv.url, "--concurrency", "2"]);
+    const a = worker();
+    await started(a);
+    // A's last pull request stays open on the server for up to 2 s after SIGTERM: these jobs reach it.
+    process.kill(a.pid!, "SIGTERM");
+    const js = jetstream(t.nc);
+    for (let i = 0; i < 6; i++) await js.publish(`${stream}.ok`, JSON.stringify({ args: [log] }), { msgID: `late${i}` });
+    assert.equal(await exited(a), 0, "graceful exit code");
+    assert.equal(readFileSync(log, "utf8"), "", "a stopping worker starts nothing");
+    assert.match(a.output(), /handed back/, "the jobs reached the stopping worker");
+    const b = worker();
+    try {
+      await started(b);
+      const runs = await waitFor(() => {
+        const r = readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+        return r.length >= 6 ? r : null;
+      }, { timeoutMs: 15_000, message: "the jobs did not all run" });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(readFileSync(log, "utf8").split("\n").filter((l) => l !== "").length, 6, "each ran once");
+      // A nak would have raised the delivery count: a first run would then look like a redelivery, or hit the cap.
+      assert.deepEqual(runs.map((r: { deliveryCount: number; redelivered: boolean }) => [r.deliveryCount, r.redelivered]), Array(6).fill([1, false]));
+      const dlq = await (await jetstreamManager(t.nc)).streams.info(`${stream}_dlq`).catch(() => null);
+      assert.equal(dlq?.state.messages ?? 0, 0, "nothing dead-lettered");
+    } finally {
+      await qwStop(b);
+    }
+  });
+
+  it("with a 1 s ack wait and a second worker up, jobs that reach a stopping worker still run once each, as first runs", SLOW, async () => {
+    const stream = uniq();
+    const log = join(t.dir, `${stream}.jsonl`);
+    writeFileSync(log, "");
+    const worker = () =>
+      spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/succeed.ts", "--server", t.srv.url, "--concurrency", "2", "--ack-wait", "1"]);
+    const a = worker();
+    await started(a);
+    const b = worker();
+    try {
+      await started(b);
+      // Held by A until its last pulls ended, a job would outlive its ack wait and reach B as well.
+      process.kill(a.pid!, "SIGTERM");
+      const js = jetstream(t.nc);
+      for (let i = 0; i < 12; i++) await js.publish(`${stream}.ok`, JSON.stringify({ args: [log] }), { msgID: `late${i}` });
+      assert.equal(await exited(a), 0, "graceful exit code");
+      const read = () => readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      await waitFor(() => read().length >= 12, { timeoutMs: 15_000, message: "the jobs did not all run" });
+      await new Promise((r) => setTimeout(r, 1_500));
+      const runs = read();
+      assert.equal(runs.length, 12, "each ran once");
+      assert.deepEqual(runs.map((r: { deliveryCount: number; redelivered: boolean }) => [r.deliveryCount, r.redelivered]), Array(12).fill([1, false]));
+    } finally {
+      await qwStop(b);
     }
   });
 

@@ -12,7 +12,9 @@
  * - A job waiting in the pool is renewed only while the pool makes progress
  *   (a job started or finished, or a Web Worker came up, within a third of
  *   the ack wait), and never for longer than {@linkcode handBackAfterMs}:
- *   then it goes back to the server, where any process can take it.
+ *   then it goes back to the server, where any process can take it. With an
+ *   ack wait under 1.5 s that is later than the lease lasts, so it is renewed
+ *   until then whatever the pool does.
  *
  * @module
  */
@@ -35,7 +37,8 @@ export type LeaseAction = "renew" | "keep" | "hand_back";
 /**
  * How long a job may wait in qw's hands without starting: two thirds of the
  * ack wait (at least 1 s), so it is handed back before the lease qw gave it
- * could run out and the server redelivered it on its own. Pure.
+ * could run out and the server redelivered it on its own (below 1.5 s of ack
+ * wait, {@linkcode leaseAction} renews it until then). Pure.
  */
 export function handBackAfterMs(ackWaitMs: number): number {
   return Math.max(1000, (ackWaitMs * 2) / 3);
@@ -47,7 +50,11 @@ export function leaseAction(job: HeldJob, pool: { sinceProgressMs: number }, ack
   const kind = leaseKind(job.state);
   if (kind === "none") return "keep";
   if (kind === "progress") return due ? "renew" : "keep";
-  if (job.heldMs >= handBackAfterMs(ackWaitMs)) return "hand_back";
+  const handBackAt = handBackAfterMs(ackWaitMs);
+  if (job.heldMs >= handBackAt) return "hand_back";
   const progressing = pool.sinceProgressMs < ackWaitMs / 3;
-  return due && progressing ? "renew" : "keep";
+  // Under 1.5 s of ack wait the hand-back (at least 1 s) comes after the lease qw was given runs out, and the
+  // server would redeliver the job while qw still holds it and hands back a copy: renewed until handed back.
+  const outlivesLease = handBackAt > (ackWaitMs * 2) / 3;
+  return due && (progressing || outlivesLease) ? "renew" : "keep";
 }

@@ -45,6 +45,12 @@ export interface PullerOptions {
   /** Resolves when room may have grown. */
   whenRoom(): Promise<void>;
   onMessage(m: JsMsg): void;
+  /**
+   * A message an open request brought after `stop()`. Without it, it is naked
+   * at once; but a nak raises its delivery count (read as a run) and may bring
+   * it straight back to this process's own open requests.
+   */
+  onLate?(m: JsMsg): void;
   /** A pull failed; `transient` ones (a leader change, too many waiting pulls) are retried at once. */
   onError(error: string, transient: boolean): void;
   expiresMs?: number;
@@ -98,7 +104,7 @@ export class Puller {
    * Stop pulling: no new requests. Open requests cannot be cancelled on the
    * server, and a message already on its way would be dropped by an
    * unsubscribe (and come back only after its ack wait), so they run until
-   * they end and whatever they still bring is handed back at once. With
+   * they end and whatever they still bring goes to `onLate`. With
    * `waitForPulls: false` (the connection is down, so nothing can arrive)
    * it stops at once.
    */
@@ -152,9 +158,9 @@ export class Puller {
     if (m.reply?.startsWith("$JS.ACK.")) {
       if (this.#outstanding > 0 && --this.#outstanding === 0) this.#kick?.();
       const msg = new JobMessage(m, this.#opts.nc);
-      // Hand back at once whatever arrives after stop.
-      if (this.#stopped) msg.nak();
-      else this.#opts.onMessage(msg);
+      if (!this.#stopped) this.#opts.onMessage(msg);
+      else if (this.#opts.onLate) this.#opts.onLate(msg);
+      else msg.nak();
       return;
     }
     const status = pullStatus(m.headers?.code ?? 0, m.headers?.description ?? "");

@@ -31,6 +31,26 @@ describe("leaseAction()", () => {
     assert.equal(handBackAfterMs(600), 1_000);
   });
 
+  it("leaseAction() renews a waiting job in a stopped pool when its hand-back (at least 1 s) would come after a 1 s lease ran out", () => {
+    assert.equal(leaseAction(job({ heldMs: 400, sinceTouchMs: 400 }), { sinceProgressMs: 400 }, 1_000), "renew");
+    assert.equal(leaseAction(job({ heldMs: 400, sinceTouchMs: 100 }), { sinceProgressMs: 400 }, 1_000), "keep");
+    assert.equal(leaseAction(job({ heldMs: 1_000, sinceTouchMs: 400 }), { sinceProgressMs: 1_000 }, 1_000), "hand_back");
+  });
+
+  it("leaseAction(), passed every third of the ack wait over a job waiting in a stopped pool, hands it back with a third of its lease left", () => {
+    for (const ackWait of [300, 600, 1_000, 1_400, 1_500, 2_000, 30_000, 300_000]) {
+      let touched = 0;
+      for (let pass = 1;; pass++) {
+        const t = (pass * ackWait) / 3;
+        const a = leaseAction(job({ heldMs: t, sinceTouchMs: t - touched }), { sinceProgressMs: t }, ackWait);
+        if (a === "renew") touched = t;
+        if (a !== "hand_back") continue;
+        assert.ok(touched + ackWait - t >= ackWait / 3 - 1e-6, `ack wait ${ackWait}: handed back at ${t} ms, lease renewed at ${touched}`);
+        break;
+      }
+    }
+  });
+
   it("leaseAction() hands a waiting job back before the lease it was given can run out", () => {
     for (const ackWait of [600, 1_000, 2_000, 30_000, 300_000]) {
       const at = handBackAfterMs(ackWait);

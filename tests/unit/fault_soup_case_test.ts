@@ -1,0 +1,134 @@
+/**
+ * The fault soup's pure half (tests/helpers/fault_soup_case.ts): the faults a
+ * seed draws leave its jobs as they were, and the verdict's rows for revoked
+ * jobs and for results the store refused.
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import {
+  ACKS_LATE,
+  BEHAVIOURS,
+  type Expected,
+  expectedOf,
+  matches,
+  ORACLE,
+  reached,
+  REVOKED,
+  resultMayBeLost,
+  type Seen,
+  soupCase,
+  verdict,
+} from "../helpers/fault_soup_case.ts";
+
+const seen = (s: Partial<Seen>): Seen => ({ runs: 1, state: "SUCCESS", deadLetters: 0, ...s });
+
+describe("fault soup cases", () => {
+  it("the pinned seeds keep the jobs they had before the faults were added", () => {
+    // Seed 31 as the generator gave it before the faults were drawn: an acksLate job in front of a busy loop at concurrency 1.
+    const c = soupCase(31);
+    assert.deepEqual(
+      { concurrency: c.concurrency, kind: c.kind, ackWait: c.ackWait, jobs: c.jobs.map((j) => `${j.id} ${j.behaviour} ${j.phase}`) },
+      {
+        concurrency: 1,
+        kind: "limits",
+        ackWait: 1,
+        jobs: ["j0 requeueOnce before", "j1 slow during", "j2 spins before", "j3 throwsRetried before", "j4 succeed during", "j5 softLimit before"],
+      },
+    );
+  });
+
+  it("a seed draws the same faults every time, and only over jobs the case has", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const c = soupCase(seed);
+      assert.deepEqual(soupCase(seed), c);
+      const byId = new Map(c.jobs.map((j) => [j.id, j]));
+      for (const id of c.revokeDone) assert.equal(ORACLE[byId.get(id)!.behaviour].state, "SUCCESS", `seed ${seed} ${id}`);
+      for (const id of c.revokeWaiting) {
+        assert.equal(byId.get(id)!.phase, "during", `seed ${seed} ${id}`);
+        assert.ok(!c.revokeDone.includes(id));
+      }
+      assert.deepEqual(c.restarts, [...c.restarts].sort((a, b) => a - b));
+    }
+  });
+
+  it("every new fault turns up in some of the first 200 seeds", () => {
+    const cases = Array.from({ length: 200 }, (_, i) => soupCase(i + 1));
+    assert.ok(cases.filter((c) => c.restarts.length > 0).length >= 50);
+    assert.ok(cases.filter((c) => c.outage !== null).length >= 50);
+    assert.ok(cases.filter((c) => c.revokeDone.length > 0).length >= 50);
+    assert.ok(cases.filter((c) => c.revokeWaiting.length > 0).length >= 50);
+  });
+
+  it("a job revoked before it was published expects no run and REVOKED; the others their oracle row", () => {
+    const c = soupCase(3);
+    assert.ok(c.revokeWaiting.length > 0);
+    for (const j of c.jobs) assert.deepEqual(expectedOf(c, j), c.revokeWaiting.includes(j.id) ? REVOKED : ORACLE[j.behaviour]);
+  });
+
+  it("ACKS_LATE names exactly the fixture's tasks that set acksLate", () => {
+    // Read from the fixture's source: it imports "qw", which only a worker resolves.
+    const source = readFileSync(new URL("../fixtures/tasks/soup.ts", import.meta.url), "utf8");
+    const late = [...source.matchAll(/export const (\w+) = task\(\{[^}]*acksLate: true/g)].map((m) => m[1]);
+    assert.ok(late.every((b) => (BEHAVIOURS as readonly string[]).includes(b)));
+    assert.deepEqual(new Set(late), ACKS_LATE);
+  });
+});
+
+describe("fault soup verdicts", () => {
+  const outage = { start: 1_000, end: 2_000 };
+  const table: Array<[string, boolean, boolean]> = [
+    // [behaviour, last run (or publish) before the store answered again, result may be lost]
+    ["succeed", true, true],
+    ["succeed", false, false],
+    ["succeedLate", true, false], // acksLate: retried while leased, acked once stored
+    ["busySyncLate", true, false],
+    ["throwsRetried", true, true],
+  ];
+  for (const [b, early, lost] of table) {
+    it(`a ${b} job whose last run began ${early ? "before" : "after"} the outage ended ${lost ? "may" : "may not"} lack its result`, () => {
+      const at = early ? 1_500 : 2_000;
+      assert.equal(resultMayBeLost(b as keyof typeof ORACLE, at, outage), lost);
+    });
+  }
+
+  it("no outage: no result may be lost; an outage not over yet excuses every early-ack job", () => {
+    assert.equal(resultMayBeLost("succeed", 0, null), false);
+    assert.equal(resultMayBeLost("succeed", 5_000, { start: 1_000, end: null }), true);
+    assert.equal(resultMayBeLost("succeedLate", 5_000, { start: 1_000, end: null }), false);
+  });
+
+  const exp: Expected = ORACLE.throwsRetried; // 3 runs, FAILURE TypeError
+  const rows: Array<[string, Seen, boolean, boolean, "ok" | "stuck" | "wrong"]> = [
+    // [what, seen, result may be lost, held, verdict]
+    ["as expected", seen({ runs: 3, state: "FAILURE", error: "TypeError" }), false, false, "ok"],
+    ["nothing stored, not excused", seen({ runs: 3, state: "PENDING" }), false, false, "wrong"],
+    ["nothing stored, excused", seen({ runs: 3, state: "PENDING" }), true, false, "ok"],
+    ["an earlier RETRY left, excused", seen({ runs: 3, state: "RETRY" }), true, false, "ok"],
+    ["another final state, excused or not", seen({ runs: 3, state: "SUCCESS" }), true, false, "wrong"],
+    ["another error, excused or not", seen({ runs: 3, state: "FAILURE", error: "RangeError" }), true, false, "wrong"],
+    ["a run too many, excused or not", seen({ runs: 4, state: "PENDING" }), true, false, "wrong"],
+    ["a run short and held", seen({ runs: 2, state: "RETRY" }), true, true, "stuck"],
+  ];
+  for (const [what, s, lost, held, v] of rows) {
+    it(`verdict of a throwsRetried job: ${what} -> ${v}`, () => {
+      assert.equal(verdict(exp, s, held, lost), v);
+    });
+  }
+
+  it("a revoked job matches only with no run, REVOKED and no dead letter", () => {
+    assert.ok(matches(REVOKED, seen({ runs: 0, state: "REVOKED" })));
+    assert.ok(!matches(REVOKED, seen({ runs: 1, state: "REVOKED" })));
+    assert.ok(!matches(REVOKED, seen({ runs: 0, state: "FAILURE" })));
+    assert.ok(!matches(REVOKED, seen({ runs: 0, state: "REVOKED", deadLetters: 1 })));
+    assert.ok(!matches(REVOKED, seen({ runs: 0, state: "PENDING" })));
+    assert.ok(matches(REVOKED, seen({ runs: 0, state: "PENDING" }), true));
+  });
+
+  it("a finished job revoked stays SUCCESS: a REVOKED or FAILURE in its place is wrong", () => {
+    assert.equal(verdict(ORACLE.succeedLate, seen({ state: "REVOKED" }), false), "wrong");
+    assert.equal(verdict(ORACLE.succeed, seen({ state: "FAILURE", error: "WorkerLostError" }), false), "wrong");
+    assert.ok(reached(ORACLE.succeed, seen({})));
+  });
+});
