@@ -11,7 +11,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connectClient } from "../../client.ts";
-import { openRevoked, putRevoke } from "../../src/client/revocations.ts";
+import { openRevoked, putRevoke } from "../../src/client/buckets/revocations.ts";
 import { spawnQw } from "./cli.ts";
 import type { Outage, SoupCase } from "./fault_soup_case.ts";
 
