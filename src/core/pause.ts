@@ -7,6 +7,8 @@
  * @module
  */
 
+import { readKvObject } from "./kv_record.ts";
+
 /** One pause: of the whole stream (`task` null) or of one task. */
 export interface PauseRecord {
   /** The paused task; null pauses the whole stream. */
@@ -83,16 +85,11 @@ export type PauseEntry =
 
 /** Read one entry of the pauses bucket. Pure. */
 export function pauseEntry(e: { key: string; operation: string; string(): string }): PauseEntry {
-  if (e.operation !== "PUT") return { kind: "resume", key: e.key };
-  const text = e.string();
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return { kind: "invalid", key: e.key, reason: `not JSON: ${JSON.stringify(text.slice(0, 40))}` };
-  }
-  const r = v as { task?: unknown; until?: unknown; by?: unknown; at?: unknown } | null;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return { kind: "invalid", key: e.key, reason: "not a JSON object" };
+  const o = readKvObject(e);
+  if (o.kind === "removed") return { kind: "resume", key: e.key };
+  if (o.kind === "not_json") return { kind: "invalid", key: e.key, reason: o.reason };
+  if (o.kind === "not_object") return { kind: "invalid", key: e.key, reason: "not a JSON object" };
+  const r = o.value as { task?: unknown; until?: unknown; by?: unknown; at?: unknown };
   const task = r.task === null || r.task === undefined ? null : typeof r.task === "string" && r.task !== "" ? r.task : undefined;
   if (task === undefined) return { kind: "invalid", key: e.key, reason: `'task' must be a task name or null: ${JSON.stringify(r.task)}` };
   if ((task === null) !== (e.key === STREAM_PAUSE_KEY)) {

@@ -19,6 +19,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, Kvm } from "@nats-io/kv";
 import { REVOKE_MARKER_TTL, revokeTtl, ttlHeader } from "../../core/job/revoke_ttl.ts";
 import { serverFeatures } from "../../core/server_features.ts";
+import { readKvObject } from "../../core/kv_record.ts";
 import { keyFor } from "./result_store.ts";
 
 /** One revoke. */
@@ -74,17 +75,12 @@ export type RevokeEntry =
 
 /** Read one entry of the bucket: a revoke, an un-revoke (a delete or purge), or a value that is not a revoke. Pure. */
 export function revokeEntry(e: { key: string; operation: string; string(): string }): RevokeEntry {
-  if (e.operation !== "PUT") return { kind: "unrevoke", key: e.key };
-  const text = e.string();
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return { kind: "invalid", key: e.key, reason: `not JSON: ${JSON.stringify(text.slice(0, 40))}` };
-  }
-  const r = v as Partial<RevokeRecord> | null;
-  if (r === null || typeof r !== "object" || Array.isArray(r) || typeof r.id !== "string" || r.id === "") {
-    return { kind: "invalid", key: e.key, reason: `not a revoke (no 'id'): ${JSON.stringify(text.slice(0, 40))}` };
+  const o = readKvObject(e);
+  if (o.kind === "removed") return { kind: "unrevoke", key: e.key };
+  if (o.kind === "not_json") return { kind: "invalid", key: e.key, reason: o.reason };
+  const r = o.kind === "object" ? o.value as Partial<RevokeRecord> : null;
+  if (r === null || typeof r.id !== "string" || r.id === "") {
+    return { kind: "invalid", key: e.key, reason: `not a revoke (no 'id'): ${JSON.stringify(o.text.slice(0, 40))}` };
   }
   return { kind: "revoke", key: e.key, record: { id: r.id, terminate: r.terminate === true, at: String(r.at ?? "") } };
 }
