@@ -23,6 +23,7 @@ import {
   SpanStatusCode,
   trace,
   type Tracer,
+  type TracerProvider,
 } from "@opentelemetry/api";
 import { Match, type MsgHdrs } from "@nats-io/nats-core";
 import { VERSION } from "../core/version.ts";
@@ -89,7 +90,14 @@ export function traceHeadersOf(headers: MsgHdrs | undefined): Record<string, str
   return out;
 }
 
-let tracer: Tracer | null = null;
+/** The tracer of the provider registered now: an application (or a test) may replace its SDK, which a tracer kept
+ * from before would not follow (the API's proxy of a disabled provider keeps its old delegate). */
+let cached: { provider: TracerProvider; tracer: Tracer } | null = null;
+function currentTracer(): Tracer {
+  const provider = trace.getTracerProvider();
+  if (cached?.provider !== provider) cached = { provider, tracer: provider.getTracer(TRACER_NAME, VERSION) };
+  return cached.tracer;
+}
 /** What the API's tracer provider delegates to while no SDK is registered. */
 const NO_PROVIDER = new ProxyTracerProvider().getDelegate();
 const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -113,8 +121,7 @@ export function startSend(subject: string, messageId: string, headers: Record<st
     if (!("traceparent" in headers)) propagation.inject(active, headers);
     return NO_SPAN;
   }
-  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
-  const span = tracer.startSpan(`send ${subject}`, {
+  const span = currentTracer().startSpan(`send ${subject}`, {
     kind: SpanKind.PRODUCER,
     attributes: messagingAttributes("send", subject, messageId),
   }, active);
@@ -156,11 +163,10 @@ export function startSendMany(stream: string, jobs: { headers?: Record<string, s
     if (propagation.fields().length > 0) for (const j of jobs) propagation.inject(active, j.headers = { ...j.headers });
     return NO_SPAN;
   }
-  tracer ??= trace.getTracer(TRACER_NAME, VERSION);
   const attributes = messagingAttributes("send", stream, "");
   delete attributes["messaging.message.id"];
   attributes["messaging.batch.message_count"] = jobs.length;
-  const span = tracer.startSpan(`send ${stream}`, { kind: SpanKind.PRODUCER, attributes }, active);
+  const span = currentTracer().startSpan(`send ${stream}`, { kind: SpanKind.PRODUCER, attributes }, active);
   const ctx = trace.setSpan(active, span);
   for (const j of jobs) {
     const headers = { ...j.headers };

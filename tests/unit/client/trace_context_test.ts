@@ -145,4 +145,22 @@ describe("trace context on job messages", () => {
     assert.equal(trace.getSpanContext(extractContext(h)), undefined);
     assert.deepEqual(traceHeadersOf(undefined), {});
   });
+
+  test("startSend() follows an SDK registered again: spans go to the provider registered now", () => {
+    const first = new InMemorySpanExporter();
+    const second = new InMemorySpanExporter();
+    const use = (e: InMemorySpanExporter) => {
+      unregister();
+      trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: e })] }));
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    };
+    use(first);
+    endSend(startSend("jobs.a", "1", {}));
+    use(second);
+    endSend(startSend("jobs.b", "2", {}));
+    assert.deepEqual(first.getFinishedSpans().map((s) => s.name), ["send jobs.a"]);
+    assert.deepEqual(second.getFinishedSpans().map((s) => s.name), ["send jobs.b"]);
+    unregister();
+    register();
+  });
 });
