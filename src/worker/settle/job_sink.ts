@@ -16,11 +16,19 @@ import { openBucket } from "../../client/buckets/buckets.ts";
 import { releaseUnique } from "../../client/unique_jobs.ts";
 import { uniqueBucket } from "../../core/job/unique.ts";
 
-/** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
+/**
+ * Whether header `name` of a job travels to its next attempt or copy: the caller's own (not qw's or NATS's), a
+ * flow's mark, and a unique key, which the job holds until it ends for good (a debounced job holds none). Pure.
+ */
+export function isCarried(name: string, debounced: boolean): boolean {
+  return !/^(Qw-|Nats-)/i.test(name) || /^qw-flow$/i.test(name) || (!debounced && /^qw-unique$/i.test(name));
+}
+
+/** The headers of a job to carry over to its next attempt ({@linkcode isCarried}), then `extra`. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  // A flow's mark and a unique key travel with every attempt of the job.
-  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k) || /^qw-(flow|unique)$/i.test(k)) out[k] = vs[0];
+  const debounced = (h.msg.headers?.get(Header.debounce) ?? "") !== "";
+  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (isCarried(k, debounced)) out[k] = vs[0];
   return { ...out, ...extra };
 }
 

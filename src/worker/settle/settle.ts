@@ -70,8 +70,9 @@ export class Settler {
    */
   apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
     const results = this.#results !== null && !h.policy.ignoreResult;
-    const unique = h.msg.headers?.get(Header.unique) ?? "";
-    const plan = planSettlement(d, { acksLate: h.policy.acksLate, acked: h.acked, flow: h.flow !== undefined, results, unique: unique !== "" });
+    // A debounced job claimed no key: nothing to release.
+    const unique = (h.msg.headers?.get(Header.unique) ?? "") !== "" && (h.msg.headers?.get(Header.debounce) ?? "") === "";
+    const plan = planSettlement(d, { acksLate: h.policy.acksLate, acked: h.acked, flow: h.flow !== undefined, results, unique });
     this.#o.spans?.decided(h, d);
     return this.#run(h, d, plan, 0, { ms, value });
   }
