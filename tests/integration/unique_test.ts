@@ -123,6 +123,41 @@ describe("unique jobs and debounce", () => {
     }
   });
 
+  it("a revoked unique job frees its key when a worker meets it, and an expired one too", SLOW, async () => {
+    const stream = `uq${++n}`;
+    const file = join(t.dir, `${stream}.jsonl`);
+    assert.equal((await runQw(["init", ...on(stream)])).code, 0);
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      const revoked = await client.enqueue("ok", [file], { unique: "r" });
+      const expired = await client.enqueue("ok", [file], { unique: "e", expires: 0.5 });
+      assert.equal((await client.revoke(revoked)).revoked, true);
+      await sleep(700);
+      assert.equal(await client.enqueue("ok", [file], { unique: "r" }), revoked, "held until a worker settles it");
+      const qw = spawnQw(["--tasks", TASKS, ...on(stream), "--concurrency", "2"]);
+      try {
+        await qwStarted(qw);
+        assert.equal((await client.result(revoked, { timeout: 20 })).state, "REVOKED");
+        assert.equal((await client.result(expired, { timeout: 20 })).state, "REVOKED");
+        const kv = await uniqueKv()(stream);
+        for (const key of ["r", "e"]) {
+          await waitFor(async () => (await kv.get(uniqueKvKey("ok", key)))?.operation !== "PUT" ? true : null, {
+            timeoutMs: 5000,
+            message: `key '${key}' was not released`,
+          });
+        }
+        const next = await client.enqueue("ok", [file], { unique: "r" });
+        assert.notEqual(next, revoked);
+        assert.equal((await client.result(next, { timeout: 20 })).state, "SUCCESS");
+        assert.deepEqual(runsIn(file).map((r) => r.id), [next], "neither the revoked nor the expired job ran");
+      } finally {
+        await qwStop(qw);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
   it(`a burst of 10 debounced enqueues runs only the last, once, ${HELD ? "held by the server as one schedule" : "held by qw"}; another key is not affected`, SLOW, async () => {
     const stream = `db${++n}`;
     const file = join(t.dir, `${stream}.jsonl`);
