@@ -10,6 +10,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { Header, type OutgoingJob } from "./producer.ts";
+import { openBucket } from "./buckets/buckets.ts";
 import { debounceBucket, parseUniqueRecord, uniqueBucket, type UniqueRecord, uniqueHolder, uniqueKvKey } from "../core/job/unique.ts";
 import { publishAsTaken, type StreamCapsProbe } from "./stream_caps.ts";
 import { DEFAULT_RESULT_TTL } from "../core/config/config.ts";
@@ -22,9 +23,21 @@ export interface UniqueOutcome<R> {
   ack: R | null;
 }
 
-/** Opens (creating it when missing) a bucket of one value per key, kept `maxAgeS` at most. */
+/**
+ * Opens a bucket of one value per key, creating it (kept `maxAgeS` at most) when missing. One that exists is used
+ * as it is: another client (Python, Go) may have created it with other defaults.
+ */
 export async function openKeyBucket(jsm: JetStreamManager, bucket: string, maxAgeS: number): Promise<KV> {
-  return await new Kvm(jsm.jetstream()).create(bucket, { history: 1, ttl: maxAgeS * 1000 });
+  const found = await openBucket(jsm, bucket);
+  if (found) return found;
+  try {
+    return await new Kvm(jsm.jetstream()).create(bucket, { history: 1, ttl: maxAgeS * 1000 });
+  } catch (e) {
+    // Another producer created it first.
+    const raced = await openBucket(jsm, bucket);
+    if (raced) return raced;
+    throw e;
+  }
 }
 
 /** The unique key of a job, from its headers; undefined when it has none. */
