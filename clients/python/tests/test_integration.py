@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 
 import pytest
@@ -14,7 +15,7 @@ from qwjobs.sync import Client as SyncClient
 
 from qwjobs.wire import schedule_token, server_holds, unique_kv_key
 
-from .conftest import Qw, qw_init
+from .conftest import QW, Qw, qw_init
 
 
 async def test_enqueue_runs_in_qw_and_the_result_is_read(nats_server, stream, qw: Qw) -> None:
@@ -190,6 +191,18 @@ async def test_unique_from_python_races_to_one_job_and_frees_the_key_after_it(na
     finally:
         for c in clients:
             await c.close()
+
+
+async def test_a_key_claimed_from_python_holds_for_qw_enqueue_too(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2, unique="cross")
+        r = subprocess.run(
+            [str(QW), "enqueue", "add", "1", "2", "--unique", "cross", "--stream", stream, "--server", nats_server.url],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert (r.returncode, r.stdout.strip()) == (0, id), r.stderr
+        assert "nothing enqueued" in r.stderr
 
 
 async def test_debounce_from_python_runs_only_the_last_of_a_burst(nats_server, stream, qw: Qw) -> None:
