@@ -84,9 +84,7 @@ export class Client<T = any> implements AsyncDisposable {
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
     try {
-      const r = await sendTraced(jobSubject(this.stream, task), job, (j) => this.#unique.publish(j, now));
-      const receipt = { id: r.id, seq: r.ack?.seq ?? 0, duplicate: r.ack?.duplicate ?? true, delayed: job.etaMs !== null && job.etaMs > now };
-      return r.ack === null ? { ...receipt, heldBy: r.id } : receipt;
+      return await sendTraced(jobSubject(this.stream, task), job, (j) => this.#unique.send(j, now));
     } catch (e) {
       throw await this.#publishError(e, task);
     }

@@ -11,6 +11,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { Header, type OutgoingJob } from "./producer.ts";
 import { openBucket } from "./buckets/buckets.ts";
+import type { EnqueueReceipt } from "./client_types.ts";
 import { debounceBucket, parseUniqueRecord, uniqueBucket, type UniqueRecord, uniqueHolder, uniqueKvKey } from "../core/job/unique.ts";
 import { publishAsTaken, type StreamCapsProbe } from "./stream_caps.ts";
 import { DEFAULT_RESULT_TTL } from "../core/config/config.ts";
@@ -122,6 +123,13 @@ export class UniqueJobs {
 
   constructor(o: UniqueJobsOptions) {
     this.#o = o;
+  }
+
+  /** Publish `job` as {@linkcode publish} does; resolves to its receipt (with `heldBy` when nothing was published). */
+  async send(job: OutgoingJob, now: number): Promise<EnqueueReceipt> {
+    const r = await this.publish(job, now);
+    const receipt = { id: r.id, seq: r.ack?.seq ?? 0, duplicate: r.ack?.duplicate ?? true, delayed: job.etaMs !== null && job.etaMs > now };
+    return r.ack === null ? { ...receipt, heldBy: r.id } : receipt;
   }
 
   /** Publish `job` as its key says; resolves to the id that holds the key and the publish's answer (null: none). */
