@@ -73,5 +73,5 @@ func (c *client) serverHeld(ctx context.Context) bool {
 
 // delayed reports whether o asks for a job that waits.
 func (o enqueueOptions) delayed(now time.Time) bool {
-	return (o.countdown != nil && *o.countdown > 0) || (o.eta != nil && o.eta.After(now))
+	return (o.countdown != nil && *o.countdown > 0) || (o.eta != nil && o.eta.After(now)) || (o.debounce != nil && *o.debounce > 0)
 }

@@ -128,6 +128,7 @@ type client struct {
 	results jetstream.KeyValue
 	revoked jetstream.KeyValue
 	delays  delays
+	keyed   keyedBuckets
 }
 
 // New returns a Client on js for the stream given WithStream.
@@ -179,9 +180,14 @@ func (c *client) Enqueue(ctx context.Context, task string, args []any, opts ...E
 		return "", err
 	}
 	span := startSend(ctx, c.stream+"."+task, o.id, m.headers)
-	err = c.publish(ctx, m)
+	id := o.id
+	if o.unique == "" {
+		err = c.publish(ctx, m)
+	} else {
+		id, err = c.publishKeyed(ctx, task, o, m)
+	}
 	endSend(span, err)
-	return o.id, err
+	return id, err
 }
 
 func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) {
@@ -192,6 +198,9 @@ func (c *client) EnqueueMany(ctx context.Context, jobs []Job) ([]string, error) 
 		o, err := resolve(j.Options)
 		if err != nil {
 			return nil, err
+		}
+		if o.unique != "" {
+			return nil, fail(ErrInvalidJob, "Cannot enqueue job with 'unique' among many: use Enqueue")
 		}
 		o.serverHeld = o.delayed(now) && c.serverHeld(ctx)
 		if msgs[i], err = encodeJob(c.stream, j.Task, j.Args, o, now); err != nil {

@@ -39,6 +39,8 @@ type jobVector struct {
 			Expires   *float64          `json:"expires"`
 			ExpiresMs *int64            `json:"expires_ms"`
 			Headers   map[string]string `json:"headers"`
+			Unique    string            `json:"unique"`
+			Debounce  *float64          `json:"debounce"`
 		} `json:"options"`
 	} `json:"input"`
 	Message wireMessage `json:"message"`
@@ -142,6 +144,11 @@ func TestJobVectors(t *testing.T) {
 				if in.Options.ExpiresMs != nil {
 					at := time.UnixMilli(*in.Options.ExpiresMs)
 					o.expiresAt = &at
+				}
+				o.unique = in.Options.Unique
+				if in.Options.Debounce != nil {
+					d := time.Duration(*in.Options.Debounce * float64(time.Second))
+					o.debounce = &d
 				}
 				m, err = encodeJob(in.Stream, in.Task, in.Args, o, now)
 			} else {

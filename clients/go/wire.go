@@ -27,6 +27,9 @@ type enqueueOptions struct {
 	expires   *time.Duration
 	expiresAt *time.Time
 	headers   map[string]string
+	// unique is the job's unique key; debounce, with it, its debounce window (see unique.go).
+	unique   string
+	debounce *time.Duration
 	// serverHeld: a delayed job goes out as a schedule the server holds (see delays.go).
 	serverHeld bool
 }
@@ -115,7 +118,22 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		ms := float64(o.expiresAt.UnixNano()) / 1e6
 		expiresMs = &ms
 	}
-	headers := make(map[string]string, len(o.headers)+4)
+	scheduleName := ""
+	if o.debounce != nil {
+		if *o.debounce <= 0 {
+			return message{}, bad(ErrInvalidJob, enqueueAttempt, "'debounce'", "a number of seconds > 0", o.debounce.Seconds())
+		}
+		if o.unique == "" {
+			return message{}, fail(ErrInvalidJob, "Cannot enqueue job with 'debounce' but no 'unique': the key of the burst")
+		}
+		if o.countdown != nil || o.eta != nil {
+			return message{}, fail(ErrInvalidJob, "Cannot enqueue job with 'debounce' and 'countdown' or 'eta'")
+		}
+		ms := nowMs + float64(*o.debounce)/float64(time.Millisecond)
+		etaMs = &ms
+		scheduleName = "debounce:" + o.unique
+	}
+	headers := make(map[string]string, len(o.headers)+6)
 	for k, v := range o.headers {
 		lower := strings.ToLower(k)
 		if strings.HasPrefix(lower, "qw-") || lower == "nats-msg-id" {
@@ -136,6 +154,12 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		return message{}, failCause(ErrInvalidJob, fmt.Sprintf("Cannot %s as 'args' must be JSON-serializable: %v", enqueueAttempt, err), err)
 	}
 	headers["Qw-Id"] = o.id
+	if o.unique != "" {
+		headers["Qw-Unique"] = o.unique
+	}
+	if o.debounce != nil {
+		headers["Qw-Debounce"] = strconv.FormatFloat(o.debounce.Seconds(), 'f', -1, 64)
+	}
 	if expiresMs != nil {
 		// The absolute expiry; JavaScript's Math.round, as for the eta.
 		headers["Qw-Expires"] = strconv.FormatInt(int64(math.Floor(*expiresMs+0.5)), 10)
@@ -144,7 +168,11 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		headers["Nats-Msg-Id"] = o.id + ":eta"
 		// JavaScript's Math.round: halves go up.
 		eta := int64(math.Floor(*etaMs + 0.5))
-		if token := scheduleToken(o.id + ":eta"); o.serverHeld && len(token) <= maxScheduleToken {
+		name := o.id + ":eta"
+		if scheduleName != "" {
+			name = scheduleName
+		}
+		if token := scheduleToken(name); o.serverHeld && len(token) <= maxScheduleToken {
 			// Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
 			due := eta
 			if expiresMs != nil {

@@ -25,6 +25,10 @@ export interface CommandFlags {
   eta: string | null;
   /** enqueue: never start after this: seconds from now (a number), or an ISO 8601 time in UTC (a string). */
   expires: number | string | null;
+  /** enqueue: the unique key (README "Unique jobs and debounce"). */
+  unique: string | null;
+  /** enqueue: seconds of debounce, with --unique. */
+  debounce: number | null;
   /** enqueue: copies to enqueue. */
   count: number;
   /** enqueue: message headers in order given. */
@@ -206,13 +210,21 @@ function readEnqueue(
     if (id.trim() === "") return `Cannot ${attempt} as '--id' must be a non-empty string: current value is ${show(id)}`;
     flags.id = id;
   }
-  for (const [name, int, min] of [["countdown", false, 0], ["count", true, 1]] as const) {
+  const unique = text("unique");
+  if (unique !== undefined) {
+    if (unique.trim() === "") return `Cannot ${attempt} as '--unique' must be a non-empty string: current value is ${show(unique)}`;
+    flags.unique = unique;
+  }
+  for (const [name, int, min] of [["countdown", false, 0], ["count", true, 1], ["debounce", false, 0]] as const) {
     const value = text(name);
     if (value === undefined) continue;
     const n = numberFlag(attempt, `--${name}`, value, int, min);
     if (typeof n === "string") return n;
     flags[name] = n;
   }
+  if (flags.debounce !== null && !(flags.debounce > 0)) return `Cannot ${attempt} as '--debounce' must be seconds > 0: current value is ${show(String(flags.debounce))}`;
+  if (flags.debounce !== null && flags.unique === null) return `Cannot ${attempt} with '--debounce' but no '--unique KEY': ${USAGE}`;
+  if (flags.unique !== null && flags.count > 1) return `Cannot ${attempt} with both '--unique' and '--count': ${USAGE}`;
   const eta = text("eta");
   if (eta !== undefined) {
     const time = ISO_DATE.test(eta.trim()) ? Date.parse(eta.trim()) : NaN;

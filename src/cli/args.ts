@@ -163,6 +163,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     countdown: null,
     eta: null,
     expires: null,
+    unique: null,
+    debounce: null,
     count: 1,
     headers: [],
     wait: null,

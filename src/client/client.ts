@@ -26,7 +26,8 @@ import type { ClientOptions, EnqueueReceipt, PendingResult, TaskArgs, TaskName, 
 import { jobSubject, namesFor } from "./topology.ts";
 import { sendTraced } from "./trace_context.ts";
 import { isStreamNotFound } from "./server_errors.ts";
-import { publishAsTaken, type StreamCapsProbe, streamCapsProbe } from "./stream_caps.ts";
+import { type StreamCapsProbe, streamCapsProbe } from "./stream_caps.ts";
+import { UniqueJobs } from "./unique_jobs.ts";
 import { type EnqueueManyOptions, type ManyJob, ManyPublisher } from "./enqueue_many.ts";
 
 export { checkId, type EnqueueOptions, prepareJob } from "./prepare_job.ts";
@@ -58,6 +59,7 @@ export class Client<T = any> implements AsyncDisposable {
   #onClose: () => void;
   /** What the stream takes (`Nats-TTL`, schedules), read at the first job that needs to know. */
   #caps: StreamCapsProbe;
+  #unique: UniqueJobs;
 
   /** Use {@linkcode connectClient}; `onClose` runs when {@linkcode close} starts. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, stream: string, onClose: () => void = () => {}) {
@@ -68,6 +70,7 @@ export class Client<T = any> implements AsyncDisposable {
     this.#js = jetstream(nc);
     this.#bucket = namesFor(stream).resultsBucket;
     this.#caps = streamCapsProbe(nc, jsm, stream);
+    this.#unique = new UniqueJobs({ jsm, js: this.#js, stream, caps: this.#caps, resultState: async (id) => (await this.get(id)).state });
   }
 
   /** Enqueue a job; resolves to its task id once the server stored it. */
@@ -81,8 +84,7 @@ export class Client<T = any> implements AsyncDisposable {
     const now = Date.now();
     const job = prepareJob(task, args, options, now);
     try {
-      const ack = await sendTraced(jobSubject(this.stream, task), job, (j) => publishAsTaken(this.#js, this.stream, j, { now, caps: this.#caps }));
-      return { id: job.id, seq: ack.seq, duplicate: ack.duplicate, delayed: job.etaMs !== null && job.etaMs > now };
+      return await sendTraced(jobSubject(this.stream, task), job, (j) => this.#unique.send(j, now));
     } catch (e) {
       throw await this.#publishError(e, task);
     }
@@ -135,9 +137,7 @@ export class Client<T = any> implements AsyncDisposable {
   }
 
   /** The current record of a job: PENDING (no record), STARTED, PROGRESS, RETRY, or a final state. Same as {@linkcode get}. */
-  state<R = unknown>(id: string): Promise<TaskResult<R> | PendingResult> {
-    return this.get<R>(id);
-  }
+  state<R = unknown>(id: string): Promise<TaskResult<R> | PendingResult> { return this.get<R>(id); }
 
   /**
    * Every change of a job's record, starting with the current one, until a
@@ -258,9 +258,7 @@ export class Client<T = any> implements AsyncDisposable {
     } catch (why) {
       return why as Error;
     }
-    return new Error(
-      `Cannot enqueue to stream '${this.stream}' as subject '${this.stream}.${task}' is not one of its subjects`,
-    );
+    return new Error(`Cannot enqueue to stream '${this.stream}' as subject '${this.stream}.${task}' is not one of its subjects`);
   }
 }
 

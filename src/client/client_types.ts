@@ -30,6 +30,8 @@ export interface EnqueueReceipt {
   duplicate: boolean;
   /** True when the job waits for its eta on the delayed subject. */
   delayed: boolean;
+  /** Set when nothing was published as another job holds the `unique` key: `id` is that job's (and `seq` 0). */
+  heldBy?: string;
 }
 
 /** A job with no record yet: not run, unknown id, or its record expired. */

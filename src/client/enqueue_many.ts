@@ -50,6 +50,7 @@ export class ManyPublisher {
     const prepared = jobs.map((j, i) => {
       try {
         if (j === null || typeof j !== "object") throw new TypeError("Cannot enqueue job as it must be an object with 'task' and 'args'");
+        if (j.options?.unique !== undefined) throw new TypeError("Cannot enqueue job with 'unique' among many: use enqueue()");
         return prepareJob(j.task, j.args, j.options, now);
       } catch (e) {
         const Kind = e instanceof RangeError ? RangeError : TypeError;

@@ -9,6 +9,7 @@
 import { errorText } from "./connection.ts";
 import { Header, type OutgoingJob } from "./producer.ts";
 import { expiryOf } from "../core/job/expiry.ts";
+import { debounceScheduleName, MAX_UNIQUE_KEY } from "../core/job/unique.ts";
 
 /** Options of one job. */
 export interface EnqueueOptions {
@@ -26,6 +27,17 @@ export interface EnqueueOptions {
    * `expired` without running it. Retries keep it.
    */
   expires?: number | Date;
+  /**
+   * A key: while a job of this task with the key waits or runs, another
+   * enqueue with it adds nothing and resolves to the first job's id (decided
+   * by the server; see README "Unique jobs and debounce").
+   */
+  unique?: string;
+  /**
+   * Seconds, with `unique`: the job runs this long after the last enqueue
+   * of a burst with the same key; a newer enqueue replaces the waiting one.
+   */
+  debounce?: number;
 }
 
 const ATTEMPT = "enqueue job";
@@ -67,6 +79,20 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
     }
     etaMs = eta.getTime();
   }
+  const { unique, debounce } = options;
+  if (unique !== undefined && (typeof unique !== "string" || unique === "" || unique.length > MAX_UNIQUE_KEY || /[\r\n]/.test(unique))) {
+    throw bad(TypeError, ATTEMPT, "'unique'", `a non-empty line of at most ${MAX_UNIQUE_KEY} characters`, unique);
+  }
+  if (debounce !== undefined) {
+    if (typeof debounce !== "number" || !(debounce > 0) || !Number.isFinite(debounce)) {
+      throw bad(RangeError, ATTEMPT, "'debounce'", "a number of seconds > 0", debounce);
+    }
+    if (unique === undefined) throw new TypeError(`Cannot ${ATTEMPT} with 'debounce' but no 'unique': the key of the burst`);
+    if (etaMs !== null || countdown !== undefined || eta !== undefined) {
+      throw new TypeError(`Cannot ${ATTEMPT} with 'debounce' and 'countdown' or 'eta'`);
+    }
+    etaMs = now + debounce * 1000;
+  }
   const expiresAt = options.expires === undefined ? null : expiryOf(ATTEMPT, options.expires, now);
   const headers = options.headers ?? {};
   for (const [k, v] of Object.entries(headers)) {
@@ -83,7 +109,9 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   } catch (e) {
     throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
   }
-  const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
+  const own = unique === undefined ? {} : { [Header.unique]: unique, ...(debounce === undefined ? {} : { [Header.debounce]: String(debounce) }) };
+  const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers: { ...headers, ...own } };
+  if (debounce !== undefined) job.scheduleName = debounceScheduleName(unique!);
   if (expiresAt !== null) job.expiresAt = expiresAt;
   return job;
 }

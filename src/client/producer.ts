@@ -31,6 +31,10 @@ export const Header = {
   /** The server's per-message TTL in seconds (2.11+, stream `allow_msg_ttl`): a backstop after the expiry. */
   ttl: "Nats-TTL",
   msgId: "Nats-Msg-Id",
+  /** The job's unique key (README "Unique jobs and debounce"); kept by its retries and copies. */
+  unique: "Qw-Unique",
+  /** Seconds of a debounced job's window (first attempt only). */
+  debounce: "Qw-Debounce",
   dlqReason: "Qw-Dlq-Reason",
   dlqError: "Qw-Dlq-Error",
   dlqSubject: "Qw-Dlq-Subject",
@@ -79,6 +83,8 @@ export interface OutgoingJob {
   expiresAt?: number | null;
   /** Seconds the server keeps the message (`Nats-TTL`); only for a stream with `allow_msg_ttl`. */
   ttl?: number;
+  /** The name a held schedule's subject is made of instead of the dedup id: a debounced job's, shared by its burst. */
+  scheduleName?: string;
 }
 
 /** The dedup id of an attempt; see the module doc. */
@@ -104,7 +110,7 @@ export interface EncodedJob {
 export function encodeJob(stream: string, job: OutgoingJob, now: number, o: PublishOptions = {}): EncodedJob {
   const delayedId = msgIdFor(job.id, job.retries, true);
   const dedup = (base: string) => (job.dedupSuffix ? `${base}:${job.dedupSuffix}` : base);
-  const form = delayForm(o.delays ?? "qw", { etaMs: job.etaMs, dedupId: dedup(delayedId) }, now);
+  const form = delayForm(o.delays ?? "qw", { etaMs: job.etaMs, dedupId: job.scheduleName ?? dedup(delayedId) }, now);
   const headers: [string, string][] = Object.entries(job.headers ?? {});
   headers.push([Header.id, job.id]);
   if (job.retries > 0) headers.push([Header.retries, String(job.retries)]);
@@ -117,7 +123,7 @@ export function encodeJob(stream: string, job: OutgoingJob, now: number, o: Publ
     const due = releaseAt(job.etaMs, job.expiresAt ?? null)!;
     headers.push([Header.schedule, atSchedule(due)], [Header.scheduleTarget, jobSubject(stream, job.task)]);
     const msgId = dedup(delayedId);
-    return { subject: scheduleSubject(stream, job.task, msgId), msgId, headers, data: job.data };
+    return { subject: scheduleSubject(stream, job.task, job.scheduleName ?? msgId), msgId, headers, data: job.data };
   }
   if (job.ttl) headers.push([Header.ttl, String(job.ttl)]);
   const subject = form === "qw" ? delayedSubject(stream, job.task) : jobSubject(stream, job.task);

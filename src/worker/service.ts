@@ -22,6 +22,7 @@ import type { ResultStore } from "../client/buckets/result_store.ts";
 import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
+import { debounceCheck } from "./schedules/debounce_check.ts";
 import { namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
@@ -223,6 +224,7 @@ async function wire(
     emitter: events,
     revoked: (id) => revokes.get(id) !== undefined,
     hold: (task, now) => pauses.hold(task, now),
+    superseded: debounceCheck({ jsm, stream: cfg.stream, store, emitter: events, workerName: cfg.name }),
   });
   const metrics = new Metrics({ stream: cfg.stream, poolSize: pool.status().ready, held: () => dispatcher.held.size });
   const health = new Health({ poolSize: cfg.concurrency });

@@ -142,7 +142,16 @@ interface EnqueueInput {
   stream: string;
   task: string;
   args: unknown[];
-  options: { id?: string; countdown?: number; eta_ms?: number; headers?: Record<string, string>; expires?: number; expires_ms?: number };
+  options: {
+    id?: string;
+    countdown?: number;
+    eta_ms?: number;
+    headers?: Record<string, string>;
+    expires?: number;
+    expires_ms?: number;
+    unique?: string;
+    debounce?: number;
+  };
   new_id?: string;
   now_ms: number;
   seq: number;
@@ -181,6 +190,8 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       eta: o.eta_ms === undefined ? undefined : new Date(o.eta_ms),
       headers: o.headers,
       expires: o.expires_ms !== undefined ? new Date(o.expires_ms) : o.expires,
+      unique: o.unique,
+      debounce: o.debounce,
     }, i.now_ms);
     message = wire(encodeJob(i.stream, job, i.now_ms, { delays: i.delays }));
   } else if (v.kind === "flow") {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 
 import pytest
@@ -12,9 +13,9 @@ from qwjobs import Job, chain, chord, group, si, sig
 from qwjobs.batch import atomic_batch_server
 from qwjobs.sync import Client as SyncClient
 
-from qwjobs.wire import schedule_token, server_holds
+from qwjobs.wire import schedule_token, server_holds, unique_kv_key
 
-from .conftest import Qw, qw_init
+from .conftest import QW, Qw, qw_init
 
 
 async def test_enqueue_runs_in_qw_and_the_result_is_read(nats_server, stream, qw: Qw) -> None:
@@ -169,3 +170,45 @@ async def test_enqueue_many_waits_for_a_free_batch_slot(nats_server, stream) -> 
         await client.nc.request(f"{stream}.add", b"{}", headers=commit, timeout=5)
         assert len(await sent) == 2
         assert (await client.js.stream_info(stream)).state.messages == 4
+
+
+async def test_unique_from_python_races_to_one_job_and_frees_the_key_after_it(nats_server, stream, qw: Qw) -> None:
+    clients = [await qwjobs.Client.connect(nats_server.url, stream=stream) for _ in range(10)]
+    try:
+        ids = await asyncio.gather(*(c.enqueue("add", 1, 2, unique="py-k") for c in clients))
+        assert len(set(ids)) == 1
+        assert (await clients[0].wait(ids[0], timeout=30)).value == 3
+        kv = await clients[0].js.key_value(f"qw_{stream}_unique")
+        for _ in range(50):
+            try:
+                await kv.get(unique_kv_key("add", "py-k"))
+            except Exception:
+                break
+            await asyncio.sleep(0.1)
+        again = await clients[1].enqueue("add", 1, 2, unique="py-k")
+        assert again != ids[0]
+        assert (await clients[1].wait(again, timeout=30)).value == 3
+    finally:
+        for c in clients:
+            await c.close()
+
+
+async def test_a_key_claimed_from_python_holds_for_qw_enqueue_too(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        id = await client.enqueue("add", 1, 2, unique="cross")
+        r = subprocess.run(
+            [str(QW), "enqueue", "add", "1", "2", "--unique", "cross", "--stream", stream, "--server", nats_server.url],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert (r.returncode, r.stdout.strip()) == (0, id), r.stderr
+        assert "nothing enqueued" in r.stderr
+
+
+async def test_debounce_from_python_runs_only_the_last_of_a_burst(nats_server, stream, qw: Qw) -> None:
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        ids = [await client.enqueue("add", i, 0, unique="py-d", debounce=1) for i in range(5)]
+        assert (await client.wait(ids[-1], timeout=30)).value == 4
+        await asyncio.sleep(0.5)
+        firsts = [(await client.result(i)).state for i in ids[:-1]]
+        assert all(s in ("PENDING", "REVOKED") for s in firsts), firsts

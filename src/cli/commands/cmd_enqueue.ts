@@ -46,6 +46,8 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
     eta: flags.eta === null ? undefined : new Date(flags.eta),
     expires: flags.expires === null ? undefined : typeof flags.expires === "number" ? flags.expires : new Date(flags.expires),
     headers: Object.fromEntries(flags.headers),
+    unique: flags.unique ?? undefined,
+    debounce: flags.debounce ?? undefined,
   };
   // Bad input fails here, before connecting.
   prepareJob(task, args, { ...options, id: copyId(flags.id, 1, flags.count) });
@@ -54,7 +56,9 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
     if (flags.count === 1) {
       const r = await client.send(task, args, { ...options, id: copyId(flags.id, 1, 1) });
       ctx.out(r.id + "\n");
-      if (r.duplicate) {
+      if (r.heldBy !== undefined) {
+        ctx.err(`qw: unique key '${flags.unique}' of task '${task}' is held by job '${r.heldBy}' (waiting or running): nothing enqueued\n`);
+      } else if (r.duplicate) {
         ctx.err(`qw: job '${r.id}' was already enqueued within the duplicate window: not stored again\n`);
       }
       return 0;

@@ -23,6 +23,8 @@ export type Effect =
   /** Store the result; `before` when the message may only be settled once it is stored (acksLate). */
   | { kind: "write_result"; before: boolean }
   | { kind: "broker"; action: BrokerAction }
+  /** Free the job's unique key: it ended for good (README "Unique jobs and debounce"). */
+  | { kind: "release_unique" }
   | { kind: "event" };
 
 /** What the plan knows about the job besides the decision. */
@@ -34,6 +36,8 @@ export interface PlanContext {
   flow: boolean;
   /** A result is stored for it (results on, and not `ignoreResult`). */
   results: boolean;
+  /** It carries a unique key (`Qw-Unique`). */
+  unique?: boolean;
 }
 
 /** The effects of settling a decision, in order. Pure. */
@@ -49,6 +53,8 @@ export function planSettlement(d: Decision, c: PlanContext): Effect[] {
   if (before) plan.push({ kind: "write_result", before: true });
   plan.push({ kind: "broker", action: d.broker });
   if (write && !before) plan.push({ kind: "write_result", before: false });
+  // After the ack: a key freed before it could let a second job in while this one may still run again.
+  if (c.unique && !d.retry && d.broker.op !== "nak") plan.push({ kind: "release_unique" });
   plan.push({ kind: "event" });
   return plan;
 }
@@ -75,6 +81,7 @@ export function onFailure(effect: Effect["kind"], acked: boolean): OnFailure {
     case "write_result":
       return acked ? "report" : "retry_effect";
     case "broker":
+    case "release_unique":
     case "event":
       return "report";
   }

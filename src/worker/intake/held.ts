@@ -57,6 +57,8 @@ export interface JobSink {
    * (`Qw-Runs`), so a hand-back never counts as a run; resolves when stored.
    */
   handBack(h: Held, runsBefore: number): Promise<void>;
+  /** Free the unique key `key` if job `h` still holds it; resolves when done. */
+  releaseUnique?(h: Held, key: string): Promise<void>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { Header } from "../../client/producer.ts";
 import { delayedSubject } from "../../client/topology.ts";
 import type { PauseDecision } from "../../core/pause.ts";
 import type { Held, JobSink } from "../intake/held.ts";
+import { carriedHeaders } from "../settle/job_sink.ts";
 
 /** How long the delayed releaser holds a parked job before it looks at the pause again. */
 export const PAUSE_RECHECK_MS = 2_000;
@@ -24,8 +25,8 @@ export const PAUSE_RECHECK_MS = 2_000;
 /** Publish the parked copy of `h`; resolves when the server stored it. */
 export async function park(js: JetStreamClient, stream: string, h: Held): Promise<void> {
   const hd = makeHeaders();
-  // The caller's own headers travel with the job (and a flow's mark); qw's are written anew.
-  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k) || /^qw-flow$/i.test(k)) hd.append(k, vs[0]);
+  // The caller's own headers travel with the job (and a flow's mark, a unique key); qw's are written anew.
+  for (const [k, v] of Object.entries(carriedHeaders(h))) hd.append(k, v);
   hd.set(Header.id, h.id);
   if (h.retries > 0) hd.set(Header.retries, String(h.retries));
   if (h.runsBefore > 0) hd.set(Header.runs, String(h.runsBefore));

@@ -80,6 +80,8 @@ export class DelayedRelease {
       revoked?: (id: string) => boolean;
       /** Milliseconds to keep a due job of `task` on the server (its task is paused, see worker/pause/park.ts); 0 releases it. */
       hold?: (task: string, now: number) => number;
+      /** True when a debounced job was replaced by a newer one (recorded REVOKED): acked, not released. */
+      superseded?: (m: JsMsg, task: string, id: string) => Promise<boolean>;
       now?: () => number;
     },
   ) {
@@ -134,7 +136,9 @@ export class DelayedRelease {
     for (const [k, v] of r.headers) h.append(k, v);
     const id = r.id;
     try {
-      await this.o.js.publish(r.subject, m.data, { msgID: r.msgId, headers: h });
+      if (!(await this.o.superseded?.(m, r.subject.slice(this.o.stream.length + 1), id))) {
+        await this.o.js.publish(r.subject, m.data, { msgID: r.msgId, headers: h });
+      }
       m.ack();
     } catch (e) {
       this.o.emitter.emit({ type: "error", where: "delayed_release", error: `Cannot release delayed job '${id}': ${errorText(e)}` });

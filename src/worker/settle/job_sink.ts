@@ -11,12 +11,24 @@ import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
 import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 import { spanHeaders } from "../../client/trace_context.ts";
+import type { KV } from "@nats-io/kv";
+import { openBucket } from "../../client/buckets/buckets.ts";
+import { releaseUnique } from "../../client/unique_jobs.ts";
+import { uniqueBucket } from "../../core/job/unique.ts";
 
-/** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
+/**
+ * Whether header `name` of a job travels to its next attempt or copy: the caller's own (not qw's or NATS's), a
+ * flow's mark, and a unique key, which the job holds until it ends for good (a debounced job holds none). Pure.
+ */
+export function isCarried(name: string, debounced: boolean): boolean {
+  return !/^(Qw-|Nats-)/i.test(name) || /^qw-flow$/i.test(name) || (!debounced && /^qw-unique$/i.test(name));
+}
+
+/** The headers of a job to carry over to its next attempt ({@linkcode isCarried}), then `extra`. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  // A flow's mark travels with every attempt of its step.
-  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (!/^(Qw-|Nats-)/i.test(k) || /^qw-flow$/i.test(k)) out[k] = vs[0];
+  const debounced = (h.msg.headers?.get(Header.debounce) ?? "") !== "";
+  if (h.msg.headers) for (const [k, vs] of h.msg.headers) if (isCarried(k, debounced)) out[k] = vs[0];
   return { ...out, ...extra };
 }
 
@@ -34,6 +46,8 @@ export function retryJob(h: Held, countdown: number, retries: number, now: numbe
 /** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
 export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names: Names, o: PublishOptions = {}): JobSink {
   const { stream } = names;
+  // Opened at the first job with a unique key; none while no producer created the bucket.
+  let unique: Promise<KV | null> | null = null;
   return {
     async retry(h, countdown, retries) {
       const now = Date.now();
@@ -57,6 +71,12 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
     async deadLetter(h, reason, error) {
       const task = "task" in h ? h.task : h.msg.subject.slice(stream.length + 1);
       await publishDeadLetter(js, names.dlqStream, { msg: h.msg, task, reason, error, stream });
+    },
+    async releaseUnique(h, key) {
+      unique ??= openBucket(jsm, uniqueBucket(stream)).catch(() => null);
+      const kv = await unique;
+      if (kv === null) unique = null;
+      if (kv) await releaseUnique(kv, h.task, key, h.id);
     },
     remove(seq) {
       // Already gone is fine (an early-acked job, or another worker got there first).

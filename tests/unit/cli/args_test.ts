@@ -6,7 +6,7 @@ import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config/co
 import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
-  json: false, args: null, id: null, countdown: null, eta: null, expires: null, count: 1, headers: [],
+  json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, debounce: null, count: 1, headers: [],
   wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
   http: null, httpToken: null, task: null, until: null,
 };
@@ -233,6 +233,12 @@ describe("parseCliArgs() enqueue", () => {
     assert.equal(command(["enqueue", "add", "--countdown", "5", "--expires", "60"]).flags.countdown, 5);
   });
 
+  test("reads --unique and --debounce", () => {
+    assert.equal(command(["enqueue", "add", "--unique", "user-42"]).flags.unique, "user-42");
+    const cli = command(["enqueue", "add", "--unique", "k", "--debounce", "2.5"]);
+    assert.deepEqual([cli.flags.unique, cli.flags.debounce], ["k", 2.5]);
+  });
+
   test("takes negative numbers after the task as args, not flags", () => {
     assert.deepEqual(command(["enqueue", "add", "-1", "-2"]).positionals, ["add", "-1", "-2"]);
     const cli = command(["enqueue", "add", "-1.5", "--count", "2", "-3e2", "x", "-.5"]);
@@ -258,6 +264,11 @@ describe("parseCliArgs() enqueue", () => {
     ["an expiry of 0 seconds", ["add", "--expires", "0"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "0"`],
     ["a negative expiry", ["add", "--expires=-3"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "-3"`],
     ["an expiry that is no date", ["add", "--expires", "soon"], `Cannot enqueue job as '--expires' must be seconds > 0 or an ISO 8601 date with a time zone, e.g. "2030-01-31T12:00:00Z": current value is "soon"`],
+    ["an empty unique key", ["add", "--unique", ""], `Cannot enqueue job as '--unique' must be a non-empty string: current value is ""`],
+    ["--debounce without --unique", ["add", "--debounce", "2"], "Cannot enqueue job with '--debounce' but no '--unique KEY': run 'qw --help' for usage"],
+    ["a debounce of 0", ["add", "--unique", "k", "--debounce", "0"], `Cannot enqueue job as '--debounce' must be seconds > 0: current value is "0"`],
+    ["a debounce that is no number", ["add", "--unique", "k", "--debounce", "soon"], `Cannot enqueue job as '--debounce' must be a number >= 0: current value is "soon"`],
+    ["--unique with --count", ["add", "--unique", "k", "--count", "2"], "Cannot enqueue job with both '--unique' and '--count': run 'qw --help' for usage"],
     ["a header without =", ["add", "--header", "X-Trace"], `Cannot enqueue job as '--header' must be KEY=VALUE with a key of printable ASCII without ':': current value is "X-Trace"`],
     ["a header key with a colon", ["add", "--header", "a:b=c"], `Cannot enqueue job as '--header' must be KEY=VALUE with a key of printable ASCII without ':': current value is "a:b=c"`],
   ];

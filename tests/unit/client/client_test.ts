@@ -42,6 +42,27 @@ describe("prepareJob()", () => {
     });
   });
 
+  test("puts a unique key in Qw-Unique, and a debounce in Qw-Debounce with an eta that many seconds ahead", () => {
+    const u = prepareJob("add", [], { unique: "user-42" }, NOW);
+    assert.deepEqual([u.headers, u.etaMs, u.scheduleName], [{ "Qw-Unique": "user-42" }, null, undefined]);
+    const d = prepareJob("add", [], { unique: "user-42", debounce: 1.5, headers: { "X-A": "b" } }, NOW);
+    assert.deepEqual([d.headers, d.etaMs, d.scheduleName], [{ "X-A": "b", "Qw-Unique": "user-42", "Qw-Debounce": "1.5" }, NOW + 1500, "debounce:user-42"]);
+  });
+
+  test("rejects a bad unique key or debounce with one line", () => {
+    const cases: [object, RegExp][] = [
+      [{ unique: "" }, /'unique' must be a non-empty line of at most 256 characters: current value is ""/],
+      [{ unique: "x".repeat(257) }, /'unique' must be a non-empty line/],
+      [{ unique: "a\nb" }, /'unique' must be a non-empty line/],
+      [{ debounce: 2 }, /with 'debounce' but no 'unique'/],
+      [{ unique: "k", debounce: 0 }, /'debounce' must be a number of seconds > 0: current value is "0"/],
+      [{ unique: "k", debounce: Infinity }, /'debounce' must be a number of seconds > 0/],
+      [{ unique: "k", debounce: 2, countdown: 0 }, /with 'debounce' and 'countdown' or 'eta'/],
+      [{ unique: "k", debounce: 2, eta: new Date(NOW) }, /with 'debounce' and 'countdown' or 'eta'/],
+    ];
+    for (const [options, message] of cases) assert.throws(() => prepareJob("add", [], options, NOW), message);
+  });
+
   test("keeps the caller's id and headers", () => {
     const job = prepareJob("add", [], { id: "invoice-42", headers: { "X-Trace": "abc" } }, NOW);
     assert.equal(job.id, "invoice-42");

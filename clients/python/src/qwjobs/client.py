@@ -24,12 +24,14 @@ from . import errors
 from .batch import atomic_batch_server, publish_many
 from .flows import Node, normalize
 from .tracing import sending, sending_many
+from .unique import open_key_bucket, publish_unique
 from .wire import (
     Job,
     Message,
     Result,
     Revoke,
     check_id,
+    debounce_bucket,
     decode_result,
     encode_flow_start,
     encode_job,
@@ -38,6 +40,8 @@ from .wire import (
     results_bucket,
     revoked_bucket,
     server_holds,
+    unique_bucket,
+    unique_kv_key,
 )
 
 __all__ = ["Client", "DEFAULT_SERVERS", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_RESULT_TTL"]
@@ -140,6 +144,8 @@ class Client:
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
         expires: Union[float, datetime, None] = None,
+        unique: Optional[str] = None,
+        debounce: Optional[float] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
@@ -148,12 +154,28 @@ class Client:
         (seconds) or ``eta`` delay it; ``headers`` are extra NATS headers.
         ``expires`` (seconds from now, or a datetime) is Celery's: a job not
         started by then never runs and is stored REVOKED with reason ``expired``.
+        ``unique`` (a key): while a job of ``task`` with it waits or runs, nothing is added and the first job's id
+        is returned. ``debounce`` (seconds, with ``unique``): of a burst with the key only the last runs, that long
+        after it (README "Unique jobs and debounce").
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires)
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce)
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
-            await self._publish(msg)
+            if unique is None:
+                await self._publish(msg)
+            elif debounce is not None:
+                if msg.subject.startswith(f"{self.stream}._delayed."):
+                    kv = await open_key_bucket(self.js, debounce_bucket(self.stream), DEFAULT_RESULT_TTL)
+                    await kv.put(unique_kv_key(task, unique), job_id.encode())
+                await self._publish(msg)
+            else:
+                kv = await open_key_bucket(self.js, unique_bucket(self.stream), DEFAULT_RESULT_TTL)
+
+                async def state(id: str) -> Optional[str]:
+                    return (await self.result(id)).state
+
+                job_id, _ = await publish_unique(kv, task, unique, job_id, state, lambda: self._publish(msg))
         return job_id
 
     async def enqueue_many(self, jobs: Iterable[JobSpec]) -> list[str]:
@@ -201,12 +223,14 @@ class Client:
         eta: Optional[datetime],
         headers: Optional[Mapping[str, str]],
         expires: Union[float, datetime, None] = None,
+        unique: Optional[str] = None,
+        debounce: Optional[float] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
-                expires=expires, server_held=server_held,
+                expires=expires, server_held=server_held, unique=unique, debounce=debounce,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():

@@ -218,12 +218,17 @@ def encode_job(
     headers: Optional[Mapping[str, str]] = None,
     expires: Union[float, datetime, None] = None,
     server_held: bool = False,
+    unique: Optional[str] = None,
+    debounce: Optional[float] = None,
 ) -> Message:
     """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
     with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
 
     ``expires`` (seconds from ``now_ms``, or a datetime) is Celery's: a job not
     started by then never runs, and is stored REVOKED with reason ``expired``.
+    ``unique`` (a key) goes in ``Qw-Unique``; ``debounce`` (seconds, with ``unique``) in ``Qw-Debounce``, and the job
+    is delayed that long, held by the server on a subject named for ``debounce:<key>`` (see README "Unique jobs and
+    debounce"; claiming the key is the client's step, not the message's).
     """
     check_task(_ENQUEUE, task)
     if not isinstance(args, (list, tuple)):
@@ -232,13 +237,28 @@ def encode_job(
     eta_ms = _eta_ms(countdown, eta, now_ms)
     expires_ms = _expires_ms(expires, now_ms)
     own = _check_headers(headers or {})
+    schedule_name: Optional[str] = None
+    if unique is not None:
+        if not isinstance(unique, str) or unique == "" or len(unique) > MAX_UNIQUE_KEY or "\r" in unique or "\n" in unique:
+            raise _bad(_ENQUEUE, "'unique'", f"a non-empty line of at most {MAX_UNIQUE_KEY} characters", unique)
+        own["Qw-Unique"] = unique
+    if debounce is not None:
+        if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or not debounce > 0 or math.isinf(debounce):
+            raise _bad(_ENQUEUE, "'debounce'", "a number of seconds > 0", debounce)
+        if unique is None:
+            raise InvalidJobError(f"Cannot {_ENQUEUE} with 'debounce' but no 'unique': the key of the burst")
+        if countdown is not None or eta is not None:
+            raise InvalidJobError(f"Cannot {_ENQUEUE} with 'debounce' and 'countdown' or 'eta'")
+        own["Qw-Debounce"] = _js_number(debounce)
+        eta_ms = now_ms + debounce * 1000
+        schedule_name = f"debounce:{unique}"
     body = dumps({"args": list(args)})
     delayed = eta_ms is not None and eta_ms > now_ms
     out = {"Nats-Msg-Id": f"{id}:eta" if delayed else id, **own, "Qw-Id": id}
     if expires_ms is not None:
         out["Qw-Expires"] = str(expires_ms)
     if eta_ms is not None and delayed:
-        token = schedule_token(f"{id}:eta")
+        token = schedule_token(schedule_name or f"{id}:eta")
         if server_held and len(token) <= MAX_SCHEDULE_TOKEN:
             # Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
             due = _round(eta_ms) if expires_ms is None else min(_round(eta_ms), expires_ms)
@@ -248,6 +268,47 @@ def encode_job(
         out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
     return Message(f"{stream}.{task}", out, body)
+
+
+#: The longest unique key, in characters.
+MAX_UNIQUE_KEY = 256
+
+#: How long (ms) a claimed key never marked published holds before the next enqueue takes it over.
+UNIQUE_PUBLISH_GRACE_MS = 30_000
+
+
+def _js_number(n: float) -> str:
+    """A number as JavaScript's ``String()`` writes it for the values a duration takes: ``5``, ``2.5``."""
+    return str(int(n)) if float(n).is_integer() else repr(float(n))
+
+
+def unique_bucket(stream: str) -> str:
+    """The KV bucket of a stream's unique keys."""
+    return f"qw_{stream}_unique"
+
+
+def debounce_bucket(stream: str) -> str:
+    """The KV bucket of the latest debounced job per key (where qw holds delays)."""
+    return f"qw_{stream}_debounce"
+
+
+def unique_kv_key(task: str, key: str) -> str:
+    """The KV key of a task's unique key: ``<task>.<key in base64url>``, a task that is not ``[A-Za-z0-9-]+`` as
+    ``_`` and its base64url."""
+    t = task if re.fullmatch(r"[A-Za-z0-9-]+", task) else "_" + schedule_token(task)
+    return f"{t}.{schedule_token(key)}"
+
+
+def unique_holder(record: Optional[Mapping[str, Any]], result_state: Optional[str], now_ms: int) -> str:
+    """``"held"`` while the record's job waits or runs, ``"stale"`` when the key may be taken over: not a record, a
+    final result, or a claim never marked published within the grace."""
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("at"), (int, float)):
+        return "stale"
+    if result_state in ("SUCCESS", "FAILURE", "REVOKED"):
+        return "stale"
+    if record.get("published") is not True and now_ms - record["at"] > UNIQUE_PUBLISH_GRACE_MS:
+        return "stale"
+    return "held"
 
 
 #: The longest token (the dedup id in base64url) a schedule's subject may end with; a longer one waits the qw way.
