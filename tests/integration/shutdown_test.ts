@@ -87,8 +87,12 @@ describe("shutdown and leases", () => {
     const worker = () => spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/succeed.ts", "--server", t.srv.url, "--concurrency", "2"]);
     const a = worker();
     await started(a);
-    // A's last pull request stays open on the server for up to 2 s after SIGTERM: these jobs reach it.
+    // A's last pull request stays open on the server for up to 2 s after SIGTERM: these jobs reach it. They are
+    // published once A says it is shutting down (and has stopped pulling), not as the signal leaves: a job that
+    // came before A handled the signal would rightly run there.
     process.kill(a.pid!, "SIGTERM");
+    await waitFor(() => a.output().includes("shutting down"), { timeoutMs: 5_000, message: () => `no shutdown line: ${a.output()}` });
+    await new Promise((r) => setTimeout(r, 200));
     const js = jetstream(t.nc);
     for (let i = 0; i < 6; i++) await js.publish(`${stream}.ok`, JSON.stringify({ args: [log] }), { msgID: `late${i}` });
     assert.equal(await exited(a), 0, "graceful exit code");
