@@ -27,6 +27,8 @@ export interface CommandFlags {
   expires: number | string | null;
   /** enqueue: copies to enqueue. */
   count: number;
+  /** enqueue: 0 (lowest) to 9; null: the default. */
+  priority: number | null;
   /** enqueue: message headers in order given. */
   headers: [string, string][];
   /** result: seconds to wait for a final state; null means do not wait. */
@@ -212,6 +214,11 @@ function readEnqueue(
     const n = numberFlag(attempt, `--${name}`, value, int, min);
     if (typeof n === "string") return n;
     flags[name] = n;
+  }
+  const priority = text("priority");
+  if (priority !== undefined) {
+    if (!/^\d$/.test(priority.trim())) return `Cannot ${attempt} as '--priority' must be a whole number from 0 to 9: current value is ${show(priority)}`;
+    flags.priority = Number(priority.trim());
   }
   const eta = text("eta");
   if (eta !== undefined) {

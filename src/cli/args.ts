@@ -164,6 +164,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     eta: null,
     expires: null,
     count: 1,
+    priority: null,
     headers: [],
     wait: null,
     dlqAction: null,

@@ -124,6 +124,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "countdown", arg: "SECONDS", help: "Run no sooner than this many seconds from now", commands: ["enqueue"] },
   { name: "eta", arg: "DATE", help: "Run no sooner than this ISO 8601 date and time zone", commands: ["enqueue"] },
   { name: "expires", arg: "SECONDS|DATE", help: "Never run if not started by then: seconds from now or an ISO 8601 date", commands: ["enqueue"] },
+  { name: "priority", arg: "N", help: "0 (lowest) to 9 (default 5): higher runs first", commands: ["enqueue"] },
   { name: "count", arg: "N", help: "Enqueue N copies (default 1); with --id X and N > 1, their ids are X-1 ... X-N", commands: ["enqueue"] },
   { name: "header", arg: "K=V", multiple: true, help: "Add a NATS message header; repeatable", commands: ["enqueue"] },
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },

@@ -9,6 +9,7 @@
 import { errorText } from "./connection.ts";
 import { Header, type OutgoingJob } from "./producer.ts";
 import { expiryOf } from "../core/job/expiry.ts";
+import { isPriority } from "../core/job/priority.ts";
 
 /** Options of one job. */
 export interface EnqueueOptions {
@@ -26,6 +27,8 @@ export interface EnqueueOptions {
    * `expired` without running it. Retries keep it.
    */
   expires?: number | Date;
+  /** 0 (lowest) to 9: higher runs first (see the README's "Priorities"). @default 5 */
+  priority?: number;
 }
 
 const ATTEMPT = "enqueue job";
@@ -85,5 +88,9 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   }
   const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers };
   if (expiresAt !== null) job.expiresAt = expiresAt;
+  if (options.priority !== undefined) {
+    if (!isPriority(options.priority)) throw bad(RangeError, ATTEMPT, "'priority'", "a whole number from 0 to 9", options.priority);
+    job.priority = options.priority;
+  }
   return job;
 }

@@ -46,6 +46,7 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
     eta: flags.eta === null ? undefined : new Date(flags.eta),
     expires: flags.expires === null ? undefined : typeof flags.expires === "number" ? flags.expires : new Date(flags.expires),
     headers: Object.fromEntries(flags.headers),
+    priority: flags.priority ?? undefined,
   };
   // Bad input fails here, before connecting.
   prepareJob(task, args, { ...options, id: copyId(flags.id, 1, flags.count) });

@@ -11,6 +11,7 @@ import { RATE_SLOT_HEADER } from "../intake/dispatch.ts";
 import { Header, type OutgoingJob, publishDeadLetter, publishJob, type PublishOptions } from "../../client/producer.ts";
 import type { Names } from "../../client/topology.ts";
 import { spanHeaders } from "../../client/trace_context.ts";
+import { priorityOfSubject } from "../../core/job/priority.ts";
 
 /** The caller's own headers of a job (not qw's or NATS's), to carry over to its next attempt. */
 export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Record<string, string> {
@@ -28,7 +29,7 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
 export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
   const etaMs = countdown > 0 ? now + countdown * 1000 : null;
   const headers = carriedHeaders(h, h.span === undefined ? {} : spanHeaders(h.span));
-  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt };
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt, priority: priorityOfSubject(h.msg.subject) };
 }
 
 /** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
@@ -45,13 +46,14 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
       const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`, expiresAt: h.expiresAt,
+        priority: priorityOfSubject(h.msg.subject),
       });
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: null, headers, dedupSuffix: `hb:${h.seq}:${h.deliveryCount}`,
-        expiresAt: h.expiresAt,
+        expiresAt: h.expiresAt, priority: priorityOfSubject(h.msg.subject),
       });
     },
     async deadLetter(h, reason, error) {
