@@ -140,6 +140,7 @@ class Client:
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
         expires: Union[float, datetime, None] = None,
+        priority: Optional[int] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
@@ -148,10 +149,11 @@ class Client:
         (seconds) or ``eta`` delay it; ``headers`` are extra NATS headers.
         ``expires`` (seconds from now, or a datetime) is Celery's: a job not
         started by then never runs and is stored REVOKED with reason ``expired``.
+        ``priority`` (0 lowest to 9, default 5): higher runs first.
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires)
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, priority)
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             await self._publish(msg)
         return job_id
@@ -171,7 +173,7 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires)
+            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, j.priority)
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -201,12 +203,13 @@ class Client:
         eta: Optional[datetime],
         headers: Optional[Mapping[str, str]],
         expires: Union[float, datetime, None] = None,
+        priority: Optional[int] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
-                expires=expires, server_held=server_held,
+                expires=expires, server_held=server_held, priority=priority,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():

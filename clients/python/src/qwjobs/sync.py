@@ -88,8 +88,11 @@ class Client:
         eta: Optional[datetime] = None,
         headers: Optional[Mapping[str, str]] = None,
         expires: Union[float, datetime, None] = None,
+        priority: Optional[int] = None,
     ) -> str:
-        return self._run(self._inner.enqueue(task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires))
+        return self._run(self._inner.enqueue(
+            task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires, priority=priority,
+        ))
 
     def enqueue_many(self, jobs: Iterable[aio.JobSpec]) -> list[str]:
         return self._run(self._inner.enqueue_many(list(jobs)))
