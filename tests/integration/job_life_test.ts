@@ -4,20 +4,19 @@
 // not start at once.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { waitFor } from "../helpers/wait.ts";
 import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
+import { runsIn } from "../helpers/runs.ts";
 import { resolveConfig } from "../../src/core/config/config.ts";
 import { startService } from "../../src/worker/service.ts";
 
 const SLOW = { timeout: 90_000 };
 const uniq = () => "l" + crypto.randomUUID().replace(/-/g, "").slice(0, 10);
-const runsIn = (file: string): RunRecord[] =>
-  readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as RunRecord);
 
 /** Ids that ran more than once. */
 function twice(runs: RunRecord[]): string[] {

@@ -4,7 +4,6 @@
 // and on a stream without `allow_msg_schedules`, the delayed subject is used.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
 import { connectClient } from "../../src/client/client.ts";
@@ -15,7 +14,7 @@ import { runQw, spawnQw } from "../helpers/cli.ts";
 import { serverAtLeast } from "../helpers/nats_server.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
-import type { RunRecord } from "../fixtures/tasks/_record.ts";
+import { runsIn } from "../helpers/runs.ts";
 
 const SLOW = { timeout: 60_000 };
 const TASKS = "tests/fixtures/tasks/delays.ts";
@@ -25,13 +24,6 @@ describe("delays held by the server", () => {
   const t = useServer("delays");
   let n = 0;
   const on = (stream: string) => ["--stream", stream, "--server", t.srv.url];
-  const runsIn = (file: string): RunRecord[] => {
-    try {
-      return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    } catch {
-      return [];
-    }
-  };
   const subjects = async (stream: string) =>
     (await (await jetstreamManager(t.nc)).streams.info(stream, { subjects_filter: ">" })).state.subjects ?? {};
 

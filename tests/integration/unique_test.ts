@@ -3,7 +3,6 @@
 // (a schedule per task and key) and by qw before (the latest id per key, checked at release).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -13,7 +12,7 @@ import { runQw, spawnQw } from "../helpers/cli.ts";
 import { serverAtLeast } from "../helpers/nats_server.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
-import type { RunRecord } from "../fixtures/tasks/_record.ts";
+import { runsIn } from "../helpers/runs.ts";
 
 const SLOW = { timeout: 60_000 };
 const TASKS = "tests/fixtures/tasks/delays.ts";
@@ -23,13 +22,6 @@ describe("unique jobs and debounce", () => {
   const t = useServer("unique");
   let n = 0;
   const on = (stream: string) => ["--stream", stream, "--server", t.srv.url];
-  const runsIn = (file: string): RunRecord[] => {
-    try {
-      return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    } catch {
-      return [];
-    }
-  };
   const subjects = async (stream: string) =>
     (await (await jetstreamManager(t.nc)).streams.info(stream, { subjects_filter: ">" })).state.subjects ?? {};
   const uniqueKv = () => (stream: string) => new Kvm(t.nc).open(uniqueBucket(stream));
