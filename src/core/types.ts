@@ -58,6 +58,13 @@ export interface TaskOptions {
   expires?: number | null;
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
+  /**
+   * At most `limit` jobs with the same concurrency key run at once, across
+   * every qw process of the stream, and keys take turns. A job's key is its
+   * `Qw-Concurrency-Key` header (the client's `concurrencyKey`); a job without
+   * one shares the task's one key. @default null
+   */
+  concurrency?: ConcurrencyOption | null;
   /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
   schedule?: Schedule | readonly Schedule[];
 }
@@ -92,6 +99,12 @@ export interface ScheduleSpec {
   catchUp: CatchUp;
 }
 
+/** The `concurrency` task option. */
+export interface ConcurrencyOption {
+  /** How many jobs with the same key may run at once (1 to 10,000). */
+  limit: number;
+}
+
 /** Task options with every default filled in; matchers reduced to names for the host. */
 export interface ResolvedTaskOptions {
   acksLate: boolean;
@@ -113,6 +126,8 @@ export interface ResolvedTaskOptions {
   /** Seconds a job has to start, when it was enqueued without its own expiry; null: none. */
   expires: number | null;
   bind: boolean;
+  /** Per-key concurrency, or null. */
+  concurrency: ConcurrencyOption | null;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
   schedules: ScheduleSpec[];
 }

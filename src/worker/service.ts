@@ -8,7 +8,8 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
-import { Puller } from "./intake/consumer.ts";
+import { pullers } from "./keys/keyed_intake.ts";
+import type { JsMsg } from "@nats-io/jetstream";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
@@ -187,22 +188,21 @@ async function wire(
     spans: p.tracer ? new RunSpans(p.tracer) : null,
   });
   p.setDispatcher(dispatcher);
-  const puller = new Puller({
-    nc,
-    stream: cfg.stream,
-    consumer: names.consumer,
-    room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
-    // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
-    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
-    onMessage: (m) => dispatcher.onMessage(m),
-    // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
-    // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
-    onLate: (m) => {
-      dispatcher.onMessage(m);
-      dispatcher.releaseWaiting();
-      for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
-    },
-    onError: (error, transient) =>
+  const room = () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room));
+  // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
+  const whenRoom = () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]);
+  // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
+  // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
+  const onLate = (m: JsMsg) => {
+    dispatcher.onMessage(m);
+    dispatcher.releaseWaiting();
+    for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
+  };
+  // The work consumer, and the keys' consumers: jobs with a concurrency key wait on their key's subject (worker/keys/).
+  const puller = pullers({
+    nc, jsm, js, stream: cfg.stream, consumer: names.consumer, ackWaitMs: ackWait * 1000, tasks: () => pool.tasks, emitter: events,
+    room, whenRoom, onMessage: (m) => dispatcher.onMessage(m), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    onPullError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.

@@ -31,6 +31,12 @@ const scheduleRule: ValueRule = (value) =>
     ? { ok: true, value }
     : { ok: false, must: "a schedule ({ every } or { cron }) or a list of schedules", range: false };
 
+const concurrencyRule: ValueRule = (value) =>
+  value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit") && Number.isInteger(value.limit) &&
+      (value.limit as number) >= 1 && (value.limit as number) <= 10_000)
+    ? { ok: true, value }
+    : { ok: false, must: "null or { limit } with an integer limit from 1 to 10000", range: false };
+
 /** The rule of every task option. */
 export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule } = Object.freeze({
   acksLate: booleanRule,
@@ -52,10 +58,11 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   expires: numberRule({ min: 0, exclusive: true, nullable: true }),
   bind: booleanRule,
   schedule: scheduleRule,
+  concurrency: concurrencyRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "concurrency"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;
