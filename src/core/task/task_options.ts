@@ -35,7 +35,14 @@ const concurrencyRule: ValueRule = (value) =>
   value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit") && Number.isInteger(value.limit) &&
       (value.limit as number) >= 1 && (value.limit as number) <= 10_000)
     ? { ok: true, value }
-    : { ok: false, must: "null or { limit } with an integer limit from 1 to 10000", range: false };
+    : {
+      ok: false,
+      // A key function would run on the host, which never imports the tasks file: the producer gives the key.
+      must: isObject(value) && "key" in value
+        ? "{ limit } (a key function is not supported yet: give each job its key with the header 'Qw-Concurrency-Key')"
+        : "null or { limit } with an integer limit from 1 to 10000",
+      range: false,
+    };
 
 /** The rule of every task option. */
 export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule } = Object.freeze({
