@@ -94,8 +94,8 @@ export class KeyPuller {
       const si = await this.#o.jsm.streams.info(this.#o.stream, { subjects_filter: keySubjects(this.#o.stream) });
       const counts = si.state.subjects ?? {};
       const active = Object.keys(counts).filter((s) => counts[s] > 0);
-      // A key this process has a pull open on stays until that pull ends.
-      this.#order = mergeActive(this.#order, [...active, ...this.#openKeys]);
+      // A key that holds nothing leaves now, even with a pull open: kept, it would take a pull at every turn.
+      this.#order = mergeActive(this.#order, active);
       this.#kick?.();
     } catch (e) {
       if (!this.#stopped) this.#o.onError(`Cannot read the active concurrency keys: ${(e as Error).message}`);
@@ -133,7 +133,7 @@ export class KeyPuller {
     const free = this.#o.room() - this.#pulls.size;
     if (free <= 0) return;
     const grants = grantPulls(this.#order, this.#openKeys, free);
-    const expires = keyPullExpiry(this.#order.length, this.#o.room() + this.#pulls.size);
+    const expires = keyPullExpiry(this.#order.length, this.#o.room());
     for (const subject of grants) {
       this.#openKeys.add(subject);
       const name = await this.#o.consumers.ensure(subject).catch((e) => {
