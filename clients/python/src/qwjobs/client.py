@@ -146,6 +146,7 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        concurrency_key: Optional[str] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
@@ -156,11 +157,12 @@ class Client:
         started by then never runs and is stored REVOKED with reason ``expired``.
         ``unique`` (a key): while a job of ``task`` with it waits or runs, nothing is added and the first job's id
         is returned. ``debounce`` (seconds, with ``unique``): of a burst with the key only the last runs, that long
-        after it (README "Unique jobs and debounce").
+        after it (README "Unique jobs and debounce"). ``concurrency_key``: at most the task's limit of jobs with
+        this key run at once across every worker, keys taking turns (README "Per-key concurrency").
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce)
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, concurrency_key)
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             if unique is None:
                 await self._publish(msg)
@@ -225,12 +227,13 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        concurrency_key: Optional[str] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
-                expires=expires, server_held=server_held, unique=unique, debounce=debounce,
+                expires=expires, server_held=server_held, unique=unique, debounce=debounce, concurrency_key=concurrency_key,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():

@@ -90,9 +90,11 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        concurrency_key: Optional[str] = None,
     ) -> str:
         return self._run(self._inner.enqueue(
             task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires, unique=unique, debounce=debounce,
+            concurrency_key=concurrency_key,
         ))
 
     def enqueue_many(self, jobs: Iterable[aio.JobSpec]) -> list[str]:

@@ -220,6 +220,7 @@ def encode_job(
     server_held: bool = False,
     unique: Optional[str] = None,
     debounce: Optional[float] = None,
+    concurrency_key: Optional[str] = None,
 ) -> Message:
     """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
     with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
@@ -229,6 +230,8 @@ def encode_job(
     ``unique`` (a key) goes in ``Qw-Unique``; ``debounce`` (seconds, with ``unique``) in ``Qw-Debounce``, and the job
     is delayed that long, held by the server on a subject named for ``debounce:<key>`` (see README "Unique jobs and
     debounce"; claiming the key is the client's step, not the message's).
+    ``concurrency_key`` goes in ``Qw-Concurrency-Key``, and a job due now waits on its key's subject,
+    ``<stream>._key.<task>.<key in base64url>`` (see README "Per-key concurrency").
     """
     check_task(_ENQUEUE, task)
     if not isinstance(args, (list, tuple)):
@@ -242,6 +245,11 @@ def encode_job(
         if not isinstance(unique, str) or unique == "" or len(unique) > MAX_UNIQUE_KEY or "\r" in unique or "\n" in unique:
             raise _bad(_ENQUEUE, "'unique'", f"a non-empty line of at most {MAX_UNIQUE_KEY} characters", unique)
         own["Qw-Unique"] = unique
+    if concurrency_key is not None:
+        if (not isinstance(concurrency_key, str) or concurrency_key == "" or len(concurrency_key) > MAX_CONCURRENCY_KEY
+                or "\r" in concurrency_key or "\n" in concurrency_key):
+            raise _bad(_ENQUEUE, "'concurrency_key'", f"a non-empty line of at most {MAX_CONCURRENCY_KEY} characters", concurrency_key)
+        own["Qw-Concurrency-Key"] = concurrency_key
     if debounce is not None:
         if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or not debounce > 0 or math.isinf(debounce):
             raise _bad(_ENQUEUE, "'debounce'", "a number of seconds > 0", debounce)
@@ -267,11 +275,21 @@ def encode_job(
             return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
         return Message(f"{stream}._delayed.{task}", out, body)
+    if concurrency_key is not None:
+        return Message(key_subject(stream, task, concurrency_key), out, body)
     return Message(f"{stream}.{task}", out, body)
 
 
 #: The longest unique key, in characters.
 MAX_UNIQUE_KEY = 256
+
+#: The longest concurrency key, in characters.
+MAX_CONCURRENCY_KEY = 256
+
+
+def key_subject(stream: str, task: str, key: str) -> str:
+    """The subject jobs of ``task`` with concurrency key ``key`` wait on: ``<stream>._key.<task>.<key in base64url>``."""
+    return f"{stream}._key.{task}.{schedule_token(key)}"
 
 #: How long (ms) a claimed key never marked published holds before the next enqueue takes it over.
 UNIQUE_PUBLISH_GRACE_MS = 30_000
