@@ -110,35 +110,49 @@ describe("per-key concurrency", () => {
     }
   });
 
-  it("frees the slot of a process killed with SIGKILL within the ack wait", SLOW, async () => {
-    const stream = "k4";
-    const file = join(t.dir, `${stream}.jsonl`);
-    const ackWait = 3;
-    const a = spawnQw([...common(stream, ["--concurrency", "2", "--name", "a", "--ack-wait", String(ackWait)])]);
-    await qwStarted(a);
-    const client = await connectClient({ servers: t.srv.url, stream });
-    let b: ReturnType<typeof spawnQw> | null = null;
-    try {
-      // Key "w" has limit 1: the first job holds the slot for 60 s in process a.
-      await client.enqueue("wide", [file, "w", 60_000]);
-      await waitFor(() => starts(runsIn(file)).length === 1, { timeoutMs: 10_000, message: "the first job started" });
-      b = spawnQw([...common(stream, ["--concurrency", "2", "--name", "b", "--ack-wait", String(ackWait)])]);
-      await qwStarted(b);
-      await client.enqueue("wide", [file, "w", 10]);
-      await new Promise((r) => setTimeout(r, 1_000));
-      assert.equal(starts(runsIn(file)).length, 1, "the second job waits for the slot");
-      const killedAt = Date.now();
-      process.kill(a.pid!, "SIGKILL");
-      await waitFor(() => runsIn(file).some((r) => r.note === "end w"), { timeoutMs: 20_000, message: "the second job ran" });
-      const second = starts(runsIn(file))[1];
-      const freedMs = second.t - killedAt;
-      console.log(`slot of a killed process free after ${freedMs} ms (ack wait ${ackWait} s)`);
-      assert.ok(freedMs <= ackWait * 1000 + 1_000, `started ${freedMs} ms after the kill`);
-    } finally {
-      await client.close();
-      if (b) await qwStop(b);
-    }
-  });
+  for (const mode of ["early ack", "acksLate"] as const) {
+    it(`frees the slot of a process killed with SIGKILL within the ack wait (${mode})`, SLOW, async () => {
+      const stream = mode === "early ack" ? "k4" : "k4late";
+      const task = mode === "early ack" ? "wide" : "lateWide";
+      const file = join(t.dir, `${stream}.jsonl`);
+      const ackWait = 3;
+      const a = spawnQw([...common(stream, ["--concurrency", "2", "--name", "a", "--ack-wait", String(ackWait)])]);
+      await qwStarted(a);
+      const client = await connectClient({ servers: t.srv.url, stream });
+      let b: ReturnType<typeof spawnQw> | null = null;
+      try {
+        // The task's one key has limit 1: the first job holds the slot in process a (60 s, or 1.5 s when run again).
+        const first = await client.enqueue(task, [file, "w", 60_000]);
+        await waitFor(() => starts(runsIn(file)).length === 1, { timeoutMs: 10_000, message: "the first job started" });
+        b = spawnQw([...common(stream, ["--concurrency", "2", "--name", "b", "--ack-wait", String(ackWait)])]);
+        await qwStarted(b);
+        const second = await client.enqueue(task, [file, "w", 10]);
+        await new Promise((r) => setTimeout(r, 1_000));
+        assert.equal(starts(runsIn(file)).length, 1, "the second job waits for the slot");
+        const killedAt = Date.now();
+        process.kill(a.pid!, "SIGKILL");
+        await waitFor(() => starts(runsIn(file)).some((r) => r.id === second), { timeoutMs: 20_000, message: "the second job ran" });
+        const next = starts(runsIn(file))[1];
+        const freedMs = next.t - killedAt;
+        console.log(`${mode}: slot of a killed process free after ${freedMs} ms (ack wait ${ackWait} s)`);
+        assert.ok(freedMs <= ackWait * 1000 + 1_000, `started ${freedMs} ms after the kill`);
+        if (mode === "early ack") {
+          // At most once: the killed job is not run again; it fails as a lost Web Worker.
+          assert.equal(next.id, second);
+          const r = await client.result(first, { timeout: 10 });
+          assert.equal(r.state, "FAILURE");
+          assert.equal(starts(runsIn(file)).filter((x) => x.id === first).length, 1);
+        } else {
+          // At least once: the killed job runs again, first (it is older), holding the slot again.
+          assert.equal(next.id, first);
+          assert.equal(next.deliveryCount, 2);
+        }
+      } finally {
+        await client.close();
+        if (b) await qwStop(b);
+      }
+    });
+  }
 
   it("starts a waiting job within 50 ms of its key's slot freeing", SLOW, async () => {
     const stream = "k5";
