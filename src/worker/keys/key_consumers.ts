@@ -3,8 +3,9 @@
  * filtered to the key's subject, `max_ack_pending` = the task's limit (the
  * server holds the limit across every process, and frees the slot of a dead
  * process's job when its ack wait runs out), the work consumer's ack wait,
- * and an inactive threshold, so a key nobody pulls for a while loses its
- * consumer (the server keeps it while a job of it is unacked, 2.10+). A key's
+ * and on 2.12+ an inactive threshold, so a key nobody pulls for a while loses
+ * its consumer (the server keeps it while a job of it is unacked; before 2.12
+ * it would not, and a running job's ack would find no consumer). A key's
  * filter never overlaps another consumer's, as a work-queue stream requires.
  *
  * @module
@@ -15,6 +16,7 @@ import { nanos } from "@nats-io/nats-core";
 import { keyConsumerName, keyLimit, parseKeySubject } from "../../core/job/concurrency_key.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
 import { createRaced } from "../../client/topology.ts";
+import { serverFeatures } from "../../core/server_features.ts";
 import { isConsumerNotFound } from "../../client/server_errors.ts";
 
 /** How long a key's consumer lives with no pull (ms). */
@@ -28,6 +30,8 @@ export interface KeyConsumersOptions {
   consumer: string;
   ackWaitMs: number;
   tasks: () => Record<string, ResolvedTaskOptions>;
+  /** The server's version: an inactive threshold only where it spares a consumer whose jobs run (2.12+). */
+  serverVersion: string | undefined;
 }
 
 /** Ensures key consumers exist with the right limit; remembers those it made. */
@@ -70,7 +74,7 @@ export class KeyConsumers {
       max_ack_pending: limit,
       // qw guards deliveries itself (the loop breaker counts runs), as on the work consumer.
       max_deliver: -1,
-      inactive_threshold: nanos(KEY_INACTIVE_MS),
+      ...(serverFeatures(this.#o.serverVersion).inactiveKeepsPending ? { inactive_threshold: nanos(KEY_INACTIVE_MS) } : {}),
     };
     try {
       const info = await jsm.consumers.info(stream, name);

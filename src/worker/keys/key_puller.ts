@@ -174,7 +174,8 @@ export class KeyPuller {
     const status = pullStatus(m.headers?.code ?? 0, m.headers?.description ?? "");
     if (!status.ends) return;
     const p = this.#pulls.get(token);
-    if (p && status.error && /consumer deleted/i.test(status.error)) this.#o.consumers.forget(p.subject);
+    // A refusal (its consumer removed, say after its inactive threshold): the consumer is made again at its next turn.
+    if (p && status.error) this.#o.consumers.forget(p.subject);
     this.#end(token, true);
   }
 

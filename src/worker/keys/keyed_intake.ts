@@ -48,7 +48,9 @@ export interface Pullers {
  * subject, and the keys' puller; nothing runs before `start()`.
  */
 export function pullers(o: KeyedIntakeOptions): Pullers {
-  const consumers = new KeyConsumers({ jsm: o.jsm, stream: o.stream, consumer: o.consumer, ackWaitMs: o.ackWaitMs, tasks: o.tasks });
+  const consumers = new KeyConsumers({
+    jsm: o.jsm, stream: o.stream, consumer: o.consumer, ackWaitMs: o.ackWaitMs, tasks: o.tasks, serverVersion: o.nc.info?.version,
+  });
   const puller = new KeyPuller({
     nc: o.nc,
     jsm: o.jsm,
