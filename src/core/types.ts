@@ -103,6 +103,20 @@ export interface ScheduleSpec {
 export interface ConcurrencyOption {
   /** How many jobs with the same key may run at once (1 to 10,000). */
   limit: number;
+  /**
+   * The key of a job that carries no `Qw-Concurrency-Key`, from its args: a
+   * non-empty line. Runs in a Web Worker of its own when such a job arrives.
+   * Without it, such jobs share the task's one key.
+   */
+  // deno-lint-ignore no-explicit-any
+  key?: (...args: any[]) => string;
+}
+
+/** The `concurrency` option as the host reads it. */
+export interface ResolvedConcurrency {
+  limit: number;
+  /** The task has a `key` function. */
+  keyed: boolean;
 }
 
 /** Task options with every default filled in; matchers reduced to names for the host. */
@@ -127,7 +141,7 @@ export interface ResolvedTaskOptions {
   expires: number | null;
   bind: boolean;
   /** Per-key concurrency, or null. */
-  concurrency: ConcurrencyOption | null;
+  concurrency: ResolvedConcurrency | null;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
   schedules: ScheduleSpec[];
 }

@@ -202,6 +202,7 @@ async function wire(
   const puller = pullers({
     nc, jsm, js, stream: cfg.stream, consumer: names.consumer, ackWaitMs: ackWait * 1000, tasks: () => pool.tasks, emitter: events,
     room, whenRoom, onMessage: (m) => dispatcher.onMessage(m), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    tasksUrl: tasksFileUrl(cfg.tasks), taskDefaults: cfg.taskDefaults, createWorker: createTaskWorker,
     onPullError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });

@@ -110,6 +110,31 @@ describe("per-key concurrency", () => {
     }
   });
 
+  it("a task's concurrency.key gives the key of a job without the header, in a Web Worker of its own", SLOW, async () => {
+    const stream = "k6";
+    const file = join(t.dir, `${stream}.jsonl`);
+    const w = spawnQw([...common(stream, ["--concurrency", "4", "--name", "w"])]);
+    await qwStarted(w);
+    const client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      for (let i = 0; i < 8; i++) await client.enqueue("byTenant", [file, i % 2 === 0 ? "a" : "b", 200]);
+      const bad = await client.enqueue("badKey", [file, "x", 10]);
+      await waitFor(() => runsIn(file).length === 16, { timeoutMs: 30_000, message: "8 runs ended" });
+      const runs = runsIn(file);
+      const max = maxConcurrent(runs);
+      assert.deepEqual([max.get("a"), max.get("b")], [1, 1], "one at a time per tenant");
+      // Both tenants ran side by side: the two keys are apart.
+      const overlap = maxConcurrent(runs.map((r) => ({ ...r, note: r.note!.replace(/ .*/, " all") })));
+      assert.equal(overlap.get("all"), 2);
+      const r = await client.result(bad, { timeout: 10 });
+      assert.equal(r.state, "FAILURE");
+      assert.match(JSON.stringify(r.error), /must return a non-empty string/);
+    } finally {
+      await client.close();
+      await qwStop(w);
+    }
+  });
+
   for (const mode of ["early ack", "acksLate"] as const) {
     it(`frees the slot of a process killed with SIGKILL within the ack wait (${mode})`, SLOW, async () => {
       const stream = mode === "early ack" ? "k4" : "k4late";

@@ -51,6 +51,8 @@ export interface TaskEntry {
   options: ResolvedTaskOptions;
   autoretryFor: readonly ErrorMatcher[];
   dontAutoretryFor: readonly ErrorMatcher[];
+  /** The `concurrency.key` function, if any. */
+  concurrencyKey?: (...args: unknown[]) => unknown;
 }
 
 const matcherName = (m: ErrorMatcher): string => typeof m === "string" ? m : m.name;
@@ -86,7 +88,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
-    concurrency: options.concurrency ? { limit: options.concurrency.limit } : null,
+    concurrency: options.concurrency ? { limit: options.concurrency.limit, keyed: typeof options.concurrency.key === "function" } : null,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }
@@ -112,6 +114,7 @@ export function collectTasks(module: Record<string, unknown>, defaults: TaskDefa
       options: resolveTaskOptions(options, defaults),
       autoretryFor: options.autoretryFor ?? [],
       dontAutoretryFor: options.dontAutoretryFor ?? [],
+      ...(options.concurrency?.key ? { concurrencyKey: options.concurrency.key as (...args: unknown[]) => unknown } : {}),
     });
   }
   return tasks;

@@ -32,17 +32,11 @@ const scheduleRule: ValueRule = (value) =>
     : { ok: false, must: "a schedule ({ every } or { cron }) or a list of schedules", range: false };
 
 const concurrencyRule: ValueRule = (value) =>
-  value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit") && Number.isInteger(value.limit) &&
-      (value.limit as number) >= 1 && (value.limit as number) <= 10_000)
+  value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit" || k === "key") &&
+      Number.isInteger(value.limit) && (value.limit as number) >= 1 && (value.limit as number) <= 10_000 &&
+      (value.key === undefined || typeof value.key === "function"))
     ? { ok: true, value }
-    : {
-      ok: false,
-      // A key function would run on the host, which never imports the tasks file: the producer gives the key.
-      must: isObject(value) && "key" in value
-        ? "{ limit } (a key function is not supported yet: give each job its key with the header 'Qw-Concurrency-Key')"
-        : "null or { limit } with an integer limit from 1 to 10000",
-      range: false,
-    };
+    : { ok: false, must: "null or { limit, key? } with an integer limit from 1 to 10000 and a function key", range: false };
 
 /** The rule of every task option. */
 export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule } = Object.freeze({
@@ -165,7 +159,8 @@ export function checkTaskOptions(task: string, options: unknown): void {
     if (value === undefined) continue;
     const c = TASK_OPTION_RULES[key as keyof TaskOptions](value, false);
     if (!c.ok) throw failed(c, `${where} option '${key}'`, value);
-    const part = MATCHERS.has(key) ? null : nonDataPath(value, key);
+    // A concurrency key function stays in the Web Worker (worker/keys/key_functions.ts): the host sees a flag.
+    const part = MATCHERS.has(key) ? null : nonDataPath(key === "concurrency" ? { ...value as object, key: null } : value, key);
     if (part !== null) {
       throw new TypeError(`${where} option ${quote(part)} must be data that can be sent to the host: current value is ${show(valueAt(value, part.slice(key.length)))}`);
     }

@@ -17,7 +17,7 @@ import type { Emitter, JobFields } from "../../core/events.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
 import { encodeJob, Header } from "../../client/producer.ts";
 import { errorText } from "../../client/connection.ts";
-import { readDelivery, storedAtMs } from "../intake/delivery.ts";
+import { type Delivery, readDelivery, storedAtMs } from "../intake/delivery.ts";
 import { jobExpiry } from "../../core/job/expiry.ts";
 import { safely } from "../intake/broker.ts";
 import { isCarried } from "../settle/job_sink.ts";
@@ -32,6 +32,8 @@ export interface KeyRouterOptions {
   invalid(msg: JsMsg, job: JobFields, reason: string): void;
   /** A job was routed to key subject `subject`. */
   routed(subject: string): void;
+  /** The key a task's `concurrency.key` gives a job body (key_functions.ts). */
+  computeKey(task: string, data: Uint8Array): Promise<string>;
 }
 
 /** Sends keyed jobs from their task's subject to their key's. */
@@ -52,9 +54,23 @@ export class KeyRouter {
     if (d.invalid !== null) return false;
     const policy = this.#o.tasks()[d.task];
     if (!policy) return false;
-    const key = concurrencyKeyOf(d.hdr.concurrencyKey, policy);
-    if (key === null) return false;
+    const header = d.hdr.concurrencyKey;
     const job = { id: d.id, task: d.task, retries: d.retries, deliveryCount: d.deliveryCount, seq: d.seq };
+    if ((header === null || header === "") && policy.concurrency?.keyed) {
+      // Its task computes its key: in a Web Worker, so the job is routed when the key comes back.
+      this.#o.computeKey(d.task, msg.data).then(
+        (computed) => this.#send(msg, d, policy, concurrencyKeyOf(null, policy, computed)!, job),
+        (e) => this.#o.invalid(msg, job, `Cannot compute the concurrency key of '${d.id}': ${errorText(e)}`),
+      );
+      return true;
+    }
+    const key = concurrencyKeyOf(header, policy);
+    if (key === null) return false;
+    return this.#send(msg, d, policy, key, job);
+  }
+
+  #send(msg: JsMsg, d: Delivery, policy: ResolvedTaskOptions, key: string, job: JobFields): true {
+    const { stream } = this.#o;
     const bad = invalidKey(key);
     if (bad !== null) {
       this.#o.invalid(msg, job, bad);

@@ -16,6 +16,8 @@ import { KeyConsumers } from "./key_consumers.ts";
 import { KeyPuller } from "./key_puller.ts";
 import { KeyRouter } from "./key_router.ts";
 import { Puller } from "../intake/consumer.ts";
+import { KeyFunctions } from "./key_functions.ts";
+import type { TaskDefaults } from "../pool/protocol.ts";
 
 /** What the keyed intake needs from the service. */
 export interface KeyedIntakeOptions {
@@ -32,6 +34,10 @@ export interface KeyedIntakeOptions {
   onMessage(m: JsMsg): void;
   onLate(m: JsMsg): void;
   invalid(msg: JsMsg, job: JobFields, reason: string): void;
+  /** Where a task's `concurrency.key` runs: a Web Worker of its own, loading the tasks file. */
+  tasksUrl: string;
+  taskDefaults: TaskDefaults;
+  createWorker(name: string): Worker;
   /** A pull of the work consumer failed (see consumer.ts). */
   onPullError(error: string, transient: boolean): void;
 }
@@ -62,8 +68,10 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     onLate: o.onLate,
     onError: (error) => o.emitter.emit({ type: "error", where: "concurrency_key", error }),
   });
+  const keyFunctions = new KeyFunctions({ tasksUrl: o.tasksUrl, defaults: o.taskDefaults, createWorker: o.createWorker });
   const router = new KeyRouter({
     js: o.js, stream: o.stream, tasks: o.tasks, emitter: o.emitter, invalid: o.invalid, routed: (s) => puller.noteKey(s),
+    computeKey: (task, data) => keyFunctions.compute(task, data),
   });
   const work = new Puller({
     nc: o.nc,
@@ -82,6 +90,7 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     },
     stop: async (s) => {
       await Promise.all([work.stop(s), puller.stop(s)]);
+      keyFunctions.close();
     },
   };
 }
