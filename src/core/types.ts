@@ -61,8 +61,8 @@ export interface TaskOptions {
   /**
    * At most `limit` jobs with the same concurrency key run at once, across
    * every qw process of the stream, and keys take turns. A job's key is its
-   * `Qw-Concurrency-Key` header (the client's `concurrencyKey`); a job without
-   * one shares the task's one key. @default null
+   * `Qw-Concurrency-Key` header (the client's `concurrencyKey`), else
+   * `key(...args)`, else the task's one key. @default null
    */
   concurrency?: ConcurrencyOption | null;
   /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
