@@ -174,8 +174,10 @@ export {
 
 export type {
   CatchUp,
+  ConcurrencyOption,
   ErrorMatcher,
   Progress,
+  ResolvedConcurrency,
   ResolvedTaskOptions,
   RetryOptions,
   Schedule,
