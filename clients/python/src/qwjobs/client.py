@@ -195,7 +195,7 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires)
+            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, concurrency_key=j.concurrency_key)
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 

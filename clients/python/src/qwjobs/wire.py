@@ -450,3 +450,5 @@ class Job:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: Seconds from enqueue, or a datetime, after which the job never starts.
     expires: Union[float, datetime, None] = None
+    #: The job's concurrency key (README "Per-key concurrency").
+    concurrency_key: Optional[str] = None
