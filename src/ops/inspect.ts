@@ -63,7 +63,7 @@ export interface InspectReport {
   at: string;
   /** Messages stored in the work stream. */
   messages: number;
-  /** Jobs no worker has received yet (the shared consumer's pending count). */
+  /** Jobs no worker has received yet (the shared consumer's pending count, and the keys' jobs not delivered). */
   waiting: number;
   /**
    * Jobs delivered to a worker and not acked (the shared consumer's ack pending). The server cannot tell
@@ -102,8 +102,11 @@ export function taskCounts(stream: string, subjects: Record<string, number> = {}
   const delayedPrefix = `${stream}._delayed.`;
   // A job the server holds: one schedule per subject, `<stream>._sched.<task>.<token>`.
   const schedPrefix = `${stream}._sched.`;
+  // A job with a concurrency key: `<stream>._key.<task>.<key token>`, waiting or running.
+  const keyPrefix = `${stream}._key.`;
   for (const [subject, n] of Object.entries(subjects)) {
-    if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
+    if (subject.startsWith(keyPrefix)) row(subject.slice(keyPrefix.length).split(".")[0]).queued += n;
+    else if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
     else if (subject.startsWith(schedPrefix)) row(subject.slice(schedPrefix.length).split(".")[0]).delayed += n;
     else if (subject.startsWith(prefix)) row(subject.slice(prefix.length)).queued += n;
   }
@@ -149,13 +152,17 @@ export function buildReport(input: {
   ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const main = consumers.find((c) => c.name === input.consumer);
   const sum = (f: (t: TaskReport) => number) => tasks.reduce((n, t) => n + f(t), 0);
+  // Jobs with a concurrency key wait on their key's subject, each key with a consumer of its own.
+  const keyPrefix = `${input.stream}._key.`;
+  const keyed = Object.entries(input.streamInfo.state.subjects ?? {}).reduce((n, [s, c]) => s.startsWith(keyPrefix) ? n + c : n, 0);
+  const keyAcks = consumers.reduce((n, c) => c.filter?.startsWith(keyPrefix) ? n + c.ackPending : n, 0);
   return {
     stream: input.stream,
     consumer: input.consumer,
     at: new Date(input.now).toISOString(),
     messages: input.streamInfo.state.messages,
-    waiting: main ? main.pending : sum((t) => t.queued),
-    inFlight: main?.ackPending ?? 0,
+    waiting: (main ? main.pending + keyed : sum((t) => t.queued)) - keyAcks,
+    inFlight: (main?.ackPending ?? 0) + keyAcks,
     redelivered: main?.redelivered ?? 0,
     delayed: sum((t) => t.delayed),
     deadLettered: input.dlqInfo?.state.messages ?? 0,
