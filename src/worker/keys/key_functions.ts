@@ -12,6 +12,9 @@
 import { type HostMessage, RING_SIZE, type TaskDefaults, type WorkerMessage } from "../pool/protocol.ts";
 
 const TIMEOUT_MS = 5_000;
+const CLOSING = "the worker is closing";
+/** The job is not at fault: it goes back to the stream. */
+const closingError = () => Object.assign(new Error(`Cannot compute a concurrency key as ${CLOSING}`), { closing: true });
 
 /** What the key functions' Web Worker needs. */
 export interface KeyFunctionsOptions {
@@ -41,7 +44,7 @@ export class KeyFunctions {
 
   /** The key `task`'s `concurrency.key` gives the job body `data`; rejects with a one-line Error. */
   async compute(task: string, data: Uint8Array): Promise<string> {
-    if (this.#closed) throw new Error("Cannot compute a concurrency key as the worker is closing");
+    if (this.#closed) throw closingError();
     await this.#start();
     const k = ++this.#k;
     return await new Promise<string>((resolve, reject) => {
@@ -51,10 +54,10 @@ export class KeyFunctions {
     });
   }
 
-  /** Terminate the Web Worker; pending requests fail. */
+  /** Terminate the Web Worker; pending requests fail with an error whose `closing` is true. */
   close(): void {
     this.#closed = true;
-    this.#lost("the worker is closing");
+    this.#lost(CLOSING);
   }
 
   #start(): Promise<void> {
@@ -86,7 +89,7 @@ export class KeyFunctions {
     this.#waiting.delete(k);
     clearTimeout(w.timer);
     if (key !== null) w.resolve(key);
-    else w.reject(new Error(error ?? "no key"));
+    else w.reject(error === CLOSING ? closingError() : new Error(error ?? "no key"));
   }
 
   // The Web Worker is gone: every request fails, and the next one spawns another.

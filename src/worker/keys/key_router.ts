@@ -60,7 +60,11 @@ export class KeyRouter {
       // Its task computes its key: in a Web Worker, so the job is routed when the key comes back.
       this.#o.computeKey(d.task, msg.data).then(
         (computed) => this.#send(msg, d, policy, concurrencyKeyOf(null, policy, computed)!, job),
-        (e) => this.#o.invalid(msg, job, `Cannot compute the concurrency key of '${d.id}': ${errorText(e)}`),
+        (e) =>
+          (e as { closing?: boolean }).closing
+            // Shutdown: not the job's fault; it comes back (a nak before it ran).
+            ? safely(this.#o.emitter, "nak", () => msg.nak())
+            : this.#o.invalid(msg, job, `Cannot compute the concurrency key of '${d.id}': ${errorText(e)}`),
       );
       return true;
     }
