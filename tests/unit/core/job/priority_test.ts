@@ -9,7 +9,7 @@ import {
   type PullHistory,
   recordPull,
   splitPrioritySubject,
-} from "../../../src/core/priority.ts";
+} from "../../../../src/core/job/priority.ts";
 
 const waitingOn = (...levels: number[]): boolean[] => Array.from({ length: 10 }, (_, l) => levels.includes(l));
 

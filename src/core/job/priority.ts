@@ -55,6 +55,11 @@ export function splitPrioritySubject(rest: string): { priority: number; task: st
   return { priority: DEFAULT_PRIORITY, task: rest };
 }
 
+/** The priority of a job from its whole subject (`<stream>.p<N>.<task>` or `<stream>.<task>`; stream names have no dots). */
+export function priorityOfSubject(subject: string): number {
+  return splitPrioritySubject(subject.slice(subject.indexOf(".") + 1)).priority;
+}
+
 /** What the policy remembers between pulls. */
 export interface PullHistory {
   /** Jobs taken from the highest waiting level since a lower one last got a pull. */
