@@ -75,11 +75,16 @@ export function freshHistory(): PullHistory {
   return { sinceFloor: 0, servedAt: PRIORITY_LEVELS.map(() => -1), pulls: 0 };
 }
 
-/** Where the next pull goes: `floor` when it is a lower level's turn; `contested` when a lower level waits too. */
+/**
+ * Where the next pull goes: `floor` when it is a lower level's turn; `contested` when a lower level waits too;
+ * `max` the most jobs it may ask for (the rest of the floor's count, one for a floor turn), so that a deep pull
+ * cannot take the lower levels' turns.
+ */
 export interface LevelChoice {
   level: number;
   floor: boolean;
   contested: boolean;
+  max: number;
 }
 
 /**
@@ -99,14 +104,24 @@ export function chooseLevel(waiting: readonly boolean[], h: PullHistory, every =
   for (let l = top - 1; l >= MIN_PRIORITY; l--) {
     if (waiting[l] && (pick < 0 || h.servedAt[l] < h.servedAt[pick])) pick = l;
   }
-  if (pick < 0) return { level: top, floor: false, contested: false };
-  return h.sinceFloor < every ? { level: top, floor: false, contested: true } : { level: pick, floor: true, contested: true };
+  if (pick < 0) return { level: top, floor: false, contested: false, max: Infinity };
+  return h.sinceFloor < every
+    ? { level: top, floor: false, contested: true, max: every - h.sinceFloor }
+    : { level: pick, floor: true, contested: true, max: 1 };
 }
 
-/** The history after a pull of `taken` jobs went to `choice.level`. */
-export function recordPull(h: PullHistory, choice: LevelChoice, taken: number): PullHistory {
+/** The history after a job came from a pull chosen as `choice`: it counts toward the floor, or ends a floor turn. */
+export function recordTaken(h: PullHistory, choice: LevelChoice): PullHistory {
+  if (choice.floor) return h.sinceFloor === 0 ? h : { ...h, sinceFloor: 0 };
+  return choice.contested ? { ...h, sinceFloor: h.sinceFloor + 1 } : h;
+}
+
+/**
+ * The history after a pull went to `choice.level`. Its jobs count as they come ({@linkcode recordTaken}): a floor
+ * turn that finds its level empty leaves the turn to the next lower level served longest ago.
+ */
+export function recordPull(h: PullHistory, choice: LevelChoice): PullHistory {
   const servedAt = h.servedAt.slice();
   servedAt[choice.level] = h.pulls;
-  const sinceFloor = choice.floor ? 0 : choice.contested ? h.sinceFloor + taken : h.sinceFloor;
-  return { sinceFloor, servedAt, pulls: h.pulls + 1 };
+  return { ...h, servedAt, pulls: h.pulls + 1 };
 }

@@ -97,6 +97,8 @@ export class Puller {
   /** Credits of open long polls (of the default level), and of each level's open pulls. */
   #longOut = 0;
   #levelOut = new Array<number>(10).fill(0);
+  /** Open pulls per level: one at a time, so a deep pool does not send pull after pull to a level just drained. */
+  #levelOpen = new Array<number>(10).fill(0);
   #n = 0;
   #stopped = false;
   #pauseUntil = 0;
@@ -151,8 +153,8 @@ export class Puller {
       // A level known to wait may take the credits a long poll holds.
       const busy = this.#outstanding - (choice ? this.#longOut : 0);
       const want = this.#opts.room() - busy;
-      if (want > 0 && (busy === 0 || want >= MIN_EXTRA_PULL)) {
-        this.#request(want, levels ? choice : undefined);
+      if (want > 0 && (busy === 0 || want >= MIN_EXTRA_PULL) && !(choice && this.#levelOpen[choice.level] > 0)) {
+        this.#request(choice ? Math.min(want, choice.max) : want, levels ? choice : undefined);
         continue;
       }
       await new Promise<void>((resolve) => {
@@ -173,10 +175,20 @@ export class Puller {
     this.#pulls.set(token, { endsAt: Date.now() + expires + GRACE_MS, level, n });
     this.#outstanding += n;
     if (level < 0) this.#longOut += n;
-    else this.#levelOut[level] += n;
-    if (choice !== undefined) levels?.sent(choice, n);
+    else {
+      this.#levelOut[level] += n;
+      this.#levelOpen[level]++;
+    }
+    // Only a level whose signal came since its last pull waits (briefly) for a job not stored yet; the others
+    // end at once when empty, holding no room.
+    const wait = choice ? levels!.signaled(level) : false;
+    if (choice !== undefined) levels?.sent(choice);
     const api = choice ? `$JS.API.CONSUMER.MSG.NEXT.${this.#opts.stream}.${levels!.consumer(level)}` : this.#api;
-    const body = choice ? { batch: n, expires: expires * 1_000_000, no_wait: true } : { batch: n, expires: expires * 1_000_000 };
+    const body = !choice
+      ? { batch: n, expires: expires * 1_000_000 }
+      : wait
+      ? { batch: n, expires: expires * 1_000_000, no_wait: true }
+      : { batch: n, no_wait: true };
     try {
       this.#opts.nc.publish(api, JSON.stringify(body), { reply: `${this.#inbox}.${token}` });
     } catch (e) {
@@ -231,11 +243,13 @@ export class Puller {
     if (pull.level < 0) this.#longOut = Math.max(0, this.#longOut - unfilled);
     else {
       this.#levelOut[pull.level] = Math.max(0, this.#levelOut[pull.level] - unfilled);
+      this.#levelOpen[pull.level]--;
       if (drained) this.#opts.levels?.ended(pull.level);
     }
     if (this.#pulls.size === 0) {
       this.#longOut = 0;
       this.#levelOut.fill(0);
+      this.#levelOpen.fill(0);
     }
     this.#kick?.();
   }

@@ -29,6 +29,7 @@ import {
   PRIORITY_LEVELS,
   type PullHistory,
   recordPull,
+  recordTaken,
 } from "../../core/job/priority.ts";
 
 const DEFAULT_RECHECK_MS = 100;
@@ -51,6 +52,8 @@ export class PriorityLevels {
   #sentWith: number[] = PRIORITY_LEVELS.map(() => 0);
   #byConsumer = new Map<string, number>();
   #history: PullHistory = freshHistory();
+  /** Per level, how its last pull was chosen. */
+  #chosen: (LevelChoice | null)[] = PRIORITY_LEVELS.map(() => null);
   #defaultAskedAt = 0;
   #subs: Subscription[] = [];
   #sweep: ReturnType<typeof setInterval> | null = null;
@@ -102,16 +105,26 @@ export class PriorityLevels {
     return chooseLevel(this.#waiting, this.#history);
   }
 
-  /** A pull of `n` went to `choice` (null: a long poll of the default level). */
-  sent(choice: LevelChoice | null, n: number): void {
+  /** A pull went to `choice` (null: a long poll of the default level); its jobs count as they come. */
+  sent(choice: LevelChoice | null): void {
     const level = choice?.level ?? DEFAULT_PRIORITY;
     this.#sentWith[level] = this.#signals[level];
     if (level === DEFAULT_PRIORITY) this.#defaultAskedAt = (this.#o.now ?? Date.now)();
-    if (choice) this.#history = recordPull(this.#history, choice, n);
+    if (choice) {
+      this.#history = recordPull(this.#history, choice);
+      this.#chosen[level] = choice;
+    }
+  }
+
+  /** Whether a publish on `level` came since its last pull was sent (it may not be stored yet). */
+  signaled(level: number): boolean {
+    return this.#signals[level] !== this.#sentWith[level];
   }
 
   /** A job came from `level` and its consumer has `pending` more. */
   delivered(level: number, pending: number): void {
+    const chosen = this.#chosen[level];
+    if (chosen) this.#history = recordTaken(this.#history, chosen);
     if (pending > 0) this.#mark(level, true);
     else this.#drained(level);
   }

@@ -6,10 +6,19 @@ import {
   checkPriority,
   chooseLevel,
   freshHistory,
+  type LevelChoice,
   type PullHistory,
   recordPull,
+  recordTaken,
   splitPrioritySubject,
 } from "../../../../src/core/job/priority.ts";
+
+/** A pull chosen as `c` that brought `n` jobs. */
+const take = (h: PullHistory, c: LevelChoice, n: number): PullHistory => {
+  h = recordPull(h, c);
+  for (let i = 0; i < n; i++) h = recordTaken(h, c);
+  return h;
+};
 
 const waitingOn = (...levels: number[]): boolean[] => Array.from({ length: 10 }, (_, l) => levels.includes(l));
 
@@ -59,12 +68,42 @@ describe("chooseLevel()", () => {
     assert.equal(chooseLevel(waitingOn(0, 3, 9), h)?.level, 3);
   });
 
+  it("a pull may ask for no more than the rest of the floor's count, and one on a floor turn", () => {
+    assert.equal(chooseLevel(waitingOn(9), { ...freshHistory(), sinceFloor: 3 })?.max, Infinity);
+    assert.equal(chooseLevel(waitingOn(0, 9), { ...freshHistory(), sinceFloor: 3 })?.max, 5);
+    assert.equal(chooseLevel(waitingOn(0, 9), { ...freshHistory(), sinceFloor: 8 })?.max, 1);
+  });
+
+  it("a floor turn comes after FLOOR_EVERY jobs even when pulls ask for many", () => {
+    let h = freshHistory();
+    const order: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = chooseLevel(waitingOn(0, 9), h)!;
+      const taken = Math.min(c.max, 100);
+      order.push(c.level, taken);
+      h = take(h, c, taken);
+    }
+    assert.deepEqual(order, [9, 8, 0, 1, 9, 8, 0, 1]);
+  });
+
+  it("a floor turn that finds its level empty passes to the next lower level served longest ago", () => {
+    let h: PullHistory = { ...freshHistory(), sinceFloor: 8 };
+    const first = chooseLevel(waitingOn(0, 4, 9), h)!;
+    assert.deepEqual([first.level, first.floor], [4, true]);
+    h = take(h, first, 0); // level 4 was empty
+    const second = chooseLevel(waitingOn(0, 9), h)!;
+    assert.deepEqual([second.level, second.floor], [0, true]);
+    h = take(h, second, 1);
+    assert.equal(h.sinceFloor, 0);
+    assert.equal(chooseLevel(waitingOn(0, 9), h)!.level, 9);
+  });
+
   it("jobs count toward the floor only while a lower level waits", () => {
     let h = freshHistory();
     const c = chooseLevel(waitingOn(9), h)!;
-    h = recordPull(h, c, 20);
+    h = take(h, c, 20);
     assert.equal(h.sinceFloor, 0);
-    assert.deepEqual(chooseLevel(waitingOn(0, 9), h), { level: 9, floor: false, contested: true });
+    assert.deepEqual(chooseLevel(waitingOn(0, 9), h), { level: 9, floor: false, contested: true, max: 8 });
   });
 
   it("strict order when jobs are few: high levels drain before the floor turns", () => {
@@ -77,7 +116,7 @@ describe("chooseLevel()", () => {
       if (!c) break;
       order.push(c.level);
       left.set(c.level, left.get(c.level)! - 1);
-      h = recordPull(h, c, 1);
+      h = take(h, c, 1);
     }
     assert.deepEqual(order, [9, 9, 9, 5, 5, 5, 0, 0, 0]);
   });
@@ -89,7 +128,7 @@ describe("chooseLevel()", () => {
     for (let i = 0; i < 9 * 9 * 10; i++) {
       const c = chooseLevel(all, h)!;
       got[c.level]++;
-      h = recordPull(h, c, 1);
+      h = take(h, c, 1);
     }
     // One pull in 9 is a floor turn, and the 9 lower levels take those turns in rotation.
     assert.equal(got[9], 9 * 8 * 10);
@@ -102,7 +141,7 @@ describe("chooseLevel()", () => {
     for (let i = 0; i < 900; i++) {
       const c = chooseLevel(waitingOn(1, 8), h)!;
       if (c.level === 1) low++;
-      h = recordPull(h, c, 1);
+      h = take(h, c, 1);
     }
     assert.equal(low, 100);
   });
