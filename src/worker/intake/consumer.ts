@@ -97,8 +97,12 @@ export class Puller {
   /** Credits of open long polls (of the default level), and of each level's open pulls. */
   #longOut = 0;
   #levelOut = new Array<number>(10).fill(0);
-  /** Open pulls per level: one at a time, so a deep pool does not send pull after pull to a level just drained. */
-  #levelOpen = new Array<number>(10).fill(0);
+  /**
+   * The open pull of each level: one at a time, so a deep pool does not send pull after pull to a level just
+   * drained, and a delivery (its ack subject names the consumer) tells which pull it fills: a filled `no_wait`
+   * pull gets no status from the server.
+   */
+  #levelPull = new Array<string | null>(10).fill(null);
   #n = 0;
   #stopped = false;
   #pauseUntil = 0;
@@ -153,7 +157,7 @@ export class Puller {
       // A level known to wait may take the credits a long poll holds.
       const busy = this.#outstanding - (choice ? this.#longOut : 0);
       const want = this.#opts.room() - busy;
-      if (want > 0 && (busy === 0 || want >= MIN_EXTRA_PULL) && !(choice && this.#levelOpen[choice.level] > 0)) {
+      if (want > 0 && (busy === 0 || want >= MIN_EXTRA_PULL) && !(choice && this.#levelPull[choice.level] !== null)) {
         this.#request(choice ? Math.min(want, choice.max) : want, levels ? choice : undefined);
         continue;
       }
@@ -177,7 +181,7 @@ export class Puller {
     if (level < 0) this.#longOut += n;
     else {
       this.#levelOut[level] += n;
-      this.#levelOpen[level]++;
+      this.#levelPull[level] = token;
     }
     // Only a level whose signal came since its last pull waits (briefly) for a job not stored yet; the others
     // end at once when empty, holding no room.
@@ -200,8 +204,8 @@ export class Puller {
 
   #onDelivery(m: Msg): void {
     if (m.reply?.startsWith("$JS.ACK.")) {
-      if (this.#opts.levels?.several) this.#tally(m.reply);
       if (this.#outstanding > 0 && --this.#outstanding === 0) this.#kick?.();
+      if (this.#opts.levels?.several) this.#tally(m.reply);
       const msg = new JobMessage(m, this.#opts.nc);
       if (!this.#stopped) this.#opts.onMessage(msg);
       else if (this.#opts.onLate) this.#opts.onLate(msg);
@@ -228,9 +232,12 @@ export class Puller {
     const info = deliveryInfo(reply);
     const levels = this.#opts.levels!;
     const level = info ? levels.levelOf(info.consumer) : DEFAULT_PRIORITY;
-    if (this.#levelOut[level] > 0) this.#levelOut[level]--;
-    else if (this.#longOut > 0) this.#longOut--;
     if (info) levels.delivered(level, info.pending);
+    const token = this.#levelPull[level];
+    if (token !== null && this.#levelOut[level] > 0) {
+      // Its level's open pull: filled, it ends here.
+      if (--this.#levelOut[level] === 0) this.#end(token, 0);
+    } else if (this.#longOut > 0) this.#longOut--;
   }
 
   /** Request `token` ended with `unfilled` of its messages never to come (null: not said); `drained`: its consumer had no more. */
@@ -243,13 +250,13 @@ export class Puller {
     if (pull.level < 0) this.#longOut = Math.max(0, this.#longOut - unfilled);
     else {
       this.#levelOut[pull.level] = Math.max(0, this.#levelOut[pull.level] - unfilled);
-      this.#levelOpen[pull.level]--;
+      if (this.#levelPull[pull.level] === token) this.#levelPull[pull.level] = null;
       if (drained) this.#opts.levels?.ended(pull.level);
     }
     if (this.#pulls.size === 0) {
       this.#longOut = 0;
       this.#levelOut.fill(0);
-      this.#levelOpen.fill(0);
+      this.#levelPull.fill(null);
     }
     this.#kick?.();
   }
