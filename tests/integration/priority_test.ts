@@ -96,6 +96,26 @@ describe("priorities", () => {
     }
   });
 
+  it("a task's priority option is the priority of the jobs its schedule fires", SLOW, async () => {
+    const stream = `pr${++n}`;
+    const fired = t.nc.subscribe(`${stream}.p9.*`, { max: 1 });
+    const qw = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/priority.ts", "--server", t.srv.url]);
+    try {
+      await qwStarted(qw);
+      const got = await Promise.race([
+        (async () => {
+          for await (const m of fired) return m.subject;
+          return null;
+        })(),
+        new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+      ]);
+      assert.equal(got, `${stream}.p9.urgentTick`);
+    } finally {
+      fired.unsubscribe();
+      await qwStop(qw);
+    }
+  });
+
   it("a lower level still progresses while a higher one always has jobs waiting (one in 9 by the floor)", SLOW, async () => {
     const { stream, file, runs, start } = setUp();
     await qwStop(await start(1));
