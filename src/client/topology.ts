@@ -67,7 +67,7 @@ export function namesFor(stream: string, consumer?: string | null): Names {
 }
 
 /** The durable consumer of a priority level: the work consumer for the default level. */
-export const levelConsumer = (names: Names, level: number): string =>
+export const levelConsumer = (names: Pick<Names, "consumer">, level: number): string =>
   level === DEFAULT_PRIORITY ? names.consumer : `${names.consumer}_p${level}`;
 /** The filter of a priority level's consumer. */
 export const levelFilter = (stream: string, level: number): string =>
