@@ -21,8 +21,9 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from . import errors
-from .batch import atomic_batch_server, publish_many
+from .batch import publish_many
 from .flows import Node, normalize
+from .stream_caps import StreamCapsProbe
 from .tracing import sending, sending_many
 from .unique import open_key_bucket, publish_unique
 from .wire import (
@@ -39,7 +40,6 @@ from .wire import (
     key_for,
     results_bucket,
     revoked_bucket,
-    server_holds,
     unique_bucket,
     unique_kv_key,
 )
@@ -74,10 +74,9 @@ class Client:
         self.js: JetStreamContext = nc.jetstream()
         self._results: Optional[KeyValue] = None
         self._revoked: Optional[KeyValue] = None
-        self._atomic: Optional[bool] = None
         self._closed = False
-        # Whether the server holds delayed jobs (2.12+, allow_msg_schedules): read at the first delayed job.
-        self._server_held: Optional[bool] = None
+        # What the stream takes (server-held delays, atomic batches): read once, at the first job that needs it.
+        self._caps = StreamCapsProbe(lambda: self.js.stream_info(self.stream), self._server_version)
 
     @classmethod
     async def connect(
@@ -241,44 +240,24 @@ class Client:
         return m
 
     async def _holds_delays(self) -> bool:
-        """Whether the server holds this stream's delayed jobs; asked once, again while the stream cannot be read."""
-        if self._server_held is None:
-            try:
-                v = self.nc.connected_server_version
-                version = f"{v.major}.{v.minor}"
-            except ValueError:
-                version = ""
-            if not server_holds(version, True):
-                self._server_held = False
-            else:
-                try:
-                    info = await self.js.stream_info(self.stream)
-                except nats.js.errors.NotFoundError:
-                    return False  # not created yet: asked again next time
-                except Exception:
-                    self._server_held = False  # a stream it may not read keeps the qw way
-                    return False
-                self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
-        return self._server_held
+        """Whether the server holds this stream's delayed jobs (see ``qwjobs.stream_caps``)."""
+        caps = await self._caps()
+        return caps is not None and caps.server_held
 
     async def _allows_atomic(self) -> bool:
-        """A 2.12+ server and a stream with ``allow_atomic`` (read once; an existing stream is used as it is)."""
-        if self._atomic is None:
+        """A 2.12+ server and a stream with ``allow_atomic`` (an existing stream is used as it is)."""
+        caps = await self._caps()
+        if caps is None:
+            await self._require_stream("enqueue to")
+            return False
+        return caps.atomic
+
+    def _server_version(self) -> str:
+        try:
             v = self.nc.connected_server_version
-            try:
-                version = f"{v.major}.{v.minor}.{v.patch}"
-            except Exception:
-                version = ""
-            if not atomic_batch_server(version):
-                self._atomic = False
-            else:
-                try:
-                    info = await self.js.stream_info(self.stream)
-                except nats.js.errors.NotFoundError:
-                    await self._require_stream("enqueue to")
-                    raise
-                self._atomic = getattr(info.config, "allow_atomic", None) is True
-        return self._atomic
+            return f"{v.major}.{v.minor}.{v.patch}"
+        except Exception:
+            return ""
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.
