@@ -145,6 +145,7 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        priority: Optional[int] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
@@ -156,10 +157,11 @@ class Client:
         ``unique`` (a key): while a job of ``task`` with it waits or runs, nothing is added and the first job's id
         is returned. ``debounce`` (seconds, with ``unique``): of a burst with the key only the last runs, that long
         after it (README "Unique jobs and debounce").
+        ``priority`` (0 lowest to 9, default 5): higher runs first.
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce)
+        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, priority)
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             if unique is None:
                 await self._publish(msg)
@@ -192,7 +194,7 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires)
+            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, priority=j.priority)
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -224,12 +226,13 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        priority: Optional[int] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
-                expires=expires, server_held=server_held, unique=unique, debounce=debounce,
+                expires=expires, server_held=server_held, unique=unique, debounce=debounce, priority=priority,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():
