@@ -25,7 +25,7 @@ import {
   until,
 } from "./_harness.ts";
 import { dropStream, emptyAt, prepare, RUN_TIMEOUT_MS } from "./_bench_raw.ts";
-import { processCpu, type RunCpu, threadCpu } from "./_bench_cpu.ts";
+import { processCpu, type RunCpu, runCpu, threadCpu } from "./_bench_cpu.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
 
@@ -117,7 +117,7 @@ export async function qwThroughput(
     const end = await doneAt(env.c, stream, n, flags.results !== false);
     const proc = threadCpu(qw.pid);
     const nats1 = processCpu(env.natsPid);
-    const cpu = proc && nats0 !== null && nats1 !== null ? { process: proc, natsServer: nats1 - nats0 } : null;
+    const cpu = runCpu(proc, nats0, nats1);
     return { jobsPerS: n / ((end - firstJobAt(log, qw)) / 1000), peakRssMb: rss.stop().peak, cpu };
   } finally {
     rss.stop();
