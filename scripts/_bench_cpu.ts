@@ -121,3 +121,13 @@ export function runCpu(threads: ThreadCpu | null, broker0: number | null, broker
 export function cpuUsPerJob(cpu: RunCpu, jobs: number): number {
   return (cpu.process + cpu.broker) * 1000 / jobs;
 }
+
+/** The peak resident set of a live process in MB (VmHWM: the kernel's high-water mark), or null. */
+export function rssPeakMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
