@@ -2,14 +2,14 @@
  * The throughput configurations of scripts/bench.ts and how they are run:
  * every configuration once per repetition, in turn (on a shared machine the
  * others' load then spreads over all of them), and the median of the
- * repetitions of each, for jobs per second and for CPU per job separately.
+ * repetitions of each (_bench_stats.ts).
  *
  * @module
  */
 
 import { rawFresh, type RawMode, rawWarm, RESULT_WINDOW } from "./_bench_raw.ts";
 import { type QwEnv, type QwFlags, qwThroughput } from "./_bench_qw.ts";
-import { cpuUsPerJob, type RunCpu } from "./_bench_cpu.ts";
+import { type Figure, figureOf, type Sample } from "./_bench_stats.ts";
 import type { BullmqPeer } from "./_peer_bullmq.ts";
 import type { CeleryPeer } from "./_peer_celery.ts";
 
@@ -18,30 +18,8 @@ export const C = 2;
 /** The pipeline alone: no results, no events, no line per job. */
 export const PIPELINE = { results: false, events: false, logLevel: "warning" } as const;
 
-/** One run of one configuration. */
-export interface Sample {
-  jobsPerS: number;
-  cpu?: RunCpu | null;
-  peakRssMb?: number;
-}
-
-/** A configuration's figures at one size: medians of its repetitions. */
-export interface Figure {
-  /** Median jobs per second. */
-  jobsPerS: number;
-  min: number;
-  max: number;
-  /** Median CPU microseconds per job (process and broker), null where not measured. */
-  cpuUs: number | null;
-  /** The CPU of the run whose CPU per job is the median, for where it went. */
-  cpu: RunCpu | null;
-  peakRssMb?: number;
-  runs: number;
-  /** Set when the figure comes from an earlier server's run (the peers run once per bench). */
-  from?: string;
-}
-
 /** Figures by size, then by configuration key. */
+export type { Figure, Sample };
 export type Matrix = Record<number, Record<string, Figure>>;
 
 export interface Config {
@@ -50,32 +28,6 @@ export interface Config {
   /** A peer on Redis: the same whatever the nats-server. */
   peer?: boolean;
   run(n: number): Promise<Sample>;
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The figures of one configuration's samples at `n` jobs. */
-export function figureOf(samples: Sample[], n: number): Figure {
-  const speeds = samples.map((s) => s.jobsPerS);
-  const withCpu = samples.filter((s) => s.cpu).map((s) => ({ s, us: cpuUsPerJob(s.cpu!, n) }));
-  withCpu.sort((a, b) => a.us - b.us);
-  const mid = withCpu[Math.floor((withCpu.length - 1) / 2)];
-  const rss = samples.map((s) => s.peakRssMb ?? 0);
-  return {
-    jobsPerS: median(speeds),
-    min: Math.min(...speeds),
-    max: Math.max(...speeds),
-    cpuUs: withCpu.length ? median(withCpu.map((x) => x.us)) : null,
-    cpu: mid?.s.cpu ?? null,
-    peakRssMb: Math.max(...rss) || undefined,
-    runs: samples.length,
-  };
 }
 
 /** Run every configuration `reps` times at each size, in turn; the medians. */

@@ -13,17 +13,8 @@ import os from "node:os";
 import { join } from "node:path";
 import { client, NatsServer, QW_BIN } from "./_harness.ts";
 import { latency, type QwFlags, qwThroughput, requeue, rssOverRun, startup } from "./_bench_qw.ts";
-import {
-  C,
-  type Config,
-  configs,
-  type Figure,
-  figureOf,
-  type Matrix,
-  PIPELINE,
-  runMatrix,
-  type Sample,
-} from "./_bench_matrix.ts";
+import { C, type Config, configs, type Matrix, PIPELINE, runMatrix } from "./_bench_matrix.ts";
+import { type Figure, figureOf, type Sample } from "./_bench_stats.ts";
 import type { BenchOptions } from "./_bench_options.ts";
 import type { BullmqPeer } from "./_peer_bullmq.ts";
 import type { CeleryPeer } from "./_peer_celery.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { fmt } from "./_harness.ts";
-import type { Figure } from "./_bench_matrix.ts";
+const fmt = (n: number, digits = 1): string => Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+import type { Figure } from "./_bench_stats.ts";
 import type { ServerResult } from "./_bench_suite.ts";
 
 /** A target; `ok: null` when this run could not measure it. */
@@ -80,7 +80,8 @@ export function targets(r: ServerResult, sizes: number[]): Target[] {
   const base = Math.max(...sizes);
   const big = Math.max(...Object.keys(r.scale).map(Number));
   const [bigF, baseF] = [r.scale[big], r.scale[base]];
-  const [kb, kbase] = [`${big / 1000}k`, `${base / 1000}k`];
+  const label = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
+  const [kb, kbase] = [label(big), label(base)];
   if (big > base && bigF.cpuUs !== null && baseF.cpuUs !== null) {
     const d = bigF.cpuUs / baseF.cpuUs - 1;
     t.push({
