@@ -30,19 +30,21 @@ export interface Config {
   run(n: number): Promise<Sample>;
 }
 
-/** Run every configuration `reps` times at each size, in turn; the medians. */
+/** Run every configuration `reps` times (a peer `peerReps` times) at each size, in turn; the medians. */
 export async function runMatrix(
   configs: Config[],
   sizes: number[],
-  reps: number,
+  reps: { reps: number; peerReps: number },
   progress: (s: string) => void,
 ): Promise<Matrix> {
   const matrix: Matrix = {};
   for (const n of sizes) {
     const samples: Record<string, Sample[]> = {};
-    for (let rep = 1; rep <= reps; rep++) {
+    for (let rep = 1; rep <= reps.reps; rep++) {
       for (const cfg of configs) {
-        progress(`${n.toLocaleString("en-US")} jobs: ${cfg.name.trim()} (${rep}/${reps})`);
+        const of = cfg.peer ? reps.peerReps : reps.reps;
+        if (rep > of) continue;
+        progress(`${n.toLocaleString("en-US")} jobs: ${cfg.name.trim()} (${rep}/${of})`);
         (samples[cfg.key] ??= []).push(await cfg.run(n));
       }
     }

@@ -5,6 +5,7 @@
  *
  *   BENCH_QUICK=1 / --quick        20,000 jobs, one run each, latency runs of 3 s
  *   BENCH_REPS=N / --reps N        runs per configuration, the median shown (default 3, quick 1)
+ *   BENCH_PEER_REPS=N              runs per peer configuration (default BENCH_REPS; Celery is most of the time)
  *   BENCH_JOBS=a,b / --jobs a,b    the throughput sizes (default 20,000 and 100,000)
  *   BENCH_SCALE=1 / --scale        add the 1,000,000-job backlog to the scale rows (BENCH_SCALE=N: N jobs)
  *   BENCH_PEERS=0 / --no-peers     without BullMQ and Celery
@@ -21,6 +22,8 @@ export interface BenchOptions {
   /** Throughput sizes of the main table; each target is judged at each. */
   sizes: number[];
   reps: number;
+  /** Runs of each peer configuration (BullMQ, Celery), at most `reps`. */
+  peerReps: number;
   /** Job counts of the scale rows (qw defaults): 10,000, the largest size, and the backlog of BENCH_SCALE. */
   scaleSizes: number[];
   peers: boolean;
@@ -50,6 +53,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
   const sizes = jobs ? jobs.split(",").map((j) => count("jobs", j)) : quick ? [20_000] : [20_000, 100_000];
   const repsText = arg("--reps") ?? env.BENCH_REPS;
   const reps = repsText ? count("reps", repsText) : quick ? 1 : 3;
+  const peerReps = Math.min(reps, env.BENCH_PEER_REPS ? count("BENCH_PEER_REPS", env.BENCH_PEER_REPS) : reps);
   const scaleText = argv.includes("--scale") ? "1" : env.BENCH_SCALE;
   const scaleN = on(scaleText) ? count("BENCH_SCALE", scaleText!) : 0;
   const backlog = scaleN === 0 ? [] : [scaleN === 1 ? 1_000_000 : scaleN];
@@ -64,6 +68,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
     quick,
     sizes,
     reps,
+    peerReps,
     scaleSizes,
     peers,
     extra,

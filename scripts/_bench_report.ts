@@ -36,7 +36,8 @@ export function printTable(r: ServerResult, sizes: number[], reps: number): void
       }${(f.cpuUs === null ? "-" : fmt(f.cpuUs, 1)).padStart(11)}`;
     });
     const rss = Math.max(...figs.map((f) => f.peakRssMb ?? 0));
-    const name = row.name + (figs[0].from ? ` [${figs[0].from}]` : "");
+    const runs = figs[0].runs !== reps ? ` (${figs[0].runs} run${figs[0].runs > 1 ? "s" : ""})` : "";
+    const name = row.name + runs + (figs[0].from ? ` [${figs[0].from}]` : "");
     out(`${name.slice(0, NAME - 1).padEnd(NAME)}${cells.join("")}${(rss > 0 ? fmt(rss) : "").padStart(10)}`);
   }
 }

@@ -96,7 +96,7 @@ export async function runServer(
       newStream,
     };
     const rows = configs(env);
-    const matrix = await runMatrix(rows, o.sizes, o.reps, ctx.progress);
+    const matrix = await runMatrix(rows, o.sizes, o, ctx.progress);
 
     const defaults: QwFlags = { concurrency: C };
     const scale: Record<number, Figure> = {};

@@ -74,11 +74,11 @@ try {
     `qw bench: ${
       o.sizes.map((n) => n.toLocaleString("en-US")).join(" and ")
     } pre-published no-op jobs per throughput run, ` +
-      `${o.reps > 1 ? `median of ${o.reps}` : "one run each"}${o.quick ? " (BENCH_QUICK)" : ""}; scale rows at ${
-        o.scaleSizes.map((n) => n.toLocaleString("en-US")).join(", ")
-      }; ${CPUS} CPUs; ${bunVersion ? `bun ${bunVersion}` : "deno"}; servers: ${
-        o.servers.join(", ")
-      }; load average ${loadavg()}`,
+      `${o.reps > 1 ? `median of ${o.reps}` : "one run each"}${o.peerReps !== o.reps ? ` (peers: ${o.peerReps})` : ""}${
+        o.quick ? " (BENCH_QUICK)" : ""
+      }; scale rows at ${o.scaleSizes.map((n) => n.toLocaleString("en-US")).join(", ")}; ${CPUS} CPUs; ${
+        bunVersion ? `bun ${bunVersion}` : "deno"
+      }; servers: ${o.servers.join(", ")}; load average ${loadavg()}`,
   );
   if (o.peers) {
     const r = await startRedis(join(tmp.path, "redis"), progress);

@@ -35,6 +35,9 @@ describe("benchOptions()", () => {
     assert.equal(o.reps, 5);
     assert.deepEqual(o.servers, ["/a", "/b"]);
     assert.equal(o.peers, false);
+    assert.equal(o.peerReps, 5);
+    assert.equal(benchOptions([], { BENCH_PEER_REPS: "1" }).peerReps, 1);
+    assert.equal(benchOptions([], { BENCH_REPS: "2", BENCH_PEER_REPS: "9" }).peerReps, 2);
   });
   it("rejects a count that is not a positive integer", () => {
     assert.throws(() => benchOptions([], { BENCH_REPS: "0" }), RangeError);
