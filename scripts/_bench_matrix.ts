@@ -30,6 +30,17 @@ export interface Config {
   run(n: number): Promise<Sample>;
 }
 
+/** One run; a peer's failure (it runs on software the bench installed) is reported and left out, not fatal. */
+async function runOne(cfg: Config, n: number, progress: (s: string) => void): Promise<Sample> {
+  if (!cfg.peer) return await cfg.run(n);
+  try {
+    return await cfg.run(n);
+  } catch (e) {
+    progress(`${cfg.name.trim()} failed: ${(e as Error).message}`);
+    return { jobsPerS: NaN };
+  }
+}
+
 /** Run every configuration `reps` times (a peer `peerReps` times) at each size, in turn; the medians. */
 export async function runMatrix(
   configs: Config[],
@@ -45,7 +56,7 @@ export async function runMatrix(
         const of = cfg.peer ? reps.peerReps : reps.reps;
         if (rep > of) continue;
         progress(`${n.toLocaleString("en-US")} jobs: ${cfg.name.trim()} (${rep}/${of})`);
-        (samples[cfg.key] ??= []).push(await cfg.run(n));
+        (samples[cfg.key] ??= []).push(await runOne(cfg, n, progress));
       }
     }
     matrix[n] = Object.fromEntries(configs.map((cfg) => [cfg.key, figureOf(samples[cfg.key], n)]));

@@ -13,7 +13,7 @@ import type { Target } from "./_bench_targets.ts";
 
 const k = (x: number) => `${fmt(x / 1000, 1)}k`;
 const NAME = 62;
-const int = (x: number) => Math.round(x).toLocaleString("en-US");
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "-");
 
 /** The main table: per size, median jobs/s, min-max, x the limit, median CPU us/job; then peak RSS. */
 export function printTable(r: ServerResult, sizes: number[], reps: number): void {

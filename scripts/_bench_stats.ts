@@ -40,7 +40,8 @@ export function median(xs: number[]): number {
 }
 
 /** The figures of one configuration's samples at `n` jobs. */
-export function figureOf(samples: Sample[], n: number): Figure {
+export function figureOf(all: Sample[], n: number): Figure {
+  const samples = all.filter((s) => Number.isFinite(s.jobsPerS)); // a failed peer run counts as none
   const speeds = samples.map((s) => s.jobsPerS);
   const withCpu = samples.filter((s) => s.cpu).map((s) => ({ s, us: cpuUsPerJob(s.cpu!, n) }));
   withCpu.sort((a, b) => a.us - b.us);

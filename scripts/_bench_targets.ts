@@ -27,7 +27,13 @@ const pct = (r: number) => `${fmt(r * 100, 0)}%`;
 
 /** `qw >= floor x other`, on jobs/s and on CPU per job: two targets. */
 function ratio(name: string, qw: Figure | undefined, other: Figure | undefined, floor: number): Target[] {
-  if (!qw || !other) return [{ name: `${name} (jobs/s, CPU/job)`, ok: null, figure: "not measured in this run" }];
+  if (!qw || !other || other.runs === 0) {
+    return [{
+      name: `${name} (jobs/s, CPU/job)`,
+      ok: null,
+      figure: other ? "every run failed" : "not measured in this run",
+    }];
+  }
   const speed = qw.jobsPerS / other.jobsPerS;
   const note = other.from ? ` (${other.from})` : "";
   const out: Target[] = [{ name: `${name}, jobs/s`, ok: speed >= floor, figure: x(speed) + note }];

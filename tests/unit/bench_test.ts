@@ -66,6 +66,12 @@ describe("median() and figureOf()", () => {
     assert.equal(f.cpuUs, 20); // 20 ms over 1,000 jobs
     assert.equal(f.cpu?.process, 20);
   });
+  it("leaves a failed run out", () => {
+    const f = figureOf([{ jobsPerS: NaN }, { jobsPerS: 100 }], 1000);
+    assert.equal(f.jobsPerS, 100);
+    assert.equal(f.runs, 1);
+    assert.equal(figureOf([{ jobsPerS: NaN }], 1000).runs, 0);
+  });
 });
 
 const fig = (jobsPerS: number, cpuUs: number | null): Figure => ({
@@ -139,6 +145,8 @@ describe("targets()", () => {
     const t = targets(r, [100_000]).find((x) => x.name.includes("Celery prefork, jobs/s"))!;
     assert.equal(t.ok, true);
     assert.match(t.figure, /measured on 2\.15\.3/);
+    const failed = result({ bullInline: { ...fig(NaN, null), runs: 0 } });
+    assert.equal(status(failed, "BullMQ"), null);
   });
   it("judges the events cost, the latency p99 and the start-up median", () => {
     assert.equal(status(result({}), "events cost <= 10% (vs --no-events), jobs/s"), true); // 6.7 %
