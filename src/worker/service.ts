@@ -28,6 +28,7 @@ import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
+import { openRateCounter } from "../client/buckets/rate_counters.ts";
 import { HeldRevokes } from "./schedules/held_revokes.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
@@ -185,6 +186,7 @@ async function wire(
     sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
     spans: p.tracer ? new RunSpans(p.tracer) : null,
+    rateCounter: () => openRateCounter(nc, cfg.stream),
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({

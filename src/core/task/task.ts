@@ -86,6 +86,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
+    rateLimitScope: options.rateLimitScope ?? "process",
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }

@@ -10,7 +10,7 @@ import {
   tokenStart,
   tokenUsable,
   windowStart,
-} from "../../../src/core/rate_window.ts";
+} from "../../../../src/core/rate/rate_window.ts";
 
 describe("rateWindow()", () => {
   const cases: [number, { windowMs: number; tokens: number; intervalMs: number }][] = [
