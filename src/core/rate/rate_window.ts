@@ -48,16 +48,38 @@ export function claimSize(w: RateWindow, waiting: number, usedLastWindow: number
 }
 
 /**
+ * How late a token may still start (ms after its slot): two intervals, at
+ * least 50 ms. A token further behind the clock is stale: its time went
+ * unused, and running it now would add to the starts of the next second.
+ */
+export function staleAfterMs(w: RateWindow): number {
+  return Math.max(2 * w.intervalMs, 50);
+}
+
+/**
  * The slots (epoch ms) of the tokens a claim of `count` got, given the
  * counter's total after it: tokens `total - count + 1 .. total`, those that
- * fit in the window. Empty when the window was full already.
+ * fit in the window and are not stale at `now`. Empty when the window was
+ * full already.
  */
-export function grantedSlots(w: RateWindow, start: number, total: number, count: number): number[] {
+export function grantedSlots(w: RateWindow, start: number, claim: { total: number; count: number; now: number }): number[] {
   const out: number[] = [];
-  for (let i = Math.max(1, total - count + 1); i <= Math.min(total, w.tokens); i++) {
-    out.push(start + (i - 1) * w.intervalMs);
+  const oldest = claim.now - staleAfterMs(w);
+  for (let i = Math.max(1, claim.total - claim.count + 1); i <= Math.min(claim.total, w.tokens); i++) {
+    const slot = start + (i - 1) * w.intervalMs;
+    if (slot >= oldest) out.push(slot);
   }
   return out;
+}
+
+/**
+ * How many stale tokens the window's counter is behind the clock at `now`
+ * after reaching `total`: the next claim adds them too, to get tokens near the
+ * clock (the window was not used up to now; those tokens are gone).
+ */
+export function staleBehind(w: RateWindow, start: number, total: number, now: number): number {
+  const firstFresh = Math.ceil((now - staleAfterMs(w) - start) / w.intervalMs) + 1;
+  return Math.max(0, Math.min(firstFresh, w.tokens + 1) - 1 - total);
 }
 
 /**

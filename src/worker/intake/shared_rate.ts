@@ -21,6 +21,7 @@ import {
   rateCounterKey,
   type RateWindow,
   rateWindow,
+  staleBehind,
   tokenStart,
   tokenUsable,
   windowStart,
@@ -58,6 +59,8 @@ interface Bucket<H> {
   usedThis: number;
   usedLast: number;
   lastStart: number;
+  /** Stale tokens to add to the next claim of window `slotsStart` (the counter lags the clock). */
+  behind: number;
   timer?: ReturnType<typeof setTimeout>;
   failing: boolean;
 }
@@ -110,7 +113,7 @@ export class SharedRate<H> {
     let b = this.#buckets.get(id);
     if (!b) {
       const w = rateWindow(perSecond);
-      b = { task, key, w, slots: [], slotsStart: 0, queue: [], claiming: false, useWindow: 0, usedThis: 0, usedLast: 0, lastStart: 0, failing: false };
+      b = { task, key, w, slots: [], slotsStart: 0, queue: [], claiming: false, useWindow: 0, usedThis: 0, usedLast: 0, lastStart: 0, behind: 0, failing: false };
       this.#buckets.set(id, b);
     }
     return b;
@@ -133,7 +136,7 @@ export class SharedRate<H> {
     if (b.claiming || b.queue.length === 0 || b.timer !== undefined) return;
     b.claiming = true;
     const start = windowStart(b.w, this.#o.now());
-    const count = claimSize(b.w, b.queue.length, b.usedLast);
+    const count = claimSize(b.w, b.queue.length, b.usedLast) + (b.slotsStart === start ? b.behind : 0);
     this.#counter ??= this.#o.counter();
     this.#counter
       .then((c) => c.claim(rateCounterKey(b.task, b.key, start), count, this.#o.claimTimeoutMs))
@@ -141,10 +144,12 @@ export class SharedRate<H> {
         b.claiming = false;
         if (b.failing) this.#o.unreachable(null);
         b.failing = false;
-        const got = grantedSlots(b.w, start, total, count);
+        const now = this.#o.now();
+        const got = grantedSlots(b.w, start, { total, count, now });
         b.slots = b.slotsStart === start ? [...b.slots, ...got] : got;
         b.slotsStart = start;
-        this.#serve(b, got.length < count);
+        b.behind = staleBehind(b.w, start, total, now);
+        this.#serve(b, total >= b.w.tokens);
       }, (e) => {
         b.claiming = false;
         this.#counter = null;

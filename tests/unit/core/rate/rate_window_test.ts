@@ -7,6 +7,7 @@ import {
   rateCounterKey,
   rateKeyToken,
   rateWindow,
+  staleBehind,
   tokenStart,
   tokenUsable,
   windowStart,
@@ -65,16 +66,19 @@ describe("claimSize()", () => {
 });
 
 describe("grantedSlots()", () => {
-  const w = rateWindow(20); // 50 ms apart
-  const cases: [string, number, number, number[]][] = [
-    ["the first claim of a window gets its first tokens", 2, 2, [10_000, 10_050]],
-    ["a later claim gets the tokens after the others'", 7, 3, [10_200, 10_250, 10_300]],
-    ["a claim across the end of the window gets what fits", 21, 3, [10_900, 10_950]],
-    ["a claim in a full window gets nothing", 25, 2, []],
-    ["a claim of one gets one", 1, 1, [10_000]],
+  const w = rateWindow(20); // 50 ms apart, stale 100 ms after their slot
+  const cases: [string, number, number, number, number[]][] = [
+    // name, total after the claim, count, now, slots
+    ["the first claim of a window gets its first tokens", 2, 2, 10_000, [10_000, 10_050]],
+    ["a later claim gets the tokens after the others'", 7, 3, 10_100, [10_200, 10_250, 10_300]],
+    ["a claim across the end of the window gets what fits", 21, 3, 10_800, [10_900, 10_950]],
+    ["a claim in a full window gets nothing", 25, 2, 10_800, []],
+    ["a claim of one gets one", 1, 1, 10_000, [10_000]],
+    ["tokens up to 100 ms behind the clock still start", 3, 3, 10_200, [10_100]],
+    ["a claim behind the clock gets no stale tokens", 4, 4, 10_500, []],
   ];
-  for (const [name, total, count, want] of cases) {
-    it(`grantedSlots(): ${name}`, () => assert.deepEqual(grantedSlots(w, 10_000, total, count), want));
+  for (const [name, total, count, now, want] of cases) {
+    it(`grantedSlots(): ${name}`, () => assert.deepEqual(grantedSlots(w, 10_000, { total, count, now }), want));
   }
 
   it("processes claiming in turn get disjoint tokens that together are the window's", () => {
@@ -82,10 +86,30 @@ describe("grantedSlots()", () => {
     const all: number[] = [];
     for (const count of [3, 1, 4, 1, 5, 9, 2, 6]) {
       total += count;
-      all.push(...grantedSlots(w, 0, total, count));
+      all.push(...grantedSlots(w, 0, { total, count, now: 0 }));
     }
     assert.equal(all.length, 20);
     assert.equal(new Set(all).size, 20);
+  });
+});
+
+describe("staleBehind()", () => {
+  const w = rateWindow(20);
+  const cases: [string, number, number, number][] = [
+    // name, total, now (window starts at 0), behind
+    ["a counter at the clock is not behind", 10, 500, 0],
+    ["a counter ahead of the clock is not behind", 15, 500, 0],
+    ["a fresh window at its start is not behind", 0, 0, 0],
+    ["an unused half window is 8 tokens behind", 0, 500, 8],
+    ["a counter 4 tokens short of the stale edge", 4, 500, 4],
+    ["never more than the window's tokens", 0, 5_000, 20],
+  ];
+  for (const [name, total, now, want] of cases) {
+    it(`staleBehind(): ${name}`, () => assert.equal(staleBehind(w, 0, total, now), want));
+  }
+  it("a catch-up claim of count + behind gets fresh tokens", () => {
+    const behind = staleBehind(w, 0, 4, 500);
+    assert.deepEqual(grantedSlots(w, 0, { total: 4 + behind + 2, count: behind + 2, now: 500 }), [400, 450]);
   });
 });
 
