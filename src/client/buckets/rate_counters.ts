@@ -84,7 +84,7 @@ function serverCounter(nc: NatsConnection, name: string): RateCounter {
 // JetStream API codes of a lost compare-and-set: wrong last sequence, or the key exists already.
 const CAS_LOST = new Set([10071, 10164]);
 
-async function kvCounter(nc: NatsConnection, name: string): Promise<RateCounter> {
+function kvCounter(nc: NatsConnection, name: string): RateCounter {
   let kv: KV | null = null;
   const open = async (timeoutMs: number) =>
     kv ??= await new Kvm(jetstream(nc, { timeout: timeoutMs })).create(name, { ttl: RATE_RECORD_TTL_S * 1000, history: 1 });
