@@ -13,10 +13,10 @@ import { serverFeatures } from "../../src/core/server_features.ts";
 const RATE = 20;
 
 /** Start times (ms) and process of each run recorded in `log`. */
-function starts(log: string): { at: number; proc: string }[] {
+function starts(log: string): { id: string; at: number; proc: string }[] {
   return readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => {
-    const [, at, proc] = l.split(" ");
-    return { at: Number(at), proc };
+    const [id, at, proc] = l.split(" ");
+    return { id, at: Number(at), proc };
   }).sort((a, b) => a.at - b.at);
 }
 
@@ -29,18 +29,22 @@ function measure(times: number[], spanMs: number): { busiest: number; inSpan: nu
 describe("rate limits shared by the stream's processes", () => {
   const t = useServer("shared-rate");
 
-  async function run(procs: number, spanMs: number) {
+  async function run(procs: number, spanMs: number, o: { extra?: string[]; jobs?: number } = {}) {
     const stream = "srate" + crypto.randomUUID().slice(0, 8);
     const log = join(t.dir, `${stream}.log`);
     writeFileSync(log, "");
-    const args = ["--stream", stream, "--tasks", "tests/fixtures/tasks/limited_shared.ts", "--server", t.srv.url, "--concurrency", "4"];
+    const args = ["--stream", stream, "--tasks", "tests/fixtures/tasks/limited_shared.ts", "--server", t.srv.url, "--concurrency", "4", ...(o.extra ?? [])];
     const qws = Array.from({ length: procs }, (_, i) => spawnQw(args, { env: { QW_TEST_PROC: `p${i}`, QW_TEST_RATE: `${RATE}/s` } }));
     try {
       await Promise.all(qws.map(qwStarted));
       const js = jetstream(t.nc);
-      const jobs = Math.ceil((RATE * spanMs) / 1000 * 1.5);
+      const jobs = o.jobs ?? Math.ceil((RATE * spanMs) / 1000 * 1.5);
       await Promise.all(Array.from({ length: jobs }, (_, i) => js.publish(`${stream}.tick`, JSON.stringify({ args: [log, `t${i}`] }), { msgID: `t${i}` })));
-      await waitFor(() => { const s = starts(log); return s.length > 0 && Date.now() > s[0].at + spanMs + 300; }, { timeoutMs: spanMs + 15_000 });
+      await waitFor(() => {
+        const s = starts(log);
+        return (s.length > 0 && Date.now() > s[0].at + spanMs + 300) || s.length === o.jobs;
+      }, { timeoutMs: spanMs + 15_000 });
+      if (o.jobs) await new Promise((r) => setTimeout(r, 500));
     } finally {
       await Promise.all(qws.map(qwStop));
     }
@@ -68,5 +72,15 @@ describe("rate limits shared by the stream's processes", () => {
     const { busiest, inSpan } = measure(rows.map((r) => r.at), 4_000);
     assert.ok(busiest <= RATE + 3, `${busiest} starts within one second at ${RATE}/s`);
     assert.ok(inSpan >= RATE * 4 * 0.9, `${inSpan} starts in 4 s at ${RATE}/s alone (want at least ${RATE * 4 * 0.9})`);
+  });
+
+  it("with a short ack wait, jobs waiting for the next window go back to the server and each runs once", { timeout: 60_000 }, async () => {
+    const { stream, rows } = await run(2, 10_000, { extra: ["--ack-wait", "1"], jobs: 60 });
+    assert.equal(rows.length, 60, "every job ran");
+    assert.equal(new Set(rows.map((r) => r.id)).size, 60, "each job ran once");
+    const jsm = await jetstreamManager(t.nc);
+    assert.ok((await jsm.streams.info(stream)).state.last_seq > 60, "waiting jobs went back to the stream as copies");
+    const { busiest } = measure(rows.map((r) => r.at), 10_000);
+    assert.ok(busiest <= RATE + 3, `${busiest} starts within one second at ${RATE}/s`);
   });
 });
