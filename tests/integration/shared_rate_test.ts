@@ -29,8 +29,8 @@ function measure(times: number[], spanMs: number): { busiest: number; inSpan: nu
 describe("rate limits shared by the stream's processes", () => {
   const t = useServer("shared-rate");
 
-  async function run(procs: number, spanMs: number, o: { extra?: string[]; jobs?: number } = {}) {
-    const stream = "srate" + crypto.randomUUID().slice(0, 8);
+  async function run(procs: number, spanMs: number, o: { extra?: string[]; jobs?: number; stream?: string; output?: string[] } = {}) {
+    const stream = o.stream ?? "srate" + crypto.randomUUID().slice(0, 8);
     const log = join(t.dir, `${stream}.log`);
     writeFileSync(log, "");
     const args = ["--stream", stream, "--tasks", "tests/fixtures/tasks/limited_shared.ts", "--server", t.srv.url, "--concurrency", "4", ...(o.extra ?? [])];
@@ -47,6 +47,7 @@ describe("rate limits shared by the stream's processes", () => {
       if (o.jobs) await new Promise((r) => setTimeout(r, 500));
     } finally {
       await Promise.all(qws.map(qwStop));
+      o.output?.push(...qws.map((q) => q.output()));
     }
     return { stream, rows: starts(log) };
   }
@@ -82,5 +83,19 @@ describe("rate limits shared by the stream's processes", () => {
     assert.ok((await jsm.streams.info(stream)).state.last_seq > 60, "waiting jobs went back to the stream as copies");
     const { busiest } = measure(rows.map((r) => r.at), 10_000);
     assert.ok(busiest <= RATE + 3, `${busiest} starts within one second at ${RATE}/s`);
+  });
+
+  it("when the counter cannot be reached, a process runs at its own rate and says so once, never stalls", { timeout: 60_000 }, async () => {
+    // Counters only: a counter stream whose subjects miss the claims' (no responders), as when the server cannot answer.
+    if (!serverFeatures(t.nc.info?.version).counters) return;
+    const stream = "srate" + crypto.randomUUID().slice(0, 8);
+    const jsm = await jetstreamManager(t.nc);
+    await jsm.streams.add({ name: `qw_${stream}_rate`, subjects: [`elsewhere_${stream}.>`], allow_msg_counter: true, allow_direct: true });
+    const output: string[] = [];
+    const { rows } = await run(1, 10_000, { stream, jobs: 30, output });
+    assert.equal(rows.length, 30, "every job ran");
+    const { busiest } = measure(rows.map((r) => r.at), 10_000);
+    assert.ok(busiest <= RATE + 3, `${busiest} starts within one second at ${RATE}/s in the process's own bucket`);
+    assert.equal(output.join("").match(/Cannot claim shared rate-limit tokens/g)?.length, 1, output.join(""));
   });
 });
