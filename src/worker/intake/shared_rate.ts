@@ -21,6 +21,7 @@ import {
   rateCounterKey,
   type RateWindow,
   rateWindow,
+  staleAfterMs,
   staleBehind,
   tokenStart,
   tokenUsable,
@@ -79,7 +80,7 @@ export class SharedRate<H> {
   take(h: H, task: string, key: string | null, perSecond: number): number | null {
     const b = this.#bucket(task, key, perSecond);
     const now = this.#o.now();
-    if (!tokenUsable(b.w, b.slotsStart, now)) b.slots = [];
+    this.#dropStale(b, now);
     if (b.queue.length === 0 && b.slots.length > 0) return this.#use(b, b.slots.shift()!, now);
     b.queue.push(h);
     this.#pump(b);
@@ -117,6 +118,13 @@ export class SharedRate<H> {
       this.#buckets.set(id, b);
     }
     return b;
+  }
+
+  /** Forget tokens whose time went by unused, or whose window ended: running them late would crowd the next second. */
+  #dropStale(b: Bucket<H>, now: number): void {
+    if (!tokenUsable(b.w, b.slotsStart, now)) b.slots = [];
+    const oldest = now - staleAfterMs(b.w);
+    while (b.slots.length > 0 && b.slots[0] < oldest) b.slots.shift();
   }
 
   #use(b: Bucket<H>, slot: number, now: number): number {
@@ -162,7 +170,8 @@ export class SharedRate<H> {
 
   #serve(b: Bucket<H>, full: boolean): void {
     const now = this.#o.now();
-    while (b.queue.length > 0 && b.slots.length > 0 && tokenUsable(b.w, b.slotsStart, now)) {
+    this.#dropStale(b, now);
+    while (b.queue.length > 0 && b.slots.length > 0) {
       this.#o.granted(b.queue.shift()!, this.#use(b, b.slots.shift()!, now));
     }
     if (b.queue.length === 0) return;
