@@ -9,6 +9,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
 import { Puller } from "./intake/consumer.ts";
+import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
@@ -23,12 +24,11 @@ import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { debounceCheck } from "./schedules/debounce_check.ts";
-import { namesFor } from "../client/topology.ts";
+import { levelConsumer, namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
 import { setUpServer, tasksFileUrl } from "./setup.ts";
-import { openRateCounter } from "../client/buckets/rate_counters.ts";
 import { HeldRevokes } from "./schedules/held_revokes.ts";
 import { FlowRunner } from "./flows/flow_runner.ts";
 import { FlowStarter } from "./flows/flow_steps.ts";
@@ -149,12 +149,12 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
   });
-  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
+  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events, priorityOf: (t) => pool.tasks[t]?.priority });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ nc, js, stream: cfg.stream, atomic: atomicBatch, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
@@ -186,13 +186,14 @@ async function wire(
     sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
     spans: p.tracer ? new RunSpans(p.tracer) : null,
-    rateCounter: () => openRateCounter(nc, cfg.stream),
+    rateCounter,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({
     nc,
     stream: cfg.stream,
     consumer: names.consumer,
+    levels: new PriorityLevels({ nc, stream: cfg.stream, levels, consumerOf: (l) => levelConsumer(names, l) }),
     room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
     // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
     whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),

@@ -38,7 +38,7 @@ export function pageHtml(stream: string): string {
 <main>
   <section class="tiles" id="tiles"></section>
   <section class="card wide"><h2>Jobs per second <span class="hint">last 10 minutes, from the work stream's sequence numbers</span></h2><div id="chart"></div></section>
-  <section class="card"><h2>Tasks</h2><div class="scroll" id="tasks"></div></section>
+  <section class="card"><h2>Tasks</h2><div id="priorities"></div><div class="scroll" id="tasks"></div></section>
   <section class="card"><h2>Workers online</h2><div class="scroll" id="workers"></div></section>
   <section class="card"><h2>Look up a job</h2>
     <form class="lookup" id="lookup"><input type="text" id="job-id" placeholder="task id" autocomplete="off"><button type="submit">Look up</button></form>
