@@ -176,6 +176,7 @@ export type {
   CatchUp,
   ErrorMatcher,
   Progress,
+  RateLimitScope,
   ResolvedTaskOptions,
   RetryOptions,
   Schedule,

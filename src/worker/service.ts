@@ -149,7 +149,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
@@ -186,6 +186,7 @@ async function wire(
     sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
     spans: p.tracer ? new RunSpans(p.tracer) : null,
+    rateCounter,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({

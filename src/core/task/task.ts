@@ -87,6 +87,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
+    rateLimitScope: options.rateLimitScope ?? "process",
     priority: options.priority ?? DEFAULT_PRIORITY,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
