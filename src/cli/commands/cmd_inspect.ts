@@ -12,6 +12,8 @@ import type { CommandContext } from "../context.ts";
 import { formatReport, formatWorkers } from "../../ops/inspect.ts";
 import { gatherReport } from "../../ops/server_view.ts";
 import { activePauses, describePause, pauseJson } from "../../ops/pause_control.ts";
+import { readHistory } from "../../ops/history/stats_read.ts";
+import { formatHistory } from "../../ops/history/overview_history.ts";
 
 /** Runs `qw inspect`; resolves to the exit code. */
 export async function runInspect(ctx: CommandContext): Promise<number> {
@@ -24,10 +26,12 @@ export async function runInspect(ctx: CommandContext): Promise<number> {
     } else {
       // What is paused (qw pause): a line each, or `paused` in the JSON.
       const paused = await activePauses(client.jsm, config.stream);
-      if (ctx.cli.flags.json) ctx.out(JSON.stringify({ ...report, paused: paused.map(pauseJson) }) + "\n");
+      // The counts since the first job, from the stats bucket: the same before and after every process restarts.
+      const history = await readHistory(client.jsm, config.stream);
+      if (ctx.cli.flags.json) ctx.out(JSON.stringify({ ...report, paused: paused.map(pauseJson), history }) + "\n");
       else {
         const lines = paused.map((p) => `Paused: ${describePause(config.stream, p)}\n`).join("");
-        ctx.out(formatReport(report, Date.now()) + (lines || "Paused: nothing\n"));
+        ctx.out(formatReport(report, Date.now()) + (lines || "Paused: nothing\n") + "\n" + formatHistory(history) + "\n");
       }
     }
     return 0;

@@ -23,6 +23,8 @@ import { RateHistory } from "./rate.ts";
 import { readSchedules } from "./schedules.ts";
 import { isNotFound, isStreamNotFound } from "../../client/server_errors.ts";
 import { activePauses, pause, pauseJson, resume } from "../pause_control.ts";
+import { readHistory } from "../history/stats_read.ts";
+import { withHistory } from "../history/overview_history.ts";
 
 /** A job's record, and the workers running it now (from their records) when it has not ended. */
 export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
@@ -173,15 +175,16 @@ export class DashboardSource implements DashboardOps {
     const view = await readServerView(jsm, this.stream);
     if (view === null) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
     const names = namesFor(this.stream, this.#consumer);
-    const [workers, schedules, paused] = await Promise.all([
+    const [workers, schedules, paused, history] = await Promise.all([
       this.#workers(names.workersBucket),
       readSchedules(jsm, this.stream, now),
       activePauses(jsm, this.stream, now),
+      readHistory(jsm, this.stream, now),
     ]);
     const report = buildReport({ stream: this.stream, consumer: this.#consumer, ...view, workers, now });
     const { dlqInfo } = view;
     const overview = buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
-    return { ...overview, paused: paused.map(pauseJson) };
+    return { ...withHistory(overview, history), paused: paused.map(pauseJson) };
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {
