@@ -14,12 +14,22 @@ import { gatherReport } from "../../ops/server_view.ts";
 import { activePauses, describePause, pauseJson } from "../../ops/pause_control.ts";
 import { readHistory } from "../../ops/history/stats_read.ts";
 import { formatHistory } from "../../ops/history/overview_history.ts";
+import { JobLists } from "../../ops/jobs/job_lists.ts";
+import { formatJobList } from "../../ops/jobs/job_text.ts";
+import type { JobListState } from "../../ops/jobs/job_rows.ts";
 
 /** Runs `qw inspect`; resolves to the exit code. */
 export async function runInspect(ctx: CommandContext): Promise<number> {
   const { config } = ctx;
   const client = await connectClient(config, { events: ctx.events });
   try {
+    const { jobs, task, idPrefix } = ctx.cli.flags;
+    if (jobs !== null) {
+      const lists = new JobLists(client.nc, client.jsm, { stream: config.stream, consumer: config.consumer });
+      const list = await lists.list(jobs as JobListState, { task: task ?? undefined, prefix: idPrefix ?? undefined });
+      ctx.out(ctx.cli.flags.json ? JSON.stringify(list) + "\n" : formatJobList(list, Date.now()));
+      return 0;
+    }
     const report = await gatherReport(client.jsm, config.stream, config.consumer);
     if (ctx.cli.flags.workers) {
       ctx.out(ctx.cli.flags.json ? JSON.stringify({ workers: report.workers }) + "\n" : formatWorkers(report.workers, Date.now()) + "\n");

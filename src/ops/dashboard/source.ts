@@ -25,6 +25,9 @@ import { isNotFound, isStreamNotFound } from "../../client/server_errors.ts";
 import { activePauses, pause, pauseJson, resume } from "../pause_control.ts";
 import { readHistory } from "../history/stats_read.ts";
 import { withHistory } from "../history/overview_history.ts";
+import type { JobOps } from "./lists/jobs_api.ts";
+import { type JobList, JobLists, type JobPage, type Retried } from "../jobs/job_lists.ts";
+import type { JobFilter, JobListState } from "../jobs/job_rows.ts";
 
 /** A job's record, and the workers running it now (from their records) when it has not ended. */
 export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
@@ -33,7 +36,7 @@ export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
 export const DLQ_LIST_LIMIT = 100;
 
 /** The operations behind the JSON API; api.ts talks to this interface only. */
-export interface DashboardOps {
+export interface DashboardOps extends JobOps {
   overview(): Promise<Overview>;
   job(id: string): Promise<JobView>;
   deadLetters(): Promise<{ total: number; letters: DeadLetter[] }>;
@@ -68,6 +71,7 @@ export class DashboardSource implements DashboardOps {
   #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #workersKv: KV | null = null;
+  #lists: JobLists;
 
   constructor(client: Client, options: { consumer?: string | null; now?: () => number } = {}) {
     this.#client = client;
@@ -75,6 +79,21 @@ export class DashboardSource implements DashboardOps {
     this.#consumer = namesFor(client.stream, options.consumer).consumer;
     this.#dlq = new DeadLetters(jetstream(client.nc), client.jsm, client.stream);
     this.#now = options.now ?? Date.now;
+    this.#lists = new JobLists(client.nc, client.jsm, { stream: client.stream, consumer: this.#consumer });
+  }
+
+  jobs(state: JobListState, filter: JobFilter): Promise<JobList> {
+    return this.#lists.list(state, filter);
+  }
+
+  jobPage(id: string): Promise<JobPage> {
+    return this.#lists.page(id);
+  }
+
+  async retry(id: string): Promise<Retried> {
+    const r = await this.#lists.retry(id);
+    this.#cached = null;
+    return r;
   }
 
   /** Sample the stream once a second for the chart, also while no page is open. */
