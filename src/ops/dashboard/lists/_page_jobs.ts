@@ -128,10 +128,14 @@ export const JOBS_JS = String.raw`
   $("jobs-filter").addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
   document.addEventListener("click", function (ev) {
     var a = ev.target.closest ? ev.target.closest("[data-open]") : null;
-    if (a) { ev.preventDefault(); location.hash = "job=" + encodeURIComponent(a.getAttribute("data-open")); openJob(a.getAttribute("data-open")); }
+    if (a) { ev.preventDefault(); location.hash = "job=" + encodeURIComponent(a.getAttribute("data-open")); }
   });
-  var m = /^#job=(.+)$/.exec(location.hash);
-  if (m) openJob(decodeURIComponent(m[1]));
+  function fromHash() {
+    var m = /^#job=(.+)$/.exec(location.hash);
+    if (m) openJob(decodeURIComponent(m[1]));
+  }
+  addEventListener("hashchange", fromHash);
+  fromHash();
   (function poll() { load().then(function () { setTimeout(poll, 2000); }); })();
 })();
 `;
