@@ -8,6 +8,10 @@ import { connectClient } from "../../src/client/client.ts";
 import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
+import { foldStale, openStats, StatsWriter } from "../../src/ops/history/stats_writer.ts";
+import { readHistory, readStatsRecords } from "../../src/ops/history/stats_read.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { QwEvent } from "../../src/core/events.ts";
 
 const TASKS = "tests/fixtures/tasks/dashboard.ts";
 const EXPECTED = {
@@ -83,6 +87,42 @@ describe("history across restarts", () => {
       assert.equal(await qwStop(dash), 0);
       assert.equal(await qwStop(c), 0);
     }
+  });
+});
+
+describe("stats folding", () => {
+  const t = useServer("history-fold");
+
+  it("folds a gone process's record into the base once, and a process folded while away writes only what it counted since", async () => {
+    const kv = await openStats(t.nc, "fold");
+    let now = 1_800_000_000_000;
+    const clock = () => now;
+    const ok = (id: string): QwEvent => ({ type: "job.succeeded", ms: 1, id, task: "add", retries: 0, deliveryCount: 1, seq: 1 });
+    const a = new StatsWriter(kv, { stream: "fold", name: "host:1", now: clock });
+    const b = new StatsWriter(kv, { stream: "fold", name: "host:2", now: clock });
+    for (let i = 0; i < 3; i++) a.listener(ok(`a${i}`));
+    b.listener(ok("b0"));
+    await a.flush();
+    await b.flush();
+    const jsm = await jetstreamManager(t.nc);
+    const total = async () => (await readHistory(jsm, "fold", now)).tasks.add.succeeded;
+    assert.equal(await total(), 4);
+
+    // Both go quiet for over a minute: two processes fold at once, each record lands in the base once.
+    now += 61_000;
+    const folded = await Promise.all([foldStale(kv, now), foldStale(kv, now)]);
+    assert.equal(folded[0] + folded[1], 2);
+    assert.deepEqual((await readStatsRecords(kv)).map((r) => r.name), ["base"]);
+    assert.equal(await total(), 4);
+
+    // They were only frozen: a counts two more and both write; nothing is counted twice.
+    a.listener(ok("a3"));
+    a.listener(ok("a4"));
+    await a.flush();
+    await b.flush();
+    assert.equal(await total(), 6);
+    await a.flush();
+    assert.equal(await total(), 6);
   });
 });
 
