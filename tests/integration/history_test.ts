@@ -123,6 +123,14 @@ describe("stats folding", () => {
     assert.equal(await total(), 6);
     await a.flush();
     assert.equal(await total(), 6);
+
+    // A restart under the same name (a fixed --name): the new process's first write keeps its predecessor's counts.
+    const again = new StatsWriter(kv, { stream: "fold", name: "host:1", now: clock });
+    again.listener(ok("c0"));
+    await again.flush();
+    assert.equal(await total(), 7);
+    await again.flush();
+    assert.equal(await total(), 7);
   });
 });
 

@@ -79,13 +79,17 @@ export class StatsWriter {
     } catch (e) {
       if (!/wrong last sequence|exists/i.test(String((e as Error).message))) throw e;
       // Folded by another process while this one was away: what it last wrote is in the base now.
-      if (this.#written !== null) this.#folded = mergeStats("", now, [{ name: "", at: now, tasks: this.#folded, slots: [] }, { name: "", at: now, tasks: this.#written.tasks, slots: [] }]).tasks;
+      if (this.#written !== null) this.#folded = addCounts(this.#folded, this.#written.tasks, now);
       this.#written = null;
+      // A record under this name that this process did not write: its predecessor's (a restart with a fixed
+      // --name). Its counts go to the base before this process's own record replaces it.
+      const cur = await this.#kv.get(this.#key);
+      if (cur !== null && cur.operation === "PUT") {
+        await this.#kv.delete(this.#key, { previousSeq: cur.revision });
+        await addToBase(this.#kv, cur.json<StatsRecord>(), now);
+      }
       const rest = subtractCounts(this.#record.tasks, this.#folded);
-      const e2 = await this.#kv.get(this.#key);
-      const revision = e2 === null ? await this.#kv.create(this.#key, JSON.stringify({ ...this.#record, at: now, tasks: rest }))
-        : await this.#kv.update(this.#key, JSON.stringify({ ...this.#record, at: now, tasks: rest }), e2.revision);
-      this.#written = { revision, tasks: rest };
+      this.#written = { revision: await this.#kv.create(this.#key, JSON.stringify({ ...this.#record, at: now, tasks: rest })), tasks: rest };
     }
     if (now - this.#lastFold >= FOLD_EVERY_MS) {
       this.#lastFold = now;
@@ -93,6 +97,9 @@ export class StatsWriter {
     }
   }
 }
+
+const addCounts = (a: Record<string, StatCounts>, b: Record<string, StatCounts>, now: number) =>
+  mergeStats("", now, [{ name: "", at: now, tasks: a, slots: [] }, { name: "", at: now, tasks: b, slots: [] }]).tasks;
 
 /** Fold every stale process record into the base; resolves to how many were folded. */
 export async function foldStale(kv: KV, now: number, staleMs: number = STATS_STALE_MS): Promise<number> {
