@@ -43,7 +43,7 @@ export const JOBS_JS = String.raw`
       ["progress", function (j) { return j.progress === undefined ? "-" : Math.round(j.progress * 100) + "%"; }]],
     failed: [["id", function (j) { return idLink(j.id); }], ["task", "task"], ["ended", function (j) { return when(j.finishedAt); }], ["retries", "retries"],
       ["error", function (j) { return errLine(j.error) || j.reason || "-"; }],
-      ["", function (j) { return j.retryable ? el("button", "Retry", { "data-retry": j.id, onclick: function () { retry(j.id); } }) : el("span", "-", { title: "its message was not kept" }); }]],
+      ["", function (j) { return j.retryable ? el("button", "Retry", { "data-retry": j.id, onclick: function () { retry(j.id); } }) : el("span", j.reason ? "see dead letters" : "-", { title: j.reason ? "dead-lettered: replay it from the dead letters" : "its message was not kept" }); }]],
     waiting: [["seq", "seq"], ["id", function (j) { return idLink(j.id); }], ["task", "task"], ["args", function (j) { return JSON.stringify(j.args); }]],
     delayed: [["id", function (j) { return idLink(j.id); }], ["task", "task"], ["due", function (j) { return j.dueAt ? new Date(j.dueAt).toLocaleString() : "when resumed"; }],
       ["args", function (j) { return JSON.stringify(j.args); }]],
