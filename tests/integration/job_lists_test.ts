@@ -11,6 +11,8 @@ import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { hasStackTrace } from "../helpers/cli.ts";
+import { chain, sig } from "../../src/core/flow.ts";
+import { JobLists } from "../../src/ops/jobs/job_lists.ts";
 
 describe("qw inspect --jobs", () => {
   const t = useServer("job-lists");
@@ -34,6 +36,13 @@ describe("qw inspect --jobs", () => {
       const revoked = await client.enqueue("add", [0, 0], { id: "r-1", countdown: 1 });
       await client.revoke(revoked);
       await client.result("r-1", { timeout: 15 });
+      // A flow's page lists its steps with their states.
+      const flow = await client.enqueueFlow(chain(sig("add", [1, 1]), sig("add", [2])), { id: "flow-1" });
+      await client.result(flow, { timeout: 15 });
+      const page = await new JobLists(client.nc, client.jsm, { stream }).page("flow-1");
+      assert.equal(page.record?.state, "SUCCESS");
+      assert.deepEqual(page.steps.map((st) => [st.task, st.state]), [["add", "SUCCESS"], ["add", "SUCCESS"]]);
+      assert.ok(page.steps.every((st) => st.id.startsWith("flow-1.")), JSON.stringify(page.steps));
       await client.enqueue("work", [20_000], { id: "long" });
       await waitFor(async () => (await jobs("running")).jobs.length === 1, { timeoutMs: 15_000, intervalMs: 500 });
       // The one Web Worker is busy: these wait in the stream.

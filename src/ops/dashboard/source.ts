@@ -72,6 +72,7 @@ export class DashboardSource implements DashboardOps {
   #timer: ReturnType<typeof setInterval> | undefined;
   #workersKv: KV | null = null;
   #lists: JobLists;
+  #listCache = new Map<string, { at: number; value: Promise<JobList> }>();
 
   constructor(client: Client, options: { consumer?: string | null; now?: () => number } = {}) {
     this.#client = client;
@@ -82,8 +83,17 @@ export class DashboardSource implements DashboardOps {
     this.#lists = new JobLists(client.nc, client.jsm, { stream: client.stream, consumer: this.#consumer });
   }
 
+  /** A list, read at most once a second per list and filter however many pages poll it. */
   jobs(state: JobListState, filter: JobFilter): Promise<JobList> {
-    return this.#lists.list(state, filter);
+    const key = JSON.stringify([state, filter.task ?? "", filter.prefix ?? ""]);
+    const now = this.#now();
+    const hit = this.#listCache.get(key);
+    if (hit !== undefined && now - hit.at < 1000) return hit.value;
+    if (this.#listCache.size > 50) this.#listCache.clear();
+    const value = this.#lists.list(state, filter);
+    this.#listCache.set(key, { at: now, value });
+    value.catch(() => this.#listCache.delete(key));
+    return value;
   }
 
   jobPage(id: string): Promise<JobPage> {
@@ -93,6 +103,7 @@ export class DashboardSource implements DashboardOps {
   async retry(id: string): Promise<Retried> {
     const r = await this.#lists.retry(id);
     this.#cached = null;
+    this.#listCache.clear();
     return r;
   }
 
