@@ -32,6 +32,8 @@ export interface CommandFlags {
   debounce: number | null;
   /** enqueue: copies to enqueue. */
   count: number;
+  /** enqueue: 0 (lowest) to 9; null: the default. */
+  priority: number | null;
   /** enqueue: message headers in order given. */
   headers: [string, string][];
   /** result: seconds to wait for a final state; null means do not wait. */
@@ -238,6 +240,11 @@ function readEnqueue(
   if (flags.debounce !== null && !(flags.debounce > 0)) return `Cannot ${attempt} as '--debounce' must be seconds > 0: current value is ${show(String(flags.debounce))}`;
   if (flags.debounce !== null && flags.unique === null) return `Cannot ${attempt} with '--debounce' but no '--unique KEY': ${USAGE}`;
   if (flags.unique !== null && flags.count > 1) return `Cannot ${attempt} with both '--unique' and '--count': ${USAGE}`;
+  const priority = text("priority");
+  if (priority !== undefined) {
+    if (!/^\d$/.test(priority.trim())) return `Cannot ${attempt} as '--priority' must be a whole number from 0 to 9: current value is ${show(priority)}`;
+    flags.priority = Number(priority.trim());
+  }
   const eta = text("eta");
   if (eta !== undefined) {
     const time = ISO_DATE.test(eta.trim()) ? Date.parse(eta.trim()) : NaN;

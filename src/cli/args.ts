@@ -166,6 +166,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     unique: null,
     debounce: null,
     count: 1,
+    priority: null,
     headers: [],
     wait: null,
     dlqAction: null,

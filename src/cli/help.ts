@@ -126,6 +126,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "expires", arg: "SECONDS|DATE", help: "Never run if not started by then: seconds from now or an ISO 8601 date", commands: ["enqueue"] },
   { name: "unique", arg: "KEY", help: "Add nothing while a job of the task with this key waits or runs; print its id", commands: ["enqueue"] },
   { name: "debounce", arg: "SECONDS", help: "With --unique: run once, this long after the last enqueue of a burst", commands: ["enqueue"] },
+  { name: "priority", arg: "N", help: "0 (lowest) to 9 (default 5): higher runs first", commands: ["enqueue"] },
   { name: "count", arg: "N", help: "Enqueue N copies (default 1); with --id X and N > 1, their ids are X-1 ... X-N", commands: ["enqueue"] },
   { name: "header", arg: "K=V", multiple: true, help: "Add a NATS message header; repeatable", commands: ["enqueue"] },
   { name: "wait", arg: "SECONDS", help: "Wait this long for a final state (default: do not wait)", commands: ["result"] },

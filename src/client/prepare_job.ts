@@ -10,6 +10,7 @@ import { errorText } from "./connection.ts";
 import { Header, type OutgoingJob } from "./producer.ts";
 import { expiryOf } from "../core/job/expiry.ts";
 import { debounceScheduleName, MAX_UNIQUE_KEY } from "../core/job/unique.ts";
+import { isPriority } from "../core/job/priority.ts";
 
 /** Options of one job. */
 export interface EnqueueOptions {
@@ -38,6 +39,8 @@ export interface EnqueueOptions {
    * of a burst with the same key; a newer enqueue replaces the waiting one.
    */
   debounce?: number;
+  /** 0 (lowest) to 9: higher runs first (see the README's "Priorities"). @default 5 */
+  priority?: number;
 }
 
 const ATTEMPT = "enqueue job";
@@ -113,5 +116,9 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers: { ...headers, ...own } };
   if (debounce !== undefined) job.scheduleName = debounceScheduleName(unique!);
   if (expiresAt !== null) job.expiresAt = expiresAt;
+  if (options.priority !== undefined) {
+    if (!isPriority(options.priority)) throw bad(RangeError, ATTEMPT, "'priority'", "a whole number from 0 to 9", options.priority);
+    job.priority = options.priority;
+  }
   return job;
 }

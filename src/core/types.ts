@@ -60,6 +60,11 @@ export interface TaskOptions {
   bind?: boolean;
   /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
   schedule?: Schedule | readonly Schedule[];
+  /**
+   * The priority, 0 (lowest) to 9, of the jobs qw publishes for this task itself: its schedules' firings
+   * (a producer names a job's priority when it enqueues it; a retry keeps the job's). @default 5
+   */
+  priority?: number;
 }
 
 /** What a schedule does with ticks no qw process was up for. */
@@ -115,6 +120,8 @@ export interface ResolvedTaskOptions {
   bind: boolean;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
   schedules: ScheduleSpec[];
+  /** The priority of the jobs its schedules fire. */
+  priority: number;
 }
 
 /** Options of an explicit retry, as Celery's `Task.retry`. */

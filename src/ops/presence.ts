@@ -13,6 +13,9 @@ import type { MetricsSnapshot } from "./metrics.ts";
 import { keyFor } from "../client/buckets/result_store.ts";
 import { listKeys } from "../client/buckets/buckets.ts";
 
+// A worker's counts that survive restarts are written with its record (see Presence's `stats`).
+export { openStats, StatsWriter } from "./history/stats_writer.ts";
+
 /** Seconds between refreshes of a worker record. */
 export const PRESENCE_EVERY_S = 5;
 /** Seconds a worker record lives without a refresh. */

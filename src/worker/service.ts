@@ -9,13 +9,13 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
 import { Puller } from "./intake/consumer.ts";
+import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
-import { Presence, runningJobs, workerCounts } from "../ops/presence.ts";
-import { openStats, StatsWriter } from "../ops/history/stats_writer.ts";
+import { openStats, Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
 import { Pool } from "./pool/pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { TaskDefaults } from "./pool/protocol.ts";
@@ -24,7 +24,7 @@ import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
 import { DelayedRelease } from "./schedules/delayed_release.ts";
 import { debounceCheck } from "./schedules/debounce_check.ts";
-import { namesFor } from "../client/topology.ts";
+import { levelConsumer, namesFor } from "../client/topology.ts";
 import { VERSION } from "../core/version.ts";
 import { hasStarted } from "../core/job/job_life.ts";
 import { watchStalls } from "./stall_watch.ts";
@@ -149,12 +149,12 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
   });
-  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events });
+  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events, priorityOf: (t) => pool.tasks[t]?.priority });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ nc, js, stream: cfg.stream, atomic: atomicBatch, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,
@@ -192,6 +192,7 @@ async function wire(
     nc,
     stream: cfg.stream,
     consumer: names.consumer,
+    levels: new PriorityLevels({ nc, stream: cfg.stream, levels, consumerOf: (l) => levelConsumer(names, l) }),
     room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
     // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
     whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
@@ -238,6 +239,7 @@ async function wire(
   let draining = false;
   const startedAt = new Date().toISOString();
   const presence = new Presence(workers, {
+    stats, // the counts that survive restarts, written with the record
     record: () => {
       const running = [...dispatcher.held].filter((h) => hasStarted(h.state));
       const { done, failed, retried, tasks } = workerCounts(metrics.snapshot().jobs, running);
@@ -247,7 +249,6 @@ async function wire(
       };
     },
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
-    stats,
   });
   if (cfg.events !== false) events.on(publisher.listener);
   const leases = setInterval(() => dispatcher.touchLeases(pool.status()), Math.max(100, Math.min(1000, (ackWait * 1000) / 6)));

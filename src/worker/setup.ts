@@ -49,6 +49,8 @@ export interface ServerSide {
   delays: DelayHolder;
   /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
   atomicBatch: boolean;
+  /** The priority levels that have a consumer (the default always). */
+  levels: number[];
 }
 
 /**
@@ -64,7 +66,7 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
+    const { ackWait, levels } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
     const { config } = await jsm.streams.info(names.stream);
     const windowMs = (config.duplicate_window ?? 0) / 1e6;
     const delays = delayHolder(nc.info?.version, config.allow_msg_schedules);
@@ -78,7 +80,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch };
+    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels };
   });
 }
 

@@ -72,7 +72,7 @@ describe("qw inspect --jobs", () => {
       assert.deepEqual((await jobs("expired")).jobs.map((j: { id: string }) => j.id), ["x-exp"]);
 
       const text = await runQw(["inspect", "--stream", stream, "--server", t.srv.url, "--jobs", "waiting"]);
-      assert.match(text.stdout, /Jobs waiting, priority p1:\nseq\s+id\s+task\s+args\n\s*\d+\s+urgent-1\s+add\s+\[7,7\]/);
+      assert.match(text.stdout, /Jobs waiting, priority 1:\nseq\s+id\s+task\s+args\n\s*\d+\s+urgent-1\s+add\s+\[7,7\]/);
       const bad = await runQw(["inspect", "--stream", stream, "--server", t.srv.url, "--jobs", "done"]);
       assert.equal(bad.code, 2);
       assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);

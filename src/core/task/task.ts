@@ -8,6 +8,7 @@
 import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
 import type { TaskDefaults } from "../config/config.ts";
 import { checkTaskOptions } from "./task_options.ts";
+import { DEFAULT_PRIORITY } from "../job/priority.ts";
 
 const TASK = Symbol.for("qw.task");
 
@@ -86,6 +87,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
+    priority: options.priority ?? DEFAULT_PRIORITY,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }

@@ -9,6 +9,7 @@
  */
 
 import type { TaskOptions } from "../types.ts";
+import { isPriority } from "../job/priority.ts";
 import {
   backoffRule,
   booleanRule,
@@ -31,6 +32,9 @@ const scheduleRule: ValueRule = (value) =>
     ? { ok: true, value }
     : { ok: false, must: "a schedule ({ every } or { cron }) or a list of schedules", range: false };
 
+const priorityRule: ValueRule = (value) =>
+  isPriority(value) ? { ok: true, value } : { ok: false, must: "a whole number from 0 to 9", range: typeof value === "number" };
+
 /** The rule of every task option. */
 export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule } = Object.freeze({
   acksLate: booleanRule,
@@ -52,10 +56,11 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   expires: numberRule({ min: 0, exclusive: true, nullable: true }),
   bind: booleanRule,
   schedule: scheduleRule,
+  priority: priorityRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;

@@ -91,6 +91,12 @@ export const PAGE_JS = String.raw`
       return h("div", { class: "tile" + (bad ? " bad" : ""), "data-total": x[0] }, h("div", { class: "n", text: num(t[x[0]] || 0) }), h("div", { class: "l", text: x[1] }));
     }));
   }
+  // A line of waiting jobs per priority, once a level other than the default (5) has any.
+  function renderPriorities(ps) {
+    var other = (ps || []).some(function (p) { return p.priority !== 5 && p.waiting + p.inFlight > 0; });
+    var text = other ? "Waiting by priority: " + ps.map(function (p) { return p.priority + ": " + num(p.waiting); }).join(", ") : "";
+    fill("priorities", h("div", { class: "hint", "data-priorities": "", text: text }));
+  }
   function renderTasks(tasks) {
     var cols = ["waiting", "delayed", "running", "succeeded", "failed", "retried", "expired", "revoked", "deadLettered"].map(function (k) {
       return { label: k === "deadLettered" ? "dead-lettered" : k, num: true, cls: k, bad: k === "failed" || k === "deadLettered", get: function (r) { return r[k] || 0; } };
@@ -243,6 +249,7 @@ export const PAGE_JS = String.raw`
   function poll() {
     api("GET", "/api/overview").then(function (o) {
       renderTiles(o.totals);
+      renderPriorities(o.priorities);
       renderTasks(o.tasks);
       renderWorkers(o.workers);
       renderSchedules(o.schedules);

@@ -40,7 +40,7 @@ export function pageHtml(stream: string): string {
 <main>
   <section class="tiles" id="tiles"></section>
   <section class="card wide"><h2>Jobs per second <span class="hint">jobs that ended, per 10 s over the last 10 minutes, from the stats every worker keeps on the server</span></h2><div id="chart"></div></section>
-  <section class="card"><h2>Tasks</h2><div class="scroll" id="tasks"></div></section>
+  <section class="card"><h2>Tasks</h2><div id="priorities"></div><div class="scroll" id="tasks"></div></section>
   <section class="card"><h2>Workers online</h2><div class="scroll" id="workers"></div></section>
   <section class="card wide"><h2>Jobs <span class="hint">the latest 100 of each list</span></h2>
     <div id="jobs-tabs"></div>

@@ -148,12 +148,18 @@ export function storedRow(stream: string, m: StoredMessage): JobRow | null {
   return row;
 }
 
-/** Waiting rows grouped by priority group, each in stream order and at most {@linkcode JOB_LIST_LIMIT}. Pure. */
+/** The priority of a group: N of `pN`, 5 for "default" (a job on `<stream>.<task>`). Pure. */
+export const groupPriority = (g: string): number => (g === "default" ? 5 : Number(g.slice(1)));
+
+/**
+ * Waiting rows grouped by priority group, highest priority first (the order the workers serve them), each
+ * in stream order and at most {@linkcode JOB_LIST_LIMIT}. Pure.
+ */
 export function groupWaiting(rows: JobRow[]): Record<string, JobRow[]> {
-  const out: Record<string, JobRow[]> = {};
+  const groups = new Map<string, JobRow[]>();
   for (const r of rows) {
-    const g = (out[r.priority ?? "default"] ??= []);
+    const g = groups.get(r.priority ?? "default") ?? groups.set(r.priority ?? "default", []).get(r.priority ?? "default")!;
     if (g.length < JOB_LIST_LIMIT) g.push(r);
   }
-  return out;
+  return Object.fromEntries([...groups].sort(([a], [b]) => groupPriority(b) - groupPriority(a)));
 }

@@ -7,7 +7,7 @@
 
 import { formatAgo, renderTable } from "../inspect.ts";
 import type { JobList } from "./job_lists.ts";
-import type { JobRow } from "./job_rows.ts";
+import { groupPriority, type JobRow } from "./job_rows.ts";
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
 const short = (v: unknown, n = 60) => {
@@ -43,8 +43,9 @@ function table(state: JobList["state"], rows: JobRow[], now: number): string {
 export function formatJobList(list: JobList, now: number): string {
   if (list.jobs.length === 0) return `Jobs ${list.state}: none\n`;
   if (list.state === "waiting" && list.groups && Object.keys(list.groups).length > 1) {
-    return Object.entries(list.groups).sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([g, rows]) => `Jobs waiting, priority ${g}:\n${table("waiting", rows, now)}\n`).join("\n");
+    return Object.entries(list.groups)
+      .map(([g, rows]) => `Jobs waiting, priority ${groupPriority(g)}${g === "default" ? " (default)" : ""}:\n${table("waiting", rows, now)}\n`)
+      .join("\n");
   }
   return `Jobs ${list.state}:\n${table(list.state, list.jobs, now)}\n`;
 }

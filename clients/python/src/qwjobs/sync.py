@@ -90,9 +90,10 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        priority: Optional[int] = None,
     ) -> str:
         return self._run(self._inner.enqueue(
-            task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires, unique=unique, debounce=debounce,
+            task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires, unique=unique, debounce=debounce, priority=priority,
         ))
 
     def enqueue_many(self, jobs: Iterable[aio.JobSpec]) -> list[str]:

@@ -206,6 +206,10 @@ def _check_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: The priority of a job that names none: it goes on the plain ``<stream>.<task>``.
+DEFAULT_PRIORITY = 5
+
+
 def encode_job(
     stream: str,
     task: str,
@@ -220,6 +224,7 @@ def encode_job(
     server_held: bool = False,
     unique: Optional[str] = None,
     debounce: Optional[float] = None,
+    priority: Optional[int] = None,
 ) -> Message:
     """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
     with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
@@ -229,8 +234,15 @@ def encode_job(
     ``unique`` (a key) goes in ``Qw-Unique``; ``debounce`` (seconds, with ``unique``) in ``Qw-Debounce``, and the job
     is delayed that long, held by the server on a subject named for ``debounce:<key>`` (see README "Unique jobs and
     debounce"; claiming the key is the client's step, not the message's).
+
+    ``priority`` (0 lowest to 9, default 5): a job of another priority goes on ``<stream>.p<N>.<task>``.
     """
     check_task(_ENQUEUE, task)
+    if priority is None:
+        priority = DEFAULT_PRIORITY
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
+        raise _bad(_ENQUEUE, "'priority'", "a whole number from 0 to 9", priority)
+    ready = f"{stream}.{task}" if priority == DEFAULT_PRIORITY else f"{stream}.p{priority}.{task}"
     if not isinstance(args, (list, tuple)):
         raise _bad(_ENQUEUE, "'args'", "a list", args)
     check_id(_ENQUEUE, id)
@@ -263,11 +275,13 @@ def encode_job(
             # Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
             due = _round(eta_ms) if expires_ms is None else min(_round(eta_ms), expires_ms)
             out["Nats-Schedule"] = at_schedule(due)
-            out["Nats-Schedule-Target"] = f"{stream}.{task}"
+            out["Nats-Schedule-Target"] = ready
             return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
+        if priority != DEFAULT_PRIORITY:
+            out["Qw-Priority"] = str(priority)
         return Message(f"{stream}._delayed.{task}", out, body)
-    return Message(f"{stream}.{task}", out, body)
+    return Message(ready, out, body)
 
 
 #: The longest unique key, in characters.
@@ -432,3 +446,5 @@ class Job:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: Seconds from enqueue, or a datetime, after which the job never starts.
     expires: Union[float, datetime, None] = None
+    #: 0 (lowest) to 9; None is the default, 5.
+    priority: Optional[int] = None

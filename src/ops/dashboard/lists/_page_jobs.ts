@@ -76,9 +76,12 @@ export const JOBS_JS = String.raw`
       var box = $("jobs-list");
       box.textContent = "";
       box.setAttribute("data-list", state);
-      var groups = l.groups ? Object.keys(l.groups).sort() : [];
+      var groups = l.groups ? Object.keys(l.groups) : []; // highest priority first
       if (state === "waiting" && groups.length > 1) {
-        groups.forEach(function (g) { box.appendChild(el("h3", "priority " + g)); box.appendChild(table(state, l.groups[g])); });
+        groups.forEach(function (g) {
+          box.appendChild(el("h3", g === "default" ? "priority 5 (default)" : "priority " + g.slice(1), { "data-priority": g }));
+          box.appendChild(table(state, l.groups[g]));
+        });
       } else box.appendChild(table(state, l.jobs));
     }).catch(function (e) { say(e.message, false); });
   }

@@ -73,7 +73,7 @@ describe("stats records", () => {
     const h = historyOf([r], T0);
     const totals = { waiting: 0, inFlight: 0, redelivered: 0, delayed: 0, deadLettered: 0, running: 0, succeeded: 9, failed: 0, retried: 0, workers: 0 };
     const o = {
-      stream: "jobs", at: "", totals, deadLetterSeq: 0, consumerFound: true, workers: [], schedules: null, rate: { t: [], enqueued: [], acked: [] },
+      stream: "jobs", at: "", totals, deadLetterSeq: 0, consumerFound: true, workers: [], schedules: null, rate: { t: [], enqueued: [], acked: [] }, priorities: [],
       tasks: [{ task: "add", waiting: 3, delayed: 0, running: 0, succeeded: 9, failed: 0, retried: 0, deadLettered: 0 }],
     } as Overview;
     const w = withHistory(o, h);

@@ -35,6 +35,7 @@ describe("job rows", () => {
     const g = groupWaiting(rows);
     assert.equal(g.default.length, 100);
     assert.equal(g.p1.length, 50);
+    assert.deepEqual(Object.keys(groupWaiting([{ id: "a", task: "t", priority: "p1" }, { id: "b", task: "t", priority: "default" }, { id: "c", task: "t", priority: "p9" }])), ["p9", "default", "p1"], "highest priority first");
   });
 
   it("recordRows() lists failures, revokes and expiries apart, filtered, latest first; flows are not jobs", () => {
@@ -69,8 +70,9 @@ describe("job rows", () => {
   it("formatJobList() prints a table per priority group for waiting jobs", () => {
     const jobs = [{ id: "a", task: "t", args: [1], seq: 1, priority: "default" }, { id: "b", task: "t", args: [2], seq: 2, priority: "p1" }];
     const text = formatJobList({ state: "waiting", jobs, groups: groupWaiting(jobs) }, 0);
-    assert.match(text, /priority default:\nseq\s+id\s+task\s+args\n\s*1\s+a\s+t\s+\[1\]/);
-    assert.match(text, /priority p1:/);
+    assert.match(text, /priority 5 \(default\):\nseq\s+id\s+task\s+args\n\s*1\s+a\s+t\s+\[1\]/);
+    assert.match(text, /priority 1:/);
+    assert.ok(text.indexOf("priority 5") < text.indexOf("priority 1:"));
     assert.equal(formatJobList({ state: "failed", jobs: [] }, 0), "Jobs failed: none\n");
   });
 });
