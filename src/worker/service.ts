@@ -15,7 +15,7 @@ import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
-import { Presence, workerCounts } from "../ops/presence.ts";
+import { openStats, Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
 import { Pool } from "./pool/pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { TaskDefaults } from "./pool/protocol.ts";
@@ -235,16 +235,18 @@ async function wire(
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  for (const l of [metrics.listener, health.listener]) events.on(l);
+  const stats = new StatsWriter(await openStats(nc, cfg.stream), { stream: cfg.stream, name: cfg.name });
+  for (const l of [metrics.listener, health.listener, stats.listener]) events.on(l);
   let draining = false;
   const startedAt = new Date().toISOString();
   const presence = new Presence(workers, {
+    stats, // the counts that survive restarts, written with the record
     record: () => {
       const running = [...dispatcher.held].filter((h) => hasStarted(h.state));
       const { done, failed, retried, tasks } = workerCounts(metrics.snapshot().jobs, running);
       return {
         name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
-        startedAt, done, failed, retried, running: running.map((h) => h.id), draining, at: new Date().toISOString(), tasks,
+        startedAt, done, failed, retried, ...runningJobs(running), draining, at: new Date().toISOString(), tasks,
       };
     },
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),
