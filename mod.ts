@@ -177,6 +177,7 @@ export type {
   ConcurrencyOption,
   ErrorMatcher,
   Progress,
+  RateLimitScope,
   ResolvedConcurrency,
   ResolvedTaskOptions,
   RetryOptions,

@@ -20,11 +20,12 @@
  *   bun scripts/chaos.ts --short    scenarios 1, 3, 5, 6, 9, 10, 11, 12 at a tenth of the size, 9 in 3 rounds of 20 (make chaos-short, CI)
  *   bun scripts/chaos.ts --only 2,4 these scenarios (with --short: at a tenth)
  *   bun scripts/chaos.ts --seed 31  scenario 11 (the fault soup) with this one seed (a replay)
+ *   bun scripts/chaos.ts --only 11 --seeds 30   the fault soup with seeds 1-30 (default 200, 20 with --short)
  *   bun scripts/chaos.ts --keep     keep the temp dir (logs, record files)
  *
  * Scenario 11, the fault soup, prints its own line instead:
  *
- *   11 fault soup: seeds N, jobs J, rolling restarts R, results outages O, revoked finished F, revoked waiting V, stuck S, wrong W, seconds T
+ *   11 fault soup: seeds N, jobs J, rolling restarts R, results outages O, revoked finished F, revoked waiting V, pauses P (of the stream Q), seeds with priorities Y, stuck S, wrong W, seconds T
  *
  * then one line per failing seed. "stuck" counts jobs the server still held
  * for qw after the bound; "wrong" counts jobs settled otherwise than the
@@ -80,6 +81,12 @@ const seedArg = argv.indexOf("--seed");
 const SEED = seedArg >= 0 ? Number(argv[seedArg + 1]) : null;
 if (SEED !== null && !Number.isSafeInteger(SEED)) {
   out(`chaos: --seed takes an integer, not '${argv[seedArg + 1]}'`);
+  process.exit(2);
+}
+const seedsArg = argv.indexOf("--seeds");
+const SEEDS = seedsArg >= 0 ? Number(argv[seedsArg + 1]) : null;
+if (SEEDS !== null && !(Number.isSafeInteger(SEEDS) && SEEDS >= 1)) {
+  out(`chaos: --seeds takes a whole number >= 1, not '${argv[seedsArg + 1]}'`);
   process.exit(2);
 }
 // A seed replays the fault soup alone unless --only says otherwise.
@@ -835,10 +842,11 @@ async function mixedFaults(ctx: Ctx): Promise<Report> {
 // outages and revokes each seed draws.
 
 async function faultSoup(ctx: Ctx): Promise<Report> {
-  const seeds = SEED !== null ? [SEED] : Array.from({ length: n(200) }, (_, i) => i + 1);
+  const seeds = SEED !== null ? [SEED] : Array.from({ length: SEEDS ?? n(200) }, (_, i) => i + 1);
   return await withServer(async (server) => {
     const t0 = Date.now();
     let jobs = 0, stuck = 0, wrong = 0, doneSeeds = 0, restarts = 0, outages = 0, revokedDone = 0, revokedWaiting = 0;
+    let pauses = 0, streamPauses = 0, prioritySeeds = 0;
     const details: string[] = [];
     const one = async (seed: number) => {
       const c = soupCase(seed);
@@ -847,6 +855,9 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
       outages += c.outage ? 1 : 0;
       revokedDone += c.revokeDone.length;
       revokedWaiting += c.revokeWaiting.length;
+      pauses += c.pauses.length;
+      streamPauses += c.pauses.filter((p) => p.task === null).length;
+      prioritySeeds += c.jobs.some((j) => j.priority !== 5) ? 1 : 0;
       try {
         const r = await runSoup(c, { server: server.url, dir: ctx.dir });
         stuck += r.stuck;
@@ -871,7 +882,8 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
       jobs, done: jobs - stuck - wrong, lost: 0, duplicates: 0, seconds, extra: [], acksLate: false,
       problems: stuck + wrong > 0 ? [`${details.length} of ${seeds.length} seeds failed`] : [],
       line: `seeds ${seeds.length}, jobs ${jobs}, rolling restarts ${restarts}, results outages ${outages}, ` +
-        `revoked finished ${revokedDone}, revoked waiting ${revokedWaiting}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
+        `revoked finished ${revokedDone}, revoked waiting ${revokedWaiting}, pauses ${pauses} (of the stream ${streamPauses}), ` +
+        `seeds with priorities ${prioritySeeds}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
       details: details.map((d) => `${d} (replay: bun scripts/chaos.ts --seed ${bySeed(d)})`),
     };
   });

@@ -96,6 +96,12 @@ func WithExpires(d time.Duration) EnqueueOpt {
 	return func(o *enqueueOptions) error { o.expires = &d; return nil }
 }
 
+// WithPriority sets the job's priority, 0 (lowest) to 9; the default is 5. Higher runs first: a job of
+// another priority than 5 goes on <stream>.p<N>.<task> (see the README's "Priorities").
+func WithPriority(n int) EnqueueOpt {
+	return func(o *enqueueOptions) error { o.priority = &n; return nil }
+}
+
 // WithExpiresAt is WithExpires with an absolute time.
 func WithExpiresAt(t time.Time) EnqueueOpt {
 	return func(o *enqueueOptions) error { o.expiresAt = &t; return nil }

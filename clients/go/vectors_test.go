@@ -38,6 +38,7 @@ type jobVector struct {
 			EtaMs     *int64            `json:"eta_ms"`
 			Expires   *float64          `json:"expires"`
 			ExpiresMs *int64            `json:"expires_ms"`
+			Priority  *int              `json:"priority"`
 			Headers   map[string]string `json:"headers"`
 			Unique    string            `json:"unique"`
 			Debounce  *float64          `json:"debounce"`
@@ -152,6 +153,7 @@ func TestJobVectors(t *testing.T) {
 					d := time.Duration(*in.Options.Debounce * float64(time.Second))
 					o.debounce = &d
 				}
+				o.priority = in.Options.Priority
 				m, err = encodeJob(in.Stream, in.Task, in.Args, o, now)
 			} else {
 				var node any
@@ -289,5 +291,15 @@ func TestRevokeVectors(t *testing.T) {
 				t.Errorf("value %s, want %s", got, v.Value)
 			}
 		})
+	}
+}
+
+func TestPriorityOutOfRange(t *testing.T) {
+	for _, p := range []int{-1, 10} {
+		p := p
+		_, err := encodeJob("jobs", "add", nil, enqueueOptions{id: "x", priority: &p}, time.UnixMilli(0))
+		if err == nil || !strings.Contains(err.Error(), "'priority' must be a whole number from 0 to 9: current value is") {
+			t.Fatalf("priority %d: %v", p, err)
+		}
 	}
 }

@@ -32,11 +32,16 @@ type enqueueOptions struct {
 	debounce *time.Duration
 	// concurrencyKey is the job's concurrency key (see concurrency.go).
 	concurrencyKey string
+	// priority: 0 (lowest) to 9; nil is the default, 5.
+	priority *int
 	// serverHeld: a delayed job goes out as a schedule the server holds (see delays.go).
 	serverHeld bool
 }
 
 const enqueueAttempt = "enqueue job"
+
+// defaultPriority is the priority of a job that names none: it goes on the plain <stream>.<task>.
+const defaultPriority = 5
 
 var (
 	badTask    = regexp.MustCompile(`[\s.*>\x00-\x1f\x7f]`)
@@ -165,6 +170,17 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 	if o.debounce != nil {
 		headers["Qw-Debounce"] = strconv.FormatFloat(o.debounce.Seconds(), 'f', -1, 64)
 	}
+	priority := defaultPriority
+	if o.priority != nil {
+		if *o.priority < 0 || *o.priority > 9 {
+			return message{}, bad(ErrInvalidJob, enqueueAttempt, "'priority'", "a whole number from 0 to 9", *o.priority)
+		}
+		priority = *o.priority
+	}
+	ready := stream + "." + task
+	if priority != defaultPriority {
+		ready = stream + ".p" + strconv.Itoa(priority) + "." + task
+	}
 	if expiresMs != nil {
 		// The absolute expiry; JavaScript's Math.round, as for the eta.
 		headers["Qw-Expires"] = strconv.FormatInt(int64(math.Floor(*expiresMs+0.5)), 10)
@@ -186,17 +202,20 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 				}
 			}
 			headers["Nats-Schedule"] = atSchedule(due)
-			headers["Nats-Schedule-Target"] = stream + "." + task
+			headers["Nats-Schedule-Target"] = ready
 			return message{subject: stream + "._sched." + task + "." + token, headers: headers, body: body}, nil
 		}
 		headers["Qw-Eta"] = strconv.FormatInt(eta, 10)
+		if priority != defaultPriority {
+			headers["Qw-Priority"] = strconv.Itoa(priority)
+		}
 		return message{subject: stream + "._delayed." + task, headers: headers, body: body}, nil
 	}
 	headers["Nats-Msg-Id"] = o.id
 	if o.concurrencyKey != "" {
 		return message{subject: keySubject(stream, task, o.concurrencyKey), headers: headers, body: body}, nil
 	}
-	return message{subject: stream + "." + task, headers: headers, body: body}, nil
+	return message{subject: ready, headers: headers, body: body}, nil
 }
 
 // encodeFlowStart is the message that starts a flow; node is normalized.

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { jobStateProblem } from "../ops/jobs/job_rows.ts";
 import type { Command } from "./help.ts";
 
 export type DlqAction = "ls" | "show" | "replay" | "purge";
@@ -33,6 +34,8 @@ export interface CommandFlags {
   debounce: number | null;
   /** enqueue: copies to enqueue. */
   count: number;
+  /** enqueue: 0 (lowest) to 9; null: the default. */
+  priority: number | null;
   /** enqueue: message headers in order given. */
   headers: [string, string][];
   /** result: seconds to wait for a final state; null means do not wait. */
@@ -45,6 +48,10 @@ export interface CommandFlags {
   all: boolean;
   /** inspect: only the workers. */
   workers: boolean;
+  /** inspect: print this job list (running, failed, waiting, delayed, revoked, expired); null means none. */
+  jobs: string | null;
+  /** inspect --jobs: only ids starting with this. */
+  idPrefix: string | null;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
   /** revoke: seconds the revoke lives on 2.11+; null means qw's choice (README "Control"). */
@@ -120,10 +127,18 @@ export function readCommand(
         flags.ttl = n;
       }
       return positionals.length === 0 ? `Missing job id for 'qw revoke': ${USAGE}` : null;
-    case "inspect":
+    case "inspect": {
       flags.workers = raw.has("workers");
       flags.json = raw.has("json");
+      flags.jobs = text("jobs") ?? null;
+      if (flags.jobs !== null && jobStateProblem(flags.jobs) !== null) return jobStateProblem(flags.jobs);
+      flags.task = text("task") ?? null;
+      flags.idPrefix = text("id-prefix") ?? null;
+      if ((flags.task !== null || flags.idPrefix !== null) && flags.jobs === null) {
+        return `Cannot ${attempt} as '--task' and '--id-prefix' filter a job list: add --jobs STATE`;
+      }
       return extra(0);
+    }
     case "dashboard":
       flags.http = text("http") ?? null;
       flags.httpToken = text("http-token") ?? null;
@@ -232,6 +247,11 @@ function readEnqueue(
   if (flags.debounce !== null && !(flags.debounce > 0)) return `Cannot ${attempt} as '--debounce' must be seconds > 0: current value is ${show(String(flags.debounce))}`;
   if (flags.debounce !== null && flags.unique === null) return `Cannot ${attempt} with '--debounce' but no '--unique KEY': ${USAGE}`;
   if (flags.unique !== null && flags.count > 1) return `Cannot ${attempt} with both '--unique' and '--count': ${USAGE}`;
+  const priority = text("priority");
+  if (priority !== undefined) {
+    if (!/^\d$/.test(priority.trim())) return `Cannot ${attempt} as '--priority' must be a whole number from 0 to 9: current value is ${show(priority)}`;
+    flags.priority = Number(priority.trim());
+  }
   const eta = text("eta");
   if (eta !== undefined) {
     const time = ISO_DATE.test(eta.trim()) ? Date.parse(eta.trim()) : NaN;

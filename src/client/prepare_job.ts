@@ -11,6 +11,7 @@ import { Header, type OutgoingJob } from "./producer.ts";
 import { expiryOf } from "../core/job/expiry.ts";
 import { debounceScheduleName, MAX_UNIQUE_KEY } from "../core/job/unique.ts";
 import { CONCURRENCY_KEY_HEADER, invalidKey, MAX_CONCURRENCY_KEY } from "../core/job/concurrency_key.ts";
+import { isPriority } from "../core/job/priority.ts";
 
 /** Options of one job. */
 export interface EnqueueOptions {
@@ -39,6 +40,8 @@ export interface EnqueueOptions {
    * of a burst with the same key; a newer enqueue replaces the waiting one.
    */
   debounce?: number;
+  /** 0 (lowest) to 9: higher runs first (see the README's "Priorities"). @default 5 */
+  priority?: number;
   /**
    * A concurrency key (header `Qw-Concurrency-Key`): at most the task's
    * `concurrency.limit` jobs with this key run at once across every worker
@@ -126,5 +129,9 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers: { ...headers, ...own } };
   if (debounce !== undefined) job.scheduleName = debounceScheduleName(unique!);
   if (expiresAt !== null) job.expiresAt = expiresAt;
+  if (options.priority !== undefined) {
+    if (!isPriority(options.priority)) throw bad(RangeError, ATTEMPT, "'priority'", "a whole number from 0 to 9", options.priority);
+    job.priority = options.priority;
+  }
   return job;
 }

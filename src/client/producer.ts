@@ -19,6 +19,7 @@ import type { SerializedError } from "../core/types.ts";
 import { atSchedule, delayForm, type DelayHolder } from "../core/job/delay_hold.ts";
 import { releaseAt } from "../core/job/expiry.ts";
 import { keySubject } from "../core/job/concurrency_key.ts";
+import { DEFAULT_PRIORITY } from "../core/job/priority.ts";
 
 /** Header names of the wire format. */
 export const Header = {
@@ -29,6 +30,8 @@ export const Header = {
   runs: "Qw-Runs",
   /** Epoch ms from which the job must not start (see core/job/expiry.ts). */
   expires: "Qw-Expires",
+  /** The priority of a job on the delayed subject (other jobs carry it in their subject): the level it is released to. */
+  priority: "Qw-Priority",
   /** The server's per-message TTL in seconds (2.11+, stream `allow_msg_ttl`): a backstop after the expiry. */
   ttl: "Nats-TTL",
   msgId: "Nats-Msg-Id",
@@ -88,6 +91,8 @@ export interface OutgoingJob {
   ttl?: number;
   /** The name a held schedule's subject is made of instead of the dedup id: a debounced job's, shared by its burst. */
   scheduleName?: string;
+  /** 0 (lowest) to 9; the default (5) goes on the plain subject. A delayed job carries it in `Qw-Priority`. */
+  priority?: number;
 }
 
 /** The dedup id of an attempt; see the module doc. */
@@ -119,19 +124,25 @@ export function encodeJob(stream: string, job: OutgoingJob, now: number, o: Publ
   if (job.retries > 0) headers.push([Header.retries, String(job.retries)]);
   if (form === "qw") headers.push([Header.eta, String(Math.round(job.etaMs!))]);
   if (job.expiresAt != null) headers.push([Header.expires, String(Math.round(job.expiresAt))]);
+  const priority = job.priority ?? DEFAULT_PRIORITY;
+  if (form === "qw" && priority !== DEFAULT_PRIORITY) headers.push([Header.priority, String(priority)]);
   if (form === "server") {
     // No Nats-TTL on a schedule: it would expire the schedule itself, and the server drops it from the job it
     // publishes; the released job keeps Qw-Expires, which a worker checks as on any server.
     // Due at its eta, or at its expiry when that comes first: recorded REVOKED (expired) then, as qw's release does.
     const due = releaseAt(job.etaMs, job.expiresAt ?? null)!;
-    headers.push([Header.schedule, atSchedule(due)], [Header.scheduleTarget, jobSubject(stream, job.task)]);
+    headers.push([Header.schedule, atSchedule(due)], [Header.scheduleTarget, jobSubject(stream, job.task, priority)]);
     const msgId = dedup(delayedId);
     return { subject: scheduleSubject(stream, job.task, job.scheduleName ?? msgId), msgId, headers, data: job.data };
   }
   if (job.ttl) headers.push([Header.ttl, String(job.ttl)]);
-  // A due job with a concurrency key waits on its key's subject (core/job/concurrency_key.ts).
+  // A due job with a concurrency key waits on its key's subject (core/job/concurrency_key.ts), whatever its priority.
   const key = form === "qw" ? null : keyHeader(job.headers);
-  const subject = form === "qw" ? delayedSubject(stream, job.task) : key !== null ? keySubject(stream, job.task, key) : jobSubject(stream, job.task);
+  const subject = form === "qw"
+    ? delayedSubject(stream, job.task)
+    : key !== null
+    ? keySubject(stream, job.task, key)
+    : jobSubject(stream, job.task, priority);
   return { subject, msgId: dedup(msgIdFor(job.id, job.retries, form === "qw")), headers, data: job.data };
 }
 

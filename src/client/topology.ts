@@ -5,6 +5,8 @@
  * - `<stream>`: jobs on `<stream>.<task>`; countdowns wait on `<stream>._delayed.<task>`,
  *   or as the server's schedules on `<stream>._sched.<task>.<token>` (2.12+, created with `allow_msg_schedules`).
  * - consumer `<consumer>` (default `qw_<stream>`): filter `<stream>.*`, shared by every qw process.
+ * - consumers `<consumer>_p<N>` (N = 0-4, 6-9): filter `<stream>.p<N>.*`, the jobs of priority N (the default, 5,
+ *   is on `<stream>.<task>`), shared by every qw process.
  * - consumer `<consumer>_delayed`: releases delayed jobs when their eta passes.
  * - `<stream>_dlq`: dead letters, kept until purged.
  * - KV bucket `qw_<stream>_results`: results.
@@ -28,6 +30,7 @@ import type { QwEvent } from "../core/events.ts";
 import { type ServerFeatures, serverFeatures } from "../core/server_features.ts";
 import { isConsumerNotFound, isStreamNotFound } from "./server_errors.ts";
 import { scheduleToken } from "../core/job/delay_hold.ts";
+import { DEFAULT_PRIORITY, PRIORITY_LEVELS } from "../core/job/priority.ts";
 
 /** Every name derived from a stream and consumer. */
 export interface Names {
@@ -63,8 +66,16 @@ export function namesFor(stream: string, consumer?: string | null): Names {
   };
 }
 
-/** The subject of a job ready to run. */
-export const jobSubject = (stream: string, task: string): string => `${stream}.${task}`;
+/** The durable consumer of a priority level: the work consumer for the default level. */
+export const levelConsumer = (names: Pick<Names, "consumer">, level: number): string =>
+  level === DEFAULT_PRIORITY ? names.consumer : `${names.consumer}_p${level}`;
+/** The filter of a priority level's consumer. */
+export const levelFilter = (stream: string, level: number): string =>
+  level === DEFAULT_PRIORITY ? `${stream}.*` : `${stream}.p${level}.*`;
+
+/** The subject of a job ready to run: `<stream>.<task>` at the default priority, else `<stream>.p<N>.<task>`. */
+export const jobSubject = (stream: string, task: string, priority = DEFAULT_PRIORITY): string =>
+  priority === DEFAULT_PRIORITY ? `${stream}.${task}` : `${stream}.p${priority}.${task}`;
 /** The subject of a job waiting for its eta. */
 export const delayedSubject = (stream: string, task: string): string => `${stream}._delayed.${task}`;
 /** The subject of a job the server holds until its eta: one per dedup id (see core/job/delay_hold.ts). */
@@ -82,7 +93,7 @@ export async function ensureTopology(
   jsm: JetStreamManager,
   names: Names,
   options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void; serverVersion?: string },
-): Promise<{ ackWait: number }> {
+): Promise<{ ackWait: number; levels: number[] }> {
   // A new work stream gets the flags of the primitives the server gives (an existing one is used as it is).
   const flags = workStreamFlags(serverFeatures(options.serverVersion));
   await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, flags);
@@ -94,6 +105,19 @@ export async function ensureTopology(
     ack_wait: requested,
   }, { setAckWait: options.setAckWait === true });
   const plan = ackWaitPlan(current, requested, { set: options.setAckWait === true });
+  // One consumer per other priority level, with the work consumer's ack wait: leases renew at its pace. A stream
+  // found without `<stream>.>` among its subjects may refuse them: its jobs then all run at the default level.
+  const levels = [DEFAULT_PRIORITY];
+  for (const level of PRIORITY_LEVELS) {
+    if (level === DEFAULT_PRIORITY) continue;
+    const durable_name = levelConsumer(names, level);
+    try {
+      await ensureConsumer(jsm, names.stream, { durable_name, filter_subject: levelFilter(names.stream, level), ack_wait: plan.use }, { setAckWait: true });
+      levels.push(level);
+    } catch (e) {
+      options.emit?.({ type: "error", where: "consumer", error: `Cannot use priority ${level} on stream '${names.stream}': ${(e as Error).message}` });
+    }
+  }
   if (plan.differs || plan.update) {
     options.emit?.({
       type: "consumer.ack_wait",
@@ -109,7 +133,7 @@ export async function ensureTopology(
     filter_subject: `${names.stream}._delayed.>`,
     ack_wait: nanos(30_000),
   }, { setAckWait: true });
-  return { ackWait: plan.use / 1e9 };
+  return { ackWait: plan.use / 1e9, levels: levels.sort() };
 }
 
 /**

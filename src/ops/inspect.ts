@@ -7,6 +7,7 @@
  */
 
 import type { WorkerRecord } from "./presence.ts";
+import { DEFAULT_PRIORITY, splitPrioritySubject } from "../core/job/priority.ts";
 
 /** The parts of a JetStream stream info that inspect reads. */
 export interface StreamInfoLike {
@@ -54,6 +55,15 @@ export interface TaskReport {
   delayed: number;
 }
 
+/** Jobs of one priority level: its consumer's counts. */
+export interface PriorityReport {
+  priority: number;
+  /** Not yet delivered to any worker. */
+  waiting: number;
+  /** Delivered and not acked. */
+  inFlight: number;
+}
+
 /** What `qw inspect` shows. */
 export interface InspectReport {
   stream: string;
@@ -63,8 +73,10 @@ export interface InspectReport {
   at: string;
   /** Messages stored in the work stream. */
   messages: number;
-  /** Jobs no worker has received yet (the shared consumer's pending count, and the keys' jobs not delivered). */
+  /** Jobs no worker has received yet (the pending counts of the shared consumer and of every priority level's, and the keys' jobs not delivered). */
   waiting: number;
+  /** Per priority level that has a consumer, highest first (see the README's "Priorities"). */
+  priorities: PriorityReport[];
   /**
    * Jobs delivered to a worker and not acked (the shared consumer's ack pending). The server cannot tell
    * running from held: these are acksLate jobs running, and jobs a worker received but has not started
@@ -108,7 +120,7 @@ export function taskCounts(stream: string, subjects: Record<string, number> = {}
     if (subject.startsWith(keyPrefix)) row(subject.slice(keyPrefix.length).split(".")[0]).queued += n;
     else if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
     else if (subject.startsWith(schedPrefix)) row(subject.slice(schedPrefix.length).split(".")[0]).delayed += n;
-    else if (subject.startsWith(prefix)) row(subject.slice(prefix.length)).queued += n;
+    else if (subject.startsWith(prefix)) row(splitPrioritySubject(subject.slice(prefix.length)).task).queued += n;
   }
   return [...rows.values()].sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
 }
@@ -136,6 +148,16 @@ export function consumerReport(c: ConsumerInfoLike): ConsumerReport {
 }
 
 /** Build the report from the server's info. */
+/** The rows of each priority level, highest first, from the consumers `<consumer>` (5) and `<consumer>_p<N>`. Pure. */
+export function priorityCounts(consumer: string, consumers: readonly ConsumerReport[]): PriorityReport[] {
+  const out: PriorityReport[] = [];
+  for (const c of consumers) {
+    const m = c.name === consumer ? [DEFAULT_PRIORITY] : c.name.startsWith(`${consumer}_p`) ? /^\d$/.exec(c.name.slice(consumer.length + 2)) : null;
+    if (m) out.push({ priority: Number(m[0]), waiting: c.pending, inFlight: c.ackPending });
+  }
+  return out.sort((a, b) => b.priority - a.priority);
+}
+
 export function buildReport(input: {
   stream: string;
   consumer: string;
@@ -152,6 +174,8 @@ export function buildReport(input: {
   ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const main = consumers.find((c) => c.name === input.consumer);
   const sum = (f: (t: TaskReport) => number) => tasks.reduce((n, t) => n + f(t), 0);
+  const priorities = priorityCounts(input.consumer, consumers);
+  const levels = (f: (p: PriorityReport) => number) => priorities.reduce((n, p) => n + f(p), 0);
   // Jobs with a concurrency key wait on their key's subject, each key with a consumer of its own.
   const keyPrefix = `${input.stream}._key.`;
   const keyed = Object.entries(input.streamInfo.state.subjects ?? {}).reduce((n, [s, c]) => s.startsWith(keyPrefix) ? n + c : n, 0);
@@ -161,8 +185,9 @@ export function buildReport(input: {
     consumer: input.consumer,
     at: new Date(input.now).toISOString(),
     messages: input.streamInfo.state.messages,
-    waiting: (main ? main.pending + keyed : sum((t) => t.queued)) - keyAcks,
-    inFlight: (main?.ackPending ?? 0) + keyAcks,
+    waiting: (main ? levels((p) => p.waiting) + keyed : sum((t) => t.queued)) - keyAcks,
+    priorities,
+    inFlight: (main ? levels((p) => p.inFlight) : 0) + keyAcks,
     redelivered: main?.redelivered ?? 0,
     delayed: sum((t) => t.delayed),
     deadLettered: input.dlqInfo?.state.messages ?? 0,
@@ -223,6 +248,9 @@ export function formatReport(r: InspectReport, now: number): string {
     out.push(
       "(delivered, not acked: held by a worker, running with acksLate or not started yet; the server cannot tell which)",
     );
+  }
+  if (r.priorities.some((p) => p.priority !== DEFAULT_PRIORITY && p.waiting + p.inFlight > 0)) {
+    out.push(`Waiting by priority: ${r.priorities.map((p) => `${p.priority}: ${p.waiting}`).join(", ")}`);
   }
   if (!r.consumerFound) out.push(`Consumer '${r.consumer}' not found: no worker has run on this stream yet`);
   out.push("");

@@ -2,8 +2,8 @@
  * Pausing and resuming a stream or one of its tasks, as `qw pause`, `qw
  * resume` and the dashboard do it: the record in `qw_<stream>_paused` is the
  * truth every worker follows (client/buckets/pauses.ts); on 2.11+ a whole-stream
- * pause also pauses the shared consumer on the server (`pause_until`), so no
- * process even receives a job. The record is written before the consumer is
+ * pause also pauses the shared consumer on the server (`pause_until`), and each
+ * priority level's consumer, so no process even receives a job. The record is written before the consumer is
  * paused, and the consumer resumed before the record is removed.
  *
  * @module
@@ -17,6 +17,8 @@ import { deletePause, openPauses, pausesBucket, putPause } from "../client/bucke
 import { isConsumerNotFound, isStreamNotFound } from "../client/server_errors.ts";
 import { INDEFINITE_MS, isActive, pauseEntry, type PauseRecord } from "../core/pause.ts";
 import { serverFeatures } from "../core/server_features.ts";
+import { DEFAULT_PRIORITY, PRIORITY_LEVELS } from "../core/job/priority.ts";
+import { levelConsumer } from "../client/topology.ts";
 
 /** What to pause or resume. */
 export interface PauseTarget {
@@ -42,17 +44,27 @@ async function checkStream(jsm: JetStreamManager, stream: string, attempt: strin
   }
 }
 
-/** The server's consumer pause, where there is one (2.11+) and the consumer exists; false otherwise. */
-async function setConsumerPause(nc: NatsConnection, jsm: JetStreamManager, t: PauseTarget, until: Date | null): Promise<boolean> {
-  if ((t.task ?? null) !== null || !serverFeatures(nc.info?.version).consumerPause) return false;
+/** One consumer's pause on the server; false when the consumer does not exist. */
+async function setOnePause(jsm: JetStreamManager, stream: string, consumer: string, until: Date | null): Promise<boolean> {
   try {
-    if (until === null) await jsm.consumers.resume(t.stream, t.consumer);
-    else await jsm.consumers.pause(t.stream, t.consumer, until);
+    if (until === null) await jsm.consumers.resume(stream, consumer);
+    else await jsm.consumers.pause(stream, consumer, until);
     return true;
   } catch (e) {
     if (isConsumerNotFound(e)) return false;
     throw e;
   }
+}
+
+/**
+ * The server's consumer pause, where there is one (2.11+), of the shared consumer and of every priority level's
+ * that exists (a level's open pull would bring jobs otherwise); true when the shared consumer exists.
+ */
+async function setConsumerPause(nc: NatsConnection, jsm: JetStreamManager, t: PauseTarget, until: Date | null): Promise<boolean> {
+  if ((t.task ?? null) !== null || !serverFeatures(nc.info?.version).consumerPause) return false;
+  const others = PRIORITY_LEVELS.filter((l) => l !== DEFAULT_PRIORITY).map((l) => levelConsumer(t, l));
+  await Promise.all(others.map((c) => setOnePause(jsm, t.stream, c, until)));
+  return await setOnePause(jsm, t.stream, t.consumer, until);
 }
 
 /**

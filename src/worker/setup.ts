@@ -21,6 +21,7 @@ import { delayHolder, type DelayHolder } from "../core/job/delay_hold.ts";
 import { serverFeatures } from "../core/server_features.ts";
 import { KvResultStore, type ResultStore } from "../client/buckets/result_store.ts";
 import { openRevoked } from "../client/buckets/revocations.ts";
+import { openRateCounter, type RateCounter } from "../client/buckets/rate_counters.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flows/flow_runner.ts";
@@ -49,6 +50,10 @@ export interface ServerSide {
   delays: DelayHolder;
   /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
   atomicBatch: boolean;
+  /** Opens the counters of rate limits shared by the stream's processes, at the first claim (none before). */
+  rateCounter: () => Promise<RateCounter>;
+  /** The priority levels that have a consumer (the default always). */
+  levels: number[];
 }
 
 /**
@@ -64,7 +69,7 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    const { ackWait } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
+    const { ackWait, levels } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
     const { config } = await jsm.streams.info(names.stream);
     const windowMs = (config.duplicate_window ?? 0) / 1e6;
     const delays = delayHolder(nc.info?.version, config.allow_msg_schedules);
@@ -78,7 +83,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch };
+    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter: () => openRateCounter(nc, cfg.stream) };
   });
 }
 

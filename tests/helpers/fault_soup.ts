@@ -3,10 +3,12 @@
  * reject, crash their Web Worker, overrun time limits or sleep, run by a real
  * `dist/qw` process against a real nats-server, with the faults the seed
  * draws around them: rolling restarts (a second `dist/qw` starts, the first
- * gets SIGTERM), revokes with terminate of finished and of waiting jobs, and a
- * results store that stops answering for a while. A run passes when every job
- * ends with the runs, stored state and dead letters the oracle gives
- * (fault_soup_case.ts) and the server holds nothing for qw. Usable from tests
+ * gets SIGTERM), revokes with terminate of finished and of waiting jobs, a
+ * results store that stops answering for a while, and pauses of a task or of
+ * the stream (as `qw pause` and `qw resume` do them); its jobs are spread over
+ * priorities 0-9 or all at the default. A run passes when every job ends with
+ * the runs, stored state and dead letters the oracle gives (fault_soup_case.ts),
+ * none started while paused, and the server holds nothing for qw. Usable from tests
  * and scripts under Bun and Deno: node: built-ins, the NATS client and
  * fast-check only.
  *
@@ -23,17 +25,25 @@ import {
   expectedOf,
   type Expected,
   type Outage,
+  type PauseWindow,
   reached,
   resultMayBeLost,
   type Seen,
   type SoupCase,
   type SoupJob,
   type SoupState,
+  startsWhilePaused,
   stateText,
   type Verdict,
   verdict,
 } from "./fault_soup_case.ts";
-import { faultPlan, Fleet, GRACE_S, resultsOutage, Revoker, rollingRestart, sleep } from "./fault_soup_faults.ts";
+import { faultPlan, Fleet, GRACE_S, playPauses, resultsOutage, Revoker, rollingRestart, sleep } from "./fault_soup_faults.ts";
+import { jobSubject } from "../../src/client/topology.ts";
+import { DEFAULT_PRIORITY, PRIORITY_LEVELS } from "../../src/core/job/priority.ts";
+
+/** The work consumers of a stream: the default level's, then one per other priority level. */
+const workConsumers = (stream: string): string[] =>
+  [`qw_${stream}`, ...PRIORITY_LEVELS.filter((l) => l !== DEFAULT_PRIORITY).map((l) => `qw_${stream}_p${l}`)];
 
 export * from "./fault_soup_case.ts";
 
@@ -70,7 +80,7 @@ export interface SoupReport {
   wrong: number;
   /** Problems of the run as a whole (qw died, did not stop cleanly, a fault could not be played). */
   problems: string[];
-  /** What the server held for qw at the end: pending and unacked on the work consumer, pending on the delayed one. */
+  /** What the server held for qw at the end: pending and unacked on the work consumers (every level), pending on the delayed one. */
   held: { pending: number; ackPending: number; delayed: number };
   /** The faults as they were played: when (after qw started pulling) and what they found. */
   timeline: string[];
@@ -115,7 +125,7 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       // A stream the server has just created may not listen on its subjects yet: no responders, for a moment.
       for (let attempt = 0;; attempt++) {
         try {
-          return await js.publish(`${stream}.${j.behaviour}`, data, { headers: h, msgID: `${stream}-${j.id}` });
+          return await js.publish(jobSubject(stream, j.behaviour, j.priority), data, { headers: h, msgID: `${stream}-${j.id}` });
         } catch (e) {
           if (attempt >= 40) throw e;
           await sleep(25);
@@ -133,13 +143,16 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       }
       for (const j of before) await publish(j);
     }
-    const pulling = () =>
-      jsm.consumers.info(stream, `qw_${stream}`).then((ci) => ci.num_waiting > 0 || ci.delivered.consumer_seq > 0);
+    const pulling = async () => {
+      const all = await Promise.all(workConsumers(stream).map((name) => jsm.consumers.info(stream, name).catch(() => null)));
+      return all.some((ci) => ci !== null && (ci.num_waiting > 0 || ci.delivered.consumer_seq > 0));
+    };
     if (!(await poll(pulling, alive, 15_000, 10))) throw new Error(`seed ${c.seed}: qw did not start pulling within 15 s: ${fleet.logTail()}`);
 
     // The faults, in time order from now, one after the other, beside the jobs published while qw runs.
     const tPull = Date.now();
     let faultsDone = false;
+    const windows: PauseWindow[] = [];
     const watch = new Watch(nc, jsm, stream, file);
     const lost = (j: SoupJob, s: Seen) =>
       !storedBefore.has(j.id) && resultMayBeLost(j.behaviour, s.runs > 0 ? watch.lastStart.get(j.id)! : publishedAt.get(j.id)!, outage);
@@ -147,6 +160,9 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       const seen = await watch.seen(c);
       return c.jobs.filter((j) => !reached(expectedOf(c, j), seen.get(j.id)!, lost(j, seen.get(j.id)!))).length;
     };
+    const pauses = playPauses(nc, stream, c, { t0: tPull, windows, go: alive })
+      .then((lines) => void timeline.push(...lines))
+      .catch((e) => void problems.push(`a pause could not be played: ${(e as Error).message}`));
     faults = (async () => {
       for (const f of faultPlan(c)) {
         await sleep(Math.max(0, tPull + f.atMs - Date.now()));
@@ -162,7 +178,8 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
           timeline.push(`${at} results outage ${f.ms} ms with ${open} jobs unsettled`);
         }
       }
-    })().catch((e) => void problems.push(`a fault could not be played: ${(e as Error).message}`)).finally(() => (faultsDone = true));
+    })().catch((e) => void problems.push(`a fault could not be played: ${(e as Error).message}`)).then(() => pauses)
+      .finally(() => (faultsDone = true));
 
     // Revoked before they are published; the pause lets every qw's watch of the revokes see them first.
     if (c.revokeWaiting.length > 0) {
@@ -212,7 +229,8 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const dead = await watch.deadLetters();
     const holds = held.pending + held.ackPending + held.delayed > 0;
     const jobs = c.jobs.map((j): JobReport => {
-      const s = { ...seen.get(j.id)!, deadLetters: dead.get(j.id) ?? 0 };
+      const paused = startsWhilePaused(j, watch.starts.get(j.id) ?? [], windows).length;
+      const s = { ...seen.get(j.id)!, deadLetters: dead.get(j.id) ?? 0, ...(paused > 0 ? { runsWhilePaused: paused } : {}) };
       const expected = expectedOf(c, j);
       const mayBeLost = lost(j, s);
       return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, mayBeLost, verdict: verdict(expected, s, holds, mayBeLost) };
@@ -254,7 +272,8 @@ export function failureLine(r: SoupReport): string {
   const c = r.case;
   const bad = r.jobs.filter((j) => j.verdict !== "ok").map((j) =>
     `${j.verdict} ${j.id} ${j.behaviour} (runs ${j.seen.runs}/${j.expected.runs}, ${stateText(j.seen)}/${stateText(j.expected)}` +
-    `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""})`
+    `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""}` +
+    `${j.seen.runsWhilePaused ? `, ${j.seen.runsWhilePaused} started while paused` : ""})`
   );
   const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
   return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${faultText(c)}${held}): ` +
@@ -268,6 +287,8 @@ export function faultText(c: SoupCase): string {
     c.outage ? `results outage ${c.outage.ms} ms` : "",
     c.revokeDone.length > 0 ? `revoked finished ${c.revokeDone.join(" ")}` : "",
     c.revokeWaiting.length > 0 ? `revoked waiting ${c.revokeWaiting.join(" ")}` : "",
+    ...c.pauses.map((p) => `pause ${p.task === null ? "stream" : `task ${p.task}`} ${p.ms} ms`),
+    c.jobs.some((j) => j.priority !== DEFAULT_PRIORITY) ? `priorities ${c.jobs.map((j) => j.priority).join("")}` : "",
   ];
   return parts.filter((p) => p !== "").map((p) => `${p}, `).join("");
 }
@@ -289,19 +310,24 @@ class Watch {
   #kv: KV | null = null;
   constructor(readonly nc: NatsConnection, readonly jsm: JetStreamManager, readonly stream: string, readonly file: string) {}
 
-  /** Runs (from the record file) and stored state of every job; dead letters are read separately. */
   /** When each job's last run started, as its record says (epoch ms); read by {@linkcode seen}. */
   readonly lastStart = new Map<string, number>();
+  /** When each of a job's runs started (epoch ms), as of the last {@linkcode seen}. */
+  starts = new Map<string, number[]>();
 
+  /** Runs (from the record file) and stored state of every job; dead letters are read separately. */
   async seen(c: SoupCase): Promise<Map<string, Seen>> {
     const runs = new Map<string, number>();
+    const starts = new Map<string, number[]>();
     for (const line of readLines(this.file)) {
       try {
         const { id, t } = JSON.parse(line) as { id: string; t: number };
         runs.set(id, (runs.get(id) ?? 0) + 1);
+        starts.set(id, [...(starts.get(id) ?? []), t]);
         this.lastStart.set(id, Math.max(this.lastStart.get(id) ?? 0, t));
       } catch { /* a line being written */ }
     }
+    this.starts = starts;
     const out = new Map<string, Seen>();
     for (const j of c.jobs) out.set(j.id, { runs: runs.get(j.id) ?? 0, ...(await this.state(j.id)), deadLetters: 0 });
     return out;
@@ -323,9 +349,10 @@ class Watch {
   /** What the server holds for qw. */
   async held(): Promise<SoupReport["held"]> {
     const info = (name: string) => this.jsm.consumers.info(this.stream, name).catch(() => null);
-    const [work, delayed] = await Promise.all([info(`qw_${this.stream}`), info(`qw_${this.stream}_delayed`)]);
+    const [delayed, ...work] = await Promise.all([info(`qw_${this.stream}_delayed`), ...workConsumers(this.stream).map(info)]);
     const waiting = (delayed?.num_pending ?? 0) + (delayed?.num_ack_pending ?? 0); // a countdown is a nak with delay
-    return { pending: work?.num_pending ?? 0, ackPending: work?.num_ack_pending ?? 0, delayed: waiting };
+    const sum = (f: (ci: NonNullable<typeof delayed>) => number) => work.reduce((n, ci) => n + (ci === null ? 0 : f(ci)), 0);
+    return { pending: sum((ci) => ci.num_pending), ackPending: sum((ci) => ci.num_ack_pending), delayed: waiting };
   }
 
   /** Dead letters per task id. */

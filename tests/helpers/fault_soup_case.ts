@@ -2,8 +2,9 @@
  * The fault soup's pure half: the behaviours of tests/fixtures/tasks/soup.ts,
  * the oracle (what each must end as, read off `decideAck()` and the README's
  * reliability table), the case generator (fast-check, from an integer seed:
- * the jobs, then the faults around them: rolling restarts, revokes and a
- * results store that stops answering) and the verdict on what a run observed. No I/O; fault_soup.ts runs a case.
+ * the jobs, then the faults around them: rolling restarts, revokes, a
+ * results store that stops answering, and pauses of a task or the stream; then each job's priority) and the verdict
+ * on what a run observed. No I/O; fault_soup.ts runs a case.
  *
  * @module
  */
@@ -100,6 +101,18 @@ export interface SoupJob {
   phase: "before" | "during";
   /** Pause before publishing it (jobs published while qw runs only). */
   gapMs: number;
+  /** 0 (lowest) to 9: published on `<stream>.<task>` at 5, else on `<stream>.p<N>.<task>`. */
+  priority: number;
+}
+
+/** A pause played while qw runs, as `qw pause` then `qw resume` do it. */
+export interface SoupPause {
+  /** When (ms after qw starts pulling) the pause is stored; a pause never starts before the previous one ended. */
+  atMs: number;
+  /** How long until the resume. */
+  ms: number;
+  /** The paused task (a behaviour); null: the whole stream. */
+  task: Behaviour | null;
 }
 
 /** One generated case. */
@@ -123,6 +136,8 @@ export interface SoupCase {
   revokeDone: string[];
   /** Jobs revoked with terminate before they are published ("during" jobs): {@linkcode REVOKED}. */
   revokeWaiting: string[];
+  /** Pauses in time order; none of what they pause starts while paused, and all of it runs after the resume. */
+  pauses: SoupPause[];
 }
 
 const jobArb = fc.record({
@@ -155,11 +170,26 @@ const faultArb = fc.record({
   revokeWaiting: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
 });
 
+// Priorities and pauses, drawn apart from every draw above so the seeds pinned before keep their cases. A seed
+// keeps every job at the default priority, or spreads them over 0-9; it pauses nothing, or a task or the stream
+// once or twice.
+const MAX_JOBS = 22; // 20 drawn by caseArb, 2 by laterArb
+const priorityArb = fc.oneof(fc.constant(null), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: MAX_JOBS, maxLength: MAX_JOBS }));
+const pauseArb = fc.oneof(
+  fc.constant([]),
+  fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 1_500 }), ms: fc.integer({ min: 300, max: 2_000 }), stream: fc.boolean(), job: fc.nat() }), {
+    minLength: 1,
+    maxLength: 2,
+  }),
+);
+
 /** The case of a seed; the same seed always gives the same case. */
 export function soupCase(seed: number): SoupCase {
   const c = fc.sample(caseArb, { seed, numRuns: 1 })[0];
   const later = fc.sample(laterArb, { seed: seed ^ 0x5eed, numRuns: 1 })[0];
   const faults = fc.sample(faultArb, { seed: seed ^ 0xfa17, numRuns: 1 })[0];
+  const priorities = fc.sample(priorityArb, { seed: seed ^ 0x9e10, numRuns: 1 })[0];
+  const pauses = fc.sample(pauseArb, { seed: seed ^ 0x9a5e, numRuns: 1 })[0];
   const jobs = [...c.jobs];
   for (const j of later.jobs) jobs.splice(j.at % (jobs.length + 1), 0, { behaviour: j.behaviour, ms: j.ms, during: j.during, gapMs: 0 });
   const soupJobs: SoupJob[] = jobs.map((j, i) => ({
@@ -168,6 +198,7 @@ export function soupCase(seed: number): SoupCase {
     args: j.behaviour === "slow" ? [j.ms] : j.behaviour.startsWith("busySync") ? [j.ms * 10] : [],
     phase: j.during ? "during" : "before",
     gapMs: j.during ? j.gapMs : 0,
+    priority: priorities === null ? 5 : priorities[i % MAX_JOBS],
   }));
   const pick = (from: SoupJob[], at: readonly number[]) => from.length === 0 ? [] : [...new Set(at.map((n) => from[n % from.length].id))];
   const revokeDone = pick(soupJobs.filter((j) => ORACLE[j.behaviour].state === "SUCCESS"), faults.revokeDone);
@@ -182,7 +213,34 @@ export function soupCase(seed: number): SoupCase {
     outage: faults.outage,
     revokeDone,
     revokeWaiting,
+    pauses: [...pauses].sort((a, b) => a.atMs - b.atMs).map((p) => ({
+      atMs: p.atMs,
+      ms: p.ms,
+      task: p.stream ? null : soupJobs[p.job % soupJobs.length].behaviour,
+    })),
   };
+}
+
+/** When a pause was in force, as the runner saw it from outside: epoch ms; `to` is null while it still is. */
+export interface PauseWindow {
+  task: Behaviour | null;
+  from: number;
+  to: number | null;
+}
+
+/** How long a stored pause may take to reach every process (README, "Pause and resume": within 1 s). */
+export const PAUSE_REACH_MS = 1_000;
+
+/**
+ * The starts of job `j` (epoch ms, from the record file) that came while a
+ * pause of its task or of the stream was in force: later than
+ * {@linkcode PAUSE_REACH_MS} after the pause was stored and before the resume
+ * was sent. Any one of them is a job run while paused.
+ */
+export function startsWhilePaused(j: SoupJob, starts: readonly number[], windows: readonly PauseWindow[]): number[] {
+  return starts.filter((t) =>
+    windows.some((w) => (w.task === null || w.task === j.behaviour) && t > w.from + PAUSE_REACH_MS && (w.to === null || t < w.to))
+  );
 }
 
 /** What a job of a case must end as: the oracle's row, or {@linkcode REVOKED} for a job revoked before it was published. */
@@ -216,6 +274,8 @@ export interface Seen {
   state: SoupState;
   error?: string;
   deadLetters: number;
+  /** Runs that started while a pause of the job's task or of the stream was in force ({@linkcode startsWhilePaused}). */
+  runsWhilePaused?: number;
 }
 
 /** A job's verdict: as expected, held past the bound, or settled otherwise. */
@@ -244,9 +304,11 @@ export function reached(exp: Expected, seen: Seen, lost = false): boolean {
 /**
  * The verdict once the run is over. A job that is not as expected is stuck
  * when the server still holds work for qw (so it may yet be settled) and it
- * has not run more than expected; otherwise qw settled it wrongly.
+ * has not run more than expected; otherwise qw settled it wrongly. A job
+ * that started while paused is wrong whatever it ended as.
  */
 export function verdict(exp: Expected, seen: Seen, held: boolean, lost = false): Verdict {
+  if ((seen.runsWhilePaused ?? 0) > 0) return "wrong";
   if (matches(exp, seen, lost)) return "ok";
   return held && seen.runs <= exp.runs ? "stuck" : "wrong";
 }

@@ -1,7 +1,8 @@
 /**
  * The faults the fault soup's runner (fault_soup.ts) plays around a case's
  * jobs: the qw processes of a rolling restart, a results store that stops
- * answering, and revokes of finished and of waiting jobs.
+ * answering, revokes of finished and of waiting jobs, and pauses of a task or
+ * of the stream.
  *
  * @module
  */
@@ -12,8 +13,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connectClient } from "../../client.ts";
 import { openRevoked, putRevoke } from "../../src/client/buckets/revocations.ts";
+import { pause, resume } from "../../src/ops/pause_control.ts";
 import { spawnQw } from "./cli.ts";
-import type { Outage, SoupCase } from "./fault_soup_case.ts";
+import type { Outage, PauseWindow, SoupCase } from "./fault_soup_case.ts";
 
 type Qw = ChildProcess & { output(): string };
 type Exit = { code: number | null; signal: string | null };
@@ -196,4 +198,37 @@ export function faultPlan(c: SoupCase): Array<{ atMs: number; kind: "restart" } 
   }));
   if (c.outage) plan.push({ atMs: c.outage.atMs, kind: "outage", ms: c.outage.ms });
   return plan.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * Play a case's pauses in turn from `t0` (epoch ms), as `qw pause` and `qw
+ * resume` do (ops/pause_control.ts): each window is pushed to `windows` once
+ * its pause is stored and closed just before its resume is sent, so the
+ * checker's window is never wider than the pause was.
+ */
+export async function playPauses(
+  nc: NatsConnection,
+  stream: string,
+  c: SoupCase,
+  o: { t0: number; windows: PauseWindow[]; go: () => boolean },
+): Promise<string[]> {
+  const timeline: string[] = [];
+  const target = { stream, consumer: `qw_${stream}` };
+  for (const p of c.pauses) {
+    await sleep(Math.max(0, o.t0 + p.atMs - Date.now()));
+    if (!o.go()) break;
+    const what = p.task === null ? "stream" : `task ${p.task}`;
+    const at = Date.now() - o.t0;
+    const r = await pause(nc, { ...target, task: p.task }, { until: null, by: "soup@test" });
+    const w: PauseWindow = { task: p.task, from: Date.now(), to: null };
+    o.windows.push(w);
+    try {
+      await sleep(p.ms);
+    } finally {
+      w.to = Date.now();
+      await resume(nc, { ...target, task: p.task });
+    }
+    timeline.push(`+${at} ms pause ${what} ${p.ms} ms${r.consumerPaused ? " (consumers paused on the server)" : ""}`);
+  }
+  return timeline;
 }

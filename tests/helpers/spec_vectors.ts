@@ -24,6 +24,7 @@ import type { Held } from "../../src/worker/intake/held.ts";
 import { releaseOf } from "../../src/worker/schedules/delayed_release.ts";
 import { retryJob } from "../../src/worker/settle/job_sink.ts";
 import type { DelayHolder } from "../../src/core/job/delay_hold.ts";
+import { DEFAULT_PRIORITY, priorityOfSubject } from "../../src/core/job/priority.ts";
 import { resultRecord } from "../../src/worker/settle/_outcome.ts";
 
 export const SPEC_DIR = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../spec");
@@ -43,6 +44,8 @@ export interface Decoded {
   flow?: unknown;
   /** The job's expiry (epoch ms), when it has one. */
   expires_ms?: number;
+  /** The job's priority, when not the default (5): from its subject `<stream>.p<N>.<task>`. */
+  priority?: number;
 }
 
 export interface JobVector {
@@ -109,6 +112,8 @@ export function decode(stream: string, m: WireMessage, seq: number): Decoded {
   const d: Decoded = { task: r.task, id: r.id, retries: r.retries };
   if (r.expiresAt !== null) d.expires_ms = r.expiresAt;
   if (r.hdr.flow) d.flow = flowOf(new TextEncoder().encode(m.body));
+  const priority = priorityOfSubject(m.subject);
+  if (priority !== DEFAULT_PRIORITY) d.priority = priority;
   return d;
 }
 
@@ -151,6 +156,7 @@ interface EnqueueInput {
     expires_ms?: number;
     unique?: string;
     debounce?: number;
+    priority?: number;
     concurrency_key?: string;
   };
   new_id?: string;
@@ -193,6 +199,7 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       expires: o.expires_ms !== undefined ? new Date(o.expires_ms) : o.expires,
       unique: o.unique,
       debounce: o.debounce,
+      priority: o.priority,
       concurrencyKey: o.concurrency_key,
     }, i.now_ms);
     message = wire(encodeJob(i.stream, job, i.now_ms, { delays: i.delays }));
@@ -207,7 +214,7 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
     const hdrs = makeHeaders();
     for (const [k, val] of Object.entries(i.delivered.headers)) hdrs.set(k, val);
     const d = decode(i.stream, i.delivered, i.seq);
-    const msg = { headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg;
+    const msg = { subject: i.delivered.subject, headers: hdrs, data: new TextEncoder().encode(i.delivered.body) } as unknown as JsMsg;
     const held = { id: d.id, task: d.task, msg, expiresAt: d.expires_ms ?? null } as Held;
     message = wire(encodeJob(i.stream, retryJob(held, i.countdown, i.retries, i.now_ms), i.now_ms, { delays: i.delays }));
   }

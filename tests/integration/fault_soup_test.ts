@@ -4,7 +4,9 @@
  * jobs drains with every job's runs, stored state and dead letters as the
  * decision table says (tests/helpers/fault_soup_case.ts), and nothing held,
  * through the faults each seed draws: rolling restarts, revokes with terminate
- * of finished and of waiting jobs, and a results store that stops answering.
+ * of finished and of waiting jobs, a results store that stops answering, and
+ * pauses of a task or the stream (no job of it starts while paused); its jobs
+ * are spread over priorities or all at the default.
  *
  * The seeds cover concurrency 1, 2 and 4 and both stream kinds; seed 31 puts
  * a fast acksLate job right in front of a busy loop at concurrency 1. Seed 34
@@ -13,7 +15,9 @@
  * store off; seed 126 cuts it off at once (acksLate results wait for it, early
  * ack ones are lost) and restarts qw twice after; seed 100 restarts qw while
  * its open pulls still bring jobs, which must go back as copies, not as runs
- * (a nak dead-lettered a job there that never ran).
+ * (a nak dead-lettered a job there that never ran). Seed 111 pauses two tasks
+ * (one whose retry comes while paused) over jobs spread from priority 0 to 9,
+ * while the results store is cut off.
  * Replay one seed (any integer) with:
  *
  *   QW_SOUP_SEED=31 node_modules/.bin/bun test --timeout 120000 tests/integration/fault_soup_test.ts
@@ -24,8 +28,8 @@ import assert from "node:assert/strict";
 import { describeFailure, faultText, passed, runSoup, soupCase } from "../helpers/fault_soup.ts";
 import { useServer } from "../helpers/suite.ts";
 
-/** concurrency 2 workqueue, 4 limits, 1 workqueue, 1 limits, then the new faults: 1 limits, 1 limits, 1 workqueue. */
-const FIXED = [1, 3, 19, 31, 34, 126, 100];
+/** concurrency 2 workqueue, 4 limits, 1 workqueue, 1 limits, then the new faults: 1 limits, 1 limits, 1 workqueue; task pauses: 2 limits. */
+const FIXED = [1, 3, 19, 31, 34, 126, 100, 111];
 const env = process.env.QW_SOUP_SEED;
 const SEEDS = env !== undefined && env !== "" ? [Number(env)] : FIXED;
 if (SEEDS.some((s) => !Number.isSafeInteger(s))) throw new Error(`QW_SOUP_SEED must be an integer, not '${env}'`);

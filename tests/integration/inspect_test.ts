@@ -106,13 +106,17 @@ describe("qw inspect", () => {
       deadLettered: view.dlq.state.messages,
       consumerFound: true,
     };
-    assert.deepEqual({ ...report, at: undefined, tasks: undefined, consumers: undefined, workers: undefined }, {
+    assert.deepEqual({ ...report, at: undefined, tasks: undefined, consumers: undefined, workers: undefined, priorities: undefined }, {
       ...expected,
       at: undefined,
       tasks: undefined,
       consumers: undefined,
       workers: undefined,
+      priorities: undefined,
     });
+    // Every job here is of the default priority: the other levels' consumers exist and hold none.
+    assert.deepEqual(report.priorities.map((p) => p.priority), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    assert.deepEqual(report.priorities.filter((p) => p.waiting + p.inFlight > 0).map((p) => p.priority), [5]);
     // The worker of this scenario is running: its record is there.
     assert.equal(report.workers.length, 1);
     // The scenario itself: every kind of job is present.

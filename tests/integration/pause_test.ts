@@ -75,9 +75,11 @@ describe("pause and resume", () => {
       if (serverAtLeast(2, 11)) {
         const jsm = await jetstreamManager(t.nc);
         assert.equal((await jsm.consumers.info(stream, `qw_${stream}`)).paused, true, "2.11+: the consumer is paused on the server too");
+        for (const level of [0, 9]) assert.equal((await jsm.consumers.info(stream, `qw_${stream}_p${level}`)).paused, true, `2.11+: level ${level}'s consumer too`);
       }
+      // The backlog spreads over every priority level: no level's consumer brings a job while paused.
       const ids: string[] = [];
-      for (let i = 0; i < 20; i++) ids.push(await client.enqueue("ok", [file]));
+      for (let i = 0; i < 20; i++) ids.push(await client.enqueue("ok", [file], { priority: i % 10 }));
       await sleep(3_000);
       assert.deepEqual(started("ok").filter((r) => r.t > pausedAt + 1_000), [], "no job starts later than 1 s after the pause");
       assert.equal(started("ok").length, 0, "no job of the backlog started");
@@ -114,6 +116,7 @@ describe("pause and resume", () => {
       if (serverAtLeast(2, 11)) {
         const jsm = await jetstreamManager(t.nc);
         assert.equal((await jsm.consumers.info(stream, `qw_${stream}`)).paused ?? false, false);
+        assert.equal((await jsm.consumers.info(stream, `qw_${stream}_p9`)).paused ?? false, false);
       }
       assert.match((await cli(["inspect"])).stdout, /Paused: nothing/);
     } finally {

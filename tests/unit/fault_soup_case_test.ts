@@ -17,8 +17,12 @@ import {
   reached,
   REVOKED,
   resultMayBeLost,
+  PAUSE_REACH_MS,
+  type PauseWindow,
   type Seen,
+  type SoupJob,
   soupCase,
+  startsWhilePaused,
   verdict,
 } from "../helpers/fault_soup_case.ts";
 
@@ -59,6 +63,32 @@ describe("fault soup cases", () => {
     assert.ok(cases.filter((c) => c.outage !== null).length >= 50);
     assert.ok(cases.filter((c) => c.revokeDone.length > 0).length >= 50);
     assert.ok(cases.filter((c) => c.revokeWaiting.length > 0).length >= 50);
+  });
+
+  it("priorities and pauses leave every earlier draw of a seed as it was", () => {
+    // Seed 34's faults as they were drawn before priorities and pauses.
+    const c = soupCase(34);
+    assert.deepEqual(c.restarts.length, 1);
+    assert.deepEqual(c.revokeWaiting.length + c.revokeDone.length, 3);
+    assert.ok(c.outage !== null);
+    const c31 = soupCase(31);
+    assert.equal(c31.jobs.length, 6);
+  });
+
+  it("a seed spreads its jobs over priorities 0-9 or keeps them all at 5, and pauses a task it has or the stream", () => {
+    const cases = Array.from({ length: 200 }, (_, i) => soupCase(i + 1));
+    const spread = cases.filter((c) => c.jobs.some((j) => j.priority !== 5));
+    assert.ok(spread.length >= 50 && spread.length <= 150, `${spread.length} of 200 seeds spread their priorities`);
+    assert.deepEqual(new Set(spread.flatMap((c) => c.jobs.map((j) => j.priority))), new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    for (const c of cases) for (const j of c.jobs) assert.ok(Number.isInteger(j.priority) && j.priority >= 0 && j.priority <= 9);
+    const paused = cases.filter((c) => c.pauses.length > 0);
+    assert.ok(paused.length >= 50, `${paused.length} of 200 seeds pause`);
+    assert.ok(paused.some((c) => c.pauses.some((p) => p.task === null)), "some pause the stream");
+    assert.ok(paused.some((c) => c.pauses.some((p) => p.task !== null)), "some pause a task");
+    for (const c of paused) {
+      for (const p of c.pauses) if (p.task !== null) assert.ok(c.jobs.some((j) => j.behaviour === p.task), `seed ${c.seed} pauses a task it has`);
+      assert.deepEqual(c.pauses.map((p) => p.atMs), [...c.pauses.map((p) => p.atMs)].sort((a, b) => a - b));
+    }
   });
 
   it("a job revoked before it was published expects no run and REVOKED; the others their oracle row", () => {
@@ -130,5 +160,32 @@ describe("fault soup verdicts", () => {
     assert.equal(verdict(ORACLE.succeedLate, seen({ state: "REVOKED" }), false), "wrong");
     assert.equal(verdict(ORACLE.succeed, seen({ state: "FAILURE", error: "WorkerLostError" }), false), "wrong");
     assert.ok(reached(ORACLE.succeed, seen({})));
+  });
+});
+
+describe("runs while paused", () => {
+  const job = (behaviour: SoupJob["behaviour"]): SoupJob => ({ id: "j0", behaviour, args: [], phase: "before", gapMs: 0, priority: 5 });
+  const stream: PauseWindow = { task: null, from: 10_000, to: 20_000 };
+  const slow: PauseWindow = { task: "slow", from: 10_000, to: 20_000 };
+  const cases: Array<[string, SoupJob, number[], PauseWindow[], number[]]> = [
+    ["a start before the pause", job("succeed"), [9_000], [stream], []],
+    ["a start within the pause's reach", job("succeed"), [10_000 + PAUSE_REACH_MS], [stream], []],
+    ["a start after the reach, before the resume", job("succeed"), [10_000 + PAUSE_REACH_MS + 1], [stream], [11_001]],
+    ["a start at the resume", job("succeed"), [20_000], [stream], []],
+    ["a start in a pause not over yet", job("succeed"), [30_000], [{ task: null, from: 10_000, to: null }], [30_000]],
+    ["a start of the paused task", job("slow"), [15_000], [slow], [15_000]],
+    ["a start of another task", job("succeed"), [15_000], [slow], []],
+    ["a retry in the pause, the first run before it", job("retryOnce"), [5_000, 12_000], [stream], [12_000]],
+  ];
+  for (const [what, j, starts, windows, want] of cases) {
+    it(`startsWhilePaused(): ${what} -> ${want.length === 0 ? "none" : want.join(", ")}`, () => {
+      assert.deepEqual(startsWhilePaused(j, starts, windows), want);
+    });
+  }
+
+  it("verdict(): a job that started while paused is wrong even when it ended as the oracle says, and while work is held", () => {
+    assert.equal(verdict(ORACLE.succeed, seen({ runsWhilePaused: 1 }), false), "wrong");
+    assert.equal(verdict(ORACLE.succeed, seen({ runsWhilePaused: 1 }), true), "wrong");
+    assert.equal(verdict(ORACLE.succeed, seen({ runsWhilePaused: 0 }), false), "ok");
   });
 });

@@ -62,7 +62,7 @@ def test_job_vector(name: str, v: dict[str, Any]) -> None:
         m = encode_job(
             i["stream"], i["task"], i["args"], id=o.get("id", i.get("new_id")), now_ms=i["now_ms"],
             countdown=o.get("countdown"), eta=eta, headers=o.get("headers"), expires=expires,
-            server_held=i.get("delays") == "server", unique=o.get("unique"), debounce=o.get("debounce"),
+            server_held=i.get("delays") == "server", unique=o.get("unique"), debounce=o.get("debounce"), priority=o.get("priority"),
             concurrency_key=o.get("concurrency_key"),
         )
     else:
@@ -128,3 +128,9 @@ def test_revoke_vector(name: str, v: dict[str, Any]) -> None:
 )
 def test_server_holds(version: str, flag: object, want: bool) -> None:
     assert server_holds(version, flag) is want  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2.5, "9", True])
+def test_priority_must_be_0_to_9(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"'priority' must be a whole number from 0 to 9: current value is"):
+        encode_job("jobs", "add", [], id="x", now_ms=0, priority=bad)  # type: ignore[arg-type]

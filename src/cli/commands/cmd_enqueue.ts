@@ -48,6 +48,7 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
     headers: Object.fromEntries(flags.headers),
     unique: flags.unique ?? undefined,
     debounce: flags.debounce ?? undefined,
+    priority: flags.priority ?? undefined,
     concurrencyKey: flags.concurrencyKey ?? undefined,
   };
   // Bad input fails here, before connecting.

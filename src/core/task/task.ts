@@ -8,6 +8,7 @@
 import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
 import type { TaskDefaults } from "../config/config.ts";
 import { checkTaskOptions } from "./task_options.ts";
+import { DEFAULT_PRIORITY } from "../job/priority.ts";
 
 const TASK = Symbol.for("qw.task");
 
@@ -88,6 +89,8 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
+    rateLimitScope: options.rateLimitScope ?? "process",
+    priority: options.priority ?? DEFAULT_PRIORITY,
     concurrency: options.concurrency ? { limit: options.concurrency.limit, keyed: typeof options.concurrency.key === "function" } : null,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;

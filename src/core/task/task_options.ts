@@ -9,6 +9,7 @@
  */
 
 import type { TaskOptions } from "../types.ts";
+import { isPriority } from "../job/priority.ts";
 import {
   backoffRule,
   booleanRule,
@@ -31,6 +32,8 @@ const scheduleRule: ValueRule = (value) =>
     ? { ok: true, value }
     : { ok: false, must: "a schedule ({ every } or { cron }) or a list of schedules", range: false };
 
+const priorityRule: ValueRule = (value) =>
+  isPriority(value) ? { ok: true, value } : { ok: false, must: "a whole number from 0 to 9", range: typeof value === "number" };
 const concurrencyRule: ValueRule = (value) =>
   value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit" || k === "key") &&
       Number.isInteger(value.limit) && (value.limit as number) >= 1 && (value.limit as number) <= 10_000 &&
@@ -54,16 +57,21 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   timeLimit: numberRule({ min: 0, exclusive: true, nullable: true }),
   softTimeLimit: numberRule({ min: 0, exclusive: true, nullable: true }),
   rateLimit: rateLimitRule,
+  rateLimitScope: (value) =>
+    value === "process" || value === "stream"
+      ? { ok: true, value }
+      : { ok: false, must: `"process" or "stream"`, range: typeof value === "string" },
   trackStarted: booleanRule,
   ignoreResult: booleanRule,
   expires: numberRule({ min: 0, exclusive: true, nullable: true }),
   bind: booleanRule,
   schedule: scheduleRule,
+  priority: priorityRule,
   concurrency: concurrencyRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "concurrency"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "concurrency"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;

@@ -61,6 +61,8 @@ export interface Overview {
   /** False while no worker ever ran on the stream. */
   consumerFound: boolean;
   tasks: TaskRow[];
+  /** Waiting and in flight per priority level, highest first (see `qw inspect`). */
+  priorities: InspectReport["priorities"];
   workers: WorkerRecord[];
   /** Null when the schedules bucket does not exist. */
   schedules: ScheduleRow[] | null;
@@ -128,6 +130,7 @@ export function buildOverview(input: {
     deadLetterSeq: input.dlqLastSeq ?? 0,
     consumerFound: report.consumerFound,
     tasks: [...rows.values()].sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0)),
+    priorities: report.priorities,
     workers: report.workers,
     schedules: input.schedules,
     rate: input.rate,

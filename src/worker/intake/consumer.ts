@@ -19,12 +19,22 @@
  * beyond the open credits (always when none is open, otherwise in chunks of
  * at least MIN_EXTRA_PULL to keep requests few).
  *
+ * With `levels` (priorities, see priority_levels.ts) each pull goes to the
+ * consumer of the level the policy picks, as a `no_wait` pull that ends as
+ * soon as it brought what that level had; only when no level is known to
+ * wait is it a long poll, of the default level. A level that gets work while
+ * that long poll is open is pulled at once, beyond the long poll's credits:
+ * so the pool may get up to twice its room for a moment, and queues it.
+ *
  * @module
  */
 
 import type { JsMsg } from "@nats-io/jetstream";
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import { JobMessage } from "./job_message.ts";
+import { deliveryInfo } from "./job_headers.ts";
+import type { PriorityLevels } from "./priority_levels.ts";
+import { DEFAULT_PRIORITY, type LevelChoice } from "../../core/job/priority.ts";
 
 const MIN_EXTRA_PULL = 64;
 // Short, because shutdown waits for open pull requests to expire.
@@ -33,6 +43,8 @@ const PULL_EXPIRES_MS = 2_000;
 const GRACE_MS = 1_000;
 // After a refusal that is not about this request alone (no JetStream, consumer deleted).
 const ERROR_PAUSE_MS = 500;
+// How long a `no_wait` pull of a level waits when the level looks empty: a job whose signal came before it was stored.
+const LEVEL_EXPIRES_MS = 100;
 
 /** What the puller needs from its owner. */
 export interface PullerOptions {
@@ -54,6 +66,8 @@ export interface PullerOptions {
   /** A pull failed; `transient` ones (a leader change, too many waiting pulls) are retried at once. */
   onError(error: string, transient: boolean): void;
   expiresMs?: number;
+  /** The priority levels to pull from, highest first; without it, only `consumer`. */
+  levels?: PriorityLevels;
 }
 
 /** What a status message on a pull's subject means for the puller. Pure. */
@@ -77,9 +91,18 @@ export class Puller {
   #inbox = createInbox();
   #api: string;
   #sub: Subscription | null = null;
-  /** Open requests: their reply token and when they are taken as ended. */
-  #pulls = new Map<string, number>();
+  /** Open requests: their reply token, when they are taken as ended, and their level (-1: a long poll). */
+  #pulls = new Map<string, { endsAt: number; level: number; n: number }>();
   #outstanding = 0;
+  /** Credits of open long polls (of the default level), and of each level's open pulls. */
+  #longOut = 0;
+  #levelOut = new Array<number>(10).fill(0);
+  /**
+   * The open pull of each level: one at a time, so a deep pool does not send pull after pull to a level just
+   * drained, and a delivery (its ack subject names the consumer) tells which pull it fills: a filled `no_wait`
+   * pull gets no status from the server.
+   */
+  #levelPull = new Array<string | null>(10).fill(null);
   #n = 0;
   #stopped = false;
   #pauseUntil = 0;
@@ -97,6 +120,7 @@ export class Puller {
     if (this.#done) return;
     this.#sub = this.#opts.nc.subscribe(`${this.#inbox}.*`, { callback: (_e, m) => this.#onDelivery(m) });
     this.#sweep = setInterval(() => this.#expire(Date.now()), 250);
+    this.#opts.levels?.start();
     this.#done = this.#loop();
   }
 
@@ -110,6 +134,7 @@ export class Puller {
    */
   async stop(o: { waitForPulls?: boolean } = {}): Promise<void> {
     this.#stopped = true;
+    this.#opts.levels?.stop();
     this.#kick?.();
     await this.#done;
     while (o.waitForPulls !== false && this.#pulls.size > 0 && this.#outstanding > 0) {
@@ -127,26 +152,49 @@ export class Puller {
         await new Promise((r) => setTimeout(r, wait));
         continue;
       }
-      const want = this.#opts.room() - this.#outstanding;
-      if (want > 0 && (this.#outstanding === 0 || want >= MIN_EXTRA_PULL)) {
-        this.#request(want);
+      const levels = this.#opts.levels?.several ? this.#opts.levels : null;
+      const choice = levels?.next() ?? null;
+      // A level known to wait may take the credits a long poll holds.
+      const busy = this.#outstanding - (choice ? this.#longOut : 0);
+      const want = this.#opts.room() - busy;
+      if (want > 0 && (busy === 0 || want >= MIN_EXTRA_PULL) && !(choice && this.#levelPull[choice.level] !== null)) {
+        this.#request(choice ? Math.min(want, choice.max) : want, levels ? choice : undefined);
         continue;
       }
       await new Promise<void>((resolve) => {
         this.#kick = resolve;
         void this.#opts.whenRoom().then(resolve);
+        if (levels) void levels.whenChanged().then(resolve);
       });
       this.#kick = null;
     }
   }
 
-  #request(n: number): void {
-    const expires = this.#opts.expiresMs ?? PULL_EXPIRES_MS;
+  /** A pull of `n`: a long poll of `consumer` (`choice` undefined, or null with levels), else a `no_wait` pull of its level. */
+  #request(n: number, choice?: LevelChoice | null): void {
+    const levels = this.#opts.levels;
+    const level = choice ? choice.level : -1;
+    const expires = choice ? LEVEL_EXPIRES_MS : this.#opts.expiresMs ?? PULL_EXPIRES_MS;
     const token = (++this.#n).toString(36);
-    this.#pulls.set(token, Date.now() + expires + GRACE_MS);
+    this.#pulls.set(token, { endsAt: Date.now() + expires + GRACE_MS, level, n });
     this.#outstanding += n;
+    if (level < 0) this.#longOut += n;
+    else {
+      this.#levelOut[level] += n;
+      this.#levelPull[level] = token;
+    }
+    // Only a level whose signal came since its last pull waits (briefly) for a job not stored yet; the others
+    // end at once when empty, holding no room.
+    const wait = choice ? levels!.signaled(level) : false;
+    if (choice !== undefined) levels?.sent(choice);
+    const api = choice ? `$JS.API.CONSUMER.MSG.NEXT.${this.#opts.stream}.${levels!.consumer(level)}` : this.#api;
+    const body = !choice
+      ? { batch: n, expires: expires * 1_000_000 }
+      : wait
+      ? { batch: n, expires: expires * 1_000_000, no_wait: true }
+      : { batch: n, no_wait: true };
     try {
-      this.#opts.nc.publish(this.#api, JSON.stringify({ batch: n, expires: expires * 1_000_000 }), { reply: `${this.#inbox}.${token}` });
+      this.#opts.nc.publish(api, JSON.stringify(body), { reply: `${this.#inbox}.${token}` });
     } catch (e) {
       // Closed or over the reconnect buffer: end it now and try again shortly.
       this.#end(token, n);
@@ -157,6 +205,7 @@ export class Puller {
   #onDelivery(m: Msg): void {
     if (m.reply?.startsWith("$JS.ACK.")) {
       if (this.#outstanding > 0 && --this.#outstanding === 0) this.#kick?.();
+      if (this.#opts.levels?.several) this.#tally(m.reply);
       const msg = new JobMessage(m, this.#opts.nc);
       if (!this.#stopped) this.#opts.onMessage(msg);
       else if (this.#opts.onLate) this.#opts.onLate(msg);
@@ -166,7 +215,9 @@ export class Puller {
     const status = pullStatus(m.headers?.code ?? 0, m.headers?.description ?? "");
     const token = m.subject.slice(this.#inbox.length + 1);
     // Without the count, nothing is released until no request is open.
-    if (status.ends) this.#end(token, Number(m.headers?.get("Nats-Pending-Messages")) || 0);
+    // A no_wait pull that brought some ends with a bare 404: what its level still owes it never comes.
+    const count = m.headers?.get("Nats-Pending-Messages");
+    if (status.ends) this.#end(token, count ? Number(count) || 0 : null, m.headers?.code === 404 || m.headers?.code === 408);
     if (status.error) this.#fail(status.error, status.transient);
   }
 
@@ -176,15 +227,42 @@ export class Puller {
     if (!transient) this.#pauseUntil = Date.now() + ERROR_PAUSE_MS;
   }
 
-  /** Request `token` ended with `unfilled` of its messages never to come. */
-  #end(token: string, unfilled: number): void {
-    if (!this.#pulls.delete(token)) return;
+  /** A delivery of a level: one credit of that level (or of the long poll) used, and what it has pending. */
+  #tally(reply: string): void {
+    const info = deliveryInfo(reply);
+    const levels = this.#opts.levels!;
+    const level = info ? levels.levelOf(info.consumer) : DEFAULT_PRIORITY;
+    if (info) levels.delivered(level, info.pending);
+    const token = this.#levelPull[level];
+    if (token !== null && this.#levelOut[level] > 0) {
+      // Its level's open pull: filled, it ends here.
+      if (--this.#levelOut[level] === 0) this.#end(token, 0);
+    } else if (this.#longOut > 0) this.#longOut--;
+  }
+
+  /** Request `token` ended with `unfilled` of its messages never to come (null: not said); `drained`: its consumer had no more. */
+  #end(token: string, said: number | null, drained = false): void {
+    const pull = this.#pulls.get(token);
+    if (!pull) return;
+    this.#pulls.delete(token);
+    const unfilled = said ?? (pull.level < 0 ? 0 : Math.min(pull.n, this.#levelOut[pull.level]));
     this.#outstanding = this.#pulls.size === 0 ? 0 : Math.max(0, this.#outstanding - unfilled);
+    if (pull.level < 0) this.#longOut = Math.max(0, this.#longOut - unfilled);
+    else {
+      this.#levelOut[pull.level] = Math.max(0, this.#levelOut[pull.level] - unfilled);
+      if (this.#levelPull[pull.level] === token) this.#levelPull[pull.level] = null;
+      if (drained) this.#opts.levels?.ended(pull.level);
+    }
+    if (this.#pulls.size === 0) {
+      this.#longOut = 0;
+      this.#levelOut.fill(0);
+      this.#levelPull.fill(null);
+    }
     this.#kick?.();
   }
 
   // A request whose end the server never said (the connection dropped) is taken as ended.
   #expire(now: number): void {
-    for (const [token, endsAt] of this.#pulls) if (endsAt <= now) this.#end(token, 0);
+    for (const [token, pull] of this.#pulls) if (pull.endsAt <= now) this.#end(token, 0);
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { splitPrioritySubject } from "../../core/job/priority.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import { ackNumbers, ackTimestampNanos, type JobHeaders, jobHeaders } from "./job_headers.ts";
 import { parseExpiresHeader } from "../../core/job/expiry.ts";
@@ -39,7 +40,7 @@ export function readDelivery(msg: JsMsg, stream: string, prefix = stream + "."):
   const deliveryCount = nums?.deliveryCount ?? msg.info.deliveryCount;
   const subject = msg.subject;
   const key = subject.startsWith(prefix + "_key.") ? parseKeySubject(stream, subject) : null;
-  const task = key ? key.task : subject.startsWith(prefix) ? subject.slice(prefix.length) : subject;
+  const task = key ? key.task : splitPrioritySubject(subject.startsWith(prefix) ? subject.slice(prefix.length) : subject).task;
   const hdr = jobHeaders(msg);
   const id = hdr.id || hdr.msgId || `${stream}:${seq}`;
   const retries = hdr.retries === null || hdr.retries === "" ? 0 : Number(hdr.retries);

@@ -16,6 +16,7 @@ import { KeyConsumers } from "./key_consumers.ts";
 import { KeyPuller } from "./key_puller.ts";
 import { KeyRouter } from "./key_router.ts";
 import { Puller } from "../intake/consumer.ts";
+import type { PriorityLevels } from "../intake/priority_levels.ts";
 import { KeyFunctions } from "./key_functions.ts";
 import type { TaskDefaults } from "../pool/protocol.ts";
 
@@ -26,6 +27,8 @@ export interface KeyedIntakeOptions {
   js: JetStreamClient;
   stream: string;
   consumer: string;
+  /** The work consumer's priority levels (intake/priority_levels.ts). */
+  levels?: PriorityLevels;
   ackWaitMs: number;
   tasks: () => Record<string, ResolvedTaskOptions>;
   emitter: Emitter;
@@ -77,6 +80,7 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     nc: o.nc,
     stream: o.stream,
     consumer: o.consumer,
+    levels: o.levels,
     room: o.room,
     whenRoom: o.whenRoom,
     onMessage: (m) => router.route(m) || o.onMessage(m),

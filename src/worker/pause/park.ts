@@ -16,6 +16,7 @@ import { headers as makeHeaders } from "@nats-io/nats-core";
 import { Header } from "../../client/producer.ts";
 import { delayedSubject } from "../../client/topology.ts";
 import type { PauseDecision } from "../../core/pause.ts";
+import { DEFAULT_PRIORITY, priorityOfSubject } from "../../core/job/priority.ts";
 import type { Held, JobSink } from "../intake/held.ts";
 import { carriedHeaders } from "../settle/job_sink.ts";
 
@@ -30,6 +31,9 @@ export async function park(js: JetStreamClient, stream: string, h: Held): Promis
   hd.set(Header.id, h.id);
   if (h.retries > 0) hd.set(Header.retries, String(h.retries));
   if (h.runsBefore > 0) hd.set(Header.runs, String(h.runsBefore));
+  // Released to its own level again.
+  const priority = priorityOfSubject(h.msg.subject);
+  if (priority !== DEFAULT_PRIORITY) hd.set(Header.priority, String(priority));
   await js.publish(delayedSubject(stream, h.task), h.msg.data, { msgID: `${h.id}:pz:${h.seq}:${h.deliveryCount}`, headers: hd });
 }
 

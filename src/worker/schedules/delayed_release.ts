@@ -18,6 +18,7 @@ import { errorText } from "../../client/connection.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { Emitter } from "../../core/events.ts";
 import { Header, isBatchHeader } from "../../client/producer.ts";
+import { DEFAULT_PRIORITY, isPriority } from "../../core/job/priority.ts";
 import { jobSubject } from "../../client/topology.ts";
 import { messageTtlSeconds, parseExpiresHeader, releaseAt } from "../../core/job/expiry.ts";
 
@@ -59,7 +60,8 @@ export function releaseOf(
   }
   headers.push([Header.id, id]);
   const msgId = `${m.headers?.get(Header.msgId) || `${stream}:${m.seq}`}:go`;
-  return { subject: jobSubject(stream, task), msgId, id, headers };
+  const p = Number(m.headers?.get(Header.priority) || DEFAULT_PRIORITY);
+  return { subject: jobSubject(stream, task, isPriority(p) ? p : DEFAULT_PRIORITY), msgId, id, headers };
 }
 
 /** Pulls delayed jobs and releases them at their eta. */

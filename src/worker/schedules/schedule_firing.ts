@@ -169,6 +169,8 @@ export async function setUpFiring(o: {
   schedules: readonly TaskSchedule[];
   enabled: boolean;
   emitter: Emitter;
+  /** A task's `priority` option: the priority of the jobs its schedules fire. */
+  priorityOf?: (task: string) => number | undefined;
 }): Promise<FiringHandle> {
   const { schedules, emitter, names } = o;
   const on = o.enabled && schedules.length > 0;
@@ -176,7 +178,7 @@ export async function setUpFiring(o: {
   const firing = store === null ? null : new ScheduleFiring({
     schedules,
     store,
-    publish: (job) => publishJob(o.js, names.stream, job),
+    publish: (job) => publishJob(o.js, names.stream, { ...job, priority: o.priorityOf?.(job.task) }),
     emitter,
   });
   return {

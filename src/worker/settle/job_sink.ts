@@ -15,6 +15,7 @@ import type { KV } from "@nats-io/kv";
 import { openBucket } from "../../client/buckets/buckets.ts";
 import { releaseUnique } from "../../client/unique_jobs.ts";
 import { uniqueBucket } from "../../core/job/unique.ts";
+import { priorityOfSubject } from "../../core/job/priority.ts";
 
 /**
  * Whether header `name` of a job travels to its next attempt or copy: the caller's own (not qw's or NATS's), a
@@ -40,7 +41,7 @@ export function carriedHeaders(h: Held, extra: Record<string, string> = {}): Rec
 export function retryJob(h: Held, countdown: number, retries: number, now: number): OutgoingJob {
   const etaMs = countdown > 0 ? now + countdown * 1000 : null;
   const headers = carriedHeaders(h, h.span === undefined ? {} : spanHeaders(h.span));
-  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt };
+  return { task: h.task, data: h.msg.data, id: h.id, retries, etaMs, headers, expiresAt: h.expiresAt, priority: priorityOfSubject(h.msg.subject) };
 }
 
 /** A {@linkcode JobSink} that publishes to the stream's subjects; `delays` says who holds a delayed retry (not a rate-limit deferral). */
@@ -55,17 +56,18 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
     },
     // A deferral always waits the qw way: the server fires due schedules in passes at least 250 ms apart, so
     // deferrals 100 ms apart would arrive together and run together, past the rate limit.
-    async defer(h, at) {
-      const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
+    async defer(h, at, reserved = true) {
+      const headers = carriedHeaders(h, reserved ? { [RATE_SLOT_HEADER]: String(at) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`, expiresAt: h.expiresAt,
+        priority: priorityOfSubject(h.msg.subject),
       });
     },
     async handBack(h, runsBefore) {
       const headers = carriedHeaders(h, runsBefore > 0 ? { [Header.runs]: String(runsBefore) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: null, headers, dedupSuffix: `hb:${h.seq}:${h.deliveryCount}`,
-        expiresAt: h.expiresAt,
+        expiresAt: h.expiresAt, priority: priorityOfSubject(h.msg.subject),
       });
     },
     async deadLetter(h, reason, error) {

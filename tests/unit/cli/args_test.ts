@@ -6,8 +6,8 @@ import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config/co
 import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
-  json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, concurrencyKey: null, debounce: null, count: 1, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
+  json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, concurrencyKey: null, debounce: null, count: 1, priority: null, headers: [],
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, jobs: null, idPrefix: null, terminate: false, ttl: null, yes: false,
   http: null, httpToken: null, task: null, until: null,
 };
 
@@ -208,13 +208,13 @@ describe("parseCliArgs() enqueue", () => {
   test("reads the task, JSON args and every flag", () => {
     const cli = command([
       "enqueue", "add", "--json", "[1, 2]", "--id", "job-1", "--eta", "2030-01-31T12:00:00+01:00", "--count", "3",
-      "--header", "X-Trace=abc", "--header", "X-Empty=", "--stream", "jobs",
+      "--header", "X-Trace=abc", "--header", "X-Empty=", "--stream", "jobs", "--priority", "9",
     ]);
     assert.equal(cli.command, "enqueue");
     assert.deepEqual(cli.positionals, ["add"]);
     assert.deepEqual(cli.options, { stream: "jobs" });
     assert.deepEqual(cli.flags, {
-      ...NO_FLAGS, args: [1, 2], id: "job-1", eta: "2030-01-31T11:00:00.000Z", count: 3,
+      ...NO_FLAGS, args: [1, 2], id: "job-1", eta: "2030-01-31T11:00:00.000Z", count: 3, priority: 9,
       headers: [["X-Trace", "abc"], ["X-Empty", ""]],
     });
   });
@@ -224,6 +224,13 @@ describe("parseCliArgs() enqueue", () => {
     assert.deepEqual(cli.positionals, ["add", "1", "two"]);
     assert.equal(cli.flags.args, null);
     assert.equal(cli.flags.countdown, 2.5);
+  });
+
+  test("reads --priority 0 to 9 and rejects anything else with one line", () => {
+    assert.equal(command(["enqueue", "add", "--priority", "0"]).flags.priority, 0);
+    for (const bad of ["10", "-1", "2.5", "high", ""]) {
+      assert.throws(() => command(["enqueue", "add", "--priority", bad]), /'--priority' must be a whole number from 0 to 9: current value is/);
+    }
   });
 
   test("reads --expires as seconds from now or as an ISO 8601 date", () => {

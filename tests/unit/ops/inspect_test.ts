@@ -104,12 +104,13 @@ describe("buildReport()", () => {
       now: NOW,
     });
     assert.deepEqual(
-      { ...r, tasks: undefined, consumers: undefined },
+      { ...r, tasks: undefined, consumers: undefined, priorities: undefined },
       {
         stream: "jobs",
         consumer: "qw_jobs",
         at: "2030-01-01T12:00:00.000Z",
         messages: 12,
+        priorities: undefined,
         waiting: 7,
         inFlight: 2,
         redelivered: 1,
@@ -129,6 +130,38 @@ describe("buildReport()", () => {
     const key = consumer("qw_jobs_key_sync_dDE", { config: { filter_subject: "jobs._key.sync.dDE" }, num_pending: 2, num_ack_pending: 2 });
     const r = buildReport({ stream: "jobs", consumer: "qw_jobs", streamInfo: keyed, dlqInfo: null, consumers: [consumer("qw_jobs"), key], now: NOW });
     assert.deepEqual([r.waiting, r.inFlight], [7 + 5 - 2, 2 + 2]);
+  });
+
+  test("adds every priority level's consumer to waiting and in flight, and lists the levels highest first", () => {
+    const r = buildReport({
+      stream: "jobs",
+      consumer: "qw_jobs",
+      streamInfo,
+      dlqInfo: null,
+      consumers: [
+        consumer("qw_jobs"),
+        consumer("qw_jobs_p9", { num_pending: 1, num_ack_pending: 1 }),
+        consumer("qw_jobs_p0", { num_pending: 50, num_ack_pending: 0 }),
+        consumer("qw_jobs_delayed", { num_pending: 4, num_ack_pending: 4 }),
+        consumer("qw_jobs_px", { num_pending: 9, num_ack_pending: 9 }),
+      ],
+      now: NOW,
+    });
+    assert.deepEqual(r.priorities, [
+      { priority: 9, waiting: 1, inFlight: 1 },
+      { priority: 5, waiting: 7, inFlight: 2 },
+      { priority: 0, waiting: 50, inFlight: 0 },
+    ]);
+    assert.equal(r.waiting, 58);
+    assert.equal(r.inFlight, 3);
+    assert.match(formatReport(r, NOW), /^Waiting by priority: 9: 1, 5: 7, 0: 50$/m);
+  });
+
+  test("reads a job on <stream>.p<N>.<task> as its task's", () => {
+    assert.deepEqual(taskCounts("jobs", { "jobs.p9.send": 2, "jobs.send": 3, "jobs.p1": 1 }), [
+      { task: "p1", queued: 1, delayed: 0 },
+      { task: "send", queued: 5, delayed: 0 },
+    ]);
   });
 
   test("counts stored ready jobs as waiting when no worker created the consumer yet", () => {

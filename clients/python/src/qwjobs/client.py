@@ -21,8 +21,9 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from . import errors
-from .batch import atomic_batch_server, publish_many
+from .batch import publish_many
 from .flows import Node, normalize
+from .stream_caps import StreamCapsProbe
 from .tracing import sending, sending_many
 from .unique import open_key_bucket, publish_unique
 from .wire import (
@@ -39,7 +40,6 @@ from .wire import (
     key_for,
     results_bucket,
     revoked_bucket,
-    server_holds,
     unique_bucket,
     unique_kv_key,
 )
@@ -74,10 +74,9 @@ class Client:
         self.js: JetStreamContext = nc.jetstream()
         self._results: Optional[KeyValue] = None
         self._revoked: Optional[KeyValue] = None
-        self._atomic: Optional[bool] = None
         self._closed = False
-        # Whether the server holds delayed jobs (2.12+, allow_msg_schedules): read at the first delayed job.
-        self._server_held: Optional[bool] = None
+        # What the stream takes (server-held delays, atomic batches): read once, at the first job that needs it.
+        self._caps = StreamCapsProbe(lambda: self.js.stream_info(self.stream), self._server_version)
 
     @classmethod
     async def connect(
@@ -146,6 +145,7 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        priority: Optional[int] = None,
         concurrency_key: Optional[str] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
@@ -157,12 +157,15 @@ class Client:
         started by then never runs and is stored REVOKED with reason ``expired``.
         ``unique`` (a key): while a job of ``task`` with it waits or runs, nothing is added and the first job's id
         is returned. ``debounce`` (seconds, with ``unique``): of a burst with the key only the last runs, that long
-        after it (README "Unique jobs and debounce"). ``concurrency_key``: at most the task's limit of jobs with
-        this key run at once across every worker, keys taking turns (README "Per-key concurrency").
+        after it (README "Unique jobs and debounce").
+        ``priority`` (0 lowest to 9, default 5): higher runs first. ``concurrency_key``: at most the task's limit of
+        jobs with this key run at once across every worker, keys taking turns (README "Per-key concurrency").
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, concurrency_key)
+        msg = await self._encode(
+            task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, priority, concurrency_key,
+        )
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             if unique is None:
                 await self._publish(msg)
@@ -195,7 +198,10 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, concurrency_key=j.concurrency_key)
+            m = await self._encode(
+                j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, priority=j.priority,
+                concurrency_key=j.concurrency_key,
+            )
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -227,13 +233,15 @@ class Client:
         expires: Union[float, datetime, None] = None,
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
+        priority: Optional[int] = None,
         concurrency_key: Optional[str] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
-                expires=expires, server_held=server_held, unique=unique, debounce=debounce, concurrency_key=concurrency_key,
+                expires=expires, server_held=server_held, unique=unique, debounce=debounce, priority=priority,
+                concurrency_key=concurrency_key,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():
@@ -241,44 +249,24 @@ class Client:
         return m
 
     async def _holds_delays(self) -> bool:
-        """Whether the server holds this stream's delayed jobs; asked once, again while the stream cannot be read."""
-        if self._server_held is None:
-            try:
-                v = self.nc.connected_server_version
-                version = f"{v.major}.{v.minor}"
-            except ValueError:
-                version = ""
-            if not server_holds(version, True):
-                self._server_held = False
-            else:
-                try:
-                    info = await self.js.stream_info(self.stream)
-                except nats.js.errors.NotFoundError:
-                    return False  # not created yet: asked again next time
-                except Exception:
-                    self._server_held = False  # a stream it may not read keeps the qw way
-                    return False
-                self._server_held = server_holds(version, getattr(info.config, "allow_msg_schedules", None))
-        return self._server_held
+        """Whether the server holds this stream's delayed jobs (see ``qwjobs.stream_caps``)."""
+        caps = await self._caps()
+        return caps is not None and caps.server_held
 
     async def _allows_atomic(self) -> bool:
-        """A 2.12+ server and a stream with ``allow_atomic`` (read once; an existing stream is used as it is)."""
-        if self._atomic is None:
+        """A 2.12+ server and a stream with ``allow_atomic`` (an existing stream is used as it is)."""
+        caps = await self._caps()
+        if caps is None:
+            await self._require_stream("enqueue to")
+            return False
+        return caps.atomic
+
+    def _server_version(self) -> str:
+        try:
             v = self.nc.connected_server_version
-            try:
-                version = f"{v.major}.{v.minor}.{v.patch}"
-            except Exception:
-                version = ""
-            if not atomic_batch_server(version):
-                self._atomic = False
-            else:
-                try:
-                    info = await self.js.stream_info(self.stream)
-                except nats.js.errors.NotFoundError:
-                    await self._require_stream("enqueue to")
-                    raise
-                self._atomic = getattr(info.config, "allow_atomic", None) is True
-        return self._atomic
+            return f"{v.major}.{v.minor}.{v.patch}"
+        except Exception:
+            return ""
 
     async def enqueue_flow(self, flow: Node, *, id: Optional[str] = None) -> str:
         """Start a workflow built with ``sig``, ``si``, ``chain``, ``group`` and ``chord``; returns its id.

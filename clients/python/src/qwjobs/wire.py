@@ -206,6 +206,10 @@ def _check_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+#: The priority of a job that names none: it goes on the plain ``<stream>.<task>``.
+DEFAULT_PRIORITY = 5
+
+
 def encode_job(
     stream: str,
     task: str,
@@ -220,6 +224,7 @@ def encode_job(
     server_held: bool = False,
     unique: Optional[str] = None,
     debounce: Optional[float] = None,
+    priority: Optional[int] = None,
     concurrency_key: Optional[str] = None,
 ) -> Message:
     """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
@@ -230,10 +235,17 @@ def encode_job(
     ``unique`` (a key) goes in ``Qw-Unique``; ``debounce`` (seconds, with ``unique``) in ``Qw-Debounce``, and the job
     is delayed that long, held by the server on a subject named for ``debounce:<key>`` (see README "Unique jobs and
     debounce"; claiming the key is the client's step, not the message's).
+
+    ``priority`` (0 lowest to 9, default 5): a job of another priority goes on ``<stream>.p<N>.<task>``.
     ``concurrency_key`` goes in ``Qw-Concurrency-Key``, and a job due now waits on its key's subject,
-    ``<stream>._key.<task>.<key in base64url>`` (see README "Per-key concurrency").
+    ``<stream>._key.<task>.<key in base64url>``, whatever its priority (see README "Per-key concurrency").
     """
     check_task(_ENQUEUE, task)
+    if priority is None:
+        priority = DEFAULT_PRIORITY
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 9:
+        raise _bad(_ENQUEUE, "'priority'", "a whole number from 0 to 9", priority)
+    ready = f"{stream}.{task}" if priority == DEFAULT_PRIORITY else f"{stream}.p{priority}.{task}"
     if not isinstance(args, (list, tuple)):
         raise _bad(_ENQUEUE, "'args'", "a list", args)
     check_id(_ENQUEUE, id)
@@ -271,13 +283,15 @@ def encode_job(
             # Due at its eta, or at its expiry when that comes first: a worker then records it REVOKED (expired).
             due = _round(eta_ms) if expires_ms is None else min(_round(eta_ms), expires_ms)
             out["Nats-Schedule"] = at_schedule(due)
-            out["Nats-Schedule-Target"] = f"{stream}.{task}"
+            out["Nats-Schedule-Target"] = ready
             return Message(f"{stream}._sched.{task}.{token}", out, body)
         out["Qw-Eta"] = str(_round(eta_ms))
+        if priority != DEFAULT_PRIORITY:
+            out["Qw-Priority"] = str(priority)
         return Message(f"{stream}._delayed.{task}", out, body)
     if concurrency_key is not None:
         return Message(key_subject(stream, task, concurrency_key), out, body)
-    return Message(f"{stream}.{task}", out, body)
+    return Message(ready, out, body)
 
 
 #: The longest unique key, in characters.
@@ -450,5 +464,7 @@ class Job:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: Seconds from enqueue, or a datetime, after which the job never starts.
     expires: Union[float, datetime, None] = None
+    #: 0 (lowest) to 9; None is the default, 5.
+    priority: Optional[int] = None
     #: The job's concurrency key (README "Per-key concurrency").
     concurrency_key: Optional[str] = None

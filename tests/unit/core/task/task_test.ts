@@ -68,7 +68,9 @@ describe("matchesError()", () => {
 
 describe("collectTasks()", () => {
   const defaults = { ...DEFAULT_TASK_DEFAULTS };
-  const resolved = { ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, concurrency: null, schedules: [] };
+  const resolved = {
+    ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, priority: 5, rateLimitScope: "process", concurrency: null, schedules: [],
+  };
   const declaredFn = (x: number) => x * 2;
   const module: Record<string, unknown> = {
     add: (a: number, b: number) => a + b,
@@ -98,6 +100,7 @@ describe("collectTasks()", () => {
     const add = collectTasks(module, defaults).get("add")!;
     assert.equal(add.fn, module.add);
     assert.deepEqual(add.options, resolved);
+    assert.equal(add.options.priority, 5, "the default priority");
     const late = collectTasks(module, { ...defaults, acksLate: true, timeLimit: 9 }).get("add")!;
     assert.equal(late.options.acksLate, true);
     assert.equal(late.options.timeLimit, 9);
