@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connectClient } from "../../src/client/client.ts";
+import { type Client, connectClient } from "../../src/client/client.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { qwExited, qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -26,12 +26,12 @@ describe("batch tasks", () => {
   const qw = (stream: string, extra: string[] = []) =>
     spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/batch.ts", "--server", t.srv.url, "--concurrency", "2", ...extra]);
 
-  async function withQw<T>(stream: string, f: (c: Awaited<ReturnType<typeof connectClient>>, file: string) => Promise<T>): Promise<T> {
+  async function withQw<T>(stream: string, f: (c: Client, file: string) => Promise<T>): Promise<T> {
     const file = join(t.dir, `${stream}.jsonl`);
     writeFileSync(file, "");
     const p = qw(stream);
     await qwStarted(p);
-    const client = await connectClient({ servers: t.srv.url, stream });
+    const client: Client = await connectClient({ servers: t.srv.url, stream });
     try {
       return await f(client, file);
     } finally {
@@ -105,7 +105,7 @@ describe("batch tasks", () => {
     writeFileSync(file, "");
     const first = qw(stream, ["--ack-wait", "2"]);
     await qwStarted(first);
-    const client = await connectClient({ servers: t.srv.url, stream });
+    const client: Client = await connectClient({ servers: t.srv.url, stream });
     let second: ReturnType<typeof spawnQw> | null = null;
     try {
       const ids = await client.enqueueMany(Array.from({ length: 5 }, () => ({ task: "lateSlow", args: [file, 3_000] })));

@@ -36,6 +36,20 @@ export function batchDueInMs(b: FillingBatch, o: BatchOptions, now: number): num
   return Math.max(0, b.firstAt + o.wait * 1000 - now);
 }
 
+/** A job body's args, or why it is not a job (it then fails alone, never joining a call). Pure. */
+export function argsOfBody(body: string): unknown[] | string {
+  let b: unknown;
+  try {
+    b = JSON.parse(body);
+  } catch (e) {
+    return `Body is not valid JSON: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`;
+  }
+  if (b === null || typeof b !== "object" || !Array.isArray((b as { args?: unknown }).args)) {
+    return "Body has no 'args' array: expected {\"args\": [...]}";
+  }
+  return (b as { args: unknown[] }).args;
+}
+
 /** The message of a call that did not return one result per item. */
 export function badReturnMessage(task: string, n: number, returned: unknown): string {
   const what = Array.isArray(returned) ? `an array of ${returned.length}` : returned === null ? "null" : typeof returned;

@@ -1,6 +1,6 @@
 /**
- * Runs one batch call inside a Web Worker: parses each item, calls the task
- * with the items that can run, and turns what the call returned (or threw)
+ * Runs one batch call inside a Web Worker: calls the task with the items that
+ * did not expire while the call waited, and turns what the call returned (or threw)
  * into one outcome per item (core/task/batch.ts). Private to worker_entry.ts.
  *
  * @module
@@ -32,11 +32,9 @@ export function runBatch(job: WireJob, entry: TaskEntry, h: BatchHooks): WireRes
   const at: number[] = [];
   const now = Date.now();
   wire.forEach((w, i) => {
-    const args = argsOf(w.body);
-    if (typeof args === "string") outcomes[i] = { kind: "invalid", reason: args };
-    else if (w.startBy && now >= w.startBy) outcomes[i] = { kind: "expired", at: w.startBy };
+    if (w.startBy && now >= w.startBy) outcomes[i] = { kind: "expired", at: w.startBy };
     else {
-      items.push({ id: w.id, args, retries: w.retries, deliveryCount: w.deliveryCount, redelivered: w.deliveryCount > 1 });
+      items.push({ id: w.id, args: w.args, retries: w.retries, deliveryCount: w.deliveryCount, redelivered: w.deliveryCount > 1 });
       at.push(i);
     }
   });
@@ -66,17 +64,6 @@ export function runBatch(job: WireJob, entry: TaskEntry, h: BatchHooks): WireRes
     ? undefined
     : setTimeout(() => controller.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded`)), soft * 1000);
   return Promise.resolve(value).then((v) => done(fromReturn(v)), (e) => done(whole(e))).finally(() => clearTimeout(timer));
-}
-
-/** A body's args, or why it is not a job. */
-function argsOf(body: string): unknown[] | string {
-  try {
-    const b = JSON.parse(body);
-    if (b === null || typeof b !== "object" || !Array.isArray(b.args)) return "Body has no 'args' array: expected {\"args\": [...]}";
-    return b.args;
-  } catch (e) {
-    return `Body is not valid JSON: ${firstLine(e)}`;
-  }
 }
 
 /** A value with a `then` method. */

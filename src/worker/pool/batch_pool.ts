@@ -9,22 +9,30 @@
  */
 
 import { Pool, type PoolJob, type PoolOptions, type PoolStatus } from "./pool.ts";
-import { batchDueInMs, itemOutcomes } from "../../core/task/batch.ts";
+import { argsOfBody, batchDueInMs, itemOutcomes } from "../../core/task/batch.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
-import { encodeBatch } from "./batch_wire.ts";
+import { encodeBatch, type WireItem } from "./batch_wire.ts";
+
+/** A job of a batch being filled, its body read. */
+interface Item<T> {
+  ref: T;
+  wire: WireItem;
+}
 
 /** The pool's handle of one batch call: its items, in call order. */
 class BatchCall<T> {
-  constructor(readonly jobs: PoolJob<T>[]) {}
+  constructor(readonly jobs: Item<T>[]) {}
 }
 
 type Ref<T> = T | BatchCall<T>;
 
 interface Filling<T> {
-  jobs: PoolJob<T>[];
+  jobs: Item<T>[];
   firstAt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
+
+const decoder = new TextDecoder();
 
 const refsOf = <T>(refs: Ref<T>[]): T[] => refs.flatMap((r) => (r instanceof BatchCall ? r.jobs.map((j) => j.ref) : [r]));
 
@@ -34,9 +42,11 @@ export class BatchPool<T> {
   #filling = new Map<string, Filling<T>>();
   #stopped = false;
   #now: () => number;
+  #opts: PoolOptions<T>;
 
-  private constructor(pool: Pool<Ref<T>>, now: () => number) {
+  private constructor(pool: Pool<Ref<T>>, opts: PoolOptions<T>, now: () => number) {
     this.#pool = pool;
+    this.#opts = opts;
     this.#now = now;
   }
 
@@ -55,7 +65,7 @@ export class BatchPool<T> {
       // A batch call reports no progress per item.
       onProgress: (r, fraction, meta) => !(r instanceof BatchCall) && opts.onProgress?.(r, fraction, meta),
     });
-    return new BatchPool(pool, now);
+    return new BatchPool(pool, opts, now);
   }
 
   /** Resolved options of every task in the tasks file. */
@@ -95,13 +105,20 @@ export class BatchPool<T> {
     return this.#pool.status(now);
   }
 
-  /** Queue a job: a batch task's job joins its task's batch, which goes when full or when its wait ran out. */
+  /**
+   * Queue a job: a batch task's job joins its task's batch, which goes when
+   * full or when its wait ran out. One whose body is not a job fails alone
+   * at once, never started.
+   */
   submit(job: PoolJob<T>): void {
     const batch = this.#pool.tasks[job.task]?.batch;
     if (!batch) return this.#pool.submit(job);
+    const args = argsOfBody(decoder.decode(job.data));
+    if (typeof args === "string") return this.#opts.onResult(job.ref, { kind: "invalid", reason: args }, 0);
     let f = this.#filling.get(job.task);
     if (!f) this.#filling.set(job.task, f = { jobs: [], firstAt: this.#now(), timer: undefined });
-    f.jobs.push(job);
+    const wire = { id: job.id, retries: job.retries, deliveryCount: job.deliveryCount, startBy: job.startBy ?? 0, args };
+    f.jobs.push({ ref: job.ref, wire });
     if (this.#stopped) return;
     const due = batchDueInMs({ count: f.jobs.length, firstAt: f.firstAt }, batch, this.#now());
     if (due === 0) this.#send(job.task);
@@ -114,7 +131,8 @@ export class BatchPool<T> {
     clearTimeout(f.timer);
     this.#filling.delete(task);
     const jobs = f.jobs;
-    this.#pool.submit({ task, data: encodeBatch(jobs), id: jobs[0].id, retries: 0, deliveryCount: 1, ref: new BatchCall(jobs) });
+    const data = encodeBatch(jobs.map((j) => j.wire));
+    this.#pool.submit({ task, data, id: jobs[0].wire.id, retries: 0, deliveryCount: 1, ref: new BatchCall(jobs) });
   }
 
   /** Take back a job that has not started: from a batch being filled; one in a call sent to the pool stays. */

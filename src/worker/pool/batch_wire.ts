@@ -1,9 +1,8 @@
 /**
  * One batch call as it crosses to a Web Worker: the items' ids, retries,
- * deliveries, expiries and raw bodies, as one JSON body of a pool job (the
- * pool runs a batch call as one job and never looks inside). The bodies stay
- * text here: each is parsed in the Web Worker, so one that is not a job fails
- * alone.
+ * deliveries, expiries and args, as one JSON body of a pool job (the pool
+ * runs a batch call as one job and never looks inside). Each job's body was
+ * read on the host, so one that is not a job failed alone before the call.
  *
  * @module
  */
@@ -15,23 +14,14 @@ export interface WireItem {
   deliveryCount: number;
   /** Epoch ms from which it must not start; 0 for none. */
   startBy: number;
-  body: string;
+  args: unknown[];
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The body of the pool job that runs these jobs in one call. */
-export function encodeBatch(
-  jobs: ReadonlyArray<{ id: string; retries: number; deliveryCount: number; startBy?: number; data: Uint8Array }>,
-): Uint8Array {
-  const items: WireItem[] = jobs.map((j) => ({
-    id: j.id,
-    retries: j.retries,
-    deliveryCount: j.deliveryCount,
-    startBy: j.startBy ?? 0,
-    body: decoder.decode(j.data),
-  }));
+/** The body of the pool job that runs these items in one call. */
+export function encodeBatch(items: readonly WireItem[]): Uint8Array {
   return encoder.encode(JSON.stringify({ items }));
 }
 
