@@ -5,7 +5,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
+import { namesFor } from "../../src/client/topology.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { qwExited, qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -97,6 +99,27 @@ describe("batch tasks", () => {
       assert.ok(ms < 500, `took ${ms} ms`);
       assert.deepEqual(callsIn(file).slice(1).map((c) => c.size).reduce((a, b) => a + b, 0), 3);
     });
+  });
+
+  it("acksLate: each item's lease is renewed while its call runs for 2.5x the ack wait: no item is redelivered", SLOW, async () => {
+    const stream = uniq();
+    const file = join(t.dir, `${stream}.jsonl`);
+    writeFileSync(file, "");
+    const p = qw(stream, ["--ack-wait", "2"]);
+    await qwStarted(p);
+    const client: Client = await connectClient({ servers: t.srv.url, stream });
+    try {
+      const ids = await client.enqueueMany(Array.from({ length: 3 }, () => ({ task: "lateSlow", args: [file, 5_000] })));
+      const results = await Promise.all(ids.map((id) => client.result(id, { timeout: 30 })));
+      assert.deepEqual(results.map((r) => r.state), Array(3).fill("SUCCESS"));
+      assert.deepEqual(callsIn(file).flatMap((c) => c.ids).sort(), [...ids].sort(), "each item ran once");
+      const ci = await (await jetstreamManager(t.nc)).consumers.info(stream, namesFor(stream).consumer);
+      assert.equal(ci.num_redelivered, 0);
+      assert.equal(ci.num_ack_pending, 0);
+    } finally {
+      await client.close();
+      assert.equal(await qwStop(p), 0, p.output());
+    }
   });
 
   it("acksLate: kill -9 mid-call loses no item: each is redelivered and run", SLOW, async () => {
