@@ -113,9 +113,13 @@ describe("batch tasks", () => {
       const results = await Promise.all(ids.map((id) => client.result(id, { timeout: 30 })));
       assert.deepEqual(results.map((r) => r.state), Array(3).fill("SUCCESS"));
       assert.deepEqual(callsIn(file).flatMap((c) => c.ids).sort(), [...ids].sort(), "each item ran once");
-      const ci = await (await jetstreamManager(t.nc)).consumers.info(stream, namesFor(stream).consumer);
+      // acksLate: each ack follows its stored result.
+      const jsm = await jetstreamManager(t.nc);
+      const ci = await waitFor(async () => {
+        const c = await jsm.consumers.info(stream, namesFor(stream).consumer);
+        return c.num_ack_pending === 0 ? c : null;
+      }, { timeoutMs: 5_000, message: "every item acked" });
       assert.equal(ci.num_redelivered, 0);
-      assert.equal(ci.num_ack_pending, 0);
     } finally {
       await client.close();
       assert.equal(await qwStop(p), 0, p.output());
