@@ -178,6 +178,7 @@ export type {
   CatchUp,
   ErrorMatcher,
   Progress,
+  RateLimitScope,
   ResolvedTaskOptions,
   RetryOptions,
   Schedule,

@@ -70,19 +70,64 @@ export function processCpu(pid: number | undefined): number | null {
   return c === null ? null : c.main + c.workers + c.jit + c.gc + c.other;
 }
 
-/** `after - before`, group by group. */
-export function cpuSince(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
-  return {
-    main: after.main - before.main,
-    workers: after.workers - before.workers,
-    jit: after.jit - before.jit,
-    gc: after.gc - before.gc,
-    other: after.other - before.other,
-  };
+/**
+ * Total CPU milliseconds of a process and every process below it (a Celery
+ * worker's pool children): each live one's threads, plus what its reaped
+ * children used. Null without /proc.
+ */
+export function treeCpu(pid: number | undefined): number | null {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      // After the name: state, ppid, ... utime is the 12th, stime the 13th, cutime and cstime the 14th and 15th.
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      stats.set(Number(d), { ppid: Number(f[1]), ms: ticks * 1000 / TICKS_PER_S });
+    } catch { /* gone meanwhile */ }
+  }
+  let total = 0;
+  const below = [pid];
+  while (below.length > 0) {
+    const p = below.pop()!;
+    total += stats.get(p)?.ms ?? 0;
+    for (const [child, s] of stats) if (s.ppid === p) below.push(child);
+  }
+  return total;
 }
 
-/** What one run cost in CPU: the process measured (start to last job) and nats-server meanwhile. */
+/**
+ * What one run cost in CPU (ms): the process measured, from its start to its
+ * last job, and the broker meanwhile (nats-server, or redis-server for a peer).
+ */
 export interface RunCpu {
-  process: ThreadCpu;
-  natsServer: number;
+  /** By thread group, for qw and the NATS references; null for a peer, whose processes count as one. */
+  threads: ThreadCpu | null;
+  /** The process (and its child processes, for a peer). */
+  process: number;
+  broker: number;
+}
+
+/** A run's CPU from the process's threads and the broker's CPU before and after; null if any is missing. */
+export function runCpu(threads: ThreadCpu | null, broker0: number | null, broker1: number | null): RunCpu | null {
+  if (threads === null || broker0 === null || broker1 === null) return null;
+  const process = threads.main + threads.workers + threads.jit + threads.gc + threads.other;
+  return { threads, process, broker: broker1 - broker0 };
+}
+
+/** CPU microseconds per job of a run, process and broker together. */
+export function cpuUsPerJob(cpu: RunCpu, jobs: number): number {
+  return (cpu.process + cpu.broker) * 1000 / jobs;
+}
+
+/** The peak resident set of a live process in MB (VmHWM: the kernel's high-water mark), or null. */
+export function rssPeakMb(pid: number | undefined): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
 }

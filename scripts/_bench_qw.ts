@@ -25,7 +25,7 @@ import {
   until,
 } from "./_harness.ts";
 import { dropStream, emptyAt, prepare, RUN_TIMEOUT_MS } from "./_bench_raw.ts";
-import { processCpu, type RunCpu, threadCpu } from "./_bench_cpu.ts";
+import { processCpu, rssPeakMb, type RunCpu, runCpu, threadCpu } from "./_bench_cpu.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
 
@@ -100,8 +100,9 @@ function firstJobAt(log: string, qw: QwProcess): number {
 
 /**
  * Throughput on `n` pre-published no-op jobs: jobs / (first job started to
- * stream empty and, with results on, every result stored). Peak RSS too, and
- * the CPU of qw's threads from its start and of nats-server meanwhile.
+ * stream empty and, with results on, every result stored). Peak RSS too (the
+ * kernel's high-water mark), and the CPU of qw's threads from its start and of
+ * nats-server meanwhile.
  */
 export async function qwThroughput(
   env: QwEnv,
@@ -117,8 +118,9 @@ export async function qwThroughput(
     const end = await doneAt(env.c, stream, n, flags.results !== false);
     const proc = threadCpu(qw.pid);
     const nats1 = processCpu(env.natsPid);
-    const cpu = proc && nats0 !== null && nats1 !== null ? { process: proc, natsServer: nats1 - nats0 } : null;
-    return { jobsPerS: n / ((end - firstJobAt(log, qw)) / 1000), peakRssMb: rss.stop().peak, cpu };
+    const cpu = runCpu(proc, nats0, nats1);
+    const peakRssMb = Math.max(rss.stop().peak, rssPeakMb(qw.pid) ?? 0);
+    return { jobsPerS: n / ((end - firstJobAt(log, qw)) / 1000), peakRssMb, cpu };
   } finally {
     rss.stop();
     await qw.stop();

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
 import { createInbox, headers } from "@nats-io/nats-core";
 import { type Client, createRawConsumer, createStreams, job, publishAll, ROOT, sleep } from "./_harness.ts";
-import { processCpu, type RunCpu, threadCpu } from "./_bench_cpu.ts";
+import { processCpu, type RunCpu, runCpu, threadCpu } from "./_bench_cpu.ts";
 
 export const RUN_TIMEOUT_MS = 600_000;
 /** Result writes the raw-with-results reference keeps in flight. */
@@ -164,7 +164,9 @@ async function consumeLean(c: Pick<Client, "nc">, stream: string, n: number): Pr
   let outstanding = 0;
   const pull = (batch: number) => {
     outstanding += batch;
-    c.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.raw`, JSON.stringify({ batch, expires: 30_000_000_000 }), { reply: inbox });
+    c.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.raw`, JSON.stringify({ batch, expires: 30_000_000_000 }), {
+      reply: inbox,
+    });
   };
   await new Promise<void>((resolve) => {
     const sub = c.nc.subscribe(inbox, {
@@ -190,7 +192,9 @@ async function consumeLean(c: Pick<Client, "nc">, stream: string, n: number): Pr
 async function prepareRaw(c: Client, stream: string, n: number, mode: RawMode): Promise<void> {
   await prepare(c, stream, n);
   await createRawConsumer(c.jsm, stream, "raw");
-  if (mode === "wire" || mode === "kv") await new Kvm(c.nc).create(`qw_${stream}_results`, { ttl: RESULT_TTL_S * 1000, history: 1 });
+  if (mode === "wire" || mode === "kv") {
+    await new Kvm(c.nc).create(`qw_${stream}_results`, { ttl: RESULT_TTL_S * 1000, history: 1 });
+  }
 }
 
 /**
@@ -244,7 +248,7 @@ export async function rawFresh(
     const nats1 = processCpu(natsPid);
     child.stdin!.end();
     await exited;
-    const cpu = proc && nats0 !== null && nats1 !== null ? { process: proc, natsServer: nats1 - nats0 } : null;
+    const cpu = runCpu(proc, nats0, nats1);
     return { jobsPerS: n / ((end - first) / 1000), cpu };
   } finally {
     if (child.exitCode === null) child.kill();

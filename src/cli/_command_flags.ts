@@ -7,6 +7,7 @@
  * @module
  */
 
+import { jobStateProblem } from "../ops/jobs/job_rows.ts";
 import type { Command } from "./help.ts";
 
 export type DlqAction = "ls" | "show" | "replay" | "purge";
@@ -45,6 +46,10 @@ export interface CommandFlags {
   all: boolean;
   /** inspect: only the workers. */
   workers: boolean;
+  /** inspect: print this job list (running, failed, waiting, delayed, revoked, expired); null means none. */
+  jobs: string | null;
+  /** inspect --jobs: only ids starting with this. */
+  idPrefix: string | null;
   /** revoke: also terminate a running job's Web Worker. */
   terminate: boolean;
   /** revoke: seconds the revoke lives on 2.11+; null means qw's choice (README "Control"). */
@@ -120,10 +125,18 @@ export function readCommand(
         flags.ttl = n;
       }
       return positionals.length === 0 ? `Missing job id for 'qw revoke': ${USAGE}` : null;
-    case "inspect":
+    case "inspect": {
       flags.workers = raw.has("workers");
       flags.json = raw.has("json");
+      flags.jobs = text("jobs") ?? null;
+      if (flags.jobs !== null && jobStateProblem(flags.jobs) !== null) return jobStateProblem(flags.jobs);
+      flags.task = text("task") ?? null;
+      flags.idPrefix = text("id-prefix") ?? null;
+      if ((flags.task !== null || flags.idPrefix !== null) && flags.jobs === null) {
+        return `Cannot ${attempt} as '--task' and '--id-prefix' filter a job list: add --jobs STATE`;
+      }
       return extra(0);
+    }
     case "dashboard":
       flags.http = text("http") ?? null;
       flags.httpToken = text("http-token") ?? null;

@@ -173,6 +173,8 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     seq: null,
     all: false,
     workers: false,
+    jobs: null,
+    idPrefix: null,
     terminate: false,
     ttl: null,
     yes: false,

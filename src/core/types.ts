@@ -8,6 +8,9 @@
 // deno-lint-ignore no-explicit-any
 export type ErrorMatcher = string | (abstract new (...args: any[]) => Error);
 
+/** Who shares a task's rate limit: each worker process alone, or every process of the stream. */
+export type RateLimitScope = "process" | "stream";
+
 /**
  * Per-task options. Names are Celery's in camelCase; durations are seconds.
  * Every field is optional; unset fields take the worker-wide default.
@@ -45,6 +48,11 @@ export interface TaskOptions {
   softTimeLimit?: number | null;
   /** Rate limit per worker process, as Celery: "10/s", "100/m", "1000/h". @default null */
   rateLimit?: string | null;
+  /**
+   * Who shares the rate limit: `"process"` (each worker process has its own, as Celery) or `"stream"` (every
+   * process of the stream together, counted on the server). @default "process"
+   */
+  rateLimitScope?: RateLimitScope;
   /** Store a STARTED state when the job starts (Celery's track_started): one more result write per job. @default false */
   trackStarted?: boolean;
   /** Store no result for this task (Celery's `ignore_result`): no write per job. @default false */
@@ -121,6 +129,7 @@ export interface ResolvedTaskOptions {
   timeLimit: number | null;
   softTimeLimit: number | null;
   rateLimit: string | null;
+  rateLimitScope: RateLimitScope;
   trackStarted: boolean;
   ignoreResult: boolean;
   /** Seconds a job has to start, when it was enqueued without its own expiry; null: none. */

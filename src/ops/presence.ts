@@ -13,6 +13,9 @@ import type { MetricsSnapshot } from "./metrics.ts";
 import { keyFor } from "../client/buckets/result_store.ts";
 import { listKeys } from "../client/buckets/buckets.ts";
 
+// A worker's counts that survive restarts are written with its record (see Presence's `stats`).
+export { openStats, StatsWriter } from "./history/stats_writer.ts";
+
 /** Seconds between refreshes of a worker record. */
 export const PRESENCE_EVERY_S = 5;
 /** Seconds a worker record lives without a refresh. */
@@ -39,8 +42,30 @@ export interface WorkerRecord {
   draining: boolean;
   /** When this record was written (ISO 8601). */
   at: string;
+  /** The running jobs with their task and start (epoch ms); absent in records of older versions. */
+  jobs?: RunningJob[];
   /** The same counts per task name; absent in records of older versions. */
   tasks?: Record<string, TaskCounts>;
+}
+
+/** A job running in a worker process. */
+export interface RunningJob {
+  id: string;
+  task: string;
+  /** Epoch ms. */
+  startedAt: number;
+  deliveryCount: number;
+}
+
+/** The `running` ids and `jobs` of a worker record, from the jobs it runs. Pure. */
+export function runningJobs(held: { id: string; task: string; startedAt: number; deliveryCount: number }[]): {
+  running: string[];
+  jobs: RunningJob[];
+} {
+  return {
+    running: held.map((h) => h.id),
+    jobs: held.map((h) => ({ id: h.id, task: h.task, startedAt: h.startedAt, deliveryCount: h.deliveryCount })),
+  };
 }
 
 /** What one worker process did and does for one task. */
@@ -104,10 +129,13 @@ export class Presence {
   #record: () => WorkerRecord;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onError: (e: unknown) => void;
+  #stats: { flush(): Promise<void> } | undefined;
 
-  constructor(kv: KV, o: { record: () => WorkerRecord; onError: (e: unknown) => void }) {
+  /** `stats`: written with the record, and once more at stop (the counts that survive restarts). */
+  constructor(kv: KV, o: { record: () => WorkerRecord; onError: (e: unknown) => void; stats?: { flush(): Promise<void> } }) {
     this.#kv = kv;
     this.#record = o.record;
+    this.#stats = o.stats;
     this.#key = keyFor(o.record().name);
     this.#onError = o.onError;
   }
@@ -125,6 +153,7 @@ export class Presence {
     } catch (e) {
       this.#onError(e);
     }
+    await this.#stats?.flush().catch(this.#onError);
   }
 
   /**
@@ -134,6 +163,7 @@ export class Presence {
   async stop(o: { deleteRecord?: boolean } = {}): Promise<void> {
     clearInterval(this.#timer);
     if (o.deleteRecord === false) return;
+    await this.#stats?.flush().catch(this.#onError);
     await this.#kv.delete(this.#key).catch(this.#onError);
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ConnectionConfig, errorText, openConnection, serverAtLeast } from "../client/connection.ts";
+import { errorText, openConnection, serverAtLeast } from "../client/connection.ts";
 import { Puller } from "./intake/consumer.ts";
 import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
@@ -15,10 +15,9 @@ import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
-import { Presence, workerCounts } from "../ops/presence.ts";
+import { openStats, Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
 import { BatchPool } from "./pool/batch_pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
-import type { TaskDefaults } from "./pool/protocol.ts";
 import type { ResultStore } from "../client/buckets/result_store.ts";
 import { RevokedSet } from "../client/buckets/revocations.ts";
 import { createTaskWorker, hostname, pid } from "../core/runtime.ts";
@@ -39,52 +38,10 @@ import { WorkerPauses } from "./pause/worker_pauses.ts";
 import { parkingSink } from "./pause/park.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { RunSpans } from "./settle/run_spans.ts";
+import type { Service, ServiceConfig } from "./service_types.ts";
 
 export { tasksFileUrl };
-
-/** What a worker needs; `ResolvedConfig` from config.ts satisfies it. */
-export interface ServiceConfig extends ConnectionConfig {
-  stream: string;
-  tasks: string;
-  consumer: string;
-  concurrency: number;
-  ackWait: number;
-  grace: number;
-  maxDeliveries: number;
-  results: boolean;
-  resultTtl: number;
-  /** Publish events on `_qw.events.<stream>`; absent means true. */
-  events?: boolean;
-  name: string;
-  maxTasksPerChild: number | null;
-  /** Seconds stalled before /healthz fails; twice this and the service hands back its jobs and closes. */
-  stallTimeout: number;
-  /** Seconds a Web Worker may take to load the tasks file. */
-  spawnTimeout: number;
-  taskDefaults: TaskDefaults;
-  /** "host:port" of /healthz, /readyz and /metrics; null or absent serves none. */
-  http?: string | null;
-  /** Publish the ticks of the tasks' schedules; absent means true. */
-  schedules?: boolean;
-}
-
-/** A running worker. */
-export interface Service {
-  readonly events: Emitter;
-  /** Tasks the tasks file exports, with resolved options. */
-  readonly tasks: string[];
-  /** Messages held right now (queued or running). */
-  readonly held: number;
-  /** "host:port" the HTTP endpoint listens on, or null. */
-  readonly httpAddress: string | null;
-  /** Stop pulling, finish or hand back every job, drain, terminate. Idempotent. */
-  close(reason?: string, options?: { graceSeconds?: number }): Promise<void>;
-  /** Resolves when the service closed (by close() or a fatal error). */
-  readonly closed: Promise<void>;
-  /** Why the service closed on its own (the connection was lost for good), or null. */
-  readonly fatal: string | null;
-  [Symbol.asyncDispose](): Promise<void>;
-}
+export type { Service, ServiceConfig };
 
 /**
  * Start a worker. Throws a one-line Error for bad tasks files and unreachable
@@ -149,7 +106,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
@@ -186,6 +143,7 @@ async function wire(
     sink: parkingSink(jetStreamSink(js, jsm, names, { delays }), { js, stream: cfg.stream, decision: (t) => pauses.gate.decision(t) }),
     connected: () => health.connected,
     spans: p.tracer ? new RunSpans(p.tracer) : null,
+    rateCounter,
   });
   p.setDispatcher(dispatcher);
   const puller = new Puller({
@@ -234,16 +192,18 @@ async function wire(
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  for (const l of [metrics.listener, health.listener]) events.on(l);
+  const stats = new StatsWriter(await openStats(nc, cfg.stream), { stream: cfg.stream, name: cfg.name });
+  for (const l of [metrics.listener, health.listener, stats.listener]) events.on(l);
   let draining = false;
   const startedAt = new Date().toISOString();
   const presence = new Presence(workers, {
+    stats, // the counts that survive restarts, written with the record
     record: () => {
       const running = [...dispatcher.held].filter((h) => hasStarted(h.state));
       const { done, failed, retried, tasks } = workerCounts(metrics.snapshot().jobs, running);
       return {
         name: cfg.name, host: hostname(), pid: pid(), version: VERSION, concurrency: cfg.concurrency, ready: pool.status().ready,
-        startedAt, done, failed, retried, running: running.map((h) => h.id), draining, at: new Date().toISOString(), tasks,
+        startedAt, done, failed, retried, ...runningJobs(running), draining, at: new Date().toISOString(), tasks,
       };
     },
     onError: (e) => emit({ type: "error", where: "presence", error: errorText(e) }),

@@ -21,6 +21,7 @@ import { delayHolder, type DelayHolder } from "../core/job/delay_hold.ts";
 import { serverFeatures } from "../core/server_features.ts";
 import { KvResultStore, type ResultStore } from "../client/buckets/result_store.ts";
 import { openRevoked } from "../client/buckets/revocations.ts";
+import { openRateCounter, type RateCounter } from "../client/buckets/rate_counters.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
 import { openWorkers } from "../ops/presence.ts";
 import { openFlows } from "./flows/flow_runner.ts";
@@ -49,6 +50,8 @@ export interface ServerSide {
   delays: DelayHolder;
   /** Atomic batches: a 2.12+ server and a work stream with `allow_atomic`. */
   atomicBatch: boolean;
+  /** Opens the counters of rate limits shared by the stream's processes, at the first claim (none before). */
+  rateCounter: () => Promise<RateCounter>;
   /** The priority levels that have a consumer (the default always). */
   levels: number[];
 }
@@ -80,7 +83,7 @@ export function setUpServer(
       openWorkers(nc, names.workersBucket),
       openFlows(nc, names.flowsBucket, cfg.resultTtl),
     ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels };
+    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter: () => openRateCounter(nc, cfg.stream) };
   });
 }
 

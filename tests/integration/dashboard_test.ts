@@ -7,6 +7,7 @@ import { type Client, connectClient } from "../../src/client/client.ts";
 import { startDashboard } from "../../src/ops/dashboard/server.ts";
 import { DashboardSource } from "../../src/ops/dashboard/source.ts";
 import type { Overview, TaskRow } from "../../src/ops/dashboard/overview.ts";
+import type { OverviewWithHistory } from "../../src/ops/history/overview_history.ts";
 import { runQw, spawnQw } from "../helpers/cli.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -75,8 +76,10 @@ describe("dashboard API", () => {
           const r = await task("fail");
           return r?.failed === 1 ? r : null;
         }, { timeoutMs: 8000, intervalMs: 500 }),
-        { task: "fail", waiting: 0, delayed: 0, running: 0, succeeded: 0, failed: 1, retried: 0, deadLettered: 0 },
+        { task: "fail", waiting: 0, delayed: 0, running: 0, succeeded: 0, failed: 1, retried: 0, deadLettered: 0, expired: 0, revoked: 0, deadLetteredTotal: 0 },
       );
+      const history = ((await call("GET", "/api/overview")).body as OverviewWithHistory).history;
+      assert.ok(history.chart.succeeded.reduce((a, b) => a + b, 0) > 0, `the chart saw the jobs: ${JSON.stringify(history.chart)}`);
       const rate = ((await call("GET", "/api/overview")).body as Overview).rate;
       assert.ok(rate.enqueued.reduce((a, b) => a + b, 0) > 0, `the chart saw the jobs: ${JSON.stringify(rate)}`);
 

@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { waitFor } from "../helpers/wait.ts";
 import { spawnQw } from "../helpers/cli.ts";
 import { useServer } from "../helpers/suite.ts";
-import { reserveToken, waitPlan } from "../../src/core/rate_limit.ts";
+import { reserveToken, waitPlan } from "../../src/core/rate/rate_limit.ts";
 
 describe("rate limits", () => {
   it("reserveToken() spaces tokens 1/rate apart and lets the first run at once", () => {

@@ -51,7 +51,7 @@ describe("a tasks file that tells the truth", () => {
   });
 
   it("an option qw does not have is refused", SLOW, async () => {
-    assert.match(await refused(`${BAD}/option_unknown.ts`), new RegExp(`^qw: Cannot load tasks file '${file("option_unknown.ts")}' as task 'sync' has an unknown option 'rateLimitScope'$`));
+    assert.match(await refused(`${BAD}/option_unknown.ts`), new RegExp(`^qw: Cannot load tasks file '${file("option_unknown.ts")}' as task 'sync' has an unknown option 'routingKey'$`));
   });
 
   it("an option holding a function is refused by name, never 'DOMException {'", SLOW, async () => {

@@ -32,6 +32,33 @@ export interface ResultRecord {
   reason?: string;
   /** With state PROGRESS: what the task reported last. */
   progress?: Progress;
+  /** When the attempt that wrote this started (epoch ms); 0 or absent when it never started. */
+  startedAt?: number;
+  /** The earlier attempts of the job, oldest first (at most {@linkcode MAX_ATTEMPTS}); carried by each later write. */
+  attempts?: Attempt[];
+  /** With state FAILURE: the job's message, so it can be enqueued again (absent when larger than 64 KiB). */
+  job?: { subject: string; body: string; headers: [string, string][] };
+}
+
+/** One earlier attempt of a job, as its record said when the next attempt replaced it. */
+export type Attempt = Pick<ResultRecord, "state" | "retries" | "deliveryCount" | "worker" | "finishedAt" | "startedAt" | "error" | "reason">;
+
+/** How many earlier attempts a record keeps: the latest. */
+export const MAX_ATTEMPTS = 20;
+
+/**
+ * `record` as stored over `old`: the attempts `old` carried, plus `old` itself
+ * when it was another attempt (the attempts are recorded only where a record
+ * is replaced, which reads the old one anyway: no round trip more). Pure.
+ */
+export function withAttempts(record: ResultRecord, old: ResultRecord | null): ResultRecord {
+  if (old === null) return record;
+  const attempts = [...(old.attempts ?? [])];
+  if (old.retries !== record.retries || old.deliveryCount !== record.deliveryCount) {
+    const { state, retries, deliveryCount, worker, finishedAt, startedAt, error, reason } = old;
+    attempts.push(JSON.parse(JSON.stringify({ state, retries, deliveryCount, worker, finishedAt, startedAt, error, reason })));
+  }
+  return attempts.length === 0 ? record : { ...record, attempts: attempts.slice(-MAX_ATTEMPTS) };
 }
 
 /** Reads and fenced writes of results by task id. */
@@ -93,7 +120,7 @@ export class MemoryResultStore implements ResultStore {
   readonly records = new Map<string, ResultRecord>();
   write(record: ResultRecord): Promise<void> {
     const old = this.records.get(record.id);
-    if (!old || supersedes(record, old)) this.records.set(record.id, record);
+    if (!old || supersedes(record, old)) this.records.set(record.id, withAttempts(record, old ?? null));
     return Promise.resolve();
   }
   get(id: string): Promise<ResultRecord | null> {
@@ -123,9 +150,8 @@ export class KvResultStore implements ResultStore {
    */
   async write(record: ResultRecord): Promise<void> {
     const key = keyFor(record.id);
-    const data = encodeResult(record);
     try {
-      await this.#creates.create(key, data);
+      await this.#creates.create(key, encodeResult(record));
       return;
     } catch (e) {
       if (!(e instanceof KeyExistsError)) throw e;
@@ -134,11 +160,12 @@ export class KvResultStore implements ResultStore {
       const cur = await this.kv.get(key);
       try {
         if (cur === null || cur.operation !== "PUT") {
-          await this.kv.create(key, data);
+          await this.kv.create(key, encodeResult(record));
           return;
         }
-        if (!supersedes(record, cur.json<ResultRecord>())) return;
-        await this.kv.update(key, data, cur.revision);
+        const old = cur.json<ResultRecord>();
+        if (!supersedes(record, old)) return;
+        await this.kv.update(key, encodeResult(withAttempts(record, old)), cur.revision);
         return;
       } catch (e) {
         // Someone wrote in between: read again and re-check the fence.

@@ -93,6 +93,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     dontAutoretryFor: (options.dontAutoretryFor ?? []).map(matcherName),
     bind: options.bind ?? false,
     expires: options.expires ?? null,
+    rateLimitScope: options.rateLimitScope ?? "process",
     priority: options.priority ?? DEFAULT_PRIORITY,
     batch: options.batch ? { size: options.batch.size, wait: options.batch.wait ?? DEFAULT_BATCH_WAIT } : null,
     schedules: scheduleSpecs(options.schedule),

@@ -62,6 +62,10 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   timeLimit: numberRule({ min: 0, exclusive: true, nullable: true }),
   softTimeLimit: numberRule({ min: 0, exclusive: true, nullable: true }),
   rateLimit: rateLimitRule,
+  rateLimitScope: (value) =>
+    value === "process" || value === "stream"
+      ? { ok: true, value }
+      : { ok: false, must: `"process" or "stream"`, range: typeof value === "string" },
   trackStarted: booleanRule,
   ignoreResult: booleanRule,
   expires: numberRule({ min: 0, exclusive: true, nullable: true }),
@@ -72,7 +76,7 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "batch"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "batch"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;

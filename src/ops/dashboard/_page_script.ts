@@ -83,12 +83,12 @@ export const PAGE_JS = String.raw`
 
   var TILES = [
     ["waiting", "waiting"], ["inFlight", "in flight"], ["delayed", "delayed"], ["running", "running"],
-    ["succeeded", "succeeded"], ["failed", "failed"], ["retried", "retried"], ["deadLettered", "dead-lettered"], ["workers", "workers online"],
+    ["succeeded", "succeeded"], ["failed", "failed"], ["retried", "retried"], ["expired", "expired"], ["revoked", "revoked"], ["deadLettered", "dead-lettered"], ["workers", "workers online"],
   ];
   function renderTiles(t) {
     fill("tiles", TILES.map(function (x) {
       var bad = (x[0] === "failed" || x[0] === "deadLettered") && t[x[0]] > 0;
-      return h("div", { class: "tile" + (bad ? " bad" : ""), "data-total": x[0] }, h("div", { class: "n", text: num(t[x[0]]) }), h("div", { class: "l", text: x[1] }));
+      return h("div", { class: "tile" + (bad ? " bad" : ""), "data-total": x[0] }, h("div", { class: "n", text: num(t[x[0]] || 0) }), h("div", { class: "l", text: x[1] }));
     }));
   }
   // A line of waiting jobs per priority, once a level other than the default (5) has any.
@@ -98,8 +98,8 @@ export const PAGE_JS = String.raw`
     fill("priorities", h("div", { class: "hint", "data-priorities": "", text: text }));
   }
   function renderTasks(tasks) {
-    var cols = ["waiting", "delayed", "running", "succeeded", "failed", "retried", "deadLettered"].map(function (k) {
-      return { label: k === "deadLettered" ? "dead-lettered" : k, num: true, cls: k, bad: k === "failed" || k === "deadLettered", get: function (r) { return r[k]; } };
+    var cols = ["waiting", "delayed", "running", "succeeded", "failed", "retried", "expired", "revoked", "deadLettered"].map(function (k) {
+      return { label: k === "deadLettered" ? "dead-lettered" : k, num: true, cls: k, bad: k === "failed" || k === "deadLettered", get: function (r) { return r[k] || 0; } };
     });
     cols.unshift({ label: "task", cls: "mono", get: function (r) { return r.task; } });
     fill("tasks", table(cols, tasks, function (r) { return { "data-task": r.task }; }) || h("div", { class: "none", text: "No jobs yet: enqueue one, or start a worker" }));
@@ -133,7 +133,7 @@ export const PAGE_JS = String.raw`
 
   var chart = null;
   function renderChart(rate) {
-    var data = [rate.t, rate.enqueued, rate.acked];
+    var data = [rate.t, rate.succeeded, rate.failed];
     var width = $("chart").clientWidth || 800;
     if (chart === null) {
       chart = new uPlot({
@@ -147,8 +147,8 @@ export const PAGE_JS = String.raw`
         },
         axes: [{ space: 70 }, { label: "jobs/s", size: 60 }],
         series: [{},
-          { label: "enqueued/s", stroke: "#0969da", fill: "rgba(9,105,218,0.08)", width: 2, points: { show: false } },
-          { label: "acked/s", stroke: "#1a7f37", width: 2, points: { show: false } }],
+          { label: "succeeded/s", stroke: "#1a7f37", fill: "rgba(26,127,55,0.08)", width: 2, points: { show: false } },
+          { label: "failed/s", stroke: "#cf222e", width: 2, points: { show: false } }],
       }, data, $("chart"));
       addEventListener("resize", function () { chart.setSize({ width: $("chart").clientWidth, height: 220 }); });
     } else chart.setData(data);
@@ -253,7 +253,7 @@ export const PAGE_JS = String.raw`
       renderTasks(o.tasks);
       renderWorkers(o.workers);
       renderSchedules(o.schedules);
-      renderChart(o.rate);
+      renderChart(o.history.chart);
       if (window.qwPaused) window.qwPaused(o);
       var st = $("status");
       st.className = "";

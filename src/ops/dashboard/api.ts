@@ -7,6 +7,7 @@
  * - `GET /api/job/:id`: the job's record, or `{ id, state: "PENDING" }`.
  * - `GET /api/dlq`: the most recent dead letters and how many there are; `GET /api/dlq/:seq`: one, with body and headers.
  * - `POST /api/dlq/:seq/replay`, `POST /api/dlq/purge`, `POST /api/job/:id/revoke` (body `{"terminate": true}` optional).
+ * - The job lists, a job's page and retry: see lists/jobs_api.ts.
  * - `POST /api/pause` (body `{"task": "T", "until": "ISO date"}`, both optional), `POST /api/resume` (body `{"task": "T"}` optional).
  *
  * @module
@@ -16,6 +17,7 @@ import { errorText } from "../../client/connection.ts";
 import type { DeadLetter } from "../dlq.ts";
 import type { DashboardOps } from "./source.ts";
 import { pauseRequest } from "./pause_api.ts";
+import { routeJobs } from "./lists/jobs_api.ts";
 
 /** A response: status and a JSON value. */
 export interface ApiResponse {
@@ -50,7 +52,7 @@ export function errorStatus(e: unknown): number {
 }
 
 /** Answer one API request. Never throws. */
-export async function route(method: string, path: string, body: string, ops: DashboardOps): Promise<ApiResponse> {
+export async function route(method: string, path: string, body: string, ops: DashboardOps, query = new URLSearchParams()): Promise<ApiResponse> {
   const parts = path.replace(/^\/api\//, "").split("/").map((p) => {
     try {
       return decodeURIComponent(p);
@@ -60,6 +62,8 @@ export async function route(method: string, path: string, body: string, ops: Das
   });
   const seqOf = (s: string) => (/^\d{1,15}$/.test(s) && Number(s) >= 1 ? Number(s) : null);
   try {
+    const jobs = await routeJobs(method, parts, query, ops);
+    if (jobs !== null) return jobs;
     if (method === "GET") {
       if (parts.length === 1 && parts[0] === "overview") return ok(await ops.overview());
       if (parts.length === 2 && parts[0] === "job") return ok(await ops.job(parts[1]));

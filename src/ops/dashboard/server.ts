@@ -101,6 +101,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: DashboardOpt
       if (body.length > MAX_BODY) return json(413, { error: `The request body is larger than ${MAX_BODY} bytes` });
     }
   }
-  const r = await route(method, path, body, o.ops);
+  const r = await route(method, path, body, o.ops, new URLSearchParams((req.url ?? "").split("?")[1] ?? ""));
   return json(r.status, r.body);
 }

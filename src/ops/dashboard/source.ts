@@ -23,6 +23,11 @@ import { RateHistory } from "./rate.ts";
 import { readSchedules } from "./schedules.ts";
 import { isNotFound, isStreamNotFound } from "../../client/server_errors.ts";
 import { activePauses, pause, pauseJson, resume } from "../pause_control.ts";
+import { readHistory } from "../history/stats_read.ts";
+import { withHistory } from "../history/overview_history.ts";
+import type { JobOps } from "./lists/jobs_api.ts";
+import { type JobList, JobLists, type JobPage, type Retried } from "../jobs/job_lists.ts";
+import type { JobFilter, JobListState } from "../jobs/job_rows.ts";
 
 /** A job's record, and the workers running it now (from their records) when it has not ended. */
 export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
@@ -31,7 +36,7 @@ export type JobView = (TaskResult | PendingResult) & { runningOn?: string[] };
 export const DLQ_LIST_LIMIT = 100;
 
 /** The operations behind the JSON API; api.ts talks to this interface only. */
-export interface DashboardOps {
+export interface DashboardOps extends JobOps {
   overview(): Promise<Overview>;
   job(id: string): Promise<JobView>;
   deadLetters(): Promise<{ total: number; letters: DeadLetter[] }>;
@@ -66,6 +71,8 @@ export class DashboardSource implements DashboardOps {
   #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #workersKv: KV | null = null;
+  #lists: JobLists;
+  #listCache = new Map<string, { at: number; value: Promise<JobList> }>();
 
   constructor(client: Client, options: { consumer?: string | null; now?: () => number } = {}) {
     this.#client = client;
@@ -73,6 +80,31 @@ export class DashboardSource implements DashboardOps {
     this.#consumer = namesFor(client.stream, options.consumer).consumer;
     this.#dlq = new DeadLetters(jetstream(client.nc), client.jsm, client.stream);
     this.#now = options.now ?? Date.now;
+    this.#lists = new JobLists(client.nc, client.jsm, { stream: client.stream, consumer: this.#consumer });
+  }
+
+  /** A list, read at most once a second per list and filter however many pages poll it. */
+  jobs(state: JobListState, filter: JobFilter): Promise<JobList> {
+    const key = JSON.stringify([state, filter.task ?? "", filter.prefix ?? ""]);
+    const now = this.#now();
+    const hit = this.#listCache.get(key);
+    if (hit !== undefined && now - hit.at < 1000) return hit.value;
+    if (this.#listCache.size > 50) this.#listCache.clear();
+    const value = this.#lists.list(state, filter);
+    this.#listCache.set(key, { at: now, value });
+    value.catch(() => this.#listCache.delete(key));
+    return value;
+  }
+
+  jobPage(id: string): Promise<JobPage> {
+    return this.#lists.page(id);
+  }
+
+  async retry(id: string): Promise<Retried> {
+    const r = await this.#lists.retry(id);
+    this.#cached = null;
+    this.#listCache.clear();
+    return r;
   }
 
   /** Sample the stream once a second for the chart, also while no page is open. */
@@ -173,15 +205,16 @@ export class DashboardSource implements DashboardOps {
     const view = await readServerView(jsm, this.stream);
     if (view === null) throw new Error(`Cannot read stream '${this.stream}': stream not found (start a worker with --stream ${this.stream} first)`);
     const names = namesFor(this.stream, this.#consumer);
-    const [workers, schedules, paused] = await Promise.all([
+    const [workers, schedules, paused, history] = await Promise.all([
       this.#workers(names.workersBucket),
       readSchedules(jsm, this.stream, now),
       activePauses(jsm, this.stream, now),
+      readHistory(jsm, this.stream, now),
     ]);
     const report = buildReport({ stream: this.stream, consumer: this.#consumer, ...view, workers, now });
     const { dlqInfo } = view;
     const overview = buildOverview({ report, dlqSubjects: dlqInfo?.state.subjects, dlqLastSeq: dlqInfo?.state.last_seq, schedules, rate: this.#rate.points() });
-    return { ...overview, paused: paused.map(pauseJson) };
+    return { ...withHistory(overview, history), paused: paused.map(pauseJson) };
   }
 
   async #workers(bucket: string): Promise<WorkerRecord[]> {

@@ -18,7 +18,7 @@ import { isExpired, jobExpiry } from "../../core/job/expiry.ts";
 import { confirmAck, needsConfirmation } from "./confirm_ack.ts";
 import { touchLeases } from "./leases.ts";
 import { writeInterim } from "../settle/interim.ts";
-import { RateGate } from "./rate_gate.ts";
+import { RateGate, rateCounterDown } from "./rate_gate.ts";
 import { FLOW_START_TASK, flowOf } from "../flows/flow_steps.ts";
 import { type Held, type JobSink, move } from "./held.ts";
 import type { DispatchOptions } from "./dispatch_options.ts";
@@ -59,10 +59,10 @@ export class Dispatcher {
     });
     this.#handBacks = new HandBacks({ sink: options.sink, emitter: options.emitter, held: this.held, connected: options.connected ?? (() => true) });
     this.#gate = new RateGate<Held>({
-      ackWaitMs: options.ackWaitMs,
-      now: this.#now,
+      ackWaitMs: options.ackWaitMs, now: this.#now, counter: options.rateCounter,
       release: (h) => this.#submit(h),
-      defer: (h, at, wait) => this.#defer(h, at, wait),
+      defer: (h, at, wait, reserved) => this.#defer(h, at, wait, reserved),
+      unreachable: (e) => e !== null && options.emitter.emit({ type: "error", where: "rate_limit", error: rateCounterDown(e) }),
     });
   }
 
@@ -138,9 +138,9 @@ export class Dispatcher {
     if (this.#bySeq.get(held.seq) === held) this.#bySeq.delete(held.seq);
   }
 
-  #defer(held: Held, at: number, wait: number): void {
+  #defer(held: Held, at: number, wait: number, reserved: boolean): void {
     // A deferral is settled by its copy: the original is acked (or naked when no copy was stored).
-    if (move(held, "end")) void this.#handBacks.defer(held, at, wait).then(() => this.#gone(held));
+    if (move(held, "end")) void this.#handBacks.defer(held, at, wait, reserved).then(() => this.#gone(held));
   }
 
   #gone(h: Held): void {

@@ -14,6 +14,7 @@ import type { PoolJob } from "../pool/pool.ts";
 import type { FlowStarter } from "../flows/flow_steps.ts";
 import type { Held, JobSink } from "./held.ts";
 import type { RunSpans } from "../settle/run_spans.ts";
+import type { RateCounter } from "../../client/buckets/rate_counters.ts";
 
 /** Collaborators and settings of the dispatcher (dispatch.ts). */
 export interface DispatchOptions {
@@ -42,6 +43,8 @@ export interface DispatchOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Whether the connection is up (a hand-back then publishes a copy); absent means always. */
   connected?: () => boolean;
+  /** Opens the counters of rate limits shared by the stream's processes; absent: every limit is per process. */
+  rateCounter?: () => Promise<RateCounter>;
   /** The spans of runs; null or absent when tracing is off. */
   spans?: RunSpans | null;
 }

@@ -70,14 +70,15 @@ export class HandBacks {
 
   /**
    * A job waits for a rate-limit token until `at`: publish a copy that waits
-   * on the server with the token reserved, then ack the original; nak it
+   * on the server with the token reserved (unless `reserved` is false: a full
+   * shared window, the copy claims again), then ack the original; nak it
    * (after at most 5 s) when the copy cannot be stored.
    */
-  defer(h: Held, at: number, waitMs: number): Promise<void> {
+  defer(h: Held, at: number, waitMs: number, reserved = true): Promise<void> {
     const { emitter, sink } = this.#o;
     // As for a hand-back: the original's lease is renewed while its copy is stored.
     if (!h.acked) safely(emitter, "working", () => h.msg.working());
-    return sink.defer(h, at).then(
+    return sink.defer(h, at, reserved).then(
       () => {
         safely(emitter, "ack", () => h.msg.ack());
         emitter.emit({ type: "job.deferred", until: at, ...fields(h) });

@@ -50,8 +50,8 @@ export interface JobSink {
   deadLetter(h: Held | { msg: JsMsg; seq: number }, reason: string, error?: SerializedError): Promise<void>;
   /** Remove a rejected message from the work stream, so it is gone even if the term is lost. */
   remove(seq: number): void;
-  /** Publish a copy that waits on the server until `at` (epoch ms) with its rate-limit token reserved. */
-  defer(h: Held, at: number): Promise<void>;
+  /** Publish a copy that waits on the server until `at` (epoch ms), with its rate-limit token reserved unless `reserved` is false. */
+  defer(h: Held, at: number, reserved?: boolean): Promise<void>;
   /**
    * Publish a copy of a job that did not run here, carrying the runs before it
    * (`Qw-Runs`), so a hand-back never counts as a run; resolves when stored.

@@ -56,8 +56,8 @@ export function jetStreamSink(js: JetStreamClient, jsm: JetStreamManager, names:
     },
     // A deferral always waits the qw way: the server fires due schedules in passes at least 250 ms apart, so
     // deferrals 100 ms apart would arrive together and run together, past the rate limit.
-    async defer(h, at) {
-      const headers = carriedHeaders(h, { [RATE_SLOT_HEADER]: String(at) });
+    async defer(h, at, reserved = true) {
+      const headers = carriedHeaders(h, reserved ? { [RATE_SLOT_HEADER]: String(at) } : {});
       await publishJob(js, stream, {
         task: h.task, data: h.msg.data, id: h.id, retries: h.retries, etaMs: at, headers, dedupSuffix: `rl:${h.seq}`, expiresAt: h.expiresAt,
         priority: priorityOfSubject(h.msg.subject),

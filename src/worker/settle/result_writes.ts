@@ -51,7 +51,11 @@ export class ResultWrites {
   /** The record a decision stores for a job (its value as the bucket stores it). */
   record(h: Held, d: Decision, value: unknown): ResultRecord {
     if (d.state === "SUCCESS" && value !== undefined) value = this.#jsonValue(h, value);
-    return resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason });
+    const r = resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason });
+    if (h.startedAt > 0) r.startedAt = h.startedAt;
+    // A failure keeps its message, so it can be enqueued again from the dashboard (qw inspect --jobs failed lists it).
+    if (r.state === "FAILURE" && d.deadLetter === undefined) r.job = retryableJob(h.msg);
+    return r;
   }
 
   /** Resolves true once the record is stored; false (and an event) when it cannot be. */
@@ -104,4 +108,28 @@ export class ResultWrites {
     }
     return j.value;
   }
+}
+
+/** Bodies larger than this are not kept in a FAILURE record (the job cannot be retried from it). */
+export const MAX_KEPT_BODY = 64 * 1024;
+
+/**
+ * What a FAILURE record keeps of the message to enqueue it again: subject, body and headers but the
+ * server's and those of this delivery's retry count, eta and runs. Undefined for a body that is not
+ * UTF-8 or over {@linkcode MAX_KEPT_BODY}. Pure.
+ */
+export function retryableJob(msg: { subject: string; data: Uint8Array; headers?: Iterable<[string, string[]]> }): ResultRecord["job"] {
+  if (msg.data.length > MAX_KEPT_BODY) return undefined;
+  let body: string;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true }).decode(msg.data);
+  } catch {
+    return undefined;
+  }
+  const headers: [string, string][] = [];
+  for (const [k, vs] of msg.headers ?? []) {
+    if (/^(nats-|qw-retries$|qw-eta$|qw-runs$)/i.test(k)) continue;
+    for (const v of vs) headers.push([k, v]);
+  }
+  return { subject: msg.subject, body, headers };
 }

@@ -7,7 +7,7 @@ import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
   json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, debounce: null, count: 1, priority: null, headers: [],
-  wait: null, dlqAction: null, seq: null, all: false, workers: false, terminate: false, ttl: null, yes: false,
+  wait: null, dlqAction: null, seq: null, all: false, workers: false, jobs: null, idPrefix: null, terminate: false, ttl: null, yes: false,
   http: null, httpToken: null, task: null, until: null,
 };
 

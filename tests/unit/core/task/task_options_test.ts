@@ -27,7 +27,11 @@ describe("checkTaskOptions()", () => {
     ["an option set to undefined", { acksLate: undefined }, "ok"],
     ["a typo differing in case", { acksLAte: true }, "TypeError: task 'charge' has an unknown option 'acksLAte' (did you mean 'acksLate'?)"],
     ["a typo one letter off", { maxRetires: 3 }, "TypeError: task 'charge' has an unknown option 'maxRetires' (did you mean 'maxRetries'?)"],
-    ["an option qw does not have", { rateLimitScope: "stream" }, "TypeError: task 'charge' has an unknown option 'rateLimitScope'"],
+    ["an option qw does not have", { routingKey: "sync" }, "TypeError: task 'charge' has an unknown option 'routingKey'"],
+    ["a rate limit shared by the stream", { rateLimit: "20/s", rateLimitScope: "stream" }, "ok"],
+    ["a rate limit per process", { rateLimitScope: "process" }, "ok"],
+    ["a rate limit scope qw does not have", { rateLimitScope: "cluster" }, `RangeError: task 'charge' option 'rateLimitScope' must be "process" or "stream": current value is "cluster"`],
+    ["a rate limit scope that is not text", { rateLimitScope: 1 }, `TypeError: task 'charge' option 'rateLimitScope' must be "process" or "stream": current value is "1"`],
     ["a worker option given to a task", { concurrency: { key: (k: string) => k, limit: 2 } }, "TypeError: task 'charge' has an unknown option 'concurrency'"],
     ["priority 9", { priority: 9 }, "ok"],
     ["priority out of range", { priority: 10 }, `RangeError: task 'charge' option 'priority' must be a whole number from 0 to 9: current value is "10"`],
@@ -79,7 +83,8 @@ describe("nearestName()", () => {
     ["timelimit", "timeLimit"],
     ["softTimeLimt", "softTimeLimit"],
     ["bnd", "bind"],
-    ["rateLimitScope", null],
+    ["routingKey", null],
+    ["rateLimitScop", "rateLimitScope"],
     ["x", null],
   ];
   for (const [name, expected] of cases) test(`nearestName() of '${name}' is ${expected}`, () => assert.equal(nearestName(name, known), expected));

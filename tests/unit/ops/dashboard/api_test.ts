@@ -24,10 +24,29 @@ function fake(calls: string[] = []): DashboardOps {
     revoke: (id, terminate) => (calls.push(`revoke ${id} ${terminate}`), Promise.resolve({ revoked: true, state: "PENDING" })),
     pause: (task, until) => (calls.push(`pause ${task} ${until}`), Promise.resolve({ task, paused: true, until: null, consumerPaused: false })),
     resume: (task) => (calls.push(`resume ${task}`), Promise.resolve({ task, paused: false, until: null, consumerPaused: false })),
+    jobs: (state, f) => (calls.push(`jobs ${state} ${f.task} ${f.prefix}`), Promise.resolve({ state, jobs: [] })),
+    jobPage: (id) => (calls.push(`page ${id}`), Promise.resolve({ id, record: null, steps: [] })),
+    retry: (id) =>
+      id === "ok" ? (calls.push(`retry ${id}`), Promise.resolve({ id, subject: "jobs.add", seq: 5, duplicate: false }))
+      : Promise.reject(new RangeError(`Cannot retry job '${id}' as it did not fail: its state is SUCCESS`)),
   };
 }
 
 describe("dashboard API route()", () => {
+  test("GET /api/jobs/:state with task and prefix, /api/jobs/page/:id, POST /api/job/:id/retry", async () => {
+    const calls: string[] = [];
+    const ops = fake(calls);
+    const q = new URLSearchParams("task=add&prefix=ord");
+    assert.deepEqual(await route("GET", "/api/jobs/failed", "", ops, q), { status: 200, body: { state: "failed", jobs: [] } });
+    assert.equal((await route("GET", "/api/jobs/done", "", ops)).status, 400);
+    assert.match(((await route("GET", "/api/jobs/done", "", ops)).body as { error: string }).error, /STATE must be one of running, failed/);
+    assert.equal((await route("GET", "/api/jobs/page/f1", "", ops)).status, 200);
+    assert.deepEqual((await route("POST", "/api/job/ok/retry", "", ops)).body, { id: "ok", subject: "jobs.add", seq: 5, duplicate: false, retried: true });
+    const refused = await route("POST", "/api/job/done/retry", "", ops);
+    assert.equal(refused.status, 400);
+    assert.deepEqual(calls, ["jobs failed add ord", "page f1", "retry ok"]);
+  });
+
   test("GET /api/overview, /api/job/:id (decoded), /api/dlq and /api/dlq/:seq", async () => {
     const calls: string[] = [];
     const ops = fake(calls);

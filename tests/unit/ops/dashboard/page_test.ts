@@ -9,7 +9,7 @@ describe("dashboard page", () => {
     const html = pageHtml("jobs<b>");
     assert.match(html, /stream <span class="stream">jobs&lt;b&gt;<\/span>/);
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((r) => r !== "data:,");
-    assert.deepEqual(refs.sort(), ["/assets/page.css", "/assets/page.js", "/assets/pause.js", "/assets/uplot.css", "/assets/uplot.js"]);
+    assert.deepEqual(refs.sort(), ["/assets/jobs.css", "/assets/jobs.js", "/assets/page.css", "/assets/page.js", "/assets/pause.js", "/assets/uplot.css", "/assets/uplot.js"]);
     for (const r of refs) assert.ok(ASSETS[r]?.body.length > 0, r);
     assert.doesNotMatch(Object.values(ASSETS).map((a) => a.body).join("\n"), /https?:\/\/(?!github\.com\/leeoniya)[a-z]/i);
   });
@@ -20,6 +20,7 @@ describe("dashboard page", () => {
     assert.match(js, /setTimeout\(poll, 1000\)/);
     assert.match(ASSETS["/assets/uplot.js"].body, /uPlot/);
     assert.doesNotThrow(() => new Function(ASSETS["/assets/pause.js"].body));
+    assert.doesNotThrow(() => new Function(ASSETS["/assets/jobs.js"].body), "the jobs script parses");
   });
 });
 
