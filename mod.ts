@@ -173,6 +173,8 @@ export {
 } from "./src/core/events.ts";
 
 export type {
+  BatchCallContext,
+  BatchItem,
   CatchUp,
   ConcurrencyOption,
   ErrorMatcher,

@@ -111,6 +111,16 @@ export {
 } from "./src/core/errors.ts";
 
 /** The options of a task, its context and schedules. */
-export type { CatchUp, ConcurrencyOption, ErrorMatcher, RetryOptions, Schedule, TaskContext, TaskOptions } from "./src/core/types.ts";
+export type {
+  BatchCallContext,
+  BatchItem,
+  CatchUp,
+  ConcurrencyOption,
+  ErrorMatcher,
+  RetryOptions,
+  Schedule,
+  TaskContext,
+  TaskOptions,
+} from "./src/core/types.ts";
 /** A function exported from a tasks file, with its options. */
 export type { Task } from "./src/core/task/task.ts";

@@ -67,6 +67,14 @@ export interface TaskOptions {
   /** Pass a {@linkcode TaskContext} as the first argument. @default false */
   bind?: boolean;
   /**
+   * Run jobs in batches: the function is called with up to `size` items
+   * (`{ id, args, retries, deliveryCount }`) and returns one result per item,
+   * in order; an `Error` in that array fails its item alone. `wait` is the
+   * seconds to wait for more jobs after the first one arrived. See README
+   * "Batch tasks". @default null
+   */
+  batch?: { size: number; wait?: number } | null;
+  /**
    * At most `limit` jobs with the same concurrency key run at once, across
    * every qw process of the stream, and keys take turns. A job's key is its
    * `Qw-Concurrency-Key` header (the client's `concurrencyKey`), else
@@ -154,6 +162,8 @@ export interface ResolvedTaskOptions {
   /** Seconds a job has to start, when it was enqueued without its own expiry; null: none. */
   expires: number | null;
   bind: boolean;
+  /** Its batches, or null for one job per call. */
+  batch: { size: number; wait: number } | null;
   /** Per-key concurrency, or null. */
   concurrency: ResolvedConcurrency | null;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
@@ -228,4 +238,26 @@ export interface SerializedError {
   cause?: SerializedError;
   /** Own enumerable fields of the error that survived structured clone. */
   data?: Record<string, unknown>;
+}
+
+/** One job of a batch call (a task with the `batch` option). */
+export interface BatchItem<A extends unknown[] = unknown[]> {
+  /** The job's id: its result is stored under it. */
+  id: string;
+  /** The job's args. */
+  args: A;
+  /** Retries before this run (0 on the first). */
+  retries: number;
+  /** Runs of this job so far, this one included (1 on the first). */
+  deliveryCount: number;
+  /** True when an earlier run may have happened. */
+  redelivered: boolean;
+}
+
+/** The second argument of a batch call. */
+export interface BatchCallContext {
+  /** The task's name. */
+  task: string;
+  /** Aborted when the call passes its `softTimeLimit`. */
+  signal: AbortSignal;
 }

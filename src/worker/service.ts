@@ -17,7 +17,7 @@ import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { openStats, Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
-import { Pool } from "./pool/pool.ts";
+import { BatchPool } from "./pool/batch_pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { ResultStore } from "../client/buckets/result_store.ts";
 import { RevokedSet } from "../client/buckets/revocations.ts";
@@ -58,7 +58,7 @@ export async function startService(
   const tasksUrl = tasksFileUrl(cfg.tasks);
   let dispatcher: Dispatcher | null = null;
   // The Web Workers load the tasks file while the connection is made.
-  const starting = Pool.start<Held>({
+  const starting = BatchPool.start<Held>({
     size: cfg.concurrency,
     tasksUrl,
     defaults: cfg.taskDefaults,
@@ -102,7 +102,7 @@ export async function startService(
 
 async function wire(
   cfg: ServiceConfig,
-  p: { nc: NatsConnection; pool: Pool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; tracer?: Tracer; setDispatcher(d: Dispatcher): void },
+  p: { nc: NatsConnection; pool: BatchPool<Held>; events: Emitter; schedules: TaskSchedule[]; store?: ResultStore; tracer?: Tracer; setDispatcher(d: Dispatcher): void },
 ): Promise<Service> {
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);

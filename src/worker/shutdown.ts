@@ -16,7 +16,7 @@ import type { Health, HttpServer } from "../ops/http.ts";
 import type { Presence } from "../ops/presence.ts";
 import type { Pullers } from "./keys/keyed_intake.ts";
 import type { Dispatcher, Held } from "./intake/dispatch.ts";
-import type { Pool } from "./pool/pool.ts";
+import type { BatchPool } from "./pool/batch_pool.ts";
 import type { DelayedRelease } from "./schedules/delayed_release.ts";
 import type { FiringHandle } from "./schedules/schedule_firing.ts";
 
@@ -24,7 +24,7 @@ import type { FiringHandle } from "./schedules/schedule_firing.ts";
 export interface ShutdownParts {
   cfg: { grace: number };
   nc: NatsConnection;
-  pool: Pool<Held>;
+  pool: BatchPool<Held>;
   dispatcher: Dispatcher;
   puller: Pullers;
   delayedRelease: DelayedRelease;

@@ -24,7 +24,7 @@ export type { OptionKey, QwOptions };
 /** Worker-wide task options: every task starts from these and may override them. */
 export type TaskDefaults = Omit<
   ResolvedTaskOptions,
-  "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules" | "expires" | "priority" | "rateLimitScope" | "concurrency"
+  "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules" | "expires" | "priority" | "rateLimitScope" | "batch" | "concurrency"
 >;
 
 /** The validated configuration; `null` means "none". */

@@ -5,10 +5,11 @@
  * @module
  */
 
-import type { ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
+import type { BatchCallContext, BatchItem, ErrorMatcher, ResolvedTaskOptions, Schedule, ScheduleSpec, TaskContext, TaskOptions } from "../types.ts";
 import type { TaskDefaults } from "../config/config.ts";
 import { checkTaskOptions } from "./task_options.ts";
 import { DEFAULT_PRIORITY } from "../job/priority.ts";
+import { DEFAULT_BATCH_WAIT } from "./batch.ts";
 
 const TASK = Symbol.for("qw.task");
 
@@ -25,6 +26,11 @@ export interface Task<A extends unknown[] = unknown[], R = unknown> {
 export function task<A extends unknown[], R>(
   options: TaskOptions & { bind: true },
   fn: (ctx: TaskContext, ...args: A) => R,
+): Task<A, R>;
+/** Declare a batch task: it receives up to `batch.size` items and returns one result (or `Error`) per item, in order. */
+export function task<A extends unknown[], R>(
+  options: TaskOptions & { batch: { size: number; wait?: number } },
+  fn: (items: BatchItem<A>[], call: BatchCallContext) => ReadonlyArray<R | Error> | Promise<ReadonlyArray<R | Error>>,
 ): Task<A, R>;
 /** Declare a task with options. */
 export function task<A extends unknown[], R>(options: TaskOptions, fn: (...args: A) => R): Task<A, R>;
@@ -91,6 +97,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     expires: options.expires ?? null,
     rateLimitScope: options.rateLimitScope ?? "process",
     priority: options.priority ?? DEFAULT_PRIORITY,
+    batch: options.batch ? { size: options.batch.size, wait: options.batch.wait ?? DEFAULT_BATCH_WAIT } : null,
     concurrency: options.concurrency ? { limit: options.concurrency.limit, keyed: typeof options.concurrency.key === "function" } : null,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;

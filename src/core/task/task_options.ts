@@ -32,6 +32,17 @@ const scheduleRule: ValueRule = (value) =>
     ? { ok: true, value }
     : { ok: false, must: "a schedule ({ every } or { cron }) or a list of schedules", range: false };
 
+const batchRule: ValueRule = (value) => {
+  if (value === null) return { ok: true, value };
+  const b = value as { size?: unknown; wait?: unknown };
+  const size = isObject(value) && Number.isInteger(b.size) && (b.size as number) >= 1;
+  const wait = isObject(value) && (b.wait === undefined || (typeof b.wait === "number" && Number.isFinite(b.wait) && b.wait >= 0));
+  const known = isObject(value) && Object.keys(value).every((k) => k === "size" || k === "wait");
+  return size && wait && known
+    ? { ok: true, value }
+    : { ok: false, must: "{ size, wait } with a whole size >= 1 and a wait in seconds >= 0", range: isObject(value) && known };
+};
+
 const priorityRule: ValueRule = (value) =>
   isPriority(value) ? { ok: true, value } : { ok: false, must: "a whole number from 0 to 9", range: typeof value === "number" };
 const concurrencyRule: ValueRule = (value) =>
@@ -67,11 +78,12 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   bind: booleanRule,
   schedule: scheduleRule,
   priority: priorityRule,
+  batch: batchRule,
   concurrency: concurrencyRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "concurrency"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "batch", "concurrency"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;

@@ -31,6 +31,7 @@ import * as api from "../../core/task/task_api.ts";
 import { type ProgressReporter, progressReporter } from "./_progress.ts";
 import { keyReply } from "./_key_reply.ts";
 import type { RetryOptions, TaskContext } from "../../core/types.ts";
+import { firstLine, isThenable, runBatch } from "./_batch_run.ts";
 
 declare const self: {
   onmessage: ((e: MessageEvent) => void) | null;
@@ -180,6 +181,10 @@ function runJob(job: WireJob): WireResult | Promise<WireResult> {
   const t0 = performance.now();
   const entry = tasks!.get(job.task);
   if (!entry) return finish(job, t0, { kind: "invalid", reason: `Unknown task '${job.task}'` });
+  if (entry.options.batch) {
+    const running = () => Atomics.store(ring, slotOf(job.k), tag(job.k, Status.RUNNING));
+    return runBatch(job, entry, { running, finish: (o) => finish(job, t0, o), classify: (e) => classify(e, entry) });
+  }
   let args: unknown[];
   try {
     const body = JSON.parse(decoder.decode(job.data));
@@ -290,10 +295,3 @@ function flush(): void {
   }
 }
 
-const isThenable = (v: unknown): v is PromiseLike<unknown> =>
-  v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
-
-function firstLine(e: unknown): string {
-  const s = e instanceof Error ? e.message : String(e);
-  return s.split("\n")[0];
-}

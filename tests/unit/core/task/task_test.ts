@@ -69,7 +69,8 @@ describe("matchesError()", () => {
 describe("collectTasks()", () => {
   const defaults = { ...DEFAULT_TASK_DEFAULTS };
   const resolved = {
-    ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, priority: 5, rateLimitScope: "process", concurrency: null, schedules: [],
+    ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, priority: 5, rateLimitScope: "process", schedules: [], batch: null,
+    concurrency: null,
   };
   const declaredFn = (x: number) => x * 2;
   const module: Record<string, unknown> = {
