@@ -115,6 +115,7 @@ export type {
   BatchCallContext,
   BatchItem,
   CatchUp,
+  ConcurrencyOption,
   ErrorMatcher,
   RetryOptions,
   Schedule,

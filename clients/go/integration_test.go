@@ -307,3 +307,38 @@ func TestClearErrors(t *testing.T) {
 		t.Fatalf("timeout: %v", err)
 	}
 }
+
+func TestAConcurrencyKeyFromGoWaitsOnItsKeySubjectAndRuns(t *testing.T) {
+	s := startServer(t)
+	stream := streamName(t)
+	qwInit(t, s, stream)
+	c := connect(t, s, stream)
+	ctx := within(t, 60*time.Second)
+	var ids []string
+	for n := 0; n < 3; n++ {
+		id, err := c.Enqueue(ctx, "add", []any{n, n}, WithConcurrencyKey("tenant é"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	st, err := c.(*client).js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := stream + "._key.add." + scheduleToken("tenant é")
+	if len(info.State.Subjects) != 1 || info.State.Subjects[want] != 3 {
+		t.Fatalf("subjects: %v, want %s: 3", info.State.Subjects, want)
+	}
+	startQw(t, s, stream)
+	for n, id := range ids {
+		var sum int
+		if r, err := c.Wait(ctx, id); err != nil || r.State != StateSuccess || r.Decode(&sum) != nil || sum != 2*n {
+			t.Fatalf("job %d: %+v %v", n, r, err)
+		}
+	}
+}

@@ -42,6 +42,7 @@ type jobVector struct {
 			Headers   map[string]string `json:"headers"`
 			Unique    string            `json:"unique"`
 			Debounce  *float64          `json:"debounce"`
+			ConcKey   string            `json:"concurrency_key"`
 		} `json:"options"`
 	} `json:"input"`
 	Message wireMessage `json:"message"`
@@ -147,6 +148,7 @@ func TestJobVectors(t *testing.T) {
 					o.expiresAt = &at
 				}
 				o.unique = in.Options.Unique
+				o.concurrencyKey = in.Options.ConcKey
 				if in.Options.Debounce != nil {
 					d := time.Duration(*in.Options.Debounce * float64(time.Second))
 					o.debounce = &d

@@ -30,6 +30,8 @@ type enqueueOptions struct {
 	// unique is the job's unique key; debounce, with it, its debounce window (see unique.go).
 	unique   string
 	debounce *time.Duration
+	// concurrencyKey is the job's concurrency key (see concurrency.go).
+	concurrencyKey string
 	// priority: 0 (lowest) to 9; nil is the default, 5.
 	priority *int
 	// serverHeld: a delayed job goes out as a schedule the server holds (see delays.go).
@@ -162,6 +164,9 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 	if o.unique != "" {
 		headers["Qw-Unique"] = o.unique
 	}
+	if o.concurrencyKey != "" {
+		headers["Qw-Concurrency-Key"] = o.concurrencyKey
+	}
 	if o.debounce != nil {
 		headers["Qw-Debounce"] = strconv.FormatFloat(o.debounce.Seconds(), 'f', -1, 64)
 	}
@@ -207,6 +212,9 @@ func encodeJob(stream, task string, args []any, o enqueueOptions, now time.Time)
 		return message{subject: stream + "._delayed." + task, headers: headers, body: body}, nil
 	}
 	headers["Nats-Msg-Id"] = o.id
+	if o.concurrencyKey != "" {
+		return message{subject: keySubject(stream, task, o.concurrencyKey), headers: headers, body: body}, nil
+	}
 	return message{subject: ready, headers: headers, body: body}, nil
 }
 

@@ -28,6 +28,8 @@ export interface CommandFlags {
   expires: number | string | null;
   /** enqueue: the unique key (README "Unique jobs and debounce"). */
   unique: string | null;
+  /** enqueue: the concurrency key (README "Per-key concurrency"). */
+  concurrencyKey: string | null;
   /** enqueue: seconds of debounce, with --unique. */
   debounce: number | null;
   /** enqueue: copies to enqueue. */
@@ -229,6 +231,11 @@ function readEnqueue(
   if (unique !== undefined) {
     if (unique.trim() === "") return `Cannot ${attempt} as '--unique' must be a non-empty string: current value is ${show(unique)}`;
     flags.unique = unique;
+  }
+  const key = text("concurrency-key");
+  if (key !== undefined) {
+    if (key.trim() === "") return `Cannot ${attempt} as '--concurrency-key' must be a non-empty string: current value is ${show(key)}`;
+    flags.concurrencyKey = key;
   }
   for (const [name, int, min] of [["countdown", false, 0], ["count", true, 1], ["debounce", false, 0]] as const) {
     const value = text(name);

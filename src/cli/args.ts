@@ -164,6 +164,7 @@ export function parseCliArgs(argv: string[]): ParsedCli {
     eta: null,
     expires: null,
     unique: null,
+    concurrencyKey: null,
     debounce: null,
     count: 1,
     priority: null,

@@ -125,6 +125,7 @@ export const COMMAND_FLAGS: readonly CommandFlag[] = [
   { name: "eta", arg: "DATE", help: "Run no sooner than this ISO 8601 date and time zone", commands: ["enqueue"] },
   { name: "expires", arg: "SECONDS|DATE", help: "Never run if not started by then: seconds from now or an ISO 8601 date", commands: ["enqueue"] },
   { name: "unique", arg: "KEY", help: "Add nothing while a job of the task with this key waits or runs; print its id", commands: ["enqueue"] },
+  { name: "concurrency-key", arg: "KEY", help: "Run at most the task's concurrency limit of jobs with this key at once", commands: ["enqueue"] },
   { name: "debounce", arg: "SECONDS", help: "With --unique: run once, this long after the last enqueue of a burst", commands: ["enqueue"] },
   { name: "priority", arg: "N", help: "0 (lowest) to 9 (default 5): higher runs first", commands: ["enqueue"] },
   { name: "count", arg: "N", help: "Enqueue N copies (default 1); with --id X and N > 1, their ids are X-1 ... X-N", commands: ["enqueue"] },

@@ -10,6 +10,7 @@ import { errorText } from "./connection.ts";
 import { Header, type OutgoingJob } from "./producer.ts";
 import { expiryOf } from "../core/job/expiry.ts";
 import { debounceScheduleName, MAX_UNIQUE_KEY } from "../core/job/unique.ts";
+import { CONCURRENCY_KEY_HEADER, invalidKey, MAX_CONCURRENCY_KEY } from "../core/job/concurrency_key.ts";
 import { isPriority } from "../core/job/priority.ts";
 
 /** Options of one job. */
@@ -41,6 +42,13 @@ export interface EnqueueOptions {
   debounce?: number;
   /** 0 (lowest) to 9: higher runs first (see the README's "Priorities"). @default 5 */
   priority?: number;
+  /**
+   * A concurrency key (header `Qw-Concurrency-Key`): at most the task's
+   * `concurrency.limit` jobs with this key run at once across every worker
+   * (1 when the task has no `concurrency`), and keys take turns. The job waits
+   * on `<stream>._key.<task>.<key token>`.
+   */
+  concurrencyKey?: string;
 }
 
 const ATTEMPT = "enqueue job";
@@ -96,6 +104,10 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
     }
     etaMs = now + debounce * 1000;
   }
+  const key = options.concurrencyKey;
+  if (key !== undefined && (typeof key !== "string" || key === "" || invalidKey(key) !== null)) {
+    throw bad(TypeError, ATTEMPT, "'concurrencyKey'", `a non-empty line of at most ${MAX_CONCURRENCY_KEY} characters`, key);
+  }
   const expiresAt = options.expires === undefined ? null : expiryOf(ATTEMPT, options.expires, now);
   const headers = options.headers ?? {};
   for (const [k, v] of Object.entries(headers)) {
@@ -112,7 +124,8 @@ export function prepareJob(task: string, args: unknown, options: EnqueueOptions 
   } catch (e) {
     throw new TypeError(`Cannot ${ATTEMPT} as 'args' must be JSON-serializable: ${errorText(e).replace(/\.$/, "")}`);
   }
-  const own = unique === undefined ? {} : { [Header.unique]: unique, ...(debounce === undefined ? {} : { [Header.debounce]: String(debounce) }) };
+  const own: Record<string, string> = unique === undefined ? {} : { [Header.unique]: unique, ...(debounce === undefined ? {} : { [Header.debounce]: String(debounce) }) };
+  if (key !== undefined) own[CONCURRENCY_KEY_HEADER] = key;
   const job: OutgoingJob = { task, data: new TextEncoder().encode(body), id, retries: 0, etaMs, headers: { ...headers, ...own } };
   if (debounce !== undefined) job.scheduleName = debounceScheduleName(unique!);
   if (expiresAt !== null) job.expiresAt = expiresAt;

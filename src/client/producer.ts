@@ -18,6 +18,7 @@ import { delayedSubject, jobSubject, scheduleSubject } from "./topology.ts";
 import type { SerializedError } from "../core/types.ts";
 import { atSchedule, delayForm, type DelayHolder } from "../core/job/delay_hold.ts";
 import { releaseAt } from "../core/job/expiry.ts";
+import { keySubject } from "../core/job/concurrency_key.ts";
 import { DEFAULT_PRIORITY } from "../core/job/priority.ts";
 
 /** Header names of the wire format. */
@@ -36,6 +37,8 @@ export const Header = {
   msgId: "Nats-Msg-Id",
   /** The job's unique key (README "Unique jobs and debounce"); kept by its retries and copies. */
   unique: "Qw-Unique",
+  /** The job's concurrency key (README "Per-key concurrency"); kept by its retries and copies. */
+  concurrencyKey: "Qw-Concurrency-Key",
   /** Seconds of a debounced job's window (first attempt only). */
   debounce: "Qw-Debounce",
   dlqReason: "Qw-Dlq-Reason",
@@ -133,8 +136,20 @@ export function encodeJob(stream: string, job: OutgoingJob, now: number, o: Publ
     return { subject: scheduleSubject(stream, job.task, job.scheduleName ?? msgId), msgId, headers, data: job.data };
   }
   if (job.ttl) headers.push([Header.ttl, String(job.ttl)]);
-  const subject = form === "qw" ? delayedSubject(stream, job.task) : jobSubject(stream, job.task, priority);
+  // A due job with a concurrency key waits on its key's subject (core/job/concurrency_key.ts), whatever its priority.
+  const key = form === "qw" ? null : keyHeader(job.headers);
+  const subject = form === "qw"
+    ? delayedSubject(stream, job.task)
+    : key !== null
+    ? keySubject(stream, job.task, key)
+    : jobSubject(stream, job.task, priority);
   return { subject, msgId: dedup(msgIdFor(job.id, job.retries, form === "qw")), headers, data: job.data };
+}
+
+/** The non-empty `Qw-Concurrency-Key` among `headers`, or null. Pure. */
+function keyHeader(headers: Record<string, string> | undefined): string | null {
+  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === "qw-concurrency-key" && v !== "") return v;
+  return null;
 }
 
 /** Publish a job; one whose eta is in the future waits as {@linkcode encodeJob} says. */

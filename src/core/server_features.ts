@@ -23,6 +23,11 @@ export interface ServerFeatures {
   counters: boolean;
   /** Repeating schedules held by the server: cron and `@every` (ADR-51, 2.14). */
   scheduleRepeat: boolean;
+  /**
+   * A pull consumer's inactive threshold counts from its last unacked message's ack wait, not only from its last
+   * pull, so a consumer whose jobs run is not removed (2.12, nats-server e937dd950).
+   */
+  inactiveKeepsPending: boolean;
 }
 
 /** The release of each primitive, as [major, minor]: the one table of what needs which server. */
@@ -35,6 +40,7 @@ export const FEATURE_SINCE: { readonly [K in keyof ServerFeatures]: readonly [nu
   scheduleAt: [2, 12],
   counters: [2, 12],
   scheduleRepeat: [2, 14],
+  inactiveKeepsPending: [2, 12],
 };
 
 /**

@@ -74,6 +74,13 @@ export interface TaskOptions {
    * "Batch tasks". @default null
    */
   batch?: { size: number; wait?: number } | null;
+  /**
+   * At most `limit` jobs with the same concurrency key run at once, across
+   * every qw process of the stream, and keys take turns. A job's key is its
+   * `Qw-Concurrency-Key` header (the client's `concurrencyKey`), else
+   * `key(...args)`, else the task's one key. @default null
+   */
+  concurrency?: ConcurrencyOption | null;
   /** Run the task periodically: one schedule or several (see {@linkcode Schedule}). @default none */
   schedule?: Schedule | readonly Schedule[];
   /**
@@ -113,6 +120,26 @@ export interface ScheduleSpec {
   catchUp: CatchUp;
 }
 
+/** The `concurrency` task option. */
+export interface ConcurrencyOption {
+  /** How many jobs with the same key may run at once (1 to 10,000). */
+  limit: number;
+  /**
+   * The key of a job that carries no `Qw-Concurrency-Key`, from its args: a
+   * non-empty line. Runs in a Web Worker of its own when such a job arrives.
+   * Without it, such jobs share the task's one key.
+   */
+  // deno-lint-ignore no-explicit-any
+  key?: (...args: any[]) => string;
+}
+
+/** The `concurrency` option as the host reads it. */
+export interface ResolvedConcurrency {
+  limit: number;
+  /** The task has a `key` function. */
+  keyed: boolean;
+}
+
 /** Task options with every default filled in; matchers reduced to names for the host. */
 export interface ResolvedTaskOptions {
   acksLate: boolean;
@@ -137,6 +164,8 @@ export interface ResolvedTaskOptions {
   bind: boolean;
   /** Its batches, or null for one job per call. */
   batch: { size: number; wait: number } | null;
+  /** Per-key concurrency, or null. */
+  concurrency: ResolvedConcurrency | null;
   /** The task's schedules, in declaration order (the index is part of each tick's id). */
   schedules: ScheduleSpec[];
   /** The priority of the jobs its schedules fire. */

@@ -73,7 +73,7 @@ export interface InspectReport {
   at: string;
   /** Messages stored in the work stream. */
   messages: number;
-  /** Jobs no worker has received yet (the pending counts of the shared consumer and of every priority level's). */
+  /** Jobs no worker has received yet (the pending counts of the shared consumer and of every priority level's, and the keys' jobs not delivered). */
   waiting: number;
   /** Per priority level that has a consumer, highest first (see the README's "Priorities"). */
   priorities: PriorityReport[];
@@ -114,8 +114,11 @@ export function taskCounts(stream: string, subjects: Record<string, number> = {}
   const delayedPrefix = `${stream}._delayed.`;
   // A job the server holds: one schedule per subject, `<stream>._sched.<task>.<token>`.
   const schedPrefix = `${stream}._sched.`;
+  // A job with a concurrency key: `<stream>._key.<task>.<key token>`, waiting or running.
+  const keyPrefix = `${stream}._key.`;
   for (const [subject, n] of Object.entries(subjects)) {
-    if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
+    if (subject.startsWith(keyPrefix)) row(subject.slice(keyPrefix.length).split(".")[0]).queued += n;
+    else if (subject.startsWith(delayedPrefix)) row(subject.slice(delayedPrefix.length)).delayed += n;
     else if (subject.startsWith(schedPrefix)) row(subject.slice(schedPrefix.length).split(".")[0]).delayed += n;
     else if (subject.startsWith(prefix)) row(splitPrioritySubject(subject.slice(prefix.length)).task).queued += n;
   }
@@ -173,14 +176,18 @@ export function buildReport(input: {
   const sum = (f: (t: TaskReport) => number) => tasks.reduce((n, t) => n + f(t), 0);
   const priorities = priorityCounts(input.consumer, consumers);
   const levels = (f: (p: PriorityReport) => number) => priorities.reduce((n, p) => n + f(p), 0);
+  // Jobs with a concurrency key wait on their key's subject, each key with a consumer of its own.
+  const keyPrefix = `${input.stream}._key.`;
+  const keyed = Object.entries(input.streamInfo.state.subjects ?? {}).reduce((n, [s, c]) => s.startsWith(keyPrefix) ? n + c : n, 0);
+  const keyAcks = consumers.reduce((n, c) => c.filter?.startsWith(keyPrefix) ? n + c.ackPending : n, 0);
   return {
     stream: input.stream,
     consumer: input.consumer,
     at: new Date(input.now).toISOString(),
     messages: input.streamInfo.state.messages,
-    waiting: main ? levels((p) => p.waiting) : sum((t) => t.queued),
+    waiting: (main ? levels((p) => p.waiting) + keyed : sum((t) => t.queued)) - keyAcks,
     priorities,
-    inFlight: main ? levels((p) => p.inFlight) : 0,
+    inFlight: (main ? levels((p) => p.inFlight) : 0) + keyAcks,
     redelivered: main?.redelivered ?? 0,
     delayed: sum((t) => t.delayed),
     deadLettered: input.dlqInfo?.state.messages ?? 0,

@@ -8,7 +8,8 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { errorText, openConnection, serverAtLeast } from "../client/connection.ts";
-import { Puller } from "./intake/consumer.ts";
+import { pullers } from "./keys/keyed_intake.ts";
+import type { JsMsg } from "@nats-io/jetstream";
 import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
 import { Emitter } from "../core/events.ts";
@@ -146,23 +147,24 @@ async function wire(
     rateCounter,
   });
   p.setDispatcher(dispatcher);
-  const puller = new Puller({
-    nc,
-    stream: cfg.stream,
-    consumer: names.consumer,
+  const room = () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room));
+  // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
+  const whenRoom = () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]);
+  // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
+  // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
+  const onLate = (m: JsMsg) => {
+    dispatcher.onMessage(m);
+    dispatcher.releaseWaiting();
+    for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
+  };
+  // The work consumer (its priority levels), and the keys' consumers: jobs with a concurrency key wait on their key's
+  // subject (worker/keys/).
+  const puller = pullers({
+    nc, jsm, js, stream: cfg.stream, consumer: names.consumer, ackWaitMs: ackWait * 1000, tasks: () => pool.tasks, emitter: events,
     levels: new PriorityLevels({ nc, stream: cfg.stream, levels, consumerOf: (l) => levelConsumer(names, l) }),
-    room: () => (pauses.gate.streamPaused ? 0 : Math.min(pool.room, dispatcher.room)),
-    // Wait on whichever limits now: the pool's room, or result writes in flight; or a pause's end.
-    whenRoom: () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]),
-    onMessage: (m) => dispatcher.onMessage(m),
-    // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
-    // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
-    onLate: (m) => {
-      dispatcher.onMessage(m);
-      dispatcher.releaseWaiting();
-      for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
-    },
-    onError: (error, transient) =>
+    room, whenRoom, onMessage: (m) => dispatcher.onMessage(m), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    tasksUrl: tasksFileUrl(cfg.tasks), taskDefaults: cfg.taskDefaults, createWorker: createTaskWorker,
+    onPullError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.

@@ -14,7 +14,7 @@ import type { QwEvent } from "../core/events.ts";
 import type { EventPublisher } from "../ops/event_publisher.ts";
 import type { Health, HttpServer } from "../ops/http.ts";
 import type { Presence } from "../ops/presence.ts";
-import type { Puller } from "./intake/consumer.ts";
+import type { Pullers } from "./keys/keyed_intake.ts";
 import type { Dispatcher, Held } from "./intake/dispatch.ts";
 import type { BatchPool } from "./pool/batch_pool.ts";
 import type { DelayedRelease } from "./schedules/delayed_release.ts";
@@ -26,7 +26,7 @@ export interface ShutdownParts {
   nc: NatsConnection;
   pool: BatchPool<Held>;
   dispatcher: Dispatcher;
-  puller: Puller;
+  puller: Pullers;
   delayedRelease: DelayedRelease;
   firing: FiringHandle;
   presence: Presence;

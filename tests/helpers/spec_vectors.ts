@@ -157,6 +157,7 @@ interface EnqueueInput {
     unique?: string;
     debounce?: number;
     priority?: number;
+    concurrency_key?: string;
   };
   new_id?: string;
   now_ms: number;
@@ -199,6 +200,7 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
       unique: o.unique,
       debounce: o.debounce,
       priority: o.priority,
+      concurrencyKey: o.concurrency_key,
     }, i.now_ms);
     message = wire(encodeJob(i.stream, job, i.now_ms, { delays: i.delays }));
   } else if (v.kind === "flow") {
@@ -219,7 +221,8 @@ export function computeJob(v: JobVector): Omit<JobVector, "kind" | "description"
   const out: Omit<JobVector, "kind" | "description" | "input"> = { message };
   if (message.subject.startsWith(`${v.input.stream}._delayed.`)) out.release = release(v.input.stream, message, seq);
   if (message.subject.startsWith(`${v.input.stream}._sched.`)) out.fired = firedByServer(message);
-  if (!message.subject.startsWith(`${v.input.stream}._`)) out.decoded = decode(v.input.stream, message, seq);
+  // A job on its key's subject (`<stream>._key.`) reaches a task as it is.
+  if (!message.subject.startsWith(`${v.input.stream}._`) || message.subject.startsWith(`${v.input.stream}._key.`)) out.decoded = decode(v.input.stream, message, seq);
   else if (out.release ?? out.fired) out.decoded = decode(v.input.stream, (out.release ?? out.fired)!, seq);
   if (steps) out.steps = steps;
   return out;

@@ -56,7 +56,7 @@ describe("a tasks file that tells the truth", () => {
 
   it("an option holding a function is refused by name, never 'DOMException {'", SLOW, async () => {
     const line = await refused(`${BAD}/option_function.ts`);
-    assert.match(line, /as task 'charge' has an unknown option 'concurrency'$/);
+    assert.match(line, /as task 'charge' has an unknown option 'group'$/);
     assert.doesNotMatch(line, /DOMException/);
   });
 

@@ -212,3 +212,17 @@ async def test_debounce_from_python_runs_only_the_last_of_a_burst(nats_server, s
         await asyncio.sleep(0.5)
         firsts = [(await client.result(i)).state for i in ids[:-1]]
         assert all(s in ("PENDING", "REVOKED") for s in firsts), firsts
+
+
+async def test_a_concurrency_key_from_python_waits_on_its_key_subject_and_runs(nats_server, stream) -> None:
+    qw_init(nats_server, stream)
+    async with await qwjobs.Client.connect(nats_server.url, stream=stream) as client:
+        ids = [await client.enqueue("add", n, n, concurrency_key="tenant é") for n in range(3)]
+        ids += await client.enqueue_many([Job("add", (5, 5), concurrency_key="tenant é")])
+        info = await client.js.stream_info(stream, subjects_filter=">")
+        assert info.state.subjects == {f"{stream}._key.add.{schedule_token('tenant é')}": 4}
+        w = Qw(nats_server, stream)
+        try:
+            assert [(await client.wait(i, timeout=30)).value for i in ids] == [0, 2, 4, 10]
+        finally:
+            w.stop()

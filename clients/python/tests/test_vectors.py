@@ -63,6 +63,7 @@ def test_job_vector(name: str, v: dict[str, Any]) -> None:
             i["stream"], i["task"], i["args"], id=o.get("id", i.get("new_id")), now_ms=i["now_ms"],
             countdown=o.get("countdown"), eta=eta, headers=o.get("headers"), expires=expires,
             server_held=i.get("delays") == "server", unique=o.get("unique"), debounce=o.get("debounce"), priority=o.get("priority"),
+            concurrency_key=o.get("concurrency_key"),
         )
     else:
         m = encode_flow_start(i["stream"], o.get("id", i.get("new_id")), normalize(node_of(i["flow"])))

@@ -49,6 +49,7 @@ export async function runEnqueue(ctx: CommandContext): Promise<number> {
     unique: flags.unique ?? undefined,
     debounce: flags.debounce ?? undefined,
     priority: flags.priority ?? undefined,
+    concurrencyKey: flags.concurrencyKey ?? undefined,
   };
   // Bad input fails here, before connecting.
   prepareJob(task, args, { ...options, id: copyId(flags.id, 1, flags.count) });

@@ -22,7 +22,10 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 export type { OptionKey, QwOptions };
 
 /** Worker-wide task options: every task starts from these and may override them. */
-export type TaskDefaults = Omit<ResolvedTaskOptions, "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules" | "expires" | "priority" | "rateLimitScope" | "batch">;
+export type TaskDefaults = Omit<
+  ResolvedTaskOptions,
+  "autoretryFor" | "dontAutoretryFor" | "bind" | "schedules" | "expires" | "priority" | "rateLimitScope" | "batch" | "concurrency"
+>;
 
 /** The validated configuration; `null` means "none". */
 export interface ResolvedConfig {

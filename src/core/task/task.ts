@@ -58,6 +58,8 @@ export interface TaskEntry {
   options: ResolvedTaskOptions;
   autoretryFor: readonly ErrorMatcher[];
   dontAutoretryFor: readonly ErrorMatcher[];
+  /** The `concurrency.key` function, if any. */
+  concurrencyKey?: (...args: unknown[]) => unknown;
 }
 
 const matcherName = (m: ErrorMatcher): string => typeof m === "string" ? m : m.name;
@@ -96,6 +98,7 @@ export function resolveTaskOptions(options: TaskOptions, defaults: TaskDefaults)
     rateLimitScope: options.rateLimitScope ?? "process",
     priority: options.priority ?? DEFAULT_PRIORITY,
     batch: options.batch ? { size: options.batch.size, wait: options.batch.wait ?? DEFAULT_BATCH_WAIT } : null,
+    concurrency: options.concurrency ? { limit: options.concurrency.limit, keyed: typeof options.concurrency.key === "function" } : null,
     schedules: scheduleSpecs(options.schedule),
   } as ResolvedTaskOptions;
 }
@@ -121,6 +124,7 @@ export function collectTasks(module: Record<string, unknown>, defaults: TaskDefa
       options: resolveTaskOptions(options, defaults),
       autoretryFor: options.autoretryFor ?? [],
       dontAutoretryFor: options.dontAutoretryFor ?? [],
+      ...(options.concurrency?.key ? { concurrencyKey: options.concurrency.key as (...args: unknown[]) => unknown } : {}),
     });
   }
   return tasks;

@@ -45,6 +45,12 @@ const batchRule: ValueRule = (value) => {
 
 const priorityRule: ValueRule = (value) =>
   isPriority(value) ? { ok: true, value } : { ok: false, must: "a whole number from 0 to 9", range: typeof value === "number" };
+const concurrencyRule: ValueRule = (value) =>
+  value === null || (isObject(value) && Object.keys(value).every((k) => k === "limit" || k === "key") &&
+      Number.isInteger(value.limit) && (value.limit as number) >= 1 && (value.limit as number) <= 10_000 &&
+      (value.key === undefined || typeof value.key === "function"))
+    ? { ok: true, value }
+    : { ok: false, must: "null or { limit, key? } with an integer limit from 1 to 10000 and a function key", range: false };
 
 /** The rule of every task option. */
 export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule } = Object.freeze({
@@ -73,10 +79,11 @@ export const TASK_OPTION_RULES: { readonly [K in keyof TaskOptions]-?: ValueRule
   schedule: scheduleRule,
   priority: priorityRule,
   batch: batchRule,
+  concurrency: concurrencyRule,
 });
 
 /** Options that belong to one task only; every other one is also a worker-wide default. */
-const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "batch"] as const;
+const TASK_ONLY = ["autoretryFor", "dontAutoretryFor", "bind", "schedule", "expires", "priority", "rateLimitScope", "batch", "concurrency"] as const;
 
 /** The name of a task option that flags, the environment and `--config` may set for all tasks. */
 export type TaskDefaultKey = Exclude<keyof TaskOptions, typeof TASK_ONLY[number]>;
@@ -172,7 +179,8 @@ export function checkTaskOptions(task: string, options: unknown): void {
     if (value === undefined) continue;
     const c = TASK_OPTION_RULES[key as keyof TaskOptions](value, false);
     if (!c.ok) throw failed(c, `${where} option '${key}'`, value);
-    const part = MATCHERS.has(key) ? null : nonDataPath(value, key);
+    // A concurrency key function stays in the Web Worker (worker/keys/key_functions.ts): the host sees a flag.
+    const part = MATCHERS.has(key) ? null : nonDataPath(key === "concurrency" ? { ...value as object, key: null } : value, key);
     if (part !== null) {
       throw new TypeError(`${where} option ${quote(part)} must be data that can be sent to the host: current value is ${show(valueAt(value, part.slice(key.length)))}`);
     }

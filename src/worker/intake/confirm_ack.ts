@@ -13,7 +13,7 @@ import { isWaiting } from "../../core/job/job_life.ts";
 import type { Held } from "./held.ts";
 
 /** Whether a job waits for its ack's confirmation before it may start. */
-export const needsConfirmation = (h: Held): boolean => h.policy.confirmAck && !h.policy.acksLate && !h.acked && !h.flow;
+export const needsConfirmation = (h: Held): boolean => h.policy.confirmAck && !h.policy.acksLate && !h.acked && !h.flow && !h.keyed;
 
 /** Ack `h` and call `confirmed` once the server confirmed it, or `unconfirmed` with why; neither if it left meanwhile. */
 export function confirmAck(h: Held, then: { confirmed(): void; unconfirmed(why: string): void }): void {

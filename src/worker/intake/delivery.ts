@@ -12,6 +12,7 @@ import { splitPrioritySubject } from "../../core/job/priority.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import { ackNumbers, ackTimestampNanos, type JobHeaders, jobHeaders } from "./job_headers.ts";
 import { parseExpiresHeader } from "../../core/job/expiry.ts";
+import { parseKeySubject } from "../../core/job/concurrency_key.ts";
 
 /** One delivery, read. */
 export interface Delivery {
@@ -27,6 +28,8 @@ export interface Delivery {
   expiresAt: number | null;
   /** Why the message cannot be a job, or null. */
   invalid: string | null;
+  /** It came from a key subject (`<stream>._key.<task>.<token>`): its ack frees its key's slot. */
+  keyed: boolean;
 }
 
 /** Read a delivery of a message on `<stream>.<task>`. */
@@ -36,7 +39,8 @@ export function readDelivery(msg: JsMsg, stream: string, prefix = stream + "."):
   const seq = nums?.seq ?? msg.info.streamSequence;
   const deliveryCount = nums?.deliveryCount ?? msg.info.deliveryCount;
   const subject = msg.subject;
-  const task = splitPrioritySubject(subject.startsWith(prefix) ? subject.slice(prefix.length) : subject).task;
+  const key = subject.startsWith(prefix + "_key.") ? parseKeySubject(stream, subject) : null;
+  const task = key ? key.task : splitPrioritySubject(subject.startsWith(prefix) ? subject.slice(prefix.length) : subject).task;
   const hdr = jobHeaders(msg);
   const id = hdr.id || hdr.msgId || `${stream}:${seq}`;
   const retries = hdr.retries === null || hdr.retries === "" ? 0 : Number(hdr.retries);
@@ -47,7 +51,7 @@ export function readDelivery(msg: JsMsg, stream: string, prefix = stream + "."):
   const carried = hdr.runs === null ? 0 : Number(hdr.runs);
   const runsBefore = (Number.isInteger(carried) && carried > 0 ? carried : 0) + deliveryCount - 1;
   const expiresAt = expires?.at ?? null;
-  return { seq, deliveryCount, task, id, retries: Number.isInteger(retries) && retries >= 0 ? retries : 0, runsBefore, hdr, expiresAt, invalid };
+  return { seq, deliveryCount, task, id, retries: Number.isInteger(retries) && retries >= 0 ? retries : 0, runsBefore, hdr, expiresAt, invalid, keyed: key !== null };
 }
 
 /** When the server stored the message (epoch ms), from its ack subject: what a task's own `expires` counts from. */

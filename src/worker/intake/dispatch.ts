@@ -27,6 +27,7 @@ import { HandBacks } from "./hand_back.ts";
 import { safely } from "./broker.ts";
 import { fields, startedEvent } from "../settle/_outcome.ts";
 import { Settler } from "../settle/settle.ts";
+import { KEYED_LOST, lostKeyedRun } from "../../core/job/concurrency_key.ts";
 
 export { RATE_SLOT_HEADER } from "./rate_gate.ts";
 
@@ -68,7 +69,7 @@ export class Dispatcher {
 
   /** A message arrived from the consumer. Never throws. */
   onMessage(msg: JsMsg): void {
-    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, expiresAt: header, invalid } = readDelivery(msg, this.#o.stream, this.#prefix);
+    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, expiresAt: header, invalid, keyed } = readDelivery(msg, this.#o.stream, this.#prefix);
     const again = this.#bySeq.get(seq);
     if (again !== undefined) return this.#redelivered(again, msg, deliveryCount);
     if (invalid !== null) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, invalid);
@@ -83,7 +84,7 @@ export class Dispatcher {
     const expiresAt = header === null && policy.expires !== null ? jobExpiry(null, policy.expires, storedAtMs(msg)) : header;
     // Built field by field (no spreads): this runs for every job.
     const held: Held = {
-      id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now, expiresAt,
+      id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now, expiresAt, keyed,
     };
     if (hdr.flow) {
       const flow = flowOf(msg.data);
@@ -100,6 +101,7 @@ export class Dispatcher {
       return;
     }
     if (this.#o.revoked(id)) return this.#unstarted(held, { kind: "revoked", reason: "revoked before it started" });
+    if (keyed && lostKeyedRun({ acksLate: policy.acksLate, deliveryCount })) return this.#unstarted(held, KEYED_LOST);
     // Checked again in the Web Worker just before it starts (worker_entry.ts): it may expire while queued.
     if (isExpired(expiresAt, now)) return this.#unstarted(held, { kind: "expired", at: expiresAt! });
     if (this.#gate.admit(held, hdr.rateSlot)) this.#submit(held);
@@ -203,8 +205,8 @@ export class Dispatcher {
   }
 
   #earlyAck(h: Held): void {
-    // A flow's step is acked once the flow advanced, whatever its ack mode, so a crash never stalls the flow.
-    if (!h.policy.acksLate && !h.acked && !h.flow) {
+    // A flow's step is acked once the flow advanced (a crash never stalls it); a keyed job at its end (it frees a slot).
+    if (!h.policy.acksLate && !h.acked && !h.flow && !h.keyed) {
       h.acked = true;
       safely(this.#o.emitter, "ack", () => h.msg.ack());
     }

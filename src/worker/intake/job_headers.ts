@@ -1,7 +1,8 @@
 /**
  * Reading what the dispatcher needs from a job message: its delivery count
  * and stream sequence, and the few headers it carries (Qw-Id, Nats-Msg-Id,
- * Qw-Retries, Qw-Rate-Slot, Qw-Flow, Qw-Runs, Qw-Expires), without the client's full parse of either,
+ * Qw-Retries, Qw-Rate-Slot, Qw-Flow, Qw-Runs, Qw-Expires,
+ * Qw-Concurrency-Key), without the client's full parse of either,
  * which was the largest cost per job on the pool's thread.
  *
  * @module
@@ -21,9 +22,11 @@ export interface JobHeaders {
   runs: string | null;
   /** `Qw-Expires`: epoch ms after which the job must not start. */
   expires: string | null;
+  /** `Qw-Concurrency-Key`: the job's concurrency key (core/job/concurrency_key.ts). */
+  concurrencyKey: string | null;
 }
 
-const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null, expires: null };
+const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null, expires: null, concurrencyKey: null };
 const decoder = new TextDecoder();
 
 /**
@@ -38,6 +41,7 @@ export function parseJobHeaders(block: string): JobHeaders {
     id: value(block, lower, "\nqw-id:"),
     msgId: value(block, lower, "\nnats-msg-id:"),
     retries: value(block, lower, "\nqw-retries:"),
+    concurrencyKey: value(block, lower, "\nqw-concurrency-key:"),
     rateSlot: value(block, lower, "\nqw-rate-slot:"),
     flow: value(block, lower, "\nqw-flow:"),
     runs: value(block, lower, "\nqw-runs:"),
@@ -72,7 +76,10 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
   const h = msg.headers;
   if (!h) return NONE;
   const get = (k: string) => h.get(k) || null;
-  return { id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow"), runs: get("Qw-Runs"), expires: get("Qw-Expires") };
+  return {
+    id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow"), runs: get("Qw-Runs"), expires: get("Qw-Expires"),
+    concurrencyKey: get("Qw-Concurrency-Key"),
+  };
 }
 
 /**

@@ -71,6 +71,8 @@ export function openSlot<T>(id: number, spawner: SlotSpawner, h: SlotHandlers): 
         return h.onResults(msg.items);
       case "progress":
         return h.onProgress(msg.k, msg.fraction, msg.meta);
+      case "key": // asked only of the key functions' own Web Worker
+        return;
       case "exiting":
         // Deno reports no event when a Web Worker calls process.exit().
         return h.onLost(`exited with code ${msg.code ?? 0}`);

@@ -127,7 +127,9 @@ export function unpackBatch(b: RunBatch): WireJob[] {
 /** Pool -> Web Worker. */
 export type HostMessage =
   | { type: "init"; tasksUrl: string; defaults: TaskDefaults; ring: SharedArrayBuffer }
-  | { type: "run"; batch: RunBatch };
+  | { type: "run"; batch: RunBatch }
+  /** Compute a job's concurrency key with its task's `concurrency.key` (worker/keys/key_functions.ts). */
+  | { type: "key"; k: number; task: string; data: Uint8Array };
 
 /** Web Worker -> pool. */
 export type WorkerMessage =
@@ -136,6 +138,8 @@ export type WorkerMessage =
   | { type: "results"; items: WireResult[] }
   | { type: "progress"; k: number; fraction: number; meta?: unknown }
   | { type: "exiting"; code: number | undefined }
+  /** The answer to a `key` request: the key, or why there is none. */
+  | { type: "key"; k: number; key: string | null; error?: string }
   /** What ends the thread: an error nothing caught, sent before the runtime reports it its own way. */
   | { type: "uncaught"; error: SerializedError };
 

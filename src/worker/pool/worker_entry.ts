@@ -29,6 +29,7 @@ import { registerQwModule } from "../../core/runtime.ts";
 import { collectTasks, matchesError, type TaskEntry } from "../../core/task/task.ts";
 import * as api from "../../core/task/task_api.ts";
 import { type ProgressReporter, progressReporter } from "./_progress.ts";
+import { keyReply } from "./_key_reply.ts";
 import type { RetryOptions, TaskContext } from "../../core/types.ts";
 import { firstLine, isThenable, runBatch } from "./_batch_run.ts";
 
@@ -59,6 +60,9 @@ self.onmessage = (e: MessageEvent) => {
     case "run":
       for (const job of unpackBatch(msg.batch)) queue.push(job);
       if (!pumping && tasks) void pump();
+      break;
+    case "key":
+      self.postMessage(keyReply(tasks, msg));
       break;
     default: {
       const never: never = msg;

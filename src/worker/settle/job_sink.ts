@@ -19,10 +19,10 @@ import { priorityOfSubject } from "../../core/job/priority.ts";
 
 /**
  * Whether header `name` of a job travels to its next attempt or copy: the caller's own (not qw's or NATS's), a
- * flow's mark, and a unique key, which the job holds until it ends for good (a debounced job holds none). Pure.
+ * flow's mark, a concurrency key, and a unique key, which the job holds until it ends for good (a debounced job holds none). Pure.
  */
 export function isCarried(name: string, debounced: boolean): boolean {
-  return !/^(Qw-|Nats-)/i.test(name) || /^qw-flow$/i.test(name) || (!debounced && /^qw-unique$/i.test(name));
+  return !/^(Qw-|Nats-)/i.test(name) || /^qw-(flow|concurrency-key)$/i.test(name) || (!debounced && /^qw-unique$/i.test(name));
 }
 
 /** The headers of a job to carry over to its next attempt ({@linkcode isCarried}), then `extra`. */

@@ -6,7 +6,7 @@ import { configFile, ENV_VARS, resolveConfig } from "../../../src/core/config/co
 import { confirms, purgeConsent } from "../../../src/cli/commands/cmd_dlq.ts";
 
 const NO_FLAGS: CommandFlags = {
-  json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, debounce: null, count: 1, priority: null, headers: [],
+  json: false, args: null, id: null, countdown: null, eta: null, expires: null, unique: null, concurrencyKey: null, debounce: null, count: 1, priority: null, headers: [],
   wait: null, dlqAction: null, seq: null, all: false, workers: false, jobs: null, idPrefix: null, terminate: false, ttl: null, yes: false,
   http: null, httpToken: null, task: null, until: null,
 };
@@ -238,6 +238,10 @@ describe("parseCliArgs() enqueue", () => {
     assert.equal(command(["enqueue", "add", "--expires", "0.5"]).flags.expires, 0.5);
     assert.equal(command(["enqueue", "add", "--expires", "2030-01-31T12:00:00+01:00"]).flags.expires, "2030-01-31T11:00:00.000Z");
     assert.equal(command(["enqueue", "add", "--countdown", "5", "--expires", "60"]).flags.countdown, 5);
+  });
+
+  test("reads --concurrency-key", () => {
+    assert.equal(command(["enqueue", "add", "--concurrency-key", "tenant 42"]).flags.concurrencyKey, "tenant 42");
   });
 
   test("reads --unique and --debounce", () => {

@@ -49,14 +49,18 @@ describe("README's Wire format", () => {
     assert.deepEqual([...inReadme].sort(), [...inVectors].sort());
   });
 
-  test("shows the subject layouts of the vectors: a task's, a priority's, the delayed, the schedule and the flow subject", () => {
+  test("shows the subject layouts of the vectors: a task's, a priority's, the delayed, the schedule, the key and the flow subject", () => {
     const layout = (subject: string) =>
-      /^[^.]+\._sched\.[^.]+\.[^.]+$/.test(subject)
-        ? "<stream>._sched.<task>.<token>"
+      /^[^.]+\._(sched|key)\.[^.]+\.[^.]+$/.test(subject)
+        ? subject.replace(/^[^.]+\._(sched|key)\..*$/, "<stream>._$1.<task>.<token>")
         : subject.replace(/^[^.]+/, "<stream>").replace(/\.[^._][^.]*$/, ".<task>").replace(/^<stream>\.p\d\./, "<stream>.p<N>.");
     const layouts = new Set(messages.map((m) => layout(m.subject)));
-    assert.deepEqual([...layouts].sort(), ["<stream>.<task>", "<stream>._delayed.<task>", "<stream>._flow", "<stream>._sched.<task>.<token>", "<stream>.p<N>.<task>"]);
-    for (const s of ["`jobs.add`", "`jobs.p9.add`", "`jobs._delayed.add`", "`jobs._sched.add.<token>`", "`jobs._flow`"]) assert.ok(section.includes(s), `the section shows ${s}`);
+    assert.deepEqual([...layouts].sort(), [
+      "<stream>.<task>", "<stream>._delayed.<task>", "<stream>._flow", "<stream>._key.<task>.<token>", "<stream>._sched.<task>.<token>", "<stream>.p<N>.<task>",
+    ]);
+    for (const s of ["`jobs.add`", "`jobs.p9.add`", "`jobs._delayed.add`", "`jobs._sched.add.<token>`", "`jobs._key.add.<token>`", "`jobs._flow`"]) {
+      assert.ok(section.includes(s), `the section shows ${s}`);
+    }
   });
 
   test("names the buckets of the result and revoke vectors and points at spec/", () => {

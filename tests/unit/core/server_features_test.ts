@@ -37,6 +37,8 @@ describe("serverFeatures()", () => {
     assert.equal(f.scheduleAt, true);
     assert.equal(f.atomicBatch, true);
     assert.equal(f.scheduleRepeat, false);
+    assert.equal(f.inactiveKeepsPending, true);
+    assert.equal(serverFeatures("2.11.9").inactiveKeepsPending, false);
   });
   it("serverFeatures() gives the newest tested server (2.15.3) everything in the table", () => {
     const f = serverFeatures("2.15.3");

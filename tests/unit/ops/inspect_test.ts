@@ -49,6 +49,14 @@ describe("taskCounts()", () => {
     ]);
   });
 
+  test("counts the jobs on a task's key subjects (waiting or running) as queued jobs of their task", () => {
+    const subjects = { "jobs.sync": 1, "jobs._key.sync.dDE": 3, "jobs._key.sync._": 2, "jobs._key.add.dDI": 1 };
+    assert.deepEqual(taskCounts("jobs", subjects), [
+      { task: "add", queued: 1, delayed: 0 },
+      { task: "sync", queued: 6, delayed: 0 },
+    ]);
+  });
+
   test("ignores subjects of other streams and copes with no subjects", () => {
     assert.deepEqual(taskCounts("jobs", { "jobsx.add": 1, "other.add": 2 }), []);
     assert.deepEqual(taskCounts("jobs"), []);
@@ -115,6 +123,13 @@ describe("buildReport()", () => {
       },
     );
     assert.deepEqual(r.consumers.map((c) => c.name), ["qw_jobs", "qw_jobs_delayed"]);
+  });
+
+  test("adds the jobs on key subjects: those delivered by their key's consumer are in flight, the others waiting", () => {
+    const keyed = { state: { messages: 17, subjects: { ...streamInfo.state.subjects, "jobs._key.sync.dDE": 4, "jobs._key.sync.dDI": 1 } } };
+    const key = consumer("qw_jobs_key_sync_dDE", { config: { filter_subject: "jobs._key.sync.dDE" }, num_pending: 2, num_ack_pending: 2 });
+    const r = buildReport({ stream: "jobs", consumer: "qw_jobs", streamInfo: keyed, dlqInfo: null, consumers: [consumer("qw_jobs"), key], now: NOW });
+    assert.deepEqual([r.waiting, r.inFlight], [7 + 5 - 2, 2 + 2]);
   });
 
   test("adds every priority level's consumer to waiting and in flight, and lists the levels highest first", () => {

@@ -146,6 +146,7 @@ class Client:
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
         priority: Optional[int] = None,
+        concurrency_key: Optional[str] = None,
     ) -> str:
         """Enqueue ``task(*args)``; returns its task id once the server stored it.
 
@@ -157,11 +158,14 @@ class Client:
         ``unique`` (a key): while a job of ``task`` with it waits or runs, nothing is added and the first job's id
         is returned. ``debounce`` (seconds, with ``unique``): of a burst with the key only the last runs, that long
         after it (README "Unique jobs and debounce").
-        ``priority`` (0 lowest to 9, default 5): higher runs first.
+        ``priority`` (0 lowest to 9, default 5): higher runs first. ``concurrency_key``: at most the task's limit of
+        jobs with this key run at once across every worker, keys taking turns (README "Per-key concurrency").
         """
         self._open()
         job_id = id if id is not None else str(uuid.uuid4())
-        msg = await self._encode(task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, priority)
+        msg = await self._encode(
+            task, args, job_id, _now_ms(), countdown, eta, headers, expires, unique, debounce, priority, concurrency_key,
+        )
         with sending(f"{self.stream}.{task}", job_id, msg.headers):
             if unique is None:
                 await self._publish(msg)
@@ -194,7 +198,10 @@ class Client:
         for spec in jobs:
             j = _job_of(spec)
             job_id = j.id if j.id is not None else str(uuid.uuid4())
-            m = await self._encode(j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, priority=j.priority)
+            m = await self._encode(
+                j.task, j.args, job_id, now, j.countdown, j.eta, j.headers, j.expires, priority=j.priority,
+                concurrency_key=j.concurrency_key,
+            )
             prepared.append((job_id, m))
         sem = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -227,12 +234,14 @@ class Client:
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
         priority: Optional[int] = None,
+        concurrency_key: Optional[str] = None,
     ) -> Message:
         """A job's message; a delayed one as a schedule the server holds when it does (checked after the job is)."""
         def encode(server_held: bool) -> Message:
             return encode_job(
                 self.stream, task, args, id=job_id, now_ms=now_ms, countdown=countdown, eta=eta, headers=headers,
                 expires=expires, server_held=server_held, unique=unique, debounce=debounce, priority=priority,
+                concurrency_key=concurrency_key,
             )
         m = encode(False)
         if m.subject.startswith(f"{self.stream}._delayed.") and await self._holds_delays():

@@ -91,9 +91,11 @@ class Client:
         unique: Optional[str] = None,
         debounce: Optional[float] = None,
         priority: Optional[int] = None,
+        concurrency_key: Optional[str] = None,
     ) -> str:
         return self._run(self._inner.enqueue(
             task, *args, id=id, countdown=countdown, eta=eta, headers=headers, expires=expires, unique=unique, debounce=debounce, priority=priority,
+            concurrency_key=concurrency_key,
         ))
 
     def enqueue_many(self, jobs: Iterable[aio.JobSpec]) -> list[str]:

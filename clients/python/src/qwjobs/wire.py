@@ -225,6 +225,7 @@ def encode_job(
     unique: Optional[str] = None,
     debounce: Optional[float] = None,
     priority: Optional[int] = None,
+    concurrency_key: Optional[str] = None,
 ) -> Message:
     """The message of one job: on ``<stream>.<task>``, or while its eta is ahead ``<stream>._delayed.<task>``, or
     with ``server_held`` a schedule the server holds on ``<stream>._sched.<task>.<token>`` (nats-server 2.12+).
@@ -236,6 +237,8 @@ def encode_job(
     debounce"; claiming the key is the client's step, not the message's).
 
     ``priority`` (0 lowest to 9, default 5): a job of another priority goes on ``<stream>.p<N>.<task>``.
+    ``concurrency_key`` goes in ``Qw-Concurrency-Key``, and a job due now waits on its key's subject,
+    ``<stream>._key.<task>.<key in base64url>``, whatever its priority (see README "Per-key concurrency").
     """
     check_task(_ENQUEUE, task)
     if priority is None:
@@ -254,6 +257,11 @@ def encode_job(
         if not isinstance(unique, str) or unique == "" or len(unique) > MAX_UNIQUE_KEY or "\r" in unique or "\n" in unique:
             raise _bad(_ENQUEUE, "'unique'", f"a non-empty line of at most {MAX_UNIQUE_KEY} characters", unique)
         own["Qw-Unique"] = unique
+    if concurrency_key is not None:
+        if (not isinstance(concurrency_key, str) or concurrency_key == "" or len(concurrency_key) > MAX_CONCURRENCY_KEY
+                or "\r" in concurrency_key or "\n" in concurrency_key):
+            raise _bad(_ENQUEUE, "'concurrency_key'", f"a non-empty line of at most {MAX_CONCURRENCY_KEY} characters", concurrency_key)
+        own["Qw-Concurrency-Key"] = concurrency_key
     if debounce is not None:
         if isinstance(debounce, bool) or not isinstance(debounce, (int, float)) or not debounce > 0 or math.isinf(debounce):
             raise _bad(_ENQUEUE, "'debounce'", "a number of seconds > 0", debounce)
@@ -281,11 +289,21 @@ def encode_job(
         if priority != DEFAULT_PRIORITY:
             out["Qw-Priority"] = str(priority)
         return Message(f"{stream}._delayed.{task}", out, body)
+    if concurrency_key is not None:
+        return Message(key_subject(stream, task, concurrency_key), out, body)
     return Message(ready, out, body)
 
 
 #: The longest unique key, in characters.
 MAX_UNIQUE_KEY = 256
+
+#: The longest concurrency key, in characters.
+MAX_CONCURRENCY_KEY = 256
+
+
+def key_subject(stream: str, task: str, key: str) -> str:
+    """The subject jobs of ``task`` with concurrency key ``key`` wait on: ``<stream>._key.<task>.<key in base64url>``."""
+    return f"{stream}._key.{task}.{schedule_token(key)}"
 
 #: How long (ms) a claimed key never marked published holds before the next enqueue takes it over.
 UNIQUE_PUBLISH_GRACE_MS = 30_000
@@ -448,3 +466,5 @@ class Job:
     expires: Union[float, datetime, None] = None
     #: 0 (lowest) to 9; None is the default, 5.
     priority: Optional[int] = None
+    #: The job's concurrency key (README "Per-key concurrency").
+    concurrency_key: Optional[str] = None

@@ -68,7 +68,10 @@ describe("matchesError()", () => {
 
 describe("collectTasks()", () => {
   const defaults = { ...DEFAULT_TASK_DEFAULTS };
-  const resolved = { ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, priority: 5, rateLimitScope: "process", schedules: [], batch: null };
+  const resolved = {
+    ...defaults, autoretryFor: [], dontAutoretryFor: [], bind: false, expires: null, priority: 5, rateLimitScope: "process", schedules: [], batch: null,
+    concurrency: null,
+  };
   const declaredFn = (x: number) => x * 2;
   const module: Record<string, unknown> = {
     add: (a: number, b: number) => a + b,
