@@ -233,6 +233,8 @@ interface ResultInput {
   job: { id: string; task: string; retries: number; deliveryCount: number };
   worker: string;
   now_ms: number;
+  /** When the attempt started (epoch ms); absent for a job that never started. */
+  started_ms?: number;
   state: TaskState;
   value?: unknown;
   error?: SerializedError;
@@ -251,7 +253,7 @@ export function computeRecord(v: ResultVector): Pick<ResultVector, "bucket" | "k
   const i = v.input as unknown as ResultInput;
   if (i.state === "PENDING") return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: null };
   const seq = { ...i.job, seq: 0 };
-  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter, reason: i.reason });
+  const record = resultRecord(seq, i.worker, i.now_ms, i.state, { value: i.value, error: i.error, deadLetter: i.dead_letter, reason: i.reason, startedAt: i.started_ms });
   if (i.progress) record.progress = i.progress;
   return { bucket: names.resultsBucket, key: keyFor(i.job.id), value: encodeResult(record) };
 }

@@ -98,9 +98,10 @@ describe("client round trip", () => {
   });
 
   it("enqueue -> run -> result gives SUCCESS with the return value", SLOW, async () => {
+    const before = Date.now();
     const id = await c.enqueue("add", [2, 3]);
     const record = await c.result<number>(id, { timeout: 10 });
-    assert.deepEqual({ ...record, finishedAt: 0 }, {
+    assert.deepEqual({ ...record, finishedAt: 0, startedAt: 0 }, {
       id,
       task: "add",
       state: "SUCCESS",
@@ -109,7 +110,10 @@ describe("client round trip", () => {
       deliveryCount: 1,
       worker: "test:1",
       finishedAt: 0,
+      startedAt: 0,
     });
+    // The attempt's start, from this worker's clock: after the enqueue, not after the finish.
+    assert.ok(record.startedAt! >= before && record.startedAt! <= record.finishedAt, `startedAt ${record.startedAt}`);
     assert.deepEqual(await c.get(id), record);
   });
 

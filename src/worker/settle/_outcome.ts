@@ -62,7 +62,7 @@ export function resultRecord(
   worker: string,
   now: number,
   state: TaskState,
-  extra: { value?: unknown; error?: SerializedError; deadLetter?: string; reason?: string } = {},
+  extra: { value?: unknown; error?: SerializedError; deadLetter?: string; reason?: string; startedAt?: number } = {},
 ): ResultRecord {
   const record: ResultRecord = {
     id: h.id,
@@ -77,6 +77,7 @@ export function resultRecord(
   };
   if (extra.deadLetter !== undefined) record.deadLetter = extra.deadLetter;
   if (extra.reason !== undefined) record.reason = extra.reason;
+  if (extra.startedAt !== undefined && extra.startedAt > 0) record.startedAt = extra.startedAt;
   return record;
 }
 

@@ -51,8 +51,7 @@ export class ResultWrites {
   /** The record a decision stores for a job (its value as the bucket stores it). */
   record(h: Held, d: Decision, value: unknown): ResultRecord {
     if (d.state === "SUCCESS" && value !== undefined) value = this.#jsonValue(h, value);
-    const r = resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason });
-    if (h.startedAt > 0) r.startedAt = h.startedAt;
+    const r = resultRecord(h, this.#worker, this.#now(), d.state!, { value, error: d.error, deadLetter: d.deadLetter, reason: d.reason, startedAt: h.startedAt });
     // A failure keeps its message, so it can be enqueued again from the dashboard (qw inspect --jobs failed lists it).
     if (r.state === "FAILURE" && d.deadLetter === undefined) r.job = retryableJob(h.msg);
     return r;
