@@ -10,6 +10,7 @@
 import { rawFresh, type RawMode, rawWarm, RESULT_WINDOW } from "./_bench_raw.ts";
 import { type QwEnv, type QwFlags, qwThroughput } from "./_bench_qw.ts";
 import { type Figure, figureOf, type Sample } from "./_bench_stats.ts";
+import { KEYS } from "./_bench_shapes.ts";
 import type { BullmqPeer } from "./_peer_bullmq.ts";
 import type { CeleryPeer } from "./_peer_celery.ts";
 
@@ -102,6 +103,8 @@ export function configs(env: ConfigEnv): Config[] {
     env.extra && warm("rawResultsWarm", "  the same, warm: in the bench's own process", "wire"),
     env.extra && fresh("rawResultsKv", "  the same through kv.create(), a request per write", "kv"),
     qw("defaults", `qw defaults, concurrency ${C} (results on, events off)`, { concurrency: C }),
+    qw("priorities", `  the same, jobs spread over priorities 0-9`, { concurrency: C, shape: "priorities" }),
+    qw("keys", `  the same, jobs under ${KEYS} concurrency keys, limit 2 each`, { concurrency: C, shape: "keys" }),
     qw("noResults", `qw --no-results --no-events, early ack, c=${C}`, { ...PIPELINE, concurrency: C }),
     qw("noResultsLate", `qw --no-results --no-events --acks-late, c=${C}`, {
       ...PIPELINE,

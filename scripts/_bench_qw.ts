@@ -26,6 +26,7 @@ import {
 } from "./_harness.ts";
 import { dropStream, emptyAt, prepare, RUN_TIMEOUT_MS } from "./_bench_raw.ts";
 import { processCpu, rssPeakMb, type RunCpu, runCpu, threadCpu } from "./_bench_cpu.ts";
+import { type JobShape, shapeTask } from "./_bench_shapes.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
 
@@ -39,6 +40,8 @@ export interface QwFlags {
   events?: boolean;
   /** `--log-level`; qw's default (info, a line per job done) when absent. */
   logLevel?: string;
+  /** How the pre-published jobs are spread: one plain subject (absent), priorities 0-9, or concurrency keys. */
+  shape?: JobShape;
 }
 
 /** The command line of a qw run: only the flags asked for, beside where to connect and what to run. */
@@ -110,7 +113,7 @@ export async function qwThroughput(
   n: number,
   flags: QwFlags,
 ): Promise<{ jobsPerS: number; peakRssMb: number; cpu: RunCpu | null }> {
-  await prepare(env.c, stream, n);
+  await prepare(env.c, stream, n, shapeTask(flags.shape), flags.shape);
   const nats0 = processCpu(env.natsPid);
   const { qw, log } = startQw(env, stream, flags);
   const rss = new RssSampler(() => (qw.alive ? qw.pid : null), 250);

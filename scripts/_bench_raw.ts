@@ -9,6 +9,7 @@
  */
 
 import { spawn } from "node:child_process";
+import { type JobShape, shapedJob } from "./_bench_shapes.ts";
 import { once } from "node:events";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
@@ -30,9 +31,9 @@ export async function dropStream(c: Client, stream: string): Promise<void> {
 }
 
 /** Create the work and dead-letter streams and publish `count` jobs of `task`. */
-export async function prepare(c: Client, stream: string, count: number, task = "noop"): Promise<void> {
+export async function prepare(c: Client, stream: string, count: number, task = "noop", shape: JobShape = "plain"): Promise<void> {
   await createStreams(c.jsm, stream);
-  await publishAll(c.js, Array.from({ length: count }, (_, i) => job(stream, task, `${stream}-${i}`, [])), {
+  await publishAll(c.js, Array.from({ length: count }, (_, i) => shapedJob(stream, task, i, shape)), {
     window: 1024,
   });
 }
