@@ -126,7 +126,7 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 /** The scenarios `--short` runs (CI) and the share of the load they run it at. */
-export const SHORT = { names: ["qw-cut-long", "node-kill9", "stream-full"], scale: 0.2 } as const;
+export const SHORT = { names: ["qw-cut-long", "node-kill9"], scale: 0.2 } as const;
 
 /** A scenario at `scale` of its load (at least a few of each). */
 export function scaled(s: Scenario, scale: number): Scenario {
