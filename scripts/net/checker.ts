@@ -41,6 +41,8 @@ export interface FaultSpan {
   to: number | null;
   /** Pids of qw processes the fault hit directly; empty when it hit the servers. */
   victims: number[];
+  /** The last time the harness's own publishes were refused (a server fault: the stream had no leader yet). */
+  refusedUntil?: number | null;
 }
 
 /** Everything recorded about one scenario run. */
@@ -153,7 +155,7 @@ export function check(h: History): RunReport {
     const startedAfter = new Set<string>();
     for (const e of h.execs) if (e.kind === "S" && e.at >= lastHeal) startedAfter.add(`${e.id} ${e.pid} ${e.delivery}`);
     for (const e of h.execs) {
-      if (e.kind !== "E" || !startedAfter.has(`${e.id} ${e.pid} ${e.delivery}`) || (victims.size > 0 && !victims.has(e.pid))) continue;
+      if (e.kind !== "E" || e.at < lastHeal || !startedAfter.has(`${e.id} ${e.pid} ${e.delivery}`) || (victims.size > 0 && !victims.has(e.pid))) continue;
       if (recover === null || e.at < recover) recover = e.at;
     }
   }

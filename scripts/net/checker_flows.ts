@@ -13,7 +13,8 @@
  * is missed, except where no qw process could publish it: a tick whose time
  * falls in a fault that hit the servers (the stream or its buckets were
  * unavailable to every process), from one period before it to `graceMs` after
- * its heal, may be missed (a process that falls behind fires only the latest
+ * its heal or one period after the harness's own publishes were last refused
+ * (the stream had no leader yet), whichever is later, may be missed (a process that falls behind fires only the latest
  * missed tick, `catchUp: "latest"`). A fault that hits one qw process leaves
  * two to fire every tick, so none may be missed then.
  *
@@ -121,7 +122,8 @@ export function checkTicks(range: TickRange, execs: Execution[], faults: FaultSp
   const ran = new Set([...first.keys(), ...redelivered]);
   const ranAt = new Set([...ran].map((id) => tickTime(id, range.task)!));
   const serverFaults = faults.filter((f) => f.victims.length === 0);
-  const excused = (t: number) => serverFaults.some((f) => t >= f.from - range.everyMs && (f.to === null || t <= f.to + range.graceMs));
+  const excused = (t: number) =>
+    serverFaults.some((f) => t >= f.from - range.everyMs && (f.to === null || t <= Math.max(f.to + range.graceMs, (f.refusedUntil ?? 0) + range.everyMs)));
   const missed: string[] = [];
   let ticks = 0, ticksRun = 0, ticksExcused = 0;
   for (let t = range.from; t <= range.to; t += range.everyMs) {

@@ -272,6 +272,8 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     } catch (e) {
       progress(`${s.name}: ${(e as Error).message}`);
     }
+    // Until when the stream refused the harness's publishes: a server fault's ticks are excused until then.
+    for (const f of faults) if (f.victims.length === 0) f.refusedUntil = refused.last;
     // A short settle, so late acks and result writes land before the final read.
     await sleep(2_000);
     const qwExits = procs.filter((q) => !q.alive).map((q) => `qw ${q.pid} exited ${JSON.stringify(q.exit)}: ${(q.logLines(/\S/).pop() ?? "").slice(0, 160)}`);

@@ -98,3 +98,14 @@ describe("check() with flows and ticks", () => {
     assert.equal(r.violations.length, 2);
   });
 });
+
+describe("checkTicks() after a server fault", () => {
+  it("excuses ticks until the stream accepted the harness's publishes again, when that came after the grace", () => {
+    const late = { ...serverFault, refusedUntil: T0 + 8_000 };
+    const r = checkTicks({ ...range, graceMs: 1_000 }, everyTick([2, 3, 4, 5, 6, 7, 8]), [late]);
+    assert.equal(r.ticksExcused, 7);
+    assert.deepEqual(r.violations, []);
+    const qwOnly = checkTicks(range, everyTick([8]), [{ ...qwFault, refusedUntil: T0 + 9_000 }]);
+    assert.equal(qwOnly.ticksMissed, 1);
+  });
+});
