@@ -119,7 +119,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "stream-full",
-    shows: "the work stream limited to 32 KiB (discard new) while jobs, retries, flow steps, ticks and results are written: refused publishes, nothing lost",
+    shows: "the work stream limited to 32 KiB (discard new) while jobs, retries, flow steps, ticks and results are written: writes refused with a clear error, none accepted may be lost",
     ...LOAD, retryShare: 0.2,
     fault: { kind: "stream-full", maxBytes: 32_768 },
   },
