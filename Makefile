@@ -76,20 +76,18 @@ check: install
 chaos: build
 	$(BUN) scripts/chaos.ts
 
-# Then two network-fault scenarios at a fifth of the load (about 1 minute); where network namespaces cannot be
-# made (no root, no nft, no netns) it prints one line naming what it skipped and passes.
 chaos-short: build
 	$(BUN) scripts/chaos.ts --short
-	scripts/ensure_nftables.sh || true
-	$(BUN) scripts/net_chaos.ts --short
 
 # Network faults: a 3-node cluster and three qw processes, each in its own network namespace (root, ip, nft).
 chaos-net: build
 	scripts/ensure_nftables.sh
 	$(BUN) scripts/net_chaos.ts
 
+# On nats-server 2.15.3, then on the oldest supported (BENCH_QUICK=1 for a fast check; BENCH_SERVERS="bin ..." picks
+# the servers; the other variables are in scripts/_bench_options.ts).
 bench: build
-	$(BUN) scripts/bench.ts
+	NATS_SERVER_OLDEST_BIN=$(NATS_SERVER_OLDEST) $(BUN) scripts/bench.ts
 
 clean:
 	rm -rf dist .tmp $(PY_VENV)

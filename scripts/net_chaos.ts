@@ -19,7 +19,7 @@
  *   bun scripts/net_chaos.ts --only qw-frozen,node-kill9 --runs 5 --seed 7
  *   bun scripts/net_chaos.ts --list                the scenarios and what each shows
  *   bun scripts/net_chaos.ts --keep                keep the temp dir (logs, record files)
- *   bun scripts/net_chaos.ts --short               CI: two scenarios at a fifth of the load; where network
+ *   bun scripts/net_chaos.ts --short               two scenarios at a fifth of the load; where network
  *                                                  namespaces cannot be made it says so in one line and exits 0
  *
  * Run r of a scenario uses seed S + r (S defaults to 1): `--seed` with the
