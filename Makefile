@@ -84,10 +84,8 @@ chaos-net: build
 	scripts/ensure_nftables.sh
 	$(BUN) scripts/net_chaos.ts
 
-# On nats-server 2.15.3, then on the oldest supported (BENCH_QUICK=1 for a fast check; BENCH_SERVERS="bin ..." picks
-# the servers; the other variables are in scripts/_bench_options.ts).
 bench: build
-	NATS_SERVER_OLDEST_BIN=$(NATS_SERVER_OLDEST) $(BUN) scripts/bench.ts
+	$(BUN) scripts/bench.ts
 
 clean:
 	rm -rf dist .tmp $(PY_VENV)
