@@ -241,7 +241,7 @@ export function job(stream: string, task: string, id: string, args: unknown[], e
 export async function publishAll(
   js: JetStreamClient,
   msgs: Outgoing[],
-  o: { window?: number; timeoutMs?: number; onProgress?: (n: number) => void } = {},
+  o: { window?: number; timeoutMs?: number; onProgress?: (n: number) => void; onError?: (e: Error) => void; onDuplicate?: (m: Outgoing) => void } = {},
 ): Promise<number[]> {
   const window = o.window ?? 512;
   const deadline = Date.now() + (o.timeoutMs ?? 300_000);
@@ -254,8 +254,10 @@ export async function publishAll(
     for (let attempt = 0;; attempt++) {
       try {
         const ack = await js.publish(m.subject, m.data, { headers: m.headers ? h : undefined, msgID: m.msgId });
+        if (ack.duplicate) o.onDuplicate?.(m);
         return ack.seq;
       } catch (e) {
+        o.onError?.(e as Error);
         if (Date.now() > deadline) throw new Error(`Cannot publish to '${m.subject}': ${(e as Error).message}`);
         await sleep(Math.min(1000, 50 * 2 ** attempt));
       }

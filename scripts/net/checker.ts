@@ -16,12 +16,16 @@
  *   as stale runs, a figure of their own);
  *   an early-ack job that never started is lost too;
  * - nothing is held at the end: no message left, none pending, none unacked;
- * - qw never needs a restart: no qw process exited on its own.
+ * - qw never needs a restart: no qw process exited on its own;
+ * - flows end with the right result, chord bodies are enqueued once, one job
+ *   per schedule tick and no tick missed outside a server fault
+ *   (scripts/net/checker_flows.ts).
  *
  * @module
  */
 
 import type { Execution } from "../_harness.ts";
+import { checkFlows, checkTicks, type FlowFigures, type FlowOutcome, type TickFigures, type TickRange } from "./checker_flows.ts";
 
 /** A job as the harness published it. */
 export interface Published {
@@ -37,6 +41,8 @@ export interface FaultSpan {
   to: number | null;
   /** Pids of qw processes the fault hit directly; empty when it hit the servers. */
   victims: number[];
+  /** The last time the harness's own publishes were refused (a server fault: the stream had no leader yet). */
+  refusedUntil?: number | null;
 }
 
 /** Everything recorded about one scenario run. */
@@ -54,10 +60,16 @@ export interface History {
   drainedAt: number | null;
   /** One line per qw process that exited without being asked to. */
   qwExits: string[];
+  /** The flows enqueued and their end, when the load had flows. */
+  flows?: FlowOutcome[];
+  /** The schedule ticks the run expects, when the load had a schedule. */
+  ticks?: TickRange;
+  /** Publishes the producer saw refused (e.g. the stream full), each retried until stored. */
+  refused?: number;
 }
 
 /** The figures of one run and the promises it broke. */
-export interface RunReport {
+export interface RunReport extends FlowFigures, TickFigures {
   jobs: number;
   done: number;
   lost: number;
@@ -78,6 +90,8 @@ export interface RunReport {
   recoverSeconds: number | null;
   /** Seconds from the last heal to the drained queue. */
   drainSeconds: number | null;
+  /** Publishes refused by the server, each retried until stored. */
+  refused: number;
   violations: string[];
 }
 
@@ -141,7 +155,7 @@ export function check(h: History): RunReport {
     const startedAfter = new Set<string>();
     for (const e of h.execs) if (e.kind === "S" && e.at >= lastHeal) startedAfter.add(`${e.id} ${e.pid} ${e.delivery}`);
     for (const e of h.execs) {
-      if (e.kind !== "E" || !startedAfter.has(`${e.id} ${e.pid} ${e.delivery}`) || (victims.size > 0 && !victims.has(e.pid))) continue;
+      if (e.kind !== "E" || e.at < lastHeal || !startedAfter.has(`${e.id} ${e.pid} ${e.delivery}`) || (victims.size > 0 && !victims.has(e.pid))) continue;
       if (recover === null || e.at < recover) recover = e.at;
     }
   }
@@ -152,7 +166,12 @@ export function check(h: History): RunReport {
   if (noResult.length) violations.push(`${noResult.length} acksLate jobs ran without a stored final result, e.g. ${sample(noResult)}`);
   if (held > 0) violations.push(`${held} jobs still held at the end (${JSON.stringify(h.final)})`);
   if (h.qwExits.length) violations.push(`qw needed a restart: ${h.qwExits.join("; ")}`);
+  const flows = checkFlows(h.flows ?? [], h.execs);
+  const ticks = h.ticks ? checkTicks(h.ticks, h.execs, h.faults) : { ticks: 0, ticksRun: 0, ticksMissed: 0, ticksExcused: 0, ticksDoubled: 0, violations: [] };
+  violations.push(...flows.violations, ...ticks.violations);
   return {
+    ...flows,
+    ...ticks,
     jobs: h.published.length,
     done,
     lost,
@@ -165,6 +184,7 @@ export function check(h: History): RunReport {
     dead: h.published.filter((j) => dead.has(j.id)).length,
     recoverSeconds: recover === null || lastHeal === null ? null : (recover - lastHeal) / 1000,
     drainSeconds: h.drainedAt === null || lastHeal === null ? null : Math.max(0, h.drainedAt - lastHeal) / 1000,
+    refused: h.refused ?? 0,
     violations,
   };
 }
@@ -174,5 +194,7 @@ export function reportLine(r: RunReport): string {
   const s = (x: number | null) => (x === null ? "n/a" : x.toFixed(1));
   return `jobs ${r.jobs}, done ${r.done}, lost ${r.lost}, duplicates ${r.duplicates}, early twice ${r.earlyTwice} (stale ${r.staleRuns}), ` +
     `results missing ${r.resultsMissing} (early ${r.earlyResultsMissing}), held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
+    `flows ${r.flows}, stalled ${r.flowsStalled}, bodies twice ${r.bodiesTwice} (redelivered ${r.bodiesRedelivered}), ` +
+    `ticks ${r.ticks}, missed ${r.ticksMissed} (excused ${r.ticksExcused}), doubled ${r.ticksDoubled}, refused ${r.refused}, ` +
     `drain s ${s(r.drainSeconds)}`;
 }

@@ -11,7 +11,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { Kvm } from "@nats-io/kv";
+import { DiscardPolicy } from "@nats-io/jetstream";
 import { keyFor, type ResultRecord } from "../../src/client/buckets/result_store.ts";
+import { type Client as QwClient, connectClient } from "../../src/client/client.ts";
+import { chain, chord, type FlowNode, group, sig } from "../../src/core/flow.ts";
 import {
   client,
   type Client,
@@ -31,15 +34,21 @@ import {
   waitDrained,
 } from "../_harness.ts";
 import { check, type FaultSpan, type History, type Published, type RunReport } from "./checker.ts";
+import { type FlowOutcome, tickTime } from "./checker_flows.ts";
 import { freeze, type Net, thaw } from "./netns.ts";
 import { type NsNode, startNsCluster } from "./ns_cluster.ts";
-import { ACK_WAIT_S, type Plan, plan, type Scenario } from "./scenarios.ts";
+import { ACK_WAIT_S, FLOW_MEMBERS, type Plan, plan, type Scenario } from "./scenarios.ts";
 
 export const NODES = ["n1", "n2", "n3"];
 export const QWS = ["q1", "q2", "q3"];
 const STREAM = "NF";
 const CONSUMER = `qw_${STREAM}`;
-const DRAIN_TIMEOUT_MS = 180_000;
+const DRAIN_TIMEOUT_MS = 90_000;
+/** The fixture's schedule: task `tick`, every second. */
+const TICK_TASK = "tick";
+const TICK_MS = 1000;
+/** The result TTL qw gives its buckets by default, s: the harness creates them R3 with the same. */
+const RESULT_TTL_S = 86_400;
 
 /** Log a progress line on stderr. */
 export const progress = (s: string): void => void process.stderr.write(`  ... ${s}\n`);
@@ -106,6 +115,51 @@ export interface RunResult {
   seconds: number;
 }
 
+/** The flows of a run: even ones chords of FLOW_MEMBERS squares into a sum, odd ones chains 2 -> 4 -> 16 -> 256. */
+function flowsOf(n: number): { id: string; flow: FlowNode; want: unknown }[] {
+  return Array.from({ length: n }, (_, i) =>
+    i % 2 === 0
+      ? {
+        id: `f${i}`,
+        flow: chord(group(...Array.from({ length: FLOW_MEMBERS }, (_, k) => sig("fsq", [k + i]))), sig("ftotal")),
+        want: { n: FLOW_MEMBERS, sum: Array.from({ length: FLOW_MEMBERS }, (_, k) => (k + i) ** 2).reduce((a, b) => a + b, 0) },
+      }
+      : { id: `f${i}`, flow: chain(sig("fsq", [2]), sig("fsq"), sig("fsq")), want: 256 });
+}
+
+/** Counts the publishes the server refused, and keeps the first message of each kind. */
+class Refusals {
+  count = 0;
+  first: number | null = null;
+  last: number | null = null;
+  readonly kinds = new Set<string>();
+  /** Publishes the stream answered as duplicates: each job is published once, so only a retry after an error can be. */
+  duplicates: string[] = [];
+  dup = (m: { msgId?: string }): void => void this.duplicates.push(m.msgId ?? "");
+  note = (e: Error): void => {
+    this.count++;
+    this.first ??= nowMs();
+    this.last = nowMs();
+    if (this.kinds.size < 4) this.kinds.add(e.message.split("\n")[0].slice(0, 120));
+  };
+}
+
+/** Enqueue flows one by one, each retried (same id: the stream deduplicates) until stored. */
+async function enqueueFlows(qwc: QwClient, flows: { id: string; flow: FlowNode }[], refused: Refusals): Promise<void> {
+  for (const f of flows) {
+    for (let attempt = 0;; attempt++) {
+      try {
+        await qwc.enqueueFlow(f.flow, { id: f.id });
+        break;
+      } catch (e) {
+        refused.note(e as Error);
+        if (attempt > 600) throw e;
+        await sleep(Math.min(1000, 50 * 2 ** attempt));
+      }
+    }
+  }
+}
+
 /** Run scenario `s` once under `seed`, its files in `dir`. */
 export async function runOnce(net: Net, s: Scenario, seed: number, dir: string): Promise<RunResult> {
   const p = plan(s, seed);
@@ -114,34 +168,61 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
   const nodes = await startNsCluster(net, NODES, join(dir, "nodes"));
   const urls = nodes.map((n) => n.url);
   const c = await client(urls);
+  const qwc = await connectClient({ servers: urls, stream: STREAM });
   const procs: QwProcess[] = [];
   let proxy: ChildProcess | null = null;
   const faults: FaultSpan[] = [];
+  const refused = new Refusals();
+  const f = s.fault;
+  const full = f.kind === "stream-full";
   let hit = "";
   try {
     await createStreams(c.jsm, STREAM, { replicas: 3 });
-    // R3 like the stream: qw would create an R1 bucket, lost with its one node.
-    if (s.results) await new Kvm(c.nc).create(`qw_${STREAM}_results`, { ttl: 86_400_000, history: 1, replicas: 3 });
+    if (f.kind === "stream-full") {
+      const cfg = (await c.jsm.streams.info(STREAM)).config;
+      await c.jsm.streams.update(STREAM, { ...cfg, max_bytes: f.maxBytes, discard: DiscardPolicy.New });
+    }
+    // R3 like the stream: qw would create R1 buckets, each lost with its one node. Not the flows bucket: on
+    // nats-server 2.15.3 an R3 bucket accepted compare-and-set writes based on a superseded revision, losing chord
+    // joins (README, "Network faults"); qw's own R1 bucket keeps them.
+    const kvm = new Kvm(c.nc);
+    if (s.results) await kvm.create(`qw_${STREAM}_results`, { ttl: RESULT_TTL_S * 1000, history: 1, replicas: 3 });
+    if (process.env.QW_NET_FLOWS_R3) await kvm.create(`qw_${STREAM}_flows`, { ttl: RESULT_TTL_S * 1000, history: 1, replicas: 3 });
+    await kvm.create(`qw_${STREAM}_schedules`, { history: 1, replicas: 3 });
     const rand = (i: number) => ((Math.imul(i + 1, 2654435761) ^ seed) >>> 0) / 4294967296;
     const published: Published[] = Array.from({ length: s.jobs }, (_, i) => ({ id: `j${i}`, mode: rand(i) < s.earlyShare ? "early" : "late" }));
-    const msgs = published.map((j) => job(STREAM, j.mode, j.id, [s.jobMs]));
+    const retryEvery = s.retryShare ? Math.round(1 / s.retryShare) : 0;
+    const msgs = published.map((j, i) => job(STREAM, j.mode === "late" && retryEvery > 0 && i % retryEvery === 0 ? "flaky" : j.mode, j.id, [s.jobMs]));
+    const flows = flowsOf(s.flows);
     const half = Math.floor(msgs.length / 2);
-    await publishAll(c.js, msgs.slice(0, half));
-    const f = s.fault;
+    const fhalf = Math.floor(flows.length / 2);
+    const publish = (from: number, to: number) =>
+      Promise.all([publishAll(c.js, msgs.slice(from, to), { onError: refused.note, onDuplicate: refused.dup }), enqueueFlows(qwc, flows.slice(from ? fhalf : 0, to < msgs.length ? fhalf : flows.length), refused)]);
+    // A full stream refuses the first half until qw frees space: publish it while qw runs.
+    const first = publish(0, half);
+    if (!full) await first;
     let victimUrls = urls.join(",");
     if (f.kind === "lossy-qw") [proxy, victimUrls] = await startDelayProxy(net, QWS[p.victim], p, f.delayMs, f.jitterMs);
     for (let i = 0; i < s.qws; i++) {
-      const args = ["--stream", STREAM, "--tasks", join(FIXTURES, "chaos_tasks.ts"), "--server", i === p.victim ? victimUrls : urls.join(","),
+      const args = ["--stream", STREAM, "--tasks", join(FIXTURES, "net_tasks.ts"), "--server", i === p.victim ? victimUrls : urls.join(","),
         "--log-level", "warning", "--concurrency", "4", "--ack-wait", String(ACK_WAIT_S), ...(s.results ? [] : ["--no-results"]), ...(s.confirmAck ? ["--confirm-ack"] : [])];
       procs.push(QwProcess.start(args, { logFile: join(dir, `qw${i}.log`), env: { QW_CHAOS_LOG: log }, netns: net.ns(QWS[i]) }));
     }
+    const qwStarted = nowMs();
     // Each finished job writes an S and an E line.
     if (!await until(() => countLines(log) >= 2 * half * p.startAt, 120_000, 20)) throw new Error("No progress before the fault");
-    const rest = publishAll(c.js, msgs.slice(half));
+    if (full) await first;
+    const rest = publish(half, msgs.length);
     const span: FaultSpan = { name: f.kind, from: nowMs(), to: null, victims: [] };
     faults.push(span);
     const victim = procs[p.victim];
-    if (f.kind === "cut-qw") {
+    if (f.kind === "stream-full") {
+      // The fault is the load itself: from the first refused publish to the last publish stored.
+      await rest;
+      span.from = refused.first ?? qwStarted;
+      if (refused.duplicates.length) progress(`${refused.duplicates.length} retried publishes answered as duplicates, e.g. ${refused.duplicates.slice(0, 5).join(", ")}`);
+      hit = `${refused.count} publishes refused (${[...refused.kinds].join(" | ") || "none"})`;
+    } else if (f.kind === "cut-qw") {
       hit = `q${p.victim + 1} ${f.direction}`;
       span.victims.push(victim.pid);
       net.partition(QWS[p.victim], NODES, f.direction);
@@ -191,21 +272,52 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     } catch (e) {
       progress(`${s.name}: ${(e as Error).message}`);
     }
+    // Until when the stream refused the harness's publishes: a server fault's ticks are excused until then.
+    for (const f of faults) if (f.victims.length === 0) f.refusedUntil = refused.last;
     // A short settle, so late acks and result writes land before the final read.
-    await sleep(1_000);
-    const final = await settled("the queue's state", () => queueState(c.jsm, STREAM, CONSUMER));
+    await sleep(2_000);
+    const qwExits = procs.filter((q) => !q.alive).map((q) => `qw ${q.pid} exited ${JSON.stringify(q.exit)}: ${(q.logLines(/\S/).pop() ?? "").slice(0, 160)}`);
+    // The schedule fires until qw stops: stop it (SIGTERM settles what runs), then read the state, leaving out
+    // the ticks published after the drain that no process took before it stopped.
+    const stoppedAt = nowMs();
+    await Promise.all(procs.map((q) => q.stop(10_000)));
+    const state = await settled("the queue's state", () => queueState(c.jsm, STREAM, CONSUMER));
+    const tickSubject = `${STREAM}.${TICK_TASK}`;
+    const left = await settled("the ticks left", async () =>
+      (await c.jsm.streams.info(STREAM, { subjects_filter: tickSubject })).state.subjects?.[tickSubject] ?? 0);
+    const final = { messages: state.messages - left, pending: Math.max(0, state.pending - left), ackPending: state.ackPending };
     const dead = await settled("the dead letters", () => readDeadLetters(c, STREAM));
     const results = s.results ? await settled("the results", () => readResultStates(c, published.map((j) => j.id))) : undefined;
-    const qwExits = procs.filter((q) => !q.alive).map((q) => `qw ${q.pid} exited ${JSON.stringify(q.exit)}: ${(q.logLines(/\S/).pop() ?? "").slice(0, 160)}`);
+    const flowOutcomes: FlowOutcome[] = await settled("the flows", () =>
+      Promise.all(flows.map(async (fl) => {
+        const r = await qwc.get(fl.id);
+        return { id: fl.id, state: r.state === "PENDING" ? null : r.state, right: "result" in r && JSON.stringify(r.result) === JSON.stringify(fl.want) };
+      })));
+    const execs = readExecutions(log);
+    // Ticks from the first one any process fired to the last one fired before the drain (2 s before it, so
+    // its job was in the stream when the drain was seen).
+    const tickTimes = execs.flatMap((e) => {
+      const t = tickTime(e.id, TICK_TASK);
+      return t === null ? [] : [t];
+    });
+    const end = Math.floor(((drainedAt ?? stoppedAt) - 2_000) / TICK_MS) * TICK_MS;
     const history: History = {
-      published, execs: readExecutions(log), deadIds: dead.flatMap((d) => (d.id ? [d.id] : [])), results, faults,
-      ackWaitMs: ACK_WAIT_S * 1000, final, drainedAt, qwExits,
+      published, execs, deadIds: dead.flatMap((d) => (d.id ? [d.id] : [])), results, faults,
+      ackWaitMs: ACK_WAIT_S * 1000, final, drainedAt, qwExits, flows: flowOutcomes, refused: refused.count,
+      ticks: {
+        task: TICK_TASK,
+        from: tickTimes.length ? Math.min(...tickTimes) : Math.ceil((qwStarted + 5_000) / TICK_MS) * TICK_MS,
+        to: end,
+        everyMs: TICK_MS,
+        graceMs: ACK_WAIT_S * 1000,
+      },
     };
     return { report: check(history), plan: p, hit, seconds: (Date.now() - t0) / 1000 };
   } finally {
     for (const q of procs) q.signal("SIGCONT");
     await Promise.all(procs.map((q) => q.stop(10_000)));
     proxy?.kill("SIGKILL");
+    await qwc.close().catch(() => {});
     await c.close();
     for (const n of nodes) await n.stop();
     for (const m of [...NODES, ...QWS]) net.heal(m);

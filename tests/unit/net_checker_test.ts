@@ -120,3 +120,12 @@ describe("check()", () => {
     assert.equal(r.recoverSeconds, null);
   });
 });
+
+describe("check() recovery", () => {
+  it("ignores a run's end before the heal even when the same id, process and delivery start again after it", () => {
+    // A job released again by the delayed releaser starts over at delivery 1 on the same process.
+    const execs = [...ran("a", 1_000), ex("S", "b", 15_000), ex("E", "b", 16_000), ...ran("b", 21_000), ...ran("c", 22_000)];
+    const r = check(history({ execs }));
+    assert.equal(r.recoverSeconds, 1.005);
+  });
+});
