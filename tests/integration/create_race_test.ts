@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { ensureTopology, namesFor } from "../../src/client/topology.ts";
+import { ensureTopology, levelConsumer, namesFor } from "../../src/client/topology.ts";
+import { DEFAULT_PRIORITY, PRIORITY_LEVELS } from "../../src/core/job/priority.ts";
 import { setUpServer } from "../../src/worker/setup.ts";
 import { type NatsCluster, NatsServer, startCluster } from "../helpers/nats_server.ts";
 
@@ -39,7 +40,9 @@ describe("create races", () => {
     const jsm = jsms[0];
     const consumers = [];
     for await (const c of jsm.consumers.list(names.stream)) consumers.push(c.name);
-    assert.deepEqual(consumers.sort(), [names.consumer, names.delayedConsumer].sort());
+    // The work consumer (priority 5 and plain subjects), the delayed releaser, and one consumer per other priority level.
+    const levels = PRIORITY_LEVELS.filter((l) => l !== DEFAULT_PRIORITY).map((l) => levelConsumer(names, l));
+    assert.deepEqual(consumers.sort(), [names.consumer, names.delayedConsumer, ...levels].sort());
     assert.equal((await jsm.streams.info(names.dlqStream)).config.name, names.dlqStream);
   });
 
