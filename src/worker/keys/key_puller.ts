@@ -23,6 +23,8 @@ import type { KeyConsumers } from "./key_consumers.ts";
 
 const GRACE_MS = 1_000;
 const DEFAULT_POLL_MS = 500;
+/** How long polls fail before the failure is reported. */
+const REPORT_AFTER_MS = 5_000;
 
 /** What the key puller needs from its owner. */
 export interface KeyPullerOptions {
@@ -37,8 +39,11 @@ export interface KeyPullerOptions {
   onMessage(m: JsMsg): void;
   /** A job an open pull brought after `stop()`. */
   onLate(m: JsMsg): void;
-  onError(error: string): void;
+  /** A failure; `transient` ones (the stream unreadable for a while: an outage, a leader change) are retried. */
+  onError(error: string, transient: boolean): void;
   pollMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
 }
 
 interface OpenPull {
@@ -57,6 +62,9 @@ export class KeyPuller {
   #openKeys = new Set<string>();
   #n = 0;
   #stopped = false;
+  /** Since when polls fail (0: the last one worked); a streak is reported once, when it outlasts REPORT_AFTER_MS. */
+  #failingSince = 0;
+  #reported = false;
   #kick: (() => void) | null = null;
   #loopDone: Promise<void> | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -96,9 +104,17 @@ export class KeyPuller {
       const active = Object.keys(counts).filter((s) => counts[s] > 0);
       // A key that holds nothing leaves now, even with a pull open: kept, it would take a pull at every turn.
       this.#order = mergeActive(this.#order, active);
+      this.#failingSince = 0;
+      this.#reported = false;
       this.#kick?.();
     } catch (e) {
-      if (!this.#stopped) this.#o.onError(`Cannot read the active concurrency keys: ${(e as Error).message}`);
+      if (this.#stopped) return;
+      // A reconnect, a restarted server's JetStream or a leader change makes polls fail for a moment: not worth a line.
+      const now = (this.#o.now ?? Date.now)();
+      if (this.#failingSince === 0) this.#failingSince = now;
+      if (this.#reported || now - this.#failingSince < REPORT_AFTER_MS) return;
+      this.#reported = true;
+      this.#o.onError(`cannot read the active concurrency keys for ${((now - this.#failingSince) / 1000).toFixed(0)} s (${(e as Error).message}); reading again every poll`, true);
     }
   }
 
@@ -137,7 +153,7 @@ export class KeyPuller {
     for (const subject of grants) {
       this.#openKeys.add(subject);
       const name = await this.#o.consumers.ensure(subject).catch((e) => {
-        this.#o.onError(`Cannot create the consumer of key subject '${subject}': ${(e as Error).message}`);
+        this.#o.onError(`Cannot create the consumer of key subject '${subject}': ${(e as Error).message}`, false);
         return null;
       });
       if (name === null || this.#stopped) {
@@ -157,7 +173,7 @@ export class KeyPuller {
       this.#o.nc.publish(api, JSON.stringify({ batch: 1, expires: expires * 1_000_000 }), { reply: `${this.#inbox}.${token}` });
     } catch (e) {
       this.#end(token, true);
-      this.#o.onError(`Cannot pull from key subject '${subject}': ${(e as Error).message}`);
+      this.#o.onError(`Cannot pull from key subject '${subject}': ${(e as Error).message}`, true);
     }
   }
 

@@ -69,7 +69,10 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     whenRoom: o.whenRoom,
     onMessage: o.onMessage,
     onLate: o.onLate,
-    onError: (error) => o.emitter.emit({ type: "error", where: "concurrency_key", error }),
+    onError: (error, transient) =>
+      o.emitter.emit(
+        transient ? { type: "connection.status", status: "pull_retry", detail: `concurrency keys: ${error}` } : { type: "error", where: "concurrency_key", error },
+      ),
   });
   const keyFunctions = new KeyFunctions({ tasksUrl: o.tasksUrl, defaults: o.taskDefaults, createWorker: o.createWorker });
   const router = new KeyRouter({
