@@ -251,7 +251,7 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
       const v = over === 0 && paused === 0 && lostKeyedRun(j, s, died) ? "ok" : verdict(expected, s, holds, mayBeLost);
       return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, mayBeLost, verdict: v };
     });
-    for (const o of overlaps) problems.push(`${o.running} runs of one key at once at ${o.at} (limit ${o.limit}): ${o.jobs.join(" ")}`);
+    for (const o of overlaps) problems.push(`${o.running} runs of one key at once at ${new Date(o.at).toISOString()} (limit ${o.limit}): ${o.jobs.join(" ")}`);
 
     await Promise.race([faults, sleep(30_000)]);
     await Promise.race([revokesDone, sleep(5_000)]);
