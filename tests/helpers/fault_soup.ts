@@ -6,9 +6,11 @@
  * gets SIGTERM), revokes with terminate of finished and of waiting jobs, a
  * results store that stops answering for a while, and pauses of a task or of
  * the stream (as `qw pause` and `qw resume` do them); its jobs are spread over
- * priorities 0-9 or all at the default. A run passes when every job ends with
+ * priorities 0-9 or all at the default, and about half the seeds add jobs of
+ * keyed tasks (fault_soup_keys.ts). A run passes when every job ends with
  * the runs, stored state and dead letters the oracle gives (fault_soup_case.ts),
- * none started while paused, and the server holds nothing for qw. Usable from tests
+ * none started while paused, no key ran more than its limit at once, and the
+ * server holds nothing for qw (work, priority and key consumers). Usable from tests
  * and scripts under Bun and Deno: node: built-ins, the NATS client and
  * fast-check only.
  *
