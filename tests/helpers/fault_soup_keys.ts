@@ -45,9 +45,22 @@ const keyArb = fc.oneof(
   }),
 );
 
+/**
+ * The seed of the key draw: `seed` mixed (an integer hash), not xored with a
+ * constant as the earlier draws' seeds are. fast-check's first choice follows
+ * the seed's lowest bit, so draws of `seed ^ c` choose alike for every seed of
+ * one parity: keys drawn so would come only with the seeds that draw restarts,
+ * priorities and pauses and an ack wait of 5 s.
+ */
+export function keySeed(seed: number): number {
+  let h = Math.imul((seed ^ 0x4e75) ^ ((seed ^ 0x4e75) >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) | 0;
+}
+
 /** The keyed jobs of a seed (none for about half the seeds); the same seed always gives the same. */
 export function keyedDraws(seed: number): KeyedDraw[] {
-  const k = fc.sample(keyArb, { seed: seed ^ 0x4e75, numRuns: 1 })[0];
+  const k = fc.sample(keyArb, { seed: keySeed(seed), numRuns: 1 })[0];
   if (k === null) return [];
   return k.jobs.map((j) => {
     const n = j.key % (k.keys + 1);

@@ -18,11 +18,11 @@
  * its open pulls still bring jobs, which must go back as copies, not as runs
  * (a nak dead-lettered a job there that never ran). Seed 111 pauses two tasks
  * (one whose retry comes while paused) over jobs spread from priority 0 to 9,
- * while the results store is cut off. Seed 23 keys jobs at concurrency 4: three keyless jobs of a task of limit 2
- * that each retry once (six runs on the task's one key), two of limit 1 on one key that are requeued once, routed
- * and published on their key's subject, through a rolling restart, a results outage and a pause of the stream;
- * no key may run more than its limit at once. Seeds 1, 34, 100, 111 and 126 draw keyed jobs too (after their
- * earlier jobs, which stay as they were).
+ * while the results store is cut off. Seed 54 keys jobs at concurrency 4 with an ack wait of 1 s: three jobs of
+ * a task of limit 2 that each retry once on one key (six runs), some routed by the worker, some on their key's
+ * subject, keyless ones on their task's one key, beside a long synchronous acksLate job and a results outage; no
+ * key may run more than its limit at once. Seeds 19, 34, 100 and 111 draw keyed jobs too (after their earlier
+ * jobs, which stay as they were); seed 100 routes all of them through two rolling restarts.
  * Replay one seed (any integer) with:
  *
  *   QW_SOUP_SEED=31 node_modules/.bin/bun test --timeout 120000 tests/integration/fault_soup_test.ts
@@ -34,7 +34,7 @@ import { describeFailure, faultText, passed, runSoup, soupCase } from "../helper
 import { useServer } from "../helpers/suite.ts";
 
 /** concurrency 2 workqueue, 4 limits, 1 workqueue, 1 limits, then the new faults: 1 limits, 1 limits, 1 workqueue; task pauses: 2 limits; keys: 4 workqueue. */
-const FIXED = [1, 3, 19, 31, 34, 126, 100, 111, 23];
+const FIXED = [1, 3, 19, 31, 34, 126, 100, 111, 54];
 const env = process.env.QW_SOUP_SEED;
 const SEEDS = env !== undefined && env !== "" ? [Number(env)] : FIXED;
 if (SEEDS.some((s) => !Number.isSafeInteger(s))) throw new Error(`QW_SOUP_SEED must be an integer, not '${env}'`);

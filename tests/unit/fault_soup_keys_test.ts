@@ -39,6 +39,15 @@ describe("fault soup keys: the draw", () => {
     }
   });
 
+  it("keys come with either ack wait and with or without restarts: the key draw does not follow the seed's parity", () => {
+    const keyed = cases.filter((c) => c.jobs.some((j) => j.key !== undefined));
+    for (const [what, f] of [["ack wait 1 s", (c: typeof cases[0]) => c.ackWait === 1], ["a rolling restart", (c: typeof cases[0]) => c.restarts.length > 0]] as const) {
+      const n = keyed.filter(f).length;
+      assert.ok(n >= keyed.length / 4 && n <= (keyed.length * 3) / 4, `${n} of ${keyed.length} keyed seeds have ${what}`);
+    }
+    assert.ok(keyed.some((c) => c.seed % 2 === 0) && keyed.some((c) => c.seed % 2 === 1));
+  });
+
   it("the same seed draws the same keyed jobs", () => {
     for (let seed = 1; seed <= 50; seed++) assert.deepEqual(keyedDraws(seed), keyedDraws(seed));
   });
