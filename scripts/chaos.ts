@@ -25,7 +25,7 @@
  *
  * Scenario 11, the fault soup, prints its own line instead:
  *
- *   11 fault soup: seeds N, jobs J, rolling restarts R, results outages O, revoked finished F, revoked waiting V, pauses P (of the stream Q), seeds with priorities Y, stuck S, wrong W, seconds T
+ *   11 fault soup: seeds N, jobs J, rolling restarts R, results outages O, revoked finished F, revoked waiting V, pauses P (of the stream Q), seeds with priorities Y, seeds with keys K (keyed jobs KJ), stuck S, wrong W, seconds T
  *
  * then one line per failing seed. "stuck" counts jobs the server still held
  * for qw after the bound; "wrong" counts jobs settled otherwise than the
@@ -846,7 +846,7 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
   return await withServer(async (server) => {
     const t0 = Date.now();
     let jobs = 0, stuck = 0, wrong = 0, doneSeeds = 0, restarts = 0, outages = 0, revokedDone = 0, revokedWaiting = 0;
-    let pauses = 0, streamPauses = 0, prioritySeeds = 0;
+    let pauses = 0, streamPauses = 0, prioritySeeds = 0, keySeeds = 0, keyedJobs = 0;
     const details: string[] = [];
     const one = async (seed: number) => {
       const c = soupCase(seed);
@@ -858,6 +858,8 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
       pauses += c.pauses.length;
       streamPauses += c.pauses.filter((p) => p.task === null).length;
       prioritySeeds += c.jobs.some((j) => j.priority !== 5) ? 1 : 0;
+      keySeeds += c.jobs.some((j) => j.key !== undefined) ? 1 : 0;
+      keyedJobs += c.jobs.filter((j) => j.key !== undefined).length;
       try {
         const r = await runSoup(c, { server: server.url, dir: ctx.dir });
         stuck += r.stuck;
@@ -883,7 +885,7 @@ async function faultSoup(ctx: Ctx): Promise<Report> {
       problems: stuck + wrong > 0 ? [`${details.length} of ${seeds.length} seeds failed`] : [],
       line: `seeds ${seeds.length}, jobs ${jobs}, rolling restarts ${restarts}, results outages ${outages}, ` +
         `revoked finished ${revokedDone}, revoked waiting ${revokedWaiting}, pauses ${pauses} (of the stream ${streamPauses}), ` +
-        `seeds with priorities ${prioritySeeds}, stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
+        `seeds with priorities ${prioritySeeds}, seeds with keys ${keySeeds} (keyed jobs ${keyedJobs}), stuck ${stuck}, wrong ${wrong}, seconds ${fmt(seconds)}`,
       details: details.map((d) => `${d} (replay: bun scripts/chaos.ts --seed ${bySeed(d)})`),
     };
   });

@@ -6,9 +6,11 @@
  * gets SIGTERM), revokes with terminate of finished and of waiting jobs, a
  * results store that stops answering for a while, and pauses of a task or of
  * the stream (as `qw pause` and `qw resume` do them); its jobs are spread over
- * priorities 0-9 or all at the default. A run passes when every job ends with
+ * priorities 0-9 or all at the default, and about half the seeds add jobs of
+ * keyed tasks (fault_soup_keys.ts). A run passes when every job ends with
  * the runs, stored state and dead letters the oracle gives (fault_soup_case.ts),
- * none started while paused, and the server holds nothing for qw. Usable from tests
+ * none started while paused, no key ran more than its limit at once, and the
+ * server holds nothing for qw (work, priority and key consumers). Usable from tests
  * and scripts under Bun and Deno: node: built-ins, the NATS client and
  * fast-check only.
  *
@@ -24,6 +26,7 @@ import { type KV, Kvm } from "@nats-io/kv";
 import {
   expectedOf,
   type Expected,
+  lostKeyedRun,
   type Outage,
   type PauseWindow,
   reached,
@@ -38,7 +41,9 @@ import {
   verdict,
 } from "./fault_soup_case.ts";
 import { faultPlan, Fleet, GRACE_S, playPauses, resultsOutage, Revoker, rollingRestart, sleep } from "./fault_soup_faults.ts";
+import { KEY_LIMITS, type KeyedBehaviour, keyOverlaps, keyRuns, type Overlap } from "./fault_soup_keys.ts";
 import { jobSubject } from "../../src/client/topology.ts";
+import { CONCURRENCY_KEY_HEADER, keySubject } from "../../src/core/job/concurrency_key.ts";
 import { DEFAULT_PRIORITY, PRIORITY_LEVELS } from "../../src/core/job/priority.ts";
 
 /** The work consumers of a stream: the default level's, then one per other priority level. */
@@ -80,7 +85,7 @@ export interface SoupReport {
   wrong: number;
   /** Problems of the run as a whole (qw died, did not stop cleanly, a fault could not be played). */
   problems: string[];
-  /** What the server held for qw at the end: pending and unacked on the work consumers (every level), pending on the delayed one. */
+  /** What the server held for qw at the end: pending and unacked on the work consumers (every level and every key), pending on the delayed one. */
   held: { pending: number; ackPending: number; delayed: number };
   /** The faults as they were played: when (after qw started pulling) and what they found. */
   timeline: string[];
@@ -120,12 +125,15 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const publish = async (j: SoupJob) => {
       const h = makeHeaders();
       h.set("Qw-Id", j.id);
+      if (j.key?.key != null) h.set(CONCURRENCY_KEY_HEADER, j.key.key);
+      // A keyed job goes on its key's subject as a client publishes it, or on the task's with the header alone.
+      const subject = j.key?.onKeySubject ? keySubject(stream, j.behaviour, j.key.key ?? "") : jobSubject(stream, j.behaviour, j.priority);
       const data = JSON.stringify({ args: [file, ...j.args] });
       publishedAt.set(j.id, Date.now());
       // A stream the server has just created may not listen on its subjects yet: no responders, for a moment.
       for (let attempt = 0;; attempt++) {
         try {
-          return await js.publish(jobSubject(stream, j.behaviour, j.priority), data, { headers: h, msgID: `${stream}-${j.id}` });
+          return await js.publish(subject, data, { headers: h, msgID: `${stream}-${j.id}` });
         } catch (e) {
           if (attempt >= 40) throw e;
           await sleep(25);
@@ -228,13 +236,24 @@ export async function runSoup(c: SoupCase, o: SoupOptions): Promise<SoupReport> 
     const held = await watch.held();
     const dead = await watch.deadLetters();
     const holds = held.pending + held.ackPending + held.delayed > 0;
+    const overlaps = keyedOverlaps(c, watch);
+    // A process that died (SIGKILL, or an exit it was not told to make) may leave an early-ack keyed job lost.
+    const died = fleet.procs.some((p) => p.exit !== null && (p.exit.signal === "SIGKILL" || !p.told));
     const jobs = c.jobs.map((j): JobReport => {
       const paused = startsWhilePaused(j, watch.starts.get(j.id) ?? [], windows).length;
-      const s = { ...seen.get(j.id)!, deadLetters: dead.get(j.id) ?? 0, ...(paused > 0 ? { runsWhilePaused: paused } : {}) };
+      const over = overlaps.filter((o) => o.jobs.includes(j.id)).length;
+      const s = {
+        ...seen.get(j.id)!,
+        deadLetters: dead.get(j.id) ?? 0,
+        ...(paused > 0 ? { runsWhilePaused: paused } : {}),
+        ...(over > 0 ? { overlaps: over } : {}),
+      };
       const expected = expectedOf(c, j);
       const mayBeLost = lost(j, s);
-      return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, mayBeLost, verdict: verdict(expected, s, holds, mayBeLost) };
+      const v = over === 0 && paused === 0 && lostKeyedRun(j, s, died) ? "ok" : verdict(expected, s, holds, mayBeLost);
+      return { id: j.id, behaviour: j.behaviour, phase: j.phase, expected, seen: s, mayBeLost, verdict: v };
     });
+    for (const o of overlaps) problems.push(`${o.running} runs of one key at once at ${new Date(o.at).toISOString()} (limit ${o.limit}): ${o.jobs.join(" ")}`);
 
     await Promise.race([faults, sleep(30_000)]);
     await Promise.race([revokesDone, sleep(5_000)]);
@@ -273,7 +292,8 @@ export function failureLine(r: SoupReport): string {
   const bad = r.jobs.filter((j) => j.verdict !== "ok").map((j) =>
     `${j.verdict} ${j.id} ${j.behaviour} (runs ${j.seen.runs}/${j.expected.runs}, ${stateText(j.seen)}/${stateText(j.expected)}` +
     `${j.seen.deadLetters !== j.expected.deadLetters ? `, dead letters ${j.seen.deadLetters}/${j.expected.deadLetters}` : ""}` +
-    `${j.seen.runsWhilePaused ? `, ${j.seen.runsWhilePaused} started while paused` : ""})`
+    `${j.seen.runsWhilePaused ? `, ${j.seen.runsWhilePaused} started while paused` : ""}` +
+    `${j.seen.overlaps ? `, ${j.seen.overlaps} runs over its key's limit` : ""})`
   );
   const held = `held ${r.held.pending} pending, ${r.held.ackPending} unacked, ${r.held.delayed} delayed`;
   return `seed ${c.seed} (concurrency ${c.concurrency}, ${c.kind}, ack wait ${c.ackWait} s, ${c.jobs.length} jobs, ${faultText(c)}${held}): ` +
@@ -289,8 +309,26 @@ export function faultText(c: SoupCase): string {
     c.revokeWaiting.length > 0 ? `revoked waiting ${c.revokeWaiting.join(" ")}` : "",
     ...c.pauses.map((p) => `pause ${p.task === null ? "stream" : `task ${p.task}`} ${p.ms} ms`),
     c.jobs.some((j) => j.priority !== DEFAULT_PRIORITY) ? `priorities ${c.jobs.map((j) => j.priority).join("")}` : "",
+    keyedJobs(c).length > 0 ? `keyed ${keyedJobs(c).map((j) => `${j.id}:${j.key!.key ?? "-"}${j.key!.onKeySubject ? "" : "(routed)"}`).join(" ")}` : "",
   ];
   return parts.filter((p) => p !== "").map((p) => `${p}, `).join("");
+}
+
+/** The jobs of a case's keyed tasks. */
+export const keyedJobs = (c: SoupCase): SoupJob[] => c.jobs.filter((j) => j.key !== undefined);
+
+/** Every moment a key of the case ran more jobs at once than its task's limit, from the record file's starts and ends. */
+function keyedOverlaps(c: SoupCase, watch: Watch): Array<Overlap & { limit: number }> {
+  const byKey = new Map<string, SoupJob[]>();
+  for (const j of keyedJobs(c)) {
+    const k = `${j.behaviour}\n${j.key!.key ?? ""}`;
+    byKey.set(k, [...(byKey.get(k) ?? []), j]);
+  }
+  return [...byKey.values()].flatMap((js) => {
+    const limit = KEY_LIMITS[js[0].behaviour as KeyedBehaviour];
+    const runs = js.flatMap((j) => keyRuns(j.id, watch.starts.get(j.id) ?? [], watch.ends.get(j.id) ?? []));
+    return keyOverlaps(runs, limit, c.ackWait * 1000).map((o) => ({ ...o, limit }));
+  });
 }
 
 /** A failure in full: the line, how to replay it, the case as JSON and the tail of qw's log. */
@@ -314,20 +352,28 @@ class Watch {
   readonly lastStart = new Map<string, number>();
   /** When each of a job's runs started (epoch ms), as of the last {@linkcode seen}. */
   starts = new Map<string, number[]>();
+  /** When each of a keyed job's runs ended (epoch ms), as of the last {@linkcode seen}. */
+  ends = new Map<string, number[]>();
 
   /** Runs (from the record file) and stored state of every job; dead letters are read separately. */
   async seen(c: SoupCase): Promise<Map<string, Seen>> {
     const runs = new Map<string, number>();
     const starts = new Map<string, number[]>();
+    const ends = new Map<string, number[]>();
     for (const line of readLines(this.file)) {
       try {
-        const { id, t } = JSON.parse(line) as { id: string; t: number };
+        const { id, t, note } = JSON.parse(line) as { id: string; t: number; note?: string };
+        if (note === "end") { // a keyed run's end, not a run
+          ends.set(id, [...(ends.get(id) ?? []), t]);
+          continue;
+        }
         runs.set(id, (runs.get(id) ?? 0) + 1);
         starts.set(id, [...(starts.get(id) ?? []), t]);
         this.lastStart.set(id, Math.max(this.lastStart.get(id) ?? 0, t));
       } catch { /* a line being written */ }
     }
     this.starts = starts;
+    this.ends = ends;
     const out = new Map<string, Seen>();
     for (const j of c.jobs) out.set(j.id, { runs: runs.get(j.id) ?? 0, ...(await this.state(j.id)), deadLetters: 0 });
     return out;
@@ -346,13 +392,25 @@ class Watch {
     }
   }
 
-  /** What the server holds for qw. */
+  /** What the server holds for qw: the work consumers of every level and every key's consumer (`<consumer>_key_*`). */
   async held(): Promise<SoupReport["held"]> {
     const info = (name: string) => this.jsm.consumers.info(this.stream, name).catch(() => null);
-    const [delayed, ...work] = await Promise.all([info(`qw_${this.stream}_delayed`), ...workConsumers(this.stream).map(info)]);
+    const keyed = await this.keyConsumers();
+    const [delayed, ...work] = await Promise.all([info(`qw_${this.stream}_delayed`), ...[...workConsumers(this.stream), ...keyed].map(info)]);
     const waiting = (delayed?.num_pending ?? 0) + (delayed?.num_ack_pending ?? 0); // a countdown is a nak with delay
     const sum = (f: (ci: NonNullable<typeof delayed>) => number) => work.reduce((n, ci) => n + (ci === null ? 0 : f(ci)), 0);
     return { pending: sum((ci) => ci.num_pending), ackPending: sum((ci) => ci.num_ack_pending), delayed: waiting };
+  }
+
+  /** The names of the stream's key consumers. */
+  async keyConsumers(): Promise<string[]> {
+    const prefix = `qw_${this.stream}_key_`;
+    try {
+      const all = await Array.fromAsync(this.jsm.consumers.list(this.stream));
+      return all.map((ci) => ci.name).filter((n) => n.startsWith(prefix));
+    } catch {
+      return [];
+    }
   }
 
   /** Dead letters per task id. */

@@ -3,13 +3,15 @@
  * the oracle (what each must end as, read off `decideAck()` and the README's
  * reliability table), the case generator (fast-check, from an integer seed:
  * the jobs, then the faults around them: rolling restarts, revokes, a
- * results store that stops answering, and pauses of a task or the stream; then each job's priority) and the verdict
+ * results store that stops answering, and pauses of a task or the stream; then each job's priority; then the
+ * jobs of keyed tasks, fault_soup_keys.ts) and the verdict
  * on what a run observed. No I/O; fault_soup.ts runs a case.
  *
  * @module
  */
 
 import fc from "fast-check";
+import { KEYED, keyedDraws } from "./fault_soup_keys.ts";
 
 /** Every task of the soup fixture. */
 export const BEHAVIOURS = [
@@ -30,6 +32,7 @@ export const BEHAVIOURS = [
   "slow",
   "busySync",
   "busySyncLate",
+  ...KEYED,
 ] as const;
 
 /** The behaviours added after the first seeds were pinned: generated apart, so those seeds keep their cases. */
@@ -40,7 +43,16 @@ export type Behaviour = typeof BEHAVIOURS[number];
 export type SoupState = "SUCCESS" | "FAILURE" | "RETRY" | "STARTED" | "PENDING" | "REVOKED";
 
 /** The behaviours whose task sets `acksLate`: each is acked only once its result is stored. */
-export const ACKS_LATE: ReadonlySet<Behaviour> = new Set<Behaviour>(["succeedLate", "requeueOnce", "rejectDrop", "exitsRequeue", "spins", "busySyncLate"]);
+export const ACKS_LATE: ReadonlySet<Behaviour> = new Set<Behaviour>([
+  "succeedLate",
+  "requeueOnce",
+  "rejectDrop",
+  "exitsRequeue",
+  "spins",
+  "busySyncLate",
+  "keyedLate",
+  "keyedRequeue",
+]);
 
 /** What one job must end as once qw has settled it. */
 export interface Expected {
@@ -85,6 +97,11 @@ export const ORACLE: Record<Behaviour, Expected> = {
   // finished before it wait behind it, and none of them, nor it, runs twice.
   busySync: ok(1),
   busySyncLate: ok(1),
+  // Keyed (fault_soup_keys.ts): the same rows as their unkeyed kin; a key only bounds how many run at once.
+  keyedSlow: ok(1),
+  keyedLate: ok(1),
+  keyedRetry: ok(2),
+  keyedRequeue: ok(2),
 };
 
 /** A job revoked before it was published: it never runs, is acked and stored as REVOKED, whatever its task. */
@@ -103,6 +120,11 @@ export interface SoupJob {
   gapMs: number;
   /** 0 (lowest) to 9: published on `<stream>.<task>` at 5, else on `<stream>.p<N>.<task>`. */
   priority: number;
+  /**
+   * A job of a keyed task: its `Qw-Concurrency-Key` header (null: none, the task's one key) and whether it is
+   * published on its key's subject, as a client does, or on `<stream>.<task>` for the worker to route.
+   */
+  key?: { key: string | null; onKeySubject: boolean };
 }
 
 /** A pause played while qw runs, as `qw pause` then `qw resume` do it. */
@@ -141,7 +163,7 @@ export interface SoupCase {
 }
 
 const jobArb = fc.record({
-  behaviour: fc.constantFrom(...BEHAVIOURS.filter((b) => !LATER.includes(b))),
+  behaviour: fc.constantFrom(...BEHAVIOURS.filter((b) => !LATER.includes(b) && !(KEYED as readonly string[]).includes(b))),
   ms: fc.integer({ min: 20, max: 300 }),
   during: fc.boolean(),
   gapMs: fc.integer({ min: 0, max: 100 }),
@@ -203,6 +225,17 @@ export function soupCase(seed: number): SoupCase {
   const pick = (from: SoupJob[], at: readonly number[]) => from.length === 0 ? [] : [...new Set(at.map((n) => from[n % from.length].id))];
   const revokeDone = pick(soupJobs.filter((j) => ORACLE[j.behaviour].state === "SUCCESS"), faults.revokeDone);
   const revokeWaiting = pick(soupJobs.filter((j) => j.phase === "during" && !revokeDone.includes(j.id)), faults.revokeWaiting);
+  const plain = soupJobs.length;
+  // Keyed jobs come last, drawn apart, so a seed's earlier jobs, faults and pauses stay as they were.
+  soupJobs.push(...keyedDraws(seed).map((k, i): SoupJob => ({
+    id: `k${i}`,
+    behaviour: k.behaviour,
+    args: [k.ms],
+    phase: k.during ? "during" : "before",
+    gapMs: k.during ? k.gapMs : 0,
+    priority: 5,
+    key: { key: k.key, onKeySubject: k.onKeySubject },
+  })));
   return {
     seed,
     concurrency: c.concurrency,
@@ -216,7 +249,7 @@ export function soupCase(seed: number): SoupCase {
     pauses: [...pauses].sort((a, b) => a.atMs - b.atMs).map((p) => ({
       atMs: p.atMs,
       ms: p.ms,
-      task: p.stream ? null : soupJobs[p.job % soupJobs.length].behaviour,
+      task: p.stream ? null : soupJobs[p.job % plain].behaviour,
     })),
   };
 }
@@ -276,6 +309,8 @@ export interface Seen {
   deadLetters: number;
   /** Runs that started while a pause of the job's task or of the stream was in force ({@linkcode startsWhilePaused}). */
   runsWhilePaused?: number;
+  /** For a keyed job: the moments it ran while its key already ran as many as its limit allows. */
+  overlaps?: number;
 }
 
 /** A job's verdict: as expected, held past the bound, or settled otherwise. */
@@ -308,9 +343,21 @@ export function reached(exp: Expected, seen: Seen, lost = false): boolean {
  * that started while paused is wrong whatever it ended as.
  */
 export function verdict(exp: Expected, seen: Seen, held: boolean, lost = false): Verdict {
-  if ((seen.runsWhilePaused ?? 0) > 0) return "wrong";
+  if ((seen.runsWhilePaused ?? 0) > 0 || (seen.overlaps ?? 0) > 0) return "wrong";
   if (matches(exp, seen, lost)) return "ok";
   return held && seen.runs <= exp.runs ? "stuck" : "wrong";
+}
+
+/**
+ * The one other end an early-ack keyed job may have: delivered again after its
+ * process died while it ran, it is not run again but stored FAILURE
+ * WorkerLostError, dead-lettered nowhere (README "Per-key concurrency",
+ * Slots). Only when a qw process of the case did die (`died`): otherwise that
+ * end is wrong as any other.
+ */
+export function lostKeyedRun(j: SoupJob, seen: Seen, died: boolean): boolean {
+  return died && j.key !== undefined && !ACKS_LATE.has(j.behaviour) && seen.state === "FAILURE" &&
+    seen.error === "WorkerLostError" && seen.runs <= ORACLE[j.behaviour].runs && seen.deadLetters === 0;
 }
 
 /** "SUCCESS", "FAILURE TypeError" or "PENDING". */

@@ -100,7 +100,7 @@ describe("fault soup cases", () => {
   it("ACKS_LATE names exactly the fixture's tasks that set acksLate", () => {
     // Read from the fixture's source: it imports "qw", which only a worker resolves.
     const source = readFileSync(new URL("../fixtures/tasks/soup.ts", import.meta.url), "utf8");
-    const late = [...source.matchAll(/export const (\w+) = task\(\{[^}]*acksLate: true/g)].map((m) => m[1]);
+    const late = [...source.matchAll(/export const (\w+) = task\(\{(?:[^{}]|\{[^{}]*\})*acksLate: true/g)].map((m) => m[1]);
     assert.ok(late.every((b) => (BEHAVIOURS as readonly string[]).includes(b)));
     assert.deepEqual(new Set(late), ACKS_LATE);
   });
