@@ -8,9 +8,7 @@
  * `maximum bytes exceeded`, is retried); a consumer takes them one by one and
  * acks each after a few ms, which frees room a message at a time. A message is
  * lost when its publish was acknowledged (not as a duplicate) and it was never
- * delivered. The run also samples the stream's stored bytes: above
- * `max_bytes`, the store has taken a message its discard `new` check should
- * have refused.
+ * delivered.
  *
  *   NATS_SERVER_BIN=/usr/sbin/nats-server bun scripts/full_stream_loss.ts      2.9.10: loses messages, oldest first
  *   NATS_SERVER_BIN=.tools/bin/nats-server bun scripts/full_stream_loss.ts     2.15.3: loses none
@@ -23,7 +21,7 @@
 
 import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { NatsServer } from "../tests/helpers/nats_server.ts";
+import { NatsServer, out } from "./_harness.ts";
 
 const N = Number(process.env.N ?? 1000);
 const MAX_BYTES = Number(process.env.MAX_BYTES ?? 16_384);
@@ -48,8 +46,6 @@ try {
   const delivered = new Set<string>();
   let refused = 0;
   let duplicates = 0;
-  let maxBytesSeen = 0;
-  let producing = true;
 
   const consumer = await js.consumers.get(STREAM, "c");
   const messages = await consumer.consume({ max_messages: 1 });
@@ -58,12 +54,6 @@ try {
       delivered.add(m.subject.slice(STREAM.length + 1));
       await sleep(ACK_MS);
       await m.ackAck();
-    }
-  })();
-  const sampling = (async () => {
-    while (producing) {
-      maxBytesSeen = Math.max(maxBytesSeen, (await jsm.streams.info(STREAM)).state.bytes);
-      await sleep(2);
     }
   })();
 
@@ -86,8 +76,6 @@ try {
     }
   };
   await Promise.all(Array.from({ length: 32 }, lane));
-  producing = false;
-  await sampling;
   // Until everything stored was delivered, or nothing moves for 5 s.
   let last = -1;
   for (let idle = 0; delivered.size < stored.size && idle < 50; idle = delivered.size === last ? idle + 1 : 0) {
@@ -99,10 +87,9 @@ try {
   const missing = [...stored].filter(([id]) => !delivered.has(id));
   lost = missing.length;
   const si = await jsm.streams.info(STREAM);
-  console.log(`nats-server ${nc.info?.version}: ${N} messages into a work-queue stream of max_bytes ${MAX_BYTES}, discard new`);
-  console.log(`stored ${stored.size} (duplicates ${duplicates}), refused ${refused}, delivered ${delivered.size}, left in the stream ${si.state.messages}`);
-  console.log(`stored bytes: at most ${maxBytesSeen} seen (limit ${MAX_BYTES})`);
-  console.log(`lost ${lost}${lost ? `: ${missing.slice(0, 12).map(([id, seq]) => `${id}@${seq}`).join(" ")}${lost > 12 ? " ..." : ""}` : ""}`);
+  out(`nats-server ${nc.info?.version}: ${N} messages into a work-queue stream of max_bytes ${MAX_BYTES}, discard new`);
+  out(`stored ${stored.size} (duplicates ${duplicates}), refused ${refused}, delivered ${delivered.size}, left in the stream ${si.state.messages}`);
+  out(`lost ${lost}${lost ? `: ${missing.slice(0, 12).map(([id, seq]) => `${id}@${seq}`).join(" ")}${lost > 12 ? " ..." : ""}` : ""}`);
 } finally {
   await nc.close();
   await server.stop();
