@@ -31,7 +31,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { out, QW_BIN, tempDir } from "./_harness.ts";
+import { out, QW_BIN, ROOT, tempDir } from "./_harness.ts";
+import { serverBin, serverVersion } from "../tests/helpers/nats_server.ts";
 import { reportLine } from "./net/checker.ts";
 import { Net, removeNamespaces, removeStale, runPrefix, sh } from "./net/netns.ts";
 import { NODES, progress, QWS, runOnce } from "./net/run.ts";
@@ -60,6 +61,11 @@ const only = arg("--only") ?? (SHORT_RUN ? SHORT.names.join(",") : null);
 const selected = (only === null ? SCENARIOS : only.split(",").map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`no scenario '${n}' (see --list)`)))
   .map((s) => scaled(s, SHORT_RUN ? SHORT.scale : 1));
 if (!existsSync(QW_BIN)) fail(`${QW_BIN} is missing: build it first`);
+// The server the project tests against, as `make chaos-net` sets it; not whatever nats-server is on the PATH
+// (Debian's is 2.9.10, whose full discard-new stream loses messages: README, "Network faults").
+const TOOLS_SERVER = join(ROOT, ".tools", "bin", "nats-server");
+if (!process.env.NATS_SERVER_BIN && existsSync(TOOLS_SERVER)) process.env.NATS_SERVER_BIN = TOOLS_SERVER;
+const SERVER = `nats-server ${serverVersion().join(".")} (${serverBin()})`;
 /** No namespaces here: a short run (CI) says so in one line and passes; a full run fails. */
 const unavailable = (why: string): never => {
   out(`chaos-net: network namespaces are unavailable (${why}): skipped ${selected.map((s) => s.name).join(", ")}`);
@@ -103,7 +109,7 @@ async function inner(prefix: string): Promise<void> {
   const net = Net.create(prefix, [["ctl", 2], ...NODES.map((n, i) => [n, 11 + i] as [string, number]), ...QWS.map((q, i) => [q, 21 + i] as [string, number])]);
   const tmp = tempDir("qw-chaos-net-");
   const keep = argv.includes("--keep");
-  out(`chaos-net: ${selected.length} scenario(s) x ${RUNS} run(s), seeds from ${SEED}, network ${prefix} (${net.addr("ctl")}/24), temp ${tmp.path}`);
+  out(`chaos-net: ${selected.length} scenario(s) x ${RUNS} run(s), seeds from ${SEED}, ${SERVER}, network ${prefix} (${net.addr("ctl")}/24), temp ${tmp.path}`);
   let failed = false;
   try {
     for (const s of selected) {
