@@ -11,6 +11,7 @@
  */
 
 import fc from "fast-check";
+import { DRAW, drawSeed } from "./fault_soup_draws.ts";
 import { KEYED, keyedDraws } from "./fault_soup_keys.ts";
 
 /** Every task of the soup fixture. */
@@ -35,7 +36,7 @@ export const BEHAVIOURS = [
   ...KEYED,
 ] as const;
 
-/** The behaviours added after the first seeds were pinned: generated apart, so those seeds keep their cases. */
+/** The long synchronous behaviours: drawn apart (laterArb), with the ack wait they outlast. */
 const LATER: readonly Behaviour[] = ["busySync", "busySyncLate"];
 export type Behaviour = typeof BEHAVIOURS[number];
 
@@ -175,7 +176,7 @@ const caseArb = fc.record({
   jobs: fc.array(jobArb, { minLength: 4, maxLength: 20 }),
 });
 
-// Long synchronous jobs and an ack wait shorter than they run, drawn from the seed apart from the rest.
+// Long synchronous jobs and an ack wait shorter than they run, a draw of their own.
 const laterArb = fc.record({
   ackWait: fc.constantFrom(1 as const, 5 as const),
   jobs: fc.array(fc.record({ behaviour: fc.constantFrom(...LATER), ms: fc.integer({ min: 20, max: 300 }), during: fc.boolean(), at: fc.nat() }), {
@@ -192,7 +193,7 @@ const faultArb = fc.record({
   revokeWaiting: fc.oneof(fc.constant([]), fc.array(fc.nat(), { minLength: 1, maxLength: 2 })),
 });
 
-// Priorities and pauses, drawn apart from every draw above so the seeds pinned before keep their cases. A seed
+// Priorities and pauses, each a draw of its own. A seed
 // keeps every job at the default priority, or spreads them over 0-9; it pauses nothing, or a task or the stream
 // once or twice.
 const MAX_JOBS = 22; // 20 drawn by caseArb, 2 by laterArb
@@ -205,13 +206,18 @@ const pauseArb = fc.oneof(
   }),
 );
 
-/** The case of a seed; the same seed always gives the same case. */
+/**
+ * The case of a seed; the same seed always gives the same case. Each part is
+ * drawn from a seed of its own ({@linkcode drawSeed}), so what one part draws
+ * says nothing of what another does.
+ */
 export function soupCase(seed: number): SoupCase {
-  const c = fc.sample(caseArb, { seed, numRuns: 1 })[0];
-  const later = fc.sample(laterArb, { seed: seed ^ 0x5eed, numRuns: 1 })[0];
-  const faults = fc.sample(faultArb, { seed: seed ^ 0xfa17, numRuns: 1 })[0];
-  const priorities = fc.sample(priorityArb, { seed: seed ^ 0x9e10, numRuns: 1 })[0];
-  const pauses = fc.sample(pauseArb, { seed: seed ^ 0x9a5e, numRuns: 1 })[0];
+  const draw = <T>(arb: fc.Arbitrary<T>, salt: number): T => fc.sample(arb, { seed: drawSeed(seed, salt), numRuns: 1 })[0];
+  const c = draw(caseArb, DRAW.case);
+  const later = draw(laterArb, DRAW.later);
+  const faults = draw(faultArb, DRAW.faults);
+  const priorities = draw(priorityArb, DRAW.priorities);
+  const pauses = draw(pauseArb, DRAW.pauses);
   const jobs = [...c.jobs];
   for (const j of later.jobs) jobs.splice(j.at % (jobs.length + 1), 0, { behaviour: j.behaviour, ms: j.ms, during: j.during, gapMs: 0 });
   const soupJobs: SoupJob[] = jobs.map((j, i) => ({
@@ -226,7 +232,7 @@ export function soupCase(seed: number): SoupCase {
   const revokeDone = pick(soupJobs.filter((j) => ORACLE[j.behaviour].state === "SUCCESS"), faults.revokeDone);
   const revokeWaiting = pick(soupJobs.filter((j) => j.phase === "during" && !revokeDone.includes(j.id)), faults.revokeWaiting);
   const plain = soupJobs.length;
-  // Keyed jobs come last, drawn apart, so a seed's earlier jobs, faults and pauses stay as they were.
+  // Keyed jobs come last, from a draw of their own: never revoked, nor paused by task.
   soupJobs.push(...keyedDraws(seed).map((k, i): SoupJob => ({
     id: `k${i}`,
     behaviour: k.behaviour,

@@ -1,6 +1,6 @@
 /**
  * The fault soup's concurrency keys, pure: which jobs of a seed are keyed (a
- * draw of its own, so every earlier draw of a seed stays as it was), how their
+ * draw of its own, fault_soup_draws.ts), how their
  * runs pair up from the record file, and the check that no more than a key's
  * limit of runs overlap (README "Per-key concurrency"). No I/O.
  *
@@ -8,6 +8,7 @@
  */
 
 import fc from "fast-check";
+import { DRAW, drawSeed } from "./fault_soup_draws.ts";
 
 /** The keyed tasks of the soup fixture, with their `concurrency.limit`. */
 export const KEY_LIMITS = { keyedSlow: 2, keyedLate: 1, keyedRetry: 2, keyedRequeue: 1 } as const;
@@ -45,22 +46,9 @@ const keyArb = fc.oneof(
   }),
 );
 
-/**
- * The seed of the key draw: `seed` mixed (an integer hash), not xored with a
- * constant as the earlier draws' seeds are. fast-check's first choice follows
- * the seed's lowest bit, so draws of `seed ^ c` choose alike for every seed of
- * one parity: keys drawn so would come only with the seeds that draw restarts,
- * priorities and pauses and an ack wait of 5 s.
- */
-export function keySeed(seed: number): number {
-  let h = Math.imul((seed ^ 0x4e75) ^ ((seed ^ 0x4e75) >>> 16), 0x45d9f3b);
-  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return (h ^ (h >>> 16)) | 0;
-}
-
 /** The keyed jobs of a seed (none for about half the seeds); the same seed always gives the same. */
 export function keyedDraws(seed: number): KeyedDraw[] {
-  const k = fc.sample(keyArb, { seed: keySeed(seed), numRuns: 1 })[0];
+  const k = fc.sample(keyArb, { seed: drawSeed(seed, DRAW.keys), numRuns: 1 })[0];
   if (k === null) return [];
   return k.jobs.map((j) => {
     const n = j.key % (k.keys + 1);

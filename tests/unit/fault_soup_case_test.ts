@@ -1,7 +1,7 @@
 /**
- * The fault soup's pure half (tests/helpers/fault_soup_case.ts): the faults a
- * seed draws leave its jobs as they were, and the verdict's rows for revoked
- * jobs and for results the store refused.
+ * The fault soup's pure half (tests/helpers/fault_soup_case.ts): the cases
+ * the integration test pins, the faults a seed draws, and the verdict's rows
+ * for revoked jobs and for results the store refused.
  */
 
 import { describe, it } from "node:test";
@@ -29,16 +29,20 @@ import {
 const seen = (s: Partial<Seen>): Seen => ({ runs: 1, state: "SUCCESS", deadLetters: 0, ...s });
 
 describe("fault soup cases", () => {
-  it("the pinned seeds keep the jobs they had before the faults were added", () => {
-    // Seed 31 as the generator gave it before the faults were drawn: an acksLate job in front of a busy loop at concurrency 1.
-    const c = soupCase(31);
+  it("seed 195 is the case the integration test pins it for: a fast acksLate job in front of a busy loop at concurrency 1", () => {
+    // With an ack wait of 1 s and two rolling restarts, the first 7 ms after qw starts pulling.
+    const c = soupCase(195);
     assert.deepEqual(
-      { concurrency: c.concurrency, kind: c.kind, ackWait: c.ackWait, jobs: c.jobs.map((j) => `${j.id} ${j.behaviour} ${j.phase}`) },
+      { concurrency: c.concurrency, kind: c.kind, ackWait: c.ackWait, restarts: c.restarts, jobs: c.jobs.map((j) => `${j.id} ${j.behaviour} ${j.phase}`) },
       {
         concurrency: 1,
         kind: "limits",
         ackWait: 1,
-        jobs: ["j0 requeueOnce before", "j1 slow during", "j2 spins before", "j3 throwsRetried before", "j4 succeed during", "j5 softLimit before"],
+        restarts: [7, 616],
+        jobs: [
+          "j0 requeueOnce before", "j1 softLimit before", "j2 rejectDrop before", "j3 busySync during", "j4 throwsPlain during",
+          "j5 softLimit during", "j6 spins before", "j7 spins during", "j8 retryOnce during",
+        ],
       },
     );
   });
@@ -65,14 +69,12 @@ describe("fault soup cases", () => {
     assert.ok(cases.filter((c) => c.revokeWaiting.length > 0).length >= 50);
   });
 
-  it("priorities and pauses leave every earlier draw of a seed as it was", () => {
-    // Seed 34's faults as they were drawn before priorities and pauses.
-    const c = soupCase(34);
-    assert.deepEqual(c.restarts.length, 1);
-    assert.deepEqual(c.revokeWaiting.length + c.revokeDone.length, 3);
-    assert.ok(c.outage !== null);
-    const c31 = soupCase(31);
-    assert.equal(c31.jobs.length, 6);
+  it("seed 325 is the case the integration test pins it for: restarts over running jobs, three revokes, then an outage", () => {
+    const c = soupCase(325);
+    assert.deepEqual([c.concurrency, c.kind, c.restarts], [1, "limits", [95, 778]]);
+    assert.deepEqual([c.revokeDone, c.revokeWaiting], [["j0"], ["j4", "j1"]]);
+    assert.ok(c.outage !== null && c.outage.atMs > c.restarts[1]);
+    assert.ok(c.jobs.filter((j) => j.behaviour === "busySyncLate").length === 2);
   });
 
   it("a seed spreads its jobs over priorities 0-9 or keeps them all at 5, and pauses a task it has or the stream", () => {
