@@ -17,6 +17,7 @@ import { Emitter, type QwEvent } from "./src/core/events.ts";
 import { setupLogging } from "./src/cli/log.ts";
 import * as rt from "./src/core/runtime.ts";
 import { startService } from "./src/worker/service.ts";
+import { startingOver } from "./src/worker/setup.ts";
 import type { CommandContext } from "./src/cli/context.ts";
 
 /** The version `qw --version` prints. */
@@ -155,7 +156,8 @@ async function runWorker(config: WorkerConfig, listener: (e: QwEvent) => void): 
       onError: (message) => events.emit({ type: "error", where: "traces", error: `Cannot export traces: ${message}` }),
     });
   try {
-    service = await startService(config, { events, tracer: tracing?.tracer });
+    // A request that timed out while the worker started (a cluster electing a leader, a loaded server): start again.
+    service = await startingOver(config, (e) => events.emit(e), () => startService(config, { events, tracer: tracing?.tracer }));
   } catch (e) {
     await tracing?.shutdown(0);
     // A bad schedule in the tasks file is bad config, like a bad flag: exit 2.

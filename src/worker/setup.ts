@@ -152,3 +152,30 @@ export function tasksFileUrl(path: string): string {
   }
   return pathToFileURL(abs).href;
 }
+
+/**
+ * Start a worker again while its start fails on a bare NATS request timeout
+ * (a step after the set-up, such as opening a bucket or its watch, meeting a
+ * cluster still electing a leader or a loaded server), for `connectTimeout`
+ * seconds from the first attempt, with a line per attempt. Any other error, and
+ * the last timeout, is thrown as it is. `start` must leave nothing running when
+ * it throws (startService closes its pool and connection).
+ */
+export async function startingOver<T>(
+  cfg: Pick<SetupConfig, "servers" | "connectTimeout">,
+  emit: (e: QwEvent) => void,
+  start: () => Promise<T>,
+  pauseMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + cfg.connectTimeout * 1000;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      const msg = errorText(e);
+      if (!/^(timeout|request timed out)$/i.test(msg.trim()) || Date.now() >= deadline) throw e;
+      emit({ type: "connection.retry", attempt, error: `worker start: ${msg}`, server: cfg.servers.join(","), timeoutSeconds: cfg.connectTimeout });
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+}
