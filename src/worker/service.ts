@@ -118,6 +118,7 @@ async function wire(
     emitter: events,
     tasks: () => pool.tasks,
     invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    ackWaitMs: ackWait * 1000,
   });
   const revokes = new RevokedSet();
   // What is paused (qw_<stream>_paused): a job of a paused task goes back instead of into the pool.

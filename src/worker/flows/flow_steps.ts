@@ -39,6 +39,12 @@ export class FlowStarter {
       tasks: () => Record<string, unknown>;
       /** Dead-letter and term a message that cannot start, storing FAILURE for its id. */
       invalid(msg: JsMsg, job: JobFields, reason: string): void;
+      /** The consumer's ack wait: a start tried again renews its message's lease well within it. */
+      ackWaitMs: number;
+      /** How long a start is tried again in this process before its message goes back (naked). */
+      giveUpMs?: number;
+      sleep?: (ms: number) => Promise<void>;
+      now?: () => number;
     },
   ) {}
 
@@ -61,14 +67,39 @@ export class FlowStarter {
     } catch (e) {
       return this.o.invalid(msg, { ...job, id: flowIdOf(msg.data) ?? job.id }, errorText(e));
     }
-    // The first steps are children of whatever published the start message (its `traceparent`).
-    this.o.runner.start(id, flow, traceHeadersOf(msg.headers)).then(
-      () => msg.ack(),
-      (e) => {
-        this.o.emitter.emit({ type: "error", where: "flow", error: `Cannot start flow '${id}': ${errorText(e)}` });
-        msg.nak(1000);
-      },
-    );
+    void this.#start(msg, id, flow);
+  }
+
+  /**
+   * Publish the first steps, then ack. A failed start (the stream without a leader, a full stream, a timeout) is
+   * tried again here, the message's lease renewed meanwhile, rather than naked: each nak counts as a delivery, and a
+   * few seconds without a leader would otherwise dead-letter a flow that never ran. After `giveUpMs` it goes back.
+   */
+  async #start(msg: JsMsg, id: string, flow: ReturnType<typeof normalizeFlow>): Promise<void> {
+    const now = this.o.now ?? Date.now;
+    const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const since = now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        // The first steps are children of whatever published the start message (its `traceparent`).
+        await this.o.runner.start(id, flow, traceHeadersOf(msg.headers));
+        msg.ack();
+        return;
+      } catch (e) {
+        const givingUp = now() - since >= (this.o.giveUpMs ?? 120_000);
+        if (attempt === 1 || givingUp || attempt % 10 === 0) {
+          const next = givingUp ? "handing it back" : `trying again (attempt ${attempt})`;
+          this.o.emitter.emit({ type: "error", where: "flow", error: `Cannot start flow '${id}': ${errorText(e)}; ${next}` });
+        }
+        try {
+          if (givingUp) return msg.nak(1000);
+          msg.working();
+        } catch {
+          return; // the connection is gone: the server redelivers it after the ack wait
+        }
+        await sleep(Math.min(5_000, this.o.ackWaitMs / 3, 250 * 2 ** Math.min(attempt, 5)));
+      }
+    }
   }
 }
 
