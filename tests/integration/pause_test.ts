@@ -5,13 +5,13 @@
 // `--until` resumes by itself; /healthz stays healthy while paused.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { runQw, spawnQw } from "../helpers/cli.ts";
 import { serverAtLeast } from "../helpers/nats_server.ts";
+import { runsIn } from "../helpers/runs.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
@@ -37,13 +37,7 @@ describe("pause and resume", () => {
   function setUp() {
     const stream = `pz${++n}`;
     const file = join(t.dir, `${stream}.jsonl`);
-    const runs = (): RunRecord[] => {
-      let text = "";
-      try {
-        text = readFileSync(file, "utf8");
-      } catch { /* none yet */ }
-      return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    };
+    const runs = (): RunRecord[] => runsIn(file);
     const started = (task?: string) => runs().filter((r) => r.note === undefined && (task === undefined || r.task === task));
     const start = async (extra: string[] = []) => {
       const qw = spawnQw(["--stream", stream, "--tasks", TASKS, "--server", t.srv.url, "--concurrency", "2", ...extra]);

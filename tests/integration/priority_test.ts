@@ -6,11 +6,11 @@
 // measures that).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { spawnQw } from "../helpers/cli.ts";
+import { runsIn } from "../helpers/runs.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 import type { RunRecord } from "../fixtures/tasks/_record.ts";
@@ -25,13 +25,7 @@ describe("priorities", () => {
   function setUp() {
     const stream = `pr${++n}`;
     const file = join(t.dir, `${stream}.jsonl`);
-    const runs = (): RunRecord[] => {
-      let text = "";
-      try {
-        text = readFileSync(file, "utf8");
-      } catch { /* none yet */ }
-      return text.split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((r: RunRecord) => r.note === undefined);
-    };
+    const runs = (): RunRecord[] => runsIn(file).filter((r) => r.note === undefined);
     const start = async (concurrency: number) => {
       const qw = spawnQw(["--stream", stream, "--tasks", TASKS, "--server", t.srv.url, "--concurrency", String(concurrency)]);
       await qwStarted(qw);
