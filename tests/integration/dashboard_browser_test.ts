@@ -11,6 +11,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { type Client, connectClient } from "../../src/client/client.ts";
 import { ROOT, spawnQw } from "../helpers/cli.ts";
+import { startWorkerAndDashboard } from "../helpers/dashboard.ts";
 import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
 import { sleep, waitFor } from "../helpers/wait.ts";
 
@@ -37,13 +38,7 @@ describe("dashboard in a browser", { skip: SKIP }, () => {
   it("shows a task's row, counts within 2 s, replays a dead letter, looks a job up and revokes it", { timeout: 90_000 }, async () => {
     const { chromium } = await import("playwright-core");
     const stream = "jobs";
-    const worker = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/dashboard.ts", "--server", t.srv.url, "--concurrency", "2"]);
-    await qwStarted(worker);
-    const dash = spawnQw(["dashboard", "--stream", stream, "--server", t.srv.url, "--http", "127.0.0.1:0"]);
-    const url = await waitFor(() => /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dash.output())?.[1], {
-      timeoutMs: 15_000,
-      message: () => `the dashboard did not start: ${dash.output()}`,
-    });
+    const { worker, dash, url } = await startWorkerAndDashboard(t.srv.url, stream);
     const client: Client = await connectClient({ servers: t.srv.url, stream });
     const browser = await chromium.launch({ executablePath: CHROMIUM });
     const errors: string[] = [];

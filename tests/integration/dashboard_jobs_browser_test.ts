@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Client, connectClient } from "../../src/client/client.ts";
-import { ROOT, spawnQw } from "../helpers/cli.ts";
-import { qwStarted, qwStop, useServer } from "../helpers/suite.ts";
+import { ROOT } from "../helpers/cli.ts";
+import { startWorkerAndDashboard } from "../helpers/dashboard.ts";
+import { qwStop, useServer } from "../helpers/suite.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const CHROMIUM = [process.env.QW_CHROMIUM, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => p && existsSync(p));
@@ -34,10 +35,7 @@ describe("dashboard job lists in a browser", { skip: SKIP }, () => {
   it("filters the failures of one task, retries one from the page, and the retried job runs", { timeout: 90_000 }, async () => {
     const { chromium } = await import("playwright-core");
     const stream = "jobs";
-    const worker = spawnQw(["--stream", stream, "--tasks", "tests/fixtures/tasks/dashboard.ts", "--server", t.srv.url, "--concurrency", "2"]);
-    await qwStarted(worker);
-    const dash = spawnQw(["dashboard", "--stream", stream, "--server", t.srv.url, "--http", "127.0.0.1:0", "--http-token", "s3cret"]);
-    const url = await waitFor(() => /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(dash.output())?.[1], { timeoutMs: 15_000, message: () => dash.output() });
+    const { worker, dash, url } = await startWorkerAndDashboard(t.srv.url, stream, ["--http-token", "s3cret"]);
     const client: Client = await connectClient({ servers: t.srv.url, stream });
     const browser = await chromium.launch({ executablePath: CHROMIUM });
     const errors: string[] = [];
