@@ -7,7 +7,8 @@
  *   BENCH_REPS=N / --reps N        runs per configuration, the median shown (default 3, quick 1)
  *   BENCH_PEER_REPS=N              runs per peer configuration (default BENCH_REPS; Celery is most of the time)
  *   BENCH_JOBS=a,b / --jobs a,b    the throughput sizes (default 20,000 and 100,000)
- *   BENCH_SCALE=1 / --scale        add the 1,000,000-job backlog to the scale rows (BENCH_SCALE=N: N jobs)
+ *   BENCH_SCALE=N / --scale        the backlog of the scale rows: 1,000,000 jobs by default (BENCH_SCALE=1 too),
+ *                                  none with BENCH_QUICK unless asked, BENCH_SCALE=0 none; run once (minutes each)
  *   BENCH_PEERS=0 / --no-peers     without BullMQ and Celery
  *   BENCH_EXTRA=1 / --extra        the reference rows for scale too (warm, kv.create(), --confirm-ack)
  *   BENCH_SERVERS="bin bin"        the nats-server binaries, one full run each, in order
@@ -26,6 +27,8 @@ export interface BenchOptions {
   peerReps: number;
   /** Job counts of the scale rows (qw defaults): 10,000, the largest size, and the backlog of BENCH_SCALE. */
   scaleSizes: number[];
+  /** The backlog row (run once: each run takes minutes), or 0 for none. */
+  backlog: number;
   peers: boolean;
   extra: boolean;
   /** nats-server binaries, one full run each. */
@@ -54,7 +57,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
   const repsText = arg("--reps") ?? env.BENCH_REPS;
   const reps = repsText ? count("reps", repsText) : quick ? 1 : 3;
   const peerReps = Math.min(reps, env.BENCH_PEER_REPS ? count("BENCH_PEER_REPS", env.BENCH_PEER_REPS) : reps);
-  const scaleText = argv.includes("--scale") ? "1" : env.BENCH_SCALE;
+  const scaleText = argv.includes("--scale") ? "1" : env.BENCH_SCALE ?? (quick ? undefined : "1");
   const scaleN = on(scaleText) ? count("BENCH_SCALE", scaleText!) : 0;
   const backlog = scaleN === 0 ? [] : [scaleN === 1 ? 1_000_000 : scaleN];
   const largest = Math.max(...sizes);
@@ -70,6 +73,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
     reps,
     peerReps,
     scaleSizes,
+    backlog: backlog[0] ?? 0,
     peers,
     extra,
     servers,

@@ -6,7 +6,7 @@
  * acks each; beside it the same through the client's `consume()`, the same
  * writing one result per message (the limit of a worker that stores
  * results), `dist/qw` running a no-op task, and two peers on Redis: BullMQ
- * and Celery. Then the scale rows (10,000, 100,000 and, with BENCH_SCALE=1,
+ * and Celery. Then the scale rows (10,000, 100,000 and, unless BENCH_SCALE=0,
  * 1,000,000 jobs), RSS over a long run, enqueue-to-start latency at 1,000
  * and 10,000 jobs/s, process start to first job, and how soon a requeued job
  * runs again. Figures are printed, never asserted.

@@ -8,12 +8,13 @@ import { pipelineFloor, targets } from "../../scripts/_bench_targets.ts";
 import type { ServerResult } from "../../scripts/_bench_suite.ts";
 
 describe("benchOptions()", () => {
-  it("runs 20,000 and 100,000 jobs, median of 3, on the default server then the oldest", () => {
+  it("runs 20,000 and 100,000 jobs, median of 3, a 1,000,000 backlog once, on the default server then the oldest", () => {
     const o = benchOptions([], { NATS_SERVER_BIN: "/new", NATS_SERVER_OLDEST_BIN: "/old" });
     assert.deepEqual(o.sizes, [20_000, 100_000]);
     assert.equal(o.reps, 3);
     assert.deepEqual(o.servers, ["/new", "/old"]);
-    assert.deepEqual(o.scaleSizes, [10_000, 100_000]);
+    assert.deepEqual(o.scaleSizes, [10_000, 100_000, 1_000_000]);
+    assert.equal(o.backlog, 1_000_000);
     assert.equal(o.peers, true);
     assert.equal(o.extra, false);
   });
@@ -22,6 +23,8 @@ describe("benchOptions()", () => {
       assert.deepEqual(o.sizes, [20_000]);
       assert.equal(o.reps, 1);
       assert.equal(o.latSeconds, 3);
+      assert.deepEqual(o.scaleSizes, [10_000, 20_000]);
+      assert.equal(o.backlog, 0);
     }
   });
   it("BENCH_SCALE=1 adds the 1,000,000-job backlog, BENCH_SCALE=N a backlog of N", () => {
