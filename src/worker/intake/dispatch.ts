@@ -82,9 +82,9 @@ export class Dispatcher {
     if (!policy) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, `Unknown task '${task}' (subject '${msg.subject}')`);
     const now = this.#now();
     const expiresAt = header === null && policy.expires !== null ? jobExpiry(null, policy.expires, storedAtMs(msg)) : header;
-    // Built field by field (no spreads): this runs for every job.
-    const held: Held = {
+    const held: Held = { // field by field (no spreads): this runs for every job
       id, task, retries, deliveryCount, seq, msg, policy, runsBefore, state: "received", acked: false, startedAt: 0, heldAt: now, lastTouch: now, expiresAt, keyed,
+      unique: hdr.unique && !hdr.debounce ? hdr.unique : undefined,
     };
     if (hdr.flow) {
       const flow = flowOf(msg.data);

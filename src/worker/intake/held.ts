@@ -34,6 +34,8 @@ export interface Held extends JobFields {
   lastTouch: number;
   /** Epoch ms from which it must not start (Qw-Expires, or its task's `expires`); null: never. */
   expiresAt: number | null;
+  /** The unique key it holds until it ends for good (`Qw-Unique`, not debounced), read once when it arrived. */
+  unique?: string;
   /** It came from a key subject: acked only when it ends, whatever its ack mode, as its ack frees its key's slot. */
   keyed?: boolean;
   /** Where the job stands in its flow, when it is a step of one: acked only after the flow advanced. */

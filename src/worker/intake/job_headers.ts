@@ -2,7 +2,7 @@
  * Reading what the dispatcher needs from a job message: its delivery count
  * and stream sequence, and the few headers it carries (Qw-Id, Nats-Msg-Id,
  * Qw-Retries, Qw-Rate-Slot, Qw-Flow, Qw-Runs, Qw-Expires,
- * Qw-Concurrency-Key), without the client's full parse of either,
+ * Qw-Concurrency-Key, Qw-Unique, Qw-Debounce), without the client's full parse of either,
  * which was the largest cost per job on the pool's thread.
  *
  * @module
@@ -24,9 +24,15 @@ export interface JobHeaders {
   expires: string | null;
   /** `Qw-Concurrency-Key`: the job's concurrency key (core/job/concurrency_key.ts). */
   concurrencyKey: string | null;
+  /** `Qw-Unique`: the job's unique key (core/job/unique.ts). */
+  unique: string | null;
+  /** `Qw-Debounce`: the job was debounced (it holds no unique key). */
+  debounce: string | null;
 }
 
-const NONE: JobHeaders = { id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null, expires: null, concurrencyKey: null };
+const NONE: JobHeaders = {
+  id: null, msgId: null, retries: null, rateSlot: null, flow: null, runs: null, expires: null, concurrencyKey: null, unique: null, debounce: null,
+};
 const decoder = new TextDecoder();
 
 /**
@@ -46,6 +52,8 @@ export function parseJobHeaders(block: string): JobHeaders {
     flow: value(block, lower, "\nqw-flow:"),
     runs: value(block, lower, "\nqw-runs:"),
     expires: value(block, lower, "\nqw-expires:"),
+    unique: value(block, lower, "\nqw-unique:"),
+    debounce: value(block, lower, "\nqw-debounce:"),
   };
 }
 
@@ -78,7 +86,7 @@ export function jobHeaders(msg: JsMsg): JobHeaders {
   const get = (k: string) => h.get(k) || null;
   return {
     id: get("Qw-Id"), msgId: get("Nats-Msg-Id"), retries: get("Qw-Retries"), rateSlot: get("Qw-Rate-Slot"), flow: get("Qw-Flow"), runs: get("Qw-Runs"), expires: get("Qw-Expires"),
-    concurrencyKey: get("Qw-Concurrency-Key"),
+    concurrencyKey: get("Qw-Concurrency-Key"), unique: get("Qw-Unique"), debounce: get("Qw-Debounce"),
   };
 }
 

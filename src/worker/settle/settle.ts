@@ -21,7 +21,6 @@ import { ResultWrites } from "./result_writes.ts";
 import type { FlowRunner } from "../flows/flow_runner.ts";
 import type { RunSpans } from "./run_spans.ts";
 import { spanHeaders } from "../../client/trace_context.ts";
-import { Header } from "../../client/producer.ts";
 
 export { MAX_WRITES_IN_FLIGHT } from "./result_writes.ts";
 
@@ -70,8 +69,8 @@ export class Settler {
    */
   apply(h: Held, d: Decision, ms: number, value?: unknown): void | Promise<void> {
     const results = this.#results !== null && !h.policy.ignoreResult;
-    // A debounced job claimed no key: nothing to release.
-    const unique = (h.msg.headers?.get(Header.unique) ?? "") !== "" && (h.msg.headers?.get(Header.debounce) ?? "") === "";
+    // A debounced job claimed no key: nothing to release (dispatch.ts reads the key once, when the job arrives).
+    const unique = h.unique !== undefined;
     const plan = planSettlement(d, { acksLate: h.policy.acksLate, acked: h.acked, flow: h.flow !== undefined, results, unique });
     this.#o.spans?.decided(h, d);
     return this.#run(h, d, plan, 0, { ms, value });
@@ -117,7 +116,7 @@ export class Settler {
         return undefined;
       case "release_unique": {
         // Not waited for: a release that fails leaves the key to the next enqueue's stale check.
-        const key = h.msg.headers?.get(Header.unique) ?? "";
+        const key = h.unique ?? "";
         const released = sink.releaseUnique?.(h, key);
         if (released) this.#track(released.catch((err) => report(emitter, "unique", `Cannot release unique key '${key}' of '${h.id}': ${errorText(err)}`)));
         return undefined;
