@@ -49,6 +49,11 @@ export class PauseSet {
   #map = new Map<string, PauseRecord>();
   #stop: (() => void) | null = null;
 
+  /** How many pauses are known now (expired ones included). */
+  get size(): number {
+    return this.#map.size;
+  }
+
   /** Every pause known now (expired ones included: core/pause.ts ignores them). */
   get records(): PauseRecord[] {
     return [...this.#map.values()];
