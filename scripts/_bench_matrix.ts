@@ -28,6 +28,8 @@ export interface Config {
   name: string;
   /** A peer on Redis: the same whatever the nats-server. */
   peer?: boolean;
+  /** A peer of about a thousand jobs/s (Celery): minutes a run, so run `celeryReps` times. */
+  slow?: boolean;
   run(n: number): Promise<Sample>;
 }
 
@@ -42,11 +44,11 @@ async function runOne(cfg: Config, n: number, progress: (s: string) => void): Pr
   }
 }
 
-/** Run every configuration `reps` times (a peer `peerReps` times) at each size, in turn; the medians. */
+/** Run every configuration `reps` times (a peer `peerReps` times, Celery `celeryReps`) at each size, in turn; the medians. */
 export async function runMatrix(
   configs: Config[],
   sizes: number[],
-  reps: { reps: number; peerReps: number },
+  reps: { reps: number; peerReps: number; celeryReps: number },
   progress: (s: string) => void,
 ): Promise<Matrix> {
   const matrix: Matrix = {};
@@ -54,7 +56,7 @@ export async function runMatrix(
     const samples: Record<string, Sample[]> = {};
     for (let rep = 1; rep <= reps.reps; rep++) {
       for (const cfg of configs) {
-        const of = cfg.peer ? reps.peerReps : reps.reps;
+        const of = cfg.slow ? reps.celeryReps : cfg.peer ? reps.peerReps : reps.reps;
         if (rep > of) continue;
         progress(`${n.toLocaleString("en-US")} jobs: ${cfg.name.trim()} (${rep}/${of})`);
         (samples[cfg.key] ??= []).push(await runOne(cfg, n, progress));
@@ -143,8 +145,8 @@ export function configs(env: ConfigEnv): Config[] {
   const celery = env.celery;
   if (celery) {
     list.push(
-      { key: "celeryPrefork", name: "Celery -P prefork -c <CPUs>", peer: true, run: (n) => celery.run(n, "prefork") },
-      { key: "celeryThreads", name: "Celery -P threads -c <CPUs>", peer: true, run: (n) => celery.run(n, "threads") },
+      { key: "celeryPrefork", name: "Celery -P prefork -c <CPUs>", peer: true, slow: true, run: (n) => celery.run(n, "prefork") },
+      { key: "celeryThreads", name: "Celery -P threads -c <CPUs>", peer: true, slow: true, run: (n) => celery.run(n, "threads") },
     );
   }
   return list.filter((x): x is Config => x !== false);

@@ -5,7 +5,9 @@
  *
  *   BENCH_QUICK=1 / --quick        20,000 jobs, one run each, latency runs of 3 s
  *   BENCH_REPS=N / --reps N        runs per configuration, the median shown (default 3, quick 1)
- *   BENCH_PEER_REPS=N              runs per peer configuration (default BENCH_REPS; Celery is most of the time)
+ *   BENCH_PEER_REPS=N              runs per BullMQ configuration (default BENCH_REPS)
+ *   BENCH_CELERY_REPS=N            runs per Celery configuration (default 1: about a thousand jobs/s, so
+ *                                  100,000 jobs take minutes a run; at most BENCH_PEER_REPS)
  *   BENCH_JOBS=a,b / --jobs a,b    the throughput sizes (default 20,000 and 100,000)
  *   BENCH_SCALE=N / --scale        the backlog of the scale rows: 1,000,000 jobs by default (BENCH_SCALE=1 too),
  *                                  none with BENCH_QUICK unless asked, BENCH_SCALE=0 none; run once (minutes each)
@@ -23,8 +25,10 @@ export interface BenchOptions {
   /** Throughput sizes of the main table; each target is judged at each. */
   sizes: number[];
   reps: number;
-  /** Runs of each peer configuration (BullMQ, Celery), at most `reps`. */
+  /** Runs of each BullMQ configuration, at most `reps`. */
   peerReps: number;
+  /** Runs of each Celery configuration, at most `peerReps`. */
+  celeryReps: number;
   /** Job counts of the scale rows (qw defaults): 10,000, the largest size, and the backlog of BENCH_SCALE. */
   scaleSizes: number[];
   /** The backlog row (run once: each run takes minutes), or 0 for none. */
@@ -57,6 +61,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
   const repsText = arg("--reps") ?? env.BENCH_REPS;
   const reps = repsText ? count("reps", repsText) : quick ? 1 : 3;
   const peerReps = Math.min(reps, env.BENCH_PEER_REPS ? count("BENCH_PEER_REPS", env.BENCH_PEER_REPS) : reps);
+  const celeryReps = Math.min(peerReps, env.BENCH_CELERY_REPS ? count("BENCH_CELERY_REPS", env.BENCH_CELERY_REPS) : 1);
   const scaleText = argv.includes("--scale") ? "1" : env.BENCH_SCALE ?? (quick ? undefined : "1");
   const scaleN = on(scaleText) ? count("BENCH_SCALE", scaleText!) : 0;
   const backlog = scaleN === 0 ? [] : [scaleN === 1 ? 1_000_000 : scaleN];
@@ -72,6 +77,7 @@ export function benchOptions(argv: string[], env: Record<string, string | undefi
     sizes,
     reps,
     peerReps,
+    celeryReps,
     scaleSizes,
     backlog: backlog[0] ?? 0,
     peers,

@@ -74,7 +74,9 @@ try {
     `qw bench: ${
       o.sizes.map((n) => n.toLocaleString("en-US")).join(" and ")
     } pre-published no-op jobs per throughput run, ` +
-      `${o.reps > 1 ? `median of ${o.reps}` : "one run each"}${o.peerReps !== o.reps ? ` (peers: ${o.peerReps})` : ""}${
+      `${o.reps > 1 ? `median of ${o.reps}` : "one run each"}${
+        o.peerReps !== o.reps ? ` (BullMQ: ${o.peerReps})` : ""
+      }${o.celeryReps !== o.reps ? ` (Celery: ${o.celeryReps === 1 ? "one run" : `median of ${o.celeryReps}`})` : ""}${
         o.quick ? " (BENCH_QUICK)" : ""
       }; scale rows at ${o.scaleSizes.map((n) => n.toLocaleString("en-US")).join(", ")}; ${CPUS} CPUs; ${
         bunVersion ? `bun ${bunVersion}` : "deno"

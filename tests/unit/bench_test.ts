@@ -42,6 +42,12 @@ describe("benchOptions()", () => {
     assert.equal(benchOptions([], { BENCH_PEER_REPS: "1" }).peerReps, 1);
     assert.equal(benchOptions([], { BENCH_REPS: "2", BENCH_PEER_REPS: "9" }).peerReps, 2);
   });
+  it("runs Celery once by default (minutes a run), more with BENCH_CELERY_REPS, never more than BullMQ", () => {
+    assert.equal(benchOptions([], {}).celeryReps, 1);
+    assert.equal(benchOptions([], { BENCH_CELERY_REPS: "3" }).celeryReps, 3);
+    assert.equal(benchOptions([], { BENCH_CELERY_REPS: "3", BENCH_PEER_REPS: "2" }).celeryReps, 2);
+    assert.throws(() => benchOptions([], { BENCH_CELERY_REPS: "0" }), /BENCH_CELERY_REPS/);
+  });
   it("rejects a count that is not a positive integer", () => {
     assert.throws(() => benchOptions([], { BENCH_REPS: "0" }), RangeError);
     assert.throws(
