@@ -29,6 +29,8 @@ import { processCpu, rssPeakMb, type RunCpu, runCpu, threadCpu } from "./_bench_
 import { type JobShape, shapeTask } from "./_bench_shapes.ts";
 
 const TASKS = join(FIXTURES, "bench_tasks.ts");
+/** The keyed row's tasks file: the others run one without a keyed task, as a user who keys none does. */
+const KEYED_TASKS = join(FIXTURES, "bench_keyed_tasks.ts");
 
 /** Flags of one qw run; `undefined` leaves a feature at qw's default (no flag passed). */
 export interface QwFlags {
@@ -46,7 +48,7 @@ export interface QwFlags {
 
 /** The command line of a qw run: only the flags asked for, beside where to connect and what to run. */
 export function qwArgs(stream: string, url: string, f: QwFlags): string[] {
-  const args = ["--stream", stream, "--tasks", TASKS, "--server", url, "--concurrency", String(f.concurrency)];
+  const args = ["--stream", stream, "--tasks", f.shape === "keys" ? KEYED_TASKS : TASKS, "--server", url, "--concurrency", String(f.concurrency)];
   if (f.logLevel) args.push("--log-level", f.logLevel);
   if (f.acksLate !== undefined) args.push(f.acksLate ? "--acks-late" : "--no-acks-late");
   if (f.confirmAck) args.push("--confirm-ack");

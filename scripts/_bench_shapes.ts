@@ -18,7 +18,7 @@ export type JobShape = "plain" | "priorities" | "keys";
 /** Concurrency keys of the "keys" spread. */
 export const KEYS = 20;
 
-/** The fixture task of a spread (scripts/fixtures/bench_tasks.ts). */
+/** The fixture task of a spread (scripts/fixtures/bench_tasks.ts; the keyed one in bench_keyed_tasks.ts). */
 export function shapeTask(shape: JobShape | undefined): string {
   return shape === "keys" ? "keyed" : "noop";
 }
