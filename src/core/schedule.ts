@@ -217,7 +217,6 @@ export function dueTicks(s: TaskSchedule, state: FiringState, now: number): Due 
   return { fire, skipped: Math.max(0, total - fire.length), cursor };
 }
 
-
 /** The bounds of a firing request's timeout, ms: the connection's request timeout at most, a second at least. */
 export const FIRING_TIMEOUT_MS = { min: 1_000, max: 5_000 } as const;
 
