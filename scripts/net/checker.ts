@@ -41,7 +41,10 @@ export interface FaultSpan {
   to: number | null;
   /** Pids of qw processes the fault hit directly; empty when it hit the servers. */
   victims: number[];
-  /** The last time the harness's own publishes were refused (a server fault: the stream had no leader yet). */
+  /**
+   * The last time the harness's own requests were refused (a server fault: the stream or the schedules bucket had
+   * no leader yet): the load's publishes, and the probe's after the heal (scripts/net/usable_probe.ts).
+   */
   refusedUntil?: number | null;
 }
 

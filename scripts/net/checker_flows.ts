@@ -13,8 +13,10 @@
  * is missed, except where no qw process could publish it: a tick whose time
  * falls in a fault that hit the servers (the stream or its buckets were
  * unavailable to every process), from one period before it to `graceMs` after
- * its heal or one period after the harness's own publishes were last refused
- * (the stream had no leader yet), whichever is later, may be missed (a process that falls behind fires only the latest
+ * its heal or one period after the harness's own requests were last refused
+ * (the load's publishes, and after the heal a probe's publish and schedule
+ * read, scripts/net/usable_probe.ts: the stream or the bucket had no leader
+ * yet), whichever is later, may be missed (a process that falls behind fires only the latest
  * missed tick, `catchUp: "latest"`). A fault that hits one qw process leaves
  * two to fire every tick, so none may be missed then.
  *

@@ -37,6 +37,7 @@ import { check, type FaultSpan, type History, type Published, type RunReport } f
 import { type FlowOutcome, tickTime } from "./checker_flows.ts";
 import { freeze, type Net, thaw } from "./netns.ts";
 import { type NsNode, startNsCluster } from "./ns_cluster.ts";
+import { startProbe } from "./usable_probe.ts";
 import { ACK_WAIT_S, FLOW_MEMBERS, type Plan, plan, type Scenario } from "./scenarios.ts";
 
 export const NODES = ["n1", "n2", "n3"];
@@ -188,7 +189,8 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     const kvm = new Kvm(c.nc);
     if (s.results) await kvm.create(`qw_${STREAM}_results`, { ttl: RESULT_TTL_S * 1000, history: 1, replicas: 3 });
     if (process.env.QW_NET_FLOWS_R3) await kvm.create(`qw_${STREAM}_flows`, { ttl: RESULT_TTL_S * 1000, history: 1, replicas: 3 });
-    await kvm.create(`qw_${STREAM}_schedules`, { history: 1, replicas: 3 });
+    const schedules = await kvm.create(`qw_${STREAM}_schedules`, { history: 1, replicas: 3 });
+    const schedulesDirect = (await schedules.status()).streamInfo.config.allow_direct ?? false;
     const rand = (i: number) => ((Math.imul(i + 1, 2654435761) ^ seed) >>> 0) / 4294967296;
     const published: Published[] = Array.from({ length: s.jobs }, (_, i) => ({ id: `j${i}`, mode: rand(i) < s.earlyShare ? "early" : "late" }));
     const retryEvery = s.retryShare ? Math.round(1 / s.retryShare) : 0;
@@ -259,18 +261,42 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
         const during = await leaderNode(c, nodes, 3_000).then((n) => n.name, () => "none");
         await sleep(Math.max(0, p.durationMs - (Date.now() - cut)));
         net.heal(leader.name);
+        span.to = nowMs(); // the heal, not the reads after it
         hit += ` (leader during the split ${during}, after ${(await leaderNode(c, nodes)).name})`;
       }
     }
-    span.to = nowMs();
+    span.to ??= nowMs();
     progress(`${s.name}: fault on ${hit} for ${(p.durationMs / 1000).toFixed(1)} s healed at ${countLines(log) >> 1} runs`);
+    // A server fault: the cluster may elect its leaders again seconds after the heal; a probe asks it, from
+    // outside qw, when a tick could be published, until the drain (scripts/net/usable_probe.ts).
+    const probe = span.victims.length === 0 && !full
+      ? startProbe(c, {
+        job: (n) => job(STREAM, "early", `probe${n}`, [s.jobMs]),
+        bucket: `qw_${STREAM}_schedules`,
+        direct: schedulesDirect,
+        schedule: { task: TICK_TASK, index: 0 },
+        onRefused: refused.note,
+      })
+      : null;
     await rest;
     let drainedAt: number | null = null;
-    try {
-      await waitDrained(c.jsm, STREAM, CONSUMER, { timeoutMs: DRAIN_TIMEOUT_MS });
-      drainedAt = nowMs();
-    } catch (e) {
-      progress(`${s.name}: ${(e as Error).message}`);
+    const drained = async () => {
+      try {
+        await waitDrained(c.jsm, STREAM, CONSUMER, { timeoutMs: DRAIN_TIMEOUT_MS });
+        return nowMs();
+      } catch (e) {
+        progress(`${s.name}: ${(e as Error).message}`);
+        return null;
+      }
+    };
+    drainedAt = await drained();
+    if (probe) {
+      // The probe writes until the load is drained, then its own last jobs are.
+      const seen = await probe.stop();
+      for (const id of seen.stored) published.push({ id, mode: "early" });
+      if (drainedAt !== null) drainedAt = await drained();
+      const after = (t: number | null) => (t === null ? "n/a" : ((t - span.to!) / 1000).toFixed(1));
+      hit += `, after the heal: usable ${after(seen.firstUsable)} s, last refused ${after(seen.lastRefused)} s`;
     }
     // Until when the stream refused the harness's publishes: a server fault's ticks are excused until then.
     for (const f of faults) if (f.victims.length === 0) f.refusedUntil = refused.last;

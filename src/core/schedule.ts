@@ -217,3 +217,23 @@ export function dueTicks(s: TaskSchedule, state: FiringState, now: number): Due 
   return { fire, skipped: Math.max(0, total - fire.length), cursor };
 }
 
+/** The bounds of a firing request's timeout, ms: the connection's request timeout at most, a second at least. */
+export const FIRING_TIMEOUT_MS = { min: 1_000, max: 5_000 } as const;
+
+/**
+ * How long the firing loop waits for an answer to one of its requests (read
+ * the last tick, publish one, record it): the shortest gap between two ticks
+ * of `schedules` after `now`, within FIRING_TIMEOUT_MS. A request lost in a
+ * leader change is given up before the next tick is due, so a schedule every
+ * second is not held for the full request timeout after the cluster answers
+ * again; a late answer is harmless (the tick's id deduplicates it). Pure.
+ */
+export function firingTimeoutMs(schedules: readonly TaskSchedule[], now: number): number {
+  let gap: number = FIRING_TIMEOUT_MS.max;
+  for (const s of schedules) {
+    const a = s.after(now);
+    const b = a === null ? null : s.after(a);
+    if (a !== null && b !== null) gap = Math.min(gap, b - a);
+  }
+  return Math.max(FIRING_TIMEOUT_MS.min, gap);
+}

@@ -112,7 +112,7 @@ async function wire(
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
   });
-  const firing = await setUpFiring({ nc, js, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events, priorityOf: (t) => pool.tasks[t]?.priority });
+  const firing = await setUpFiring({ nc, names, schedules: p.schedules, enabled: cfg.schedules !== false, emitter: events, priorityOf: (t) => pool.tasks[t]?.priority });
   const flowStarter = new FlowStarter({
     runner: new FlowRunner({ nc, js, stream: cfg.stream, atomic: atomicBatch, kv: flows, store, workerName: cfg.name, now: Date.now }),
     emitter: events,

@@ -108,4 +108,15 @@ describe("checkTicks() after a server fault", () => {
     const qwOnly = checkTicks(range, everyTick([8]), [{ ...qwFault, refusedUntil: T0 + 9_000 }]);
     assert.equal(qwOnly.ticksMissed, 1);
   });
+
+  it("a split healed at 2 s whose probe was last refused at 6.5 s: ticks to 7 s excused, a tick at 8 s missed", () => {
+    // split-leader: a server fault (no qw victim); the cluster refused the probe 4.5 s after the heal.
+    const split: FaultSpan = { name: "split-leader", from: T0 + 1_000, to: T0 + 2_000, victims: [], refusedUntil: T0 + 6_500 };
+    const short = { ...range, graceMs: 1_000 }; // the grace alone ends at 3 s
+    const r = checkTicks(short, everyTick([1, 2, 3, 4, 5, 6, 7]), [split]);
+    assert.equal(r.ticksExcused, 7);
+    assert.deepEqual(r.violations, []);
+    const late = checkTicks(short, everyTick([8]), [split]);
+    assert.equal(late.ticksMissed, 1);
+  });
 });

@@ -11,6 +11,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { jetstream } from "@nats-io/jetstream";
 import type { CatchUp, ScheduleSpec } from "../../core/types.ts";
 import { keyFor } from "./result_store.ts";
 import { listKeys } from "./buckets.ts";
@@ -101,9 +102,15 @@ export class KvScheduleStore implements ScheduleStore {
     this.kv = kv;
   }
 
-  /** Open the bucket, creating it when missing (history 1, no TTL). */
-  static async open(nc: NatsConnection, bucket: string): Promise<KvScheduleStore> {
-    return new KvScheduleStore(await new Kvm(nc).create(bucket, { history: 1 }));
+  /**
+   * Open the bucket, creating it when missing (history 1, no TTL). With `timeoutMs`, its reads and writes give up
+   * after that long (the set-up's requests keep the connection's timeout).
+   */
+  static async open(nc: NatsConnection, bucket: string, o: { timeoutMs?: number } = {}): Promise<KvScheduleStore> {
+    const kv = await new Kvm(nc).create(bucket, { history: 1 });
+    if (o.timeoutMs === undefined) return new KvScheduleStore(kv);
+    const direct = (await kv.status()).streamInfo.config.allow_direct ?? false;
+    return new KvScheduleStore(await new Kvm(jetstream(nc, { timeout: o.timeoutMs })).open(bucket, { allow_direct: direct }));
   }
 
   /** Use an open bucket, e.g. one a reader found. */

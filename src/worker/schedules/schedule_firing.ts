@@ -13,11 +13,12 @@
  * @module
  */
 
-import type { JetStreamClient } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   describeSchedule,
   dueTicks,
+  firingTimeoutMs,
   type TaskSchedule,
   tickId,
 } from "../../core/schedule.ts";
@@ -164,7 +165,6 @@ export interface FiringHandle {
  */
 export async function setUpFiring(o: {
   nc: NatsConnection;
-  js: JetStreamClient;
   names: Names;
   schedules: readonly TaskSchedule[];
   enabled: boolean;
@@ -174,11 +174,15 @@ export async function setUpFiring(o: {
 }): Promise<FiringHandle> {
   const { schedules, emitter, names } = o;
   const on = o.enabled && schedules.length > 0;
-  const store = on ? await KvScheduleStore.open(o.nc, names.schedulesBucket) : null;
+  // Each request of a round gives up before the next tick is due (firingTimeoutMs()), so one lost while the
+  // cluster elects a leader does not hold the loop for the connection's whole timeout.
+  const timeoutMs = firingTimeoutMs(schedules, Date.now());
+  const store = on ? await KvScheduleStore.open(o.nc, names.schedulesBucket, { timeoutMs }) : null;
+  const js = jetstream(o.nc, { timeout: timeoutMs });
   const firing = store === null ? null : new ScheduleFiring({
     schedules,
     store,
-    publish: (job) => publishJob(o.js, names.stream, { ...job, priority: o.priorityOf?.(job.task) }),
+    publish: (job) => publishJob(js, names.stream, { ...job, priority: o.priorityOf?.(job.task) }),
     emitter,
   });
   return {

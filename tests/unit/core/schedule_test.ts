@@ -12,6 +12,8 @@ import {
   countTicks,
   describeSchedule,
   dueTicks,
+  FIRING_TIMEOUT_MS,
+  firingTimeoutMs,
   latestTick,
   MAX_CATCH_UP,
   nextTick,
@@ -243,3 +245,27 @@ describe("dueTicks(): what a process fires at `now`", () => {
   });
 });
 
+
+describe("firingTimeoutMs(): a firing request gives up before the next tick is due", () => {
+  const table: [string, ReturnType<typeof every>[], number][] = [
+    ["every second: a second", [every(1)], 1000],
+    ["every 3 s: 3 s", [every(3)], 3000],
+    ["every minute: the connection's 5 s", [every(60)], 5000],
+    ["cron every minute: 5 s", [cron("* * * * *")], 5000],
+    ["the shortest of several: every 2 s beside every minute", [every(60), every(2)], 2000],
+    ["no schedule: 5 s", [], 5000],
+  ];
+  for (const [what, schedules, want] of table) {
+    it(what, () => assert.equal(firingTimeoutMs(schedules, NOW), want));
+  }
+
+  it("never under a second: ticks 200 ms apart still get a second", () => {
+    const fast = { ...every(1), after: (t: number) => Math.floor(t / 200) * 200 + 200 };
+    assert.equal(firingTimeoutMs([fast], NOW), FIRING_TIMEOUT_MS.min);
+  });
+
+  it("a schedule with no tick after now leaves the connection's timeout", () => {
+    const over = { ...every(1), after: () => null };
+    assert.equal(firingTimeoutMs([over], NOW), FIRING_TIMEOUT_MS.max);
+  });
+});
