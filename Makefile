@@ -89,6 +89,8 @@ chaos: build
 
 chaos-short: build
 	$(BUN) scripts/chaos.ts --short
+	scripts/ensure_nftables.sh
+	$(BUN) scripts/net_chaos.ts --short
 
 # Network faults: a 3-node cluster and three qw processes, each in its own network namespace (root, ip, nft).
 chaos-net: build
