@@ -12,6 +12,7 @@ import { pullers } from "./keys/keyed_intake.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
+import type { Delivery } from "./intake/delivery.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
@@ -153,8 +154,8 @@ async function wire(
   const whenRoom = () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]);
   // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
   // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
-  const onLate = (m: JsMsg) => {
-    dispatcher.onMessage(m);
+  const onLate = (m: JsMsg, d?: Delivery) => {
+    dispatcher.onMessage(m, d);
     dispatcher.releaseWaiting();
     for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
   };
@@ -163,7 +164,7 @@ async function wire(
   const puller = pullers({
     nc, jsm, js, stream: cfg.stream, consumer: names.consumer, ackWaitMs: ackWait * 1000, tasks: () => pool.tasks, emitter: events,
     levels: new PriorityLevels({ nc, stream: cfg.stream, levels, consumerOf: (l) => levelConsumer(names, l) }),
-    room, whenRoom, onMessage: (m) => dispatcher.onMessage(m), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    room, whenRoom, onMessage: (m, d) => dispatcher.onMessage(m, d), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
     tasksUrl: tasksFileUrl(cfg.tasks), taskDefaults: cfg.taskDefaults, createWorker: createTaskWorker,
     onPullError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
