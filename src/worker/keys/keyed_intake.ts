@@ -67,6 +67,8 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     jsm: o.jsm,
     stream: o.stream,
     consumers,
+    // With no task of `concurrency`, keys are read only once one is met (a job that carried the header alone).
+    keyed: () => Object.values(o.tasks()).some((t) => t.concurrency !== null),
     room: o.room,
     whenRoom: o.whenRoom,
     onMessage: o.onMessage,
