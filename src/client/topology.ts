@@ -93,31 +93,41 @@ export async function ensureTopology(
   jsm: JetStreamManager,
   names: Names,
   options: { ackWait: number; setAckWait?: boolean; emit?: (e: QwEvent) => void; serverVersion?: string },
-): Promise<{ ackWait: number; levels: number[] }> {
+): Promise<{ ackWait: number; levels: number[]; stream: StreamConfig }> {
   // A new work stream gets the flags of the primitives the server gives (an existing one is used as it is).
   const flags = workStreamFlags(serverFeatures(options.serverVersion));
-  await ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, flags);
-  await ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
+  // Independent requests go out together: the dead-letter stream beside the work stream, then every consumer but
+  // the work consumer beside each other (a start waits on the slowest answer, not on their sum).
+  const dlq = ensureStream(jsm, names.dlqStream, RetentionPolicy.Limits, options.emit);
+  const [{ config: stream, created }] = await Promise.all([ensureStream(jsm, names.stream, RetentionPolicy.Workqueue, options.emit, flags), dlq]);
+  // A stream made now has no consumer yet: each is added without asking for it first (a raced add still finds it).
+  const made = { setAckWait: options.setAckWait === true, created };
   const requested = nanos(options.ackWait * 1000);
   const current = await ensureConsumer(jsm, names.stream, {
     durable_name: names.consumer,
     filter_subject: `${names.stream}.*`,
     ack_wait: requested,
-  }, { setAckWait: options.setAckWait === true });
+  }, made);
   const plan = ackWaitPlan(current, requested, { set: options.setAckWait === true });
   // One consumer per other priority level, with the work consumer's ack wait: leases renew at its pace. A stream
   // found without `<stream>.>` among its subjects may refuse them: its jobs then all run at the default level.
-  const levels = [DEFAULT_PRIORITY];
-  for (const level of PRIORITY_LEVELS) {
-    if (level === DEFAULT_PRIORITY) continue;
+  const others = PRIORITY_LEVELS.filter((l) => l !== DEFAULT_PRIORITY).map(async (level) => {
     const durable_name = levelConsumer(names, level);
     try {
-      await ensureConsumer(jsm, names.stream, { durable_name, filter_subject: levelFilter(names.stream, level), ack_wait: plan.use }, { setAckWait: true });
-      levels.push(level);
+      await ensureConsumer(jsm, names.stream, { durable_name, filter_subject: levelFilter(names.stream, level), ack_wait: plan.use }, { setAckWait: true, created });
+      return level;
     } catch (e) {
       options.emit?.({ type: "error", where: "consumer", error: `Cannot use priority ${level} on stream '${names.stream}': ${(e as Error).message}` });
+      return null;
     }
-  }
+  });
+  const delayed = ensureConsumer(jsm, names.stream, {
+    durable_name: names.delayedConsumer,
+    filter_subject: `${names.stream}._delayed.>`,
+    ack_wait: nanos(30_000),
+  }, { setAckWait: true, created });
+  const [found] = await Promise.all([Promise.all(others), delayed]);
+  const levels = [DEFAULT_PRIORITY, ...found.filter((l): l is number => l !== null)];
   if (plan.differs || plan.update) {
     options.emit?.({
       type: "consumer.ack_wait",
@@ -128,12 +138,7 @@ export async function ensureTopology(
       changed: plan.update,
     });
   }
-  await ensureConsumer(jsm, names.stream, {
-    durable_name: names.delayedConsumer,
-    filter_subject: `${names.stream}._delayed.>`,
-    ack_wait: nanos(30_000),
-  }, { setAckWait: true });
-  return { ackWait: plan.use / 1e9, levels: levels.sort() };
+  return { ackWait: plan.use / 1e9, levels: levels.sort(), stream };
 }
 
 /**
@@ -171,26 +176,29 @@ export function createRaced(message: string): boolean {
   return /subjects overlap|already (in use|exists)/i.test(message);
 }
 
+/** Create a stream when missing; resolves with its configuration (an existing one's as it is) and whether it was made now. */
 async function ensureStream(
   jsm: JetStreamManager,
   name: string,
   retention: RetentionPolicy,
   emit?: (e: QwEvent) => void,
   flags: Partial<StreamConfig> = {},
-): Promise<void> {
+): Promise<{ config: StreamConfig; created: boolean }> {
   try {
-    await jsm.streams.info(name);
-    return;
+    return { config: (await jsm.streams.info(name)).config, created: false };
   } catch (e) {
     if (!isStreamNotFound(e)) throw e;
   }
   const subjects = [`${name}.>`];
   try {
-    await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000), ...flags });
+    const { config } = await jsm.streams.add({ name, subjects, retention, storage: StorageType.File, duplicate_window: nanos(120_000), ...flags });
     emit?.({ type: "stream.created", stream: name, subjects });
+    return { config, created: true };
   } catch (e) {
     // Another qw process may have created it a moment ago.
     if (!createRaced(String((e as Error).message))) throw e;
+    // Still being created ("subjects overlap"): the race is the error to say (a worker's set-up runs again).
+    return { config: (await jsm.streams.info(name).catch(() => Promise.reject(e))).config, created: false };
   }
 }
 
@@ -199,7 +207,7 @@ async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   cfg: { durable_name: string; filter_subject: string; ack_wait: number },
-  o: { setAckWait: boolean },
+  o: { setAckWait: boolean; created?: boolean },
 ): Promise<number | null> {
   const full = {
     ...cfg,
@@ -209,8 +217,12 @@ async function ensureConsumer(
     max_deliver: -1,
     max_ack_pending: 20_000,
   };
-  try {
-    const info = await jsm.consumers.info(stream, cfg.durable_name);
+  // Not asked for when its stream was made by this set-up: it cannot exist yet, or a raced add below finds it.
+  const info = o.created ? null : await jsm.consumers.info(stream, cfg.durable_name).catch((e) => {
+    if (!isConsumerNotFound(e)) throw e;
+    return null;
+  });
+  if (info) {
     // The server fills in its default (30 s) when none was given.
     const had = info.config.ack_wait ?? nanos(30_000);
     const ackWait = o.setAckWait ? cfg.ack_wait : had;
@@ -218,8 +230,6 @@ async function ensureConsumer(
       await jsm.consumers.update(stream, cfg.durable_name, { ack_wait: ackWait, filter_subject: cfg.filter_subject });
     }
     return had;
-  } catch (e) {
-    if (!isConsumerNotFound(e)) throw e;
   }
   try {
     await jsm.consumers.add(stream, full);

@@ -12,11 +12,12 @@ import { pullers } from "./keys/keyed_intake.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import { PriorityLevels } from "./intake/priority_levels.ts";
 import { Dispatcher, type Held } from "./intake/dispatch.ts";
+import type { Delivery } from "./intake/delivery.ts";
 import { Emitter } from "../core/events.ts";
 import { EventPublisher } from "../ops/event_publisher.ts";
 import { Health, type HttpServer, startHttpServer } from "../ops/http.ts";
 import { Metrics } from "../ops/metrics.ts";
-import { openStats, Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
+import { Presence, runningJobs, StatsWriter, workerCounts } from "../ops/presence.ts";
 import { BatchPool } from "./pool/batch_pool.ts";
 import { jetStreamSink } from "./settle/job_sink.ts";
 import type { ResultStore } from "../client/buckets/result_store.ts";
@@ -107,7 +108,7 @@ async function wire(
   const { nc, pool, events } = p;
   const emit = events.emit.bind(events);
   const names = namesFor(cfg.stream, cfg.consumer);
-  const { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter } = await setUpServer(nc, names, cfg, {
+  const { jsm, js, store, revoked, workers, flows, pauses: pausesKv, stats: statsKv, ackWait, delays, atomicBatch, levels, rateCounter } = await setUpServer(nc, names, cfg, {
     emit,
     store: p.store,
     schedules: cfg.schedules === false ? [] : p.schedules.map((s) => `${s.task}@${s.index}`),
@@ -153,8 +154,8 @@ async function wire(
   const whenRoom = () => Promise.race([dispatcher.room > 0 ? pool.whenRoom() : dispatcher.whenRoom(), pauses.gate.whenChanged()]);
   // After SIGTERM: taken in like any job (the closing pool starts nothing), then handed back at once as a copy that
   // carries its runs. A nak would count as a run; holding it until the last pulls end could outlast the ack wait.
-  const onLate = (m: JsMsg) => {
-    dispatcher.onMessage(m);
+  const onLate = (m: JsMsg, d?: Delivery) => {
+    dispatcher.onMessage(m, d);
     dispatcher.releaseWaiting();
     for (const h of pool.stop()) dispatcher.handBack(h, "arrived after shutdown began", "shutdown");
   };
@@ -163,22 +164,23 @@ async function wire(
   const puller = pullers({
     nc, jsm, js, stream: cfg.stream, consumer: names.consumer, ackWaitMs: ackWait * 1000, tasks: () => pool.tasks, emitter: events,
     levels: new PriorityLevels({ nc, stream: cfg.stream, levels, consumerOf: (l) => levelConsumer(names, l) }),
-    room, whenRoom, onMessage: (m) => dispatcher.onMessage(m), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
+    room, whenRoom, onMessage: (m, d) => dispatcher.onMessage(m, d), onLate, invalid: (msg, job, reason) => dispatcher.invalid(msg, job, reason),
     tasksUrl: tasksFileUrl(cfg.tasks), taskDefaults: cfg.taskDefaults, createWorker: createTaskWorker,
     onPullError: (error, transient) =>
       emit(transient ? { type: "connection.status", status: "pull_retry", detail: `consumer: ${error}` } : { type: "error", where: "consumer", error }),
   });
   // A revoked job the server holds is released now, for the dispatcher to mark REVOKED.
   const held = delays === "server" ? new HeldRevokes({ jsm, js, stream: cfg.stream, emitter: events, revoked: (id) => revokes.get(id) !== undefined }) : null;
-  // Every revoke stored so far is known before the first job is pulled.
-  await revokes.watch(revoked, (r) => {
-    dispatcher.revoke(r);
-    void held?.kick();
-  }, {
-    onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
-  });
-  // And every pause stored so far.
-  await pauses.watch();
+  // Every revoke and every pause stored so far is known before the first job is pulled.
+  await Promise.all([
+    revokes.watch(revoked, (r) => {
+      dispatcher.revoke(r);
+      void held?.kick();
+    }, {
+      onInvalid: (key, reason) => emit({ type: "revoke.invalid", bucket: names.revokedBucket, key, reason }),
+    }),
+    pauses.watch(pausesKv),
+  ]);
   const delayedRelease = new DelayedRelease({
     nc,
     consumer: names.delayedConsumer,
@@ -195,7 +197,7 @@ async function wire(
   const http: HttpServer | null = cfg.http
     ? await startHttpServer(cfg.http, { health: () => health.health(), readiness: () => health.readiness(), metrics: () => metrics.render() })
     : null;
-  const stats = new StatsWriter(await openStats(nc, cfg.stream), { stream: cfg.stream, name: cfg.name });
+  const stats = new StatsWriter(statsKv, { stream: cfg.stream, name: cfg.name });
   for (const l of [metrics.listener, health.listener, stats.listener]) events.on(l);
   let draining = false;
   const startedAt = new Date().toISOString();

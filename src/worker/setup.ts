@@ -1,8 +1,8 @@
 /**
  * A worker's set-up on the server: the streams, consumers and buckets it
- * needs, opened in parallel once the streams exist, with timeouts (a cluster
- * without a leader yet) retried for `connectTimeout` seconds; and the tasks
- * file as a URL the Web Workers can import.
+ * needs, the buckets opened in parallel with the streams and their consumers,
+ * with timeouts (a cluster without a leader yet) retried for `connectTimeout`
+ * seconds; and the tasks file as a URL the Web Workers can import.
  *
  * @module
  */
@@ -23,7 +23,8 @@ import { KvResultStore, type ResultStore } from "../client/buckets/result_store.
 import { openRevoked } from "../client/buckets/revocations.ts";
 import { openRateCounter, type RateCounter } from "../client/buckets/rate_counters.ts";
 import { createRaced, ensureTopology, type Names } from "../client/topology.ts";
-import { openWorkers } from "../ops/presence.ts";
+import { openStats, openWorkers } from "../ops/presence.ts";
+import { openPauses } from "../client/buckets/pauses.ts";
 import { openFlows } from "./flows/flow_runner.ts";
 
 /** What the set-up needs to know. */
@@ -44,6 +45,10 @@ export interface ServerSide {
   revoked: KV;
   workers: KV;
   flows: KV;
+  /** The stream's pauses bucket (qw_<stream>_paused). */
+  pauses: KV;
+  /** The stream's stats bucket (ops/history). */
+  stats: KV;
   /** The work consumer's ack wait in seconds (an existing consumer keeps its own): the pace of renewals and hand-backs. */
   ackWait: number;
   /** Who holds this process's delayed retries: the server (2.12+, a stream with `allow_msg_schedules`) or qw. */
@@ -69,21 +74,24 @@ export function setUpServer(
 ): Promise<ServerSide> {
   return settingUp(cfg, o.emit, async () => {
     const jsm = await jetstreamManager(nc);
-    const { ackWait, levels } = await ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
-    const { config } = await jsm.streams.info(names.stream);
+    // The buckets are streams of their own: opened beside the work stream's topology, not after it.
+    const buckets = Promise.all([
+      o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
+      openRevoked(nc, names.revokedBucket, cfg.resultTtl),
+      openWorkers(nc, names.workersBucket),
+      openFlows(nc, names.flowsBucket, cfg.resultTtl),
+      openPauses(nc, cfg.stream),
+      openStats(nc, cfg.stream),
+    ]);
+    const topology = ensureTopology(jsm, names, { ackWait: cfg.ackWait, emit: o.emit, serverVersion: nc.info?.version });
+    const [{ ackWait, levels, stream: config }, [store, revoked, workers, flows, pauses, stats]] = await Promise.all([topology, buckets]);
     const windowMs = (config.duplicate_window ?? 0) / 1e6;
     const delays = delayHolder(nc.info?.version, config.allow_msg_schedules);
     const atomicBatch = serverFeatures(nc.info?.version).atomicBatch && config.allow_atomic === true;
     const short = dedupWindowShortfall(windowMs, { ackWaitMs: ackWait * 1000, schedules: o.schedules ?? [] });
     if (short) o.emit({ type: "stream.dedup_window_short", stream: names.stream, ...short });
     const js: JetStreamClient = jetstream(nc);
-    const [store, revoked, workers, flows] = await Promise.all([
-      o.store ?? (cfg.results ? KvResultStore.open(nc, names.resultsBucket, { ttl: cfg.resultTtl }) : null),
-      openRevoked(nc, names.revokedBucket, cfg.resultTtl),
-      openWorkers(nc, names.workersBucket),
-      openFlows(nc, names.flowsBucket, cfg.resultTtl),
-    ]);
-    return { jsm, js, store, revoked, workers, flows, ackWait, delays, atomicBatch, levels, rateCounter: () => openRateCounter(nc, cfg.stream) };
+    return { jsm, js, store, revoked, workers, flows, pauses, stats, ackWait, delays, atomicBatch, levels, rateCounter: () => openRateCounter(nc, cfg.stream) };
   });
 }
 

@@ -13,7 +13,7 @@ import { admitDelivery, capReason, decideAck, type Outcome } from "../../core/jo
 import type { HandBackCause, JobFields } from "../../core/events.ts";
 import type { Progress } from "../../core/types.ts";
 import type { RevokeRecord } from "../../client/buckets/revocations.ts";
-import { readDelivery, storedAtMs } from "./delivery.ts";
+import { type Delivery, readDelivery, storedAtMs } from "./delivery.ts";
 import { isExpired, jobExpiry } from "../../core/job/expiry.ts";
 import { confirmAck, needsConfirmation } from "./confirm_ack.ts";
 import { touchLeases } from "./leases.ts";
@@ -67,9 +67,9 @@ export class Dispatcher {
     });
   }
 
-  /** A message arrived from the consumer. Never throws. */
-  onMessage(msg: JsMsg): void {
-    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, expiresAt: header, invalid, keyed } = readDelivery(msg, this.#o.stream, this.#prefix);
+  /** A message arrived from the consumer (`read`: its delivery, when the caller read it already). Never throws. */
+  onMessage(msg: JsMsg, read?: Delivery): void {
+    const { seq, deliveryCount, task, id, retries, runsBefore, hdr, expiresAt: header, invalid, keyed } = read ?? readDelivery(msg, this.#o.stream, this.#prefix);
     const again = this.#bySeq.get(seq);
     if (again !== undefined) return this.#redelivered(again, msg, deliveryCount);
     if (invalid !== null) return this.#settler.invalid(msg, { id, task, retries, deliveryCount, seq }, invalid);

@@ -9,7 +9,10 @@
  *
  * The active keys are the key subjects that hold messages (waiting or in
  * flight): read from the stream's subject counts every `pollMs`, and at once
- * for a key this process routed a job to.
+ * for a key this process routed a job to. A process none of whose tasks has
+ * `concurrency` reads them once at its start, and every `pollMs` only from the
+ * first key it meets (a job that carried the header alone): until then it
+ * sends no request for keys.
  *
  * @module
  */
@@ -42,6 +45,8 @@ export interface KeyPullerOptions {
   /** A failure; `transient` ones (the stream unreadable for a while: an outage, a leader change) are retried. */
   onError(error: string, transient: boolean): void;
   pollMs?: number;
+  /** Whether a task of the tasks file has `concurrency`: the keys are then read every `pollMs` from the start. */
+  keyed?: () => boolean;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -68,6 +73,7 @@ export class KeyPuller {
   #kick: (() => void) | null = null;
   #loopDone: Promise<void> | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
+  #polling = false;
 
   constructor(options: KeyPullerOptions) {
     this.#o = options;
@@ -78,9 +84,20 @@ export class KeyPuller {
     if (this.#loopDone) return;
     this.#sub = this.#o.nc.subscribe(`${this.#inbox}.*`, { callback: (_e, m) => this.#onReply(m) });
     this.#timers.push(setInterval(() => this.#expire(Date.now()), 250));
-    this.#timers.push(setInterval(() => void this.poll(), this.#o.pollMs ?? DEFAULT_POLL_MS));
+    if (this.#o.keyed?.() ?? true) this.#startPolling();
     void this.poll();
     this.#loopDone = this.#loop();
+  }
+
+  /** Whether the active keys are read every `pollMs` (from the start, or since the first key met). */
+  get polling(): boolean {
+    return this.#polling;
+  }
+
+  #startPolling(): void {
+    if (this.#polling || this.#stopped || this.#sub === null) return; // not started, or stopped
+    this.#polling = true;
+    this.#timers.push(setInterval(() => void this.poll(), this.#o.pollMs ?? DEFAULT_POLL_MS));
   }
 
   /** The keys with an open pull or waiting for their turn, in turn order (for tests and the dashboard). */
@@ -90,6 +107,7 @@ export class KeyPuller {
 
   /** A job was just routed to `subject`: serve that key without waiting for the next poll. */
   noteKey(subject: string): void {
+    this.#startPolling();
     if (this.#order.includes(subject)) return;
     this.#order = [...this.#order, subject];
     this.#kick?.();
@@ -104,6 +122,7 @@ export class KeyPuller {
       const active = Object.keys(counts).filter((s) => counts[s] > 0);
       // A key that holds nothing leaves now, even with a pull open: kept, it would take a pull at every turn.
       this.#order = mergeActive(this.#order, active);
+      if (active.length > 0) this.#startPolling();
       this.#failingSince = 0;
       this.#reported = false;
       this.#kick?.();

@@ -17,7 +17,7 @@ import type { Emitter, JobFields } from "../../core/events.ts";
 import type { ResolvedTaskOptions } from "../../core/types.ts";
 import { encodeJob, Header } from "../../client/producer.ts";
 import { errorText } from "../../client/connection.ts";
-import { type Delivery, readDelivery, storedAtMs } from "../intake/delivery.ts";
+import { type Delivery, storedAtMs } from "../intake/delivery.ts";
 import { jobExpiry } from "../../core/job/expiry.ts";
 import { safely } from "../intake/broker.ts";
 import { isCarried } from "../settle/job_sink.ts";
@@ -46,11 +46,12 @@ export class KeyRouter {
     this.#prefix = options.stream + ".";
   }
 
-  /** True when `msg` is a keyed job on its task's subject, now being routed (the caller leaves it alone). */
-  route(msg: JsMsg): boolean {
-    const { stream } = this.#o;
+  /**
+   * True when `msg` is a keyed job on its task's subject, now being routed (the caller leaves it alone). `d` is
+   * its delivery, read once by the caller (`readDelivery()`) and handed on to the dispatcher as well.
+   */
+  route(msg: JsMsg, d: Delivery): boolean {
     if (msg.subject.startsWith(this.#prefix + "_")) return false; // a key subject, a flow's start
-    const d = readDelivery(msg, stream, this.#prefix);
     if (d.invalid !== null) return false;
     const policy = this.#o.tasks()[d.task];
     if (!policy) return false;

@@ -18,6 +18,7 @@ import { KeyRouter } from "./key_router.ts";
 import { Puller } from "../intake/consumer.ts";
 import type { PriorityLevels } from "../intake/priority_levels.ts";
 import { KeyFunctions } from "./key_functions.ts";
+import { type Delivery, readDelivery } from "../intake/delivery.ts";
 import type { TaskDefaults } from "../pool/protocol.ts";
 
 /** What the keyed intake needs from the service. */
@@ -34,8 +35,9 @@ export interface KeyedIntakeOptions {
   emitter: Emitter;
   room(): number;
   whenRoom(): Promise<void>;
-  onMessage(m: JsMsg): void;
-  onLate(m: JsMsg): void;
+  /** A job for the dispatcher, with its delivery when read already (the work consumer's are). */
+  onMessage(m: JsMsg, d?: Delivery): void;
+  onLate(m: JsMsg, d?: Delivery): void;
   invalid(msg: JsMsg, job: JobFields, reason: string): void;
   /** Where a task's `concurrency.key` runs: a Web Worker of its own, loading the tasks file. */
   tasksUrl: string;
@@ -65,6 +67,8 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     jsm: o.jsm,
     stream: o.stream,
     consumers,
+    // With no task of `concurrency`, keys are read only once one is met (a job that carried the header alone).
+    keyed: () => Object.values(o.tasks()).some((t) => t.concurrency !== null),
     room: o.room,
     whenRoom: o.whenRoom,
     onMessage: o.onMessage,
@@ -86,8 +90,8 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
     levels: o.levels,
     room: o.room,
     whenRoom: o.whenRoom,
-    onMessage: (m) => router.route(m) || o.onMessage(m),
-    onLate: (m) => router.route(m) || o.onLate(m),
+    onMessage: routeOrHandOn(o.stream, router, o.onMessage),
+    onLate: routeOrHandOn(o.stream, router, o.onLate),
     onError: o.onPullError,
   });
   return {
@@ -99,5 +103,22 @@ export function pullers(o: KeyedIntakeOptions): Pullers {
       await Promise.all([work.stop(s), puller.stop(s)]);
       keyFunctions.close();
     },
+  };
+}
+
+/**
+ * A work consumer message's way in: its delivery is read once (headers
+ * included), then it is routed to its key's subject or handed on with what
+ * was read, so the dispatcher does not read it again.
+ */
+export function routeOrHandOn(
+  stream: string,
+  router: Pick<KeyRouter, "route">,
+  next: (m: JsMsg, d: Delivery) => void,
+): (m: JsMsg) => void {
+  const prefix = stream + ".";
+  return (m) => {
+    const d = readDelivery(m, stream, prefix);
+    if (!router.route(m, d)) next(m, d);
   };
 }

@@ -9,6 +9,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { openPauses, PauseSet } from "../../client/buckets/pauses.ts";
+import type { KV } from "@nats-io/kv";
 import type { QwEvent } from "../../core/events.ts";
 import { isActive, nextPauseEnd, type PauseDecision, pauseDecision, streamPaused } from "../../core/pause.ts";
 import { describePause } from "../../ops/pause_control.ts";
@@ -44,9 +45,9 @@ export class PauseGate {
     this.#next();
   }
 
-  /** Open (or create) the stream's pauses bucket and read it whole before resolving. */
-  async watch(nc: NatsConnection, stream: string): Promise<void> {
-    const kv = await openPauses(nc, stream);
+  /** Open (or create) the stream's pauses bucket, unless given it opened, and read it whole before resolving. */
+  async watch(nc: NatsConnection, stream: string, opened: KV | Promise<KV> = openPauses(nc, stream)): Promise<void> {
+    const kv = await opened;
     await this.#set.watch(kv, {
       onChange: () => this.#changed(),
       onInvalid: (key, reason) => this.#o.emit({ type: "error", where: "pauses", error: `Ignored key '${key}' of the pauses bucket: ${reason}` }),

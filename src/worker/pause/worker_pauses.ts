@@ -9,6 +9,7 @@
  */
 
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { KV } from "@nats-io/kv";
 import { errorText } from "../../client/connection.ts";
 import type { QwEvent } from "../../core/events.ts";
 import { holdMs, type PauseDecision } from "../../core/pause.ts";
@@ -52,9 +53,9 @@ export class WorkerPauses<H extends { task: string; state: string }> {
     });
   }
 
-  /** Read every stored pause, then follow the bucket. */
-  watch(): Promise<void> {
-    return this.gate.watch(this.#o.nc, this.#o.stream);
+  /** Read every stored pause (from `kv`, the pauses bucket, when the set-up opened it), then follow the bucket. */
+  watch(kv?: KV): Promise<void> {
+    return kv ? this.gate.watch(this.#o.nc, this.#o.stream, kv) : this.gate.watch(this.#o.nc, this.#o.stream);
   }
 
   /** A job is about to reach the pool: true when it may; otherwise it was handed back. */

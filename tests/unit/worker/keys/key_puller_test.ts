@@ -56,3 +56,52 @@ describe("KeyPuller.poll()", () => {
     assert.equal(errors.length, 2);
   });
 });
+
+describe("KeyPuller.start()", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  function started(keyed: boolean, subjects: Record<string, number> = {}): { p: KeyPuller; reads: () => number } {
+    let reads = 0;
+    const p = new KeyPuller({
+      nc: { subscribe: () => ({ unsubscribe: () => {} }) } as unknown as NatsConnection,
+      jsm: { streams: { info: () => (reads++, Promise.resolve({ state: { subjects } })) } } as unknown as JetStreamManager,
+      stream: "jobs",
+      consumers: {} as KeyConsumers,
+      room: () => 0,
+      whenRoom: () => new Promise(() => {}),
+      onMessage: () => {},
+      onLate: () => {},
+      onError: () => {},
+      pollMs: 10,
+      keyed: () => keyed,
+    });
+    p.start();
+    return { p, reads: () => reads };
+  }
+
+  it("reads the active keys every pollMs when a task has concurrency", async () => {
+    const { p, reads } = started(true);
+    await sleep(120);
+    await p.stop();
+    assert.ok(p.polling);
+    assert.ok(reads() >= 4, `read ${reads()} times`);
+  });
+
+  it("reads them once when no task has concurrency, and every pollMs from the first key routed", async () => {
+    const { p, reads } = started(false);
+    await sleep(120);
+    assert.equal(reads(), 1);
+    assert.equal(p.polling, false);
+    p.noteKey("jobs._key.t.a");
+    await sleep(120);
+    await p.stop();
+    assert.ok(p.polling);
+    assert.ok(reads() >= 4, `read ${reads()} times`);
+  });
+
+  it("reads them every pollMs once its first read finds a key left by another process", async () => {
+    const { p, reads } = started(false, { "jobs._key.t.a": 1 });
+    await sleep(120);
+    await p.stop();
+    assert.ok(reads() >= 4, `read ${reads()} times`);
+  });
+});
