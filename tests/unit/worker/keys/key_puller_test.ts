@@ -3,10 +3,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { KeyPuller } from "../../../../src/worker/keys/key_puller.ts";
+import { KeyPuller, type KeyPullerOptions } from "../../../../src/worker/keys/key_puller.ts";
 import type { KeyConsumers } from "../../../../src/worker/keys/key_consumers.ts";
 
-function puller(info: () => Promise<unknown>, clock: { t: number }, errors: [string, boolean][]): KeyPuller {
+/** A key puller whose stream info comes from `info`, with no room to pull, and `over` on top. */
+function pullerOf(info: () => Promise<unknown>, over: Partial<KeyPullerOptions>): KeyPuller {
   return new KeyPuller({
     nc: {} as NatsConnection,
     jsm: { streams: { info } } as unknown as JetStreamManager,
@@ -16,10 +17,13 @@ function puller(info: () => Promise<unknown>, clock: { t: number }, errors: [str
     whenRoom: () => new Promise(() => {}),
     onMessage: () => {},
     onLate: () => {},
-    onError: (e, transient) => errors.push([e, transient]),
-    now: () => clock.t,
+    onError: () => {},
+    ...over,
   });
 }
+
+const puller = (info: () => Promise<unknown>, clock: { t: number }, errors: [string, boolean][]): KeyPuller =>
+  pullerOf(info, { onError: (e, transient) => errors.push([e, transient]), now: () => clock.t });
 
 const failing = () => Promise.reject(new Error("timeout"));
 const keys = (subjects: Record<string, number>) => () => Promise.resolve({ state: { subjects } });
@@ -61,16 +65,8 @@ describe("KeyPuller.start()", () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   function started(keyed: boolean, subjects: Record<string, number> = {}): { p: KeyPuller; reads: () => number } {
     let reads = 0;
-    const p = new KeyPuller({
+    const p = pullerOf(() => (reads++, Promise.resolve({ state: { subjects } })), {
       nc: { subscribe: () => ({ unsubscribe: () => {} }) } as unknown as NatsConnection,
-      jsm: { streams: { info: () => (reads++, Promise.resolve({ state: { subjects } })) } } as unknown as JetStreamManager,
-      stream: "jobs",
-      consumers: {} as KeyConsumers,
-      room: () => 0,
-      whenRoom: () => new Promise(() => {}),
-      onMessage: () => {},
-      onLate: () => {},
-      onError: () => {},
       pollMs: 10,
       keyed: () => keyed,
     });
