@@ -114,7 +114,7 @@ async function inner(prefix: string): Promise<void> {
   try {
     for (const s of selected) {
       let runs = 0, bad = 0, lostLate = 0, twice = 0, stale = 0, held = 0, dups = 0, noResult = 0;
-      let stalled = 0, bodies = 0, bodiesAgain = 0, missed = 0, excused = 0, doubled = 0, refused = 0, ticks = 0;
+      let stalled = 0, bodies = 0, bodiesAgain = 0, missed = 0, excused = 0, doubled = 0, refused = 0, ticks = 0, unconfirmed = 0;
       const recover: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const seed = SEED + r;
@@ -140,6 +140,7 @@ async function inner(prefix: string): Promise<void> {
           excused += x.report.ticksExcused;
           doubled += x.report.ticksDoubled;
           refused += x.report.refused;
+          unconfirmed += x.report.unconfirmedDropped;
           out(`${s.name} seed ${seed}, hit ${x.hit}: ${reportLine(x.report)}, seconds ${x.seconds.toFixed(1)}${v.length ? ` -- FAIL: ${v.join("; ")}` : ""}`);
         } catch (e) {
           runs++;
@@ -151,7 +152,8 @@ async function inner(prefix: string): Promise<void> {
       const maxRecover = recover.length ? Math.max(...recover).toFixed(1) : "n/a";
       out(`= ${s.name}: runs ${runs}, failed ${bad}, acksLate lost ${lostLate}, held ${held}, duplicates ${dups}, early twice ${twice} (stale ${stale}), ` +
         `results missing ${noResult}, flows stalled ${stalled}, bodies twice ${bodies} (redelivered ${bodiesAgain}), ` +
-        `ticks ${ticks}, missed ${missed} (excused ${excused}), doubled ${doubled}, refused ${refused}, max recover s ${maxRecover}`);
+        `ticks ${ticks}, missed ${missed} (excused ${excused}), doubled ${doubled}, refused ${refused}, max recover s ${maxRecover}` +
+        (unconfirmed ? `, early dropped unconfirmed ${unconfirmed}` : ""));
     }
   } finally {
     if (keep) progress(`kept ${tmp.path}`);

@@ -14,7 +14,8 @@
  *   can be lost on a cut link, the documented cost, see "Strict at most once"),
  *   or when a run was of a delivery the server had superseded already (counted
  *   as stale runs, a figure of their own);
- *   an early-ack job that never started is lost too;
+ *   an early-ack job that never started is lost too, unless its process logged in a fault window that its
+ *   ack was not confirmed (`--confirm-ack`: the job is dropped, not run, as at most once allows; counted apart);
  * - nothing is held at the end: no message left, none pending, none unacked;
  * - qw never needs a restart: no qw process exited on its own;
  * - flows end with the right result, chord bodies are enqueued once, one job
@@ -69,6 +70,8 @@ export interface History {
   ticks?: TickRange;
   /** Publishes the producer saw refused (e.g. the stream full), each retried until stored. */
   refused?: number;
+  /** Jobs whose ack a `--confirm-ack` process could not confirm, so it did not run them, and when (from its log). */
+  unconfirmed?: { id: string; at: number }[];
 }
 
 /** The figures of one run and the promises it broke. */
@@ -95,10 +98,23 @@ export interface RunReport extends FlowFigures, TickFigures {
   drainSeconds: number | null;
   /** Publishes refused by the server, each retried until stored. */
   refused: number;
+  /** Early-ack jobs never run because their ack was not confirmed in a fault window (dropped, as at most once allows). */
+  unconfirmedDropped: number;
   violations: string[];
 }
 
 const sample = (xs: string[]) => xs.slice(0, 5).join(", ");
+
+const UNCONFIRMED = /^(\S+)\s+ERROR\s+confirm_ack: Cannot confirm the ack of '([^']+)'/;
+
+/** The jobs a qw process did not run because their ack was not confirmed, from its text log's lines. Pure. */
+export function unconfirmedOf(lines: string[]): { id: string; at: number }[] {
+  return lines.flatMap((l) => {
+    const m = UNCONFIRMED.exec(l);
+    const at = m ? Date.parse(m[1]) : NaN;
+    return m && Number.isFinite(at) ? [{ id: m[2], at }] : [];
+  });
+}
 
 /** Check one run's history against the promises. */
 export function check(h: History): RunReport {
@@ -121,7 +137,8 @@ export function check(h: History): RunReport {
   const inWindow = (at: number) =>
     h.faults.some((f) => at >= f.from - h.ackWaitMs && (f.to === null || at <= f.to + h.ackWaitMs));
   const lostLate: string[] = [], neverStarted: string[] = [], twiceOutside: string[] = [], noResult: string[] = [];
-  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0, earlyNoResult = 0, stale = 0;
+  let done = 0, lost = 0, duplicates = 0, earlyTwice = 0, earlyNoResult = 0, stale = 0, unconfirmedDropped = 0;
+  const unconfirmed = new Set((h.unconfirmed ?? []).filter((u) => inWindow(u.at)).map((u) => u.id));
   const superseded = (id: string) => {
     const rs = runs.get(id) ?? [];
     return rs.some(([d, at]) => rs.some(([d2, at2]) => d2 > d && at2 < at));
@@ -134,7 +151,10 @@ export function check(h: History): RunReport {
     else {
       lost++;
       if (j.mode === "late") lostLate.push(j.id);
-      else if (!starts.has(j.id)) neverStarted.push(j.id);
+      else if (!starts.has(j.id)) {
+        if (unconfirmed.has(j.id)) unconfirmedDropped++;
+        else neverStarted.push(j.id);
+      }
     }
     if (j.mode === "early" && (starts.get(j.id) ?? 0) > 1) {
       earlyTwice++;
@@ -188,6 +208,7 @@ export function check(h: History): RunReport {
     recoverSeconds: recover === null || lastHeal === null ? null : (recover - lastHeal) / 1000,
     drainSeconds: h.drainedAt === null || lastHeal === null ? null : Math.max(0, h.drainedAt - lastHeal) / 1000,
     refused: h.refused ?? 0,
+    unconfirmedDropped,
     violations,
   };
 }
@@ -199,5 +220,5 @@ export function reportLine(r: RunReport): string {
     `results missing ${r.resultsMissing} (early ${r.earlyResultsMissing}), held ${r.held}, dead ${r.dead}, recover s ${s(r.recoverSeconds)}, ` +
     `flows ${r.flows}, stalled ${r.flowsStalled}, bodies twice ${r.bodiesTwice} (redelivered ${r.bodiesRedelivered}), ` +
     `ticks ${r.ticks}, missed ${r.ticksMissed} (excused ${r.ticksExcused}), doubled ${r.ticksDoubled}, refused ${r.refused}, ` +
-    `drain s ${s(r.drainSeconds)}`;
+    `drain s ${s(r.drainSeconds)}${r.unconfirmedDropped ? `, dropped unconfirmed ${r.unconfirmedDropped}` : ""}`;
 }

@@ -33,7 +33,7 @@ import {
   until,
   waitDrained,
 } from "../_harness.ts";
-import { check, type FaultSpan, type History, type Published, type RunReport } from "./checker.ts";
+import { check, type FaultSpan, type History, type Published, type RunReport, unconfirmedOf } from "./checker.ts";
 import { type FlowOutcome, tickTime } from "./checker_flows.ts";
 import { freeze, type Net, thaw } from "./netns.ts";
 import { type NsNode, startNsCluster } from "./ns_cluster.ts";
@@ -330,6 +330,7 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
     const history: History = {
       published, execs, deadIds: dead.flatMap((d) => (d.id ? [d.id] : [])), results, faults,
       ackWaitMs: ACK_WAIT_S * 1000, final, drainedAt, qwExits, flows: flowOutcomes, refused: refused.count,
+      unconfirmed: unconfirmedOf(procs.flatMap((q) => q.logLines(/confirm_ack: /))),
       ticks: {
         task: TICK_TASK,
         from: tickTimes.length ? Math.min(...tickTimes) : Math.ceil((qwStarted + 5_000) / TICK_MS) * TICK_MS,

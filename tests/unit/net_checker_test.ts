@@ -2,7 +2,7 @@
 // histories: clean runs pass, and each broken promise is named.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { check, type History } from "../../scripts/net/checker.ts";
+import { check, type History, unconfirmedOf } from "../../scripts/net/checker.ts";
 import type { Execution } from "../../scripts/_harness.ts";
 
 const ex = (kind: string, id: string, at: number, pid = 100, delivery = 1): Execution => ({
@@ -85,6 +85,26 @@ describe("check()", () => {
     const interrupted = check(history({ execs: [...ran("a", 1_000), ...ran("b", 1_100), ex("S", "c", 1_200)] }));
     assert.equal(interrupted.lost, 1);
     assert.deepEqual(interrupted.violations, []);
+  });
+
+  it("counts apart an early-ack job dropped because its ack was not confirmed in a fault window, and fails one outside it", () => {
+    const execs = [...ran("a", 1_000), ...ran("b", 1_100)];
+    const dropped = check(history({ execs, unconfirmed: [{ id: "c", at: 12_000 }] }));
+    assert.equal(dropped.lost, 1);
+    assert.equal(dropped.unconfirmedDropped, 1);
+    assert.deepEqual(dropped.violations, []);
+    const outside = check(history({ execs, unconfirmed: [{ id: "c", at: 1_300 }] }));
+    assert.equal(outside.unconfirmedDropped, 0);
+    assert.match(outside.violations.join(";"), /1 early-ack jobs never ran, e\.g\. c/);
+  });
+
+  it("unconfirmedOf() reads the jobs a process did not run from its log's confirm_ack lines", () => {
+    const lines = [
+      "2026-12-07T05:47:40.762Z ERROR   confirm_ack: Cannot confirm the ack of 'j428' (timeout): not run here",
+      "2026-12-07T05:47:41.000Z ERROR   results: Cannot store the result of 'j9'",
+      "not a log line",
+    ];
+    assert.deepEqual(unconfirmedOf(lines), [{ id: "j428", at: Date.parse("2026-12-07T05:47:40.762Z") }]);
   });
 
   it("fails an acksLate job that finished without a stored result, with results on", () => {
