@@ -290,6 +290,9 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
       }
     };
     drainedAt = await drained();
+    // Until when the cluster could not take a tick: its last refusal, or the probe's first answer when that came
+    // later (a request can hang for seconds after a split heals, refused by nobody).
+    let unusableUntil = refused.last;
     if (probe) {
       // The probe writes until the load is drained, then its own last jobs are.
       const seen = await probe.stop();
@@ -297,9 +300,11 @@ export async function runOnce(net: Net, s: Scenario, seed: number, dir: string):
       if (drainedAt !== null) drainedAt = await drained();
       const after = (t: number | null) => (t === null ? "n/a" : ((t - span.to!) / 1000).toFixed(1));
       hit += `, after the heal: usable ${after(seen.firstUsable)} s, last refused ${after(seen.lastRefused)} s`;
+      if (seen.firstUsable !== null && seen.firstUsable > (unusableUntil ?? 0)) unusableUntil = seen.firstUsable;
     }
-    // Until when the stream refused the harness's publishes: a server fault's ticks are excused until then.
-    for (const f of faults) if (f.victims.length === 0) f.refusedUntil = refused.last;
+    // Until when the cluster refused the harness's requests or left them unanswered: a server fault's ticks are
+    // excused until one period after it.
+    for (const f of faults) if (f.victims.length === 0) f.refusedUntil = unusableUntil;
     // A short settle, so late acks and result writes land before the final read.
     await sleep(2_000);
     const qwExits = procs.filter((q) => !q.alive).map((q) => `qw ${q.pid} exited ${JSON.stringify(q.exit)}: ${(q.logLines(/\S/).pop() ?? "").slice(0, 160)}`);
