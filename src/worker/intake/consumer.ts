@@ -234,7 +234,12 @@ export class Puller {
     const level = info ? levels.levelOf(info.consumer) : DEFAULT_PRIORITY;
     if (info) levels.delivered(level, info.pending);
     const token = this.#levelPull[level];
-    if (token !== null && this.#levelOut[level] > 0) {
+    // The default level's consumer serves the long poll too, and the server fills its waiting requests in order:
+    // the long poll was there first. Counted against the level's no_wait pull, the job would end that pull as
+    // filled (its own "nothing" then ignored) and leave the long poll owing a credit it no longer holds: no pull
+    // would go out until the long poll expired.
+    if (level === DEFAULT_PRIORITY && this.#longOut > 0) this.#longOut--;
+    else if (token !== null && this.#levelOut[level] > 0) {
       // Its level's open pull: filled, it ends here.
       if (--this.#levelOut[level] === 0) this.#end(token, 0);
     } else if (this.#longOut > 0) this.#longOut--;
