@@ -6,7 +6,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsMsg } from "@nats-io/jetstream";
-import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
+import type { Held } from "../../../../src/worker/intake/dispatch.ts";
+import { testDispatcher } from "../../../helpers/dispatcher.ts";
 import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
 import { DEFAULT_TASK_DEFAULTS } from "../../../../src/core/config/config.ts";
@@ -40,20 +41,12 @@ function setUp() {
   const emitter = new Emitter();
   emitter.on((e) => events.push(e));
   const ok = () => Promise.resolve();
-  const d = new Dispatcher({
-    stream: "jobs",
+  const d = testDispatcher({
     tasks: () => ({ t: resolveTaskOptions({ confirmAck: true }, DEFAULT_TASK_DEFAULTS) }),
     submit: (job) => queued.push(job.ref),
     withdraw: (h) => queued.splice(queued.indexOf(h), 1).length === 1,
-    terminate: () => false,
-    revoked: () => undefined,
-    sink: { retry: ok, deadLetter: ok, defer: ok, remove: () => {}, handBack: (h) => (copies.push(h.id), ok()) },
-    store: null,
+    sink: { retry: ok, deadLetter: ok, defer: ok, handBack: (h) => (copies.push(h.id), ok()) },
     emitter,
-    maxDeliveries: 5,
-    ackWaitMs: 30_000,
-    workerName: "w",
-    termReasons: true,
   });
   return { d, queued, copies, events };
 }

@@ -10,7 +10,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsMsg } from "@nats-io/jetstream";
-import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
+import type { Held } from "../../../../src/worker/intake/dispatch.ts";
+import { testDispatcher } from "../../../helpers/dispatcher.ts";
 import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
 import { MemoryResultStore } from "../../../../src/client/buckets/result_store.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
@@ -54,27 +55,12 @@ function setUp() {
     late: resolveTaskOptions({ acksLate: true }, DEFAULT_TASK_DEFAULTS),
     brief: resolveTaskOptions({ expires: 2 }, DEFAULT_TASK_DEFAULTS),
   };
-  const fail = () => Promise.reject(new Error("not expected"));
-  const d = new Dispatcher({
-    stream: "jobs",
+  const d = testDispatcher({
     tasks: () => tasks,
     submit: (job) => submitted.push(job),
-    withdraw: () => false,
-    terminate: () => false,
-    revoked: () => undefined,
-    sink: {
-      retry: fail,
-      deadLetter: (_h, reason) => (dead.push(reason), Promise.resolve()),
-      remove: () => {},
-      defer: fail,
-      handBack: fail,
-    },
+    sink: { deadLetter: (_h, reason) => (dead.push(reason), Promise.resolve()) },
     store,
     emitter,
-    maxDeliveries: 5,
-    ackWaitMs: 30_000,
-    workerName: "w",
-    termReasons: true,
     now: () => NOW,
   });
   const settled = async () => {

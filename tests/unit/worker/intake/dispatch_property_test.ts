@@ -19,8 +19,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { JsMsg } from "@nats-io/jetstream";
-import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
-import { Emitter } from "../../../../src/core/events.ts";
+import type { Dispatcher, Held } from "../../../../src/worker/intake/dispatch.ts";
+import { testDispatcher } from "../../../helpers/dispatcher.ts";
 import type { Outcome } from "../../../../src/core/job/ack_policy.ts";
 import type { ResolvedTaskOptions } from "../../../../src/core/types.ts";
 import type { ResultStore } from "../../../../src/client/buckets/result_store.ts";
@@ -102,7 +102,7 @@ async function scenario(actions: Action[], lateJobs: boolean[]): Promise<void> {
   const policy = (late: boolean): ResolvedTaskOptions => resolveTaskOptions({ acksLate: late, autoretryFor: [TypeError] }, DEFAULT_TASK_DEFAULTS);
   const tasks = { early: policy(false), late: policy(true) };
   const pending: Array<() => void> = [];
-  const d: Dispatcher = new Dispatcher({
+  const d: Dispatcher = testDispatcher({
     stream: STREAM,
     tasks: () => tasks,
     submit: (job) => queued.add(job.ref),
@@ -113,13 +113,9 @@ async function scenario(actions: Action[], lateJobs: boolean[]): Promise<void> {
       return true;
     },
     revoked: (id) => (revoked.has(id) ? { id, terminate: false, at: "" } : undefined),
-    sink: { retry: fail, deadLetter: fail, remove: () => {}, defer: fail, handBack: fail },
+    sink: { retry: fail, deadLetter: fail, defer: fail, handBack: fail },
     store,
-    emitter: new Emitter(),
-    maxDeliveries: 5,
     ackWaitMs: ACK_WAIT,
-    workerName: "w",
-    termReasons: true,
     random: () => 0.5,
     now: () => clock,
     sleep: () => Promise.resolve(),

@@ -7,7 +7,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { JsMsg } from "@nats-io/jetstream";
-import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
+import type { Held } from "../../../../src/worker/intake/dispatch.ts";
+import { testDispatcher } from "../../../helpers/dispatcher.ts";
 import { Emitter, type QwEvent } from "../../../../src/core/events.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
 import { DEFAULT_TASK_DEFAULTS } from "../../../../src/core/config/config.ts";
@@ -39,29 +40,20 @@ function setUp(options: Record<string, unknown>) {
   const emitter = new Emitter();
   emitter.on((e) => events.push(e));
   const ok = () => Promise.resolve();
-  const d = new Dispatcher({
-    stream: "jobs",
+  const d = testDispatcher({
     tasks: () => ({ t: resolveTaskOptions(options, DEFAULT_TASK_DEFAULTS) }),
     submit: (job) => queued.push(job.ref),
     withdraw: (h) => queued.splice(queued.indexOf(h), 1).length === 1,
-    terminate: () => false,
-    revoked: () => undefined,
     sink: {
       retry: ok,
       deadLetter: ok,
       defer: ok,
-      remove: () => {},
       handBack: (h, runsBefore) => {
         copies.push({ id: h.id, runsBefore });
         return ok();
       },
     },
-    store: null,
     emitter,
-    maxDeliveries: 5,
-    ackWaitMs: 30_000,
-    workerName: "w",
-    termReasons: true,
   });
   return { d, copies, queued, events };
 }
@@ -148,20 +140,11 @@ describe("a hand-back's copy and its original", () => {
 function setUpWithSlowCopy(onCopy: (stored: () => void) => void) {
   const queued: Held[] = [];
   const ok = () => Promise.resolve();
-  const d = new Dispatcher({
-    stream: "jobs",
+  const d = testDispatcher({
     tasks: () => ({ t: resolveTaskOptions({}, DEFAULT_TASK_DEFAULTS) }),
     submit: (job) => queued.push(job.ref),
     withdraw: (h) => queued.splice(queued.indexOf(h), 1).length === 1,
-    terminate: () => false,
-    revoked: () => undefined,
-    sink: { retry: ok, deadLetter: ok, defer: ok, remove: () => {}, handBack: () => new Promise<void>((r) => onCopy(r)) },
-    store: null,
-    emitter: new Emitter(),
-    maxDeliveries: 5,
-    ackWaitMs: 30_000,
-    workerName: "w",
-    termReasons: true,
+    sink: { retry: ok, deadLetter: ok, defer: ok, handBack: () => new Promise<void>((r) => onCopy(r)) },
   });
   return { d, queued };
 }

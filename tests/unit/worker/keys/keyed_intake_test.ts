@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { routeOrHandOn } from "../../../../src/worker/keys/keyed_intake.ts";
 import { KeyRouter } from "../../../../src/worker/keys/key_router.ts";
-import { Dispatcher, type Held } from "../../../../src/worker/intake/dispatch.ts";
+import type { Held } from "../../../../src/worker/intake/dispatch.ts";
+import { testDispatcher } from "../../../helpers/dispatcher.ts";
 import { Emitter } from "../../../../src/core/events.ts";
 import { MemoryResultStore } from "../../../../src/client/buckets/result_store.ts";
 import { resolveTaskOptions } from "../../../../src/core/task/task.ts";
@@ -62,21 +63,11 @@ function setUp() {
     computeKey: () => Promise.reject(new Error("no key is computed here")),
   });
   const submitted: PoolJob<Held>[] = [];
-  const fail = () => Promise.reject(new Error("not expected"));
-  const dispatcher = new Dispatcher({
-    stream: "jobs",
+  const dispatcher = testDispatcher({
     tasks: () => tasks,
     submit: (job) => submitted.push(job),
-    withdraw: () => false,
-    terminate: () => false,
-    revoked: () => undefined,
-    sink: { retry: fail, deadLetter: fail, remove: () => {}, defer: fail, handBack: fail },
     store: new MemoryResultStore(),
     emitter,
-    maxDeliveries: 5,
-    ackWaitMs: 30_000,
-    workerName: "w",
-    termReasons: true,
   });
   const intake = routeOrHandOn("jobs", router, (m, d) => dispatcher.onMessage(m, d));
   return { intake, published, submitted };
