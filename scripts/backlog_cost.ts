@@ -31,11 +31,11 @@ const server = await NatsServer.start();
 const c = await client(server.url);
 const tmp = tempDir("qw-backlog-");
 out(`${QW_BIN}, qw defaults c=2, CPU microseconds per job; nats-server ${serverVersion().join(".")}`);
+const env = { c, url: server.url, tmp: tmp.path, natsPid: server.pid };
 try {
   let k = 0;
   for (let rep = 1; rep <= reps; rep++) {
     for (const n of sizes) {
-      const env = { c, url: server.url, tmp: tmp.path, natsPid: server.pid };
       const { jobsPerS, peakRssMb, cpu } = await qwThroughput(env, `BL${++k}`, n, { concurrency: 2 });
       const us = (ms: number) => ((ms * 1000) / n).toFixed(1);
       const t = cpu?.threads;
